@@ -1,0 +1,23 @@
+/**
+ * WebSocket close codes Hookway sends, each with what a client should do next.
+ * Raw mode (`/ws`) uses the standard codes plus the 41xx range; gateway mode keeps the platform's own codes.
+ */
+export interface CloseCodeInfo {
+  readonly code: number;
+  readonly reason: string;
+  /** What the client should do: reconnect (resuming with `after` where it can), or stop. */
+  readonly reconnect: 'resume' | 'fresh' | 'never';
+}
+
+export const RawClose = {
+  /** Server is shutting down or restarting; reconnect (to another replica) and resume with `after`. */
+  GoingAway: { code: 1001, reason: 'server shutting down, reconnect', reconnect: 'resume' },
+  /** The client sent a frame larger than the limit; reconnect and resume, and stop sending big frames. */
+  MessageTooBig: { code: 1009, reason: 'client frame too large', reconnect: 'resume' },
+  /** An unexpected server error; reconnect and resume. */
+  InternalError: { code: 1011, reason: 'internal error', reconnect: 'resume' },
+  /** The client read too slowly and its send buffer hit the cap; reconnect and resume with `after`. */
+  SlowConsumer: { code: 4100, reason: 'send buffer full, reconnect with after', reconnect: 'resume' },
+  /** The client did not answer pings; reconnect and resume. (Rarely seen: the socket is usually dead.) */
+  Unresponsive: { code: 4101, reason: 'no pong received', reconnect: 'resume' },
+} as const satisfies Record<string, CloseCodeInfo>;
