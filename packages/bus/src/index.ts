@@ -1,0 +1,2 @@
+export * from './types.ts';
+export { MemoryBus, newEpoch, type MemoryBusOptions } from './memory.ts';

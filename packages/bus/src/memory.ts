@@ -1,0 +1,217 @@
+import { randomBytes } from 'node:crypto';
+import type {
+  Bus,
+  BusEvent,
+  BusListener,
+  BusSubscription,
+  HistoryLimits,
+  HistorySlice,
+  IncomingEvent,
+  PublishResult,
+  StreamPosition,
+} from './types.ts';
+import { BusClosedError } from './types.ts';
+
+export interface MemoryBusOptions extends HistoryLimits {
+  /** Milliseconds since the epoch; injectable so tests can move time. */
+  readonly nowMs?: () => number;
+  /** How often idle bots are swept (expired history and dedup entries freed). */
+  readonly sweepIntervalMs?: number;
+}
+
+/** A fresh 8-character epoch, as Centrifugo does: a new numbering can never be mistaken for an old one. */
+export function newEpoch(): string {
+  return randomBytes(6).toString('base64url');
+}
+
+/** One bot's stream: contiguous numbers, trimmed from the front only. */
+class BotLog {
+  readonly epoch = newEpoch();
+  headSeq = 0;
+  /** events[i] has seq firstSeq + i. */
+  private events: BusEvent[] = [];
+  private bytes = 0;
+  private readonly seqByEventId = new Map<string, number>();
+  /** Insertion-ordered, so the oldest entries are first and expiry trims from the front. */
+  private readonly dedupExpiry = new Map<string, number>();
+  readonly listeners = new Set<BusListener>();
+  delivered: StreamPosition | undefined;
+
+  constructor(private readonly limits: HistoryLimits) {}
+
+  isDuplicate(eventId: string, nowMs: number): boolean {
+    const expiresAt = this.dedupExpiry.get(eventId);
+    return expiresAt !== undefined && expiresAt > nowMs;
+  }
+
+  append(event: IncomingEvent, nowMs: number): BusEvent {
+    const stored: BusEvent = {
+      epoch: this.epoch,
+      seq: ++this.headSeq,
+      eventId: event.eventId,
+      body: event.body,
+      acceptedAtMs: nowMs,
+    };
+    this.events.push(stored);
+    this.bytes += stored.body.length;
+    if (stored.eventId !== undefined) {
+      this.seqByEventId.set(stored.eventId, stored.seq);
+      this.dedupExpiry.delete(stored.eventId);
+      this.dedupExpiry.set(stored.eventId, nowMs + this.limits.dedupWindowMs);
+    }
+    this.trim(nowMs);
+    return stored;
+  }
+
+  trim(nowMs: number): void {
+    const oldestKeptMs = nowMs - this.limits.historyMaxAgeMs;
+    let drop = 0;
+    let bytes = this.bytes;
+    while (drop < this.events.length) {
+      const e = this.events[drop]!;
+      const overCount = this.events.length - drop > this.limits.historyMaxEvents;
+      const overBytes = bytes > this.limits.historyMaxBytes;
+      if (!overCount && !overBytes && e.acceptedAtMs > oldestKeptMs) break;
+      bytes -= e.body.length;
+      if (e.eventId !== undefined && this.seqByEventId.get(e.eventId) === e.seq) this.seqByEventId.delete(e.eventId);
+      drop++;
+    }
+    if (drop > 0) {
+      this.events = this.events.slice(drop);
+      this.bytes = bytes;
+    }
+    for (const [id, expiresAt] of this.dedupExpiry) {
+      if (expiresAt > nowMs) break;
+      this.dedupExpiry.delete(id);
+    }
+  }
+
+  /** Retained events with seq > afterSeq. */
+  after(afterSeq: number): BusEvent[] {
+    const first = this.events[0];
+    if (!first) return [];
+    return this.events.slice(Math.max(0, afterSeq + 1 - first.seq));
+  }
+
+  oldestRetainedSeq(): number {
+    return this.events[0]?.seq ?? this.headSeq + 1;
+  }
+
+  locate(eventId: string): number | undefined {
+    return this.seqByEventId.get(eventId);
+  }
+
+  /** Nothing retained, nothing remembered, nobody listening: safe to forget (a new log gets a new epoch). */
+  isIdle(): boolean {
+    return this.events.length === 0 && this.dedupExpiry.size === 0 && this.listeners.size === 0;
+  }
+}
+
+/** The embedded default: one process, no Redis. Events live as long as the process. */
+export class MemoryBus implements Bus {
+  private readonly logs = new Map<string, BotLog>();
+  private readonly nowMs: () => number;
+  private readonly sweepTimer: NodeJS.Timeout;
+  private closed = false;
+
+  constructor(private readonly options: MemoryBusOptions) {
+    this.nowMs = options.nowMs ?? Date.now;
+    this.sweepTimer = setInterval(() => this.sweep(), options.sweepIntervalMs ?? 30_000);
+    this.sweepTimer.unref();
+  }
+
+  private log(bot: string): BotLog {
+    let log = this.logs.get(bot);
+    if (!log) {
+      log = new BotLog(this.options);
+      this.logs.set(bot, log);
+    }
+    return log;
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new BusClosedError();
+  }
+
+  async publish(bot: string, event: IncomingEvent): Promise<PublishResult> {
+    this.assertOpen();
+    const now = this.nowMs();
+    const log = this.log(bot);
+    if (event.eventId !== undefined && log.isDuplicate(event.eventId, now)) return { status: 'duplicate' };
+    const stored = log.append(event, now);
+    for (const listener of log.listeners) {
+      try {
+        listener(stored);
+      } catch {
+        // A failing subscriber must not affect the publisher or the other subscribers.
+      }
+    }
+    return { status: 'accepted', position: { epoch: stored.epoch, seq: stored.seq } };
+  }
+
+  async subscribe(bot: string, listener: BusListener): Promise<BusSubscription> {
+    this.assertOpen();
+    const log = this.log(bot);
+    log.listeners.add(listener);
+    return {
+      close: async () => {
+        log.listeners.delete(listener);
+      },
+    };
+  }
+
+  async history(bot: string, cursor?: StreamPosition): Promise<HistorySlice> {
+    this.assertOpen();
+    const log = this.log(bot);
+    log.trim(this.nowMs());
+    const head = { epoch: log.epoch, seq: log.headSeq };
+    if (!cursor || cursor.epoch !== log.epoch || cursor.seq > log.headSeq) {
+      return { head, events: log.after(0), complete: cursor === undefined };
+    }
+    return { head, events: log.after(cursor.seq), complete: cursor.seq + 1 >= log.oldestRetainedSeq() };
+  }
+
+  async locate(bot: string, eventId: string): Promise<StreamPosition | undefined> {
+    this.assertOpen();
+    const log = this.logs.get(bot);
+    if (!log) return undefined;
+    log.trim(this.nowMs());
+    const seq = log.locate(eventId);
+    return seq === undefined ? undefined : { epoch: log.epoch, seq };
+  }
+
+  async markDelivered(bot: string, position: StreamPosition): Promise<void> {
+    this.assertOpen();
+    const log = this.logs.get(bot);
+    if (!log || log.epoch !== position.epoch) return;
+    if (!log.delivered || log.delivered.seq < position.seq) log.delivered = position;
+  }
+
+  async deliveredPosition(bot: string): Promise<StreamPosition | undefined> {
+    this.assertOpen();
+    return this.logs.get(bot)?.delivered;
+  }
+
+  isReady(): boolean {
+    return !this.closed;
+  }
+
+  /** Bots with a live log (retained events, remembered ids or listeners). */
+  botCount(): number {
+    return this.logs.size;
+  }
+
+  private sweep(): void {
+    const now = this.nowMs();
+    for (const [bot, log] of this.logs) {
+      log.trim(now);
+      if (log.isIdle()) this.logs.delete(bot);
+    }
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    clearInterval(this.sweepTimer);
+    for (const log of this.logs.values()) log.listeners.clear();
+  }
+}

@@ -1,0 +1,47 @@
+import { describe, expect, it } from 'vitest';
+import { MemoryBus } from '../src/index.ts';
+import { busContract } from './contract.ts';
+
+busContract('MemoryBus', async (limits) => new MemoryBus(limits));
+
+describe('MemoryBus specifics', () => {
+  const limits = { historyMaxEvents: 100, historyMaxAgeMs: 1000, historyMaxBytes: 1 << 20, dedupWindowMs: 1000 };
+
+  it('forgets idle bots after their history expires, and a returning bot starts a new epoch', async () => {
+    let now = 1_000_000;
+    const bus = new MemoryBus({ ...limits, nowMs: () => now, sweepIntervalMs: 10 });
+    await bus.publish('botA', { eventId: 'x', body: Buffer.from('x') });
+    const firstEpoch = (await bus.history('botA')).head.epoch;
+    expect(bus.botCount()).toBe(1);
+    now += 5000;
+    await new Promise((r) => setTimeout(r, 40));
+    expect(bus.botCount()).toBe(0);
+    await bus.publish('botA', { eventId: 'y', body: Buffer.from('y') });
+    const second = await bus.history('botA');
+    expect(second.head.epoch).not.toBe(firstEpoch);
+    expect(second.head.seq).toBe(1);
+    await bus.close();
+  });
+
+  it('keeps a subscribed bot even when its history is empty', async () => {
+    let now = 1_000_000;
+    const bus = new MemoryBus({ ...limits, nowMs: () => now, sweepIntervalMs: 10 });
+    await bus.subscribe('botB', () => {});
+    now += 5000;
+    await new Promise((r) => setTimeout(r, 40));
+    expect(bus.botCount()).toBe(1);
+    await bus.close();
+  });
+
+  it('isolates a throwing subscriber from the others', async () => {
+    const bus = new MemoryBus(limits);
+    const got: number[] = [];
+    await bus.subscribe('botC', () => {
+      throw new Error('boom');
+    });
+    await bus.subscribe('botC', (e) => got.push(e.seq));
+    await expect(bus.publish('botC', { body: Buffer.from('1') })).resolves.toMatchObject({ status: 'accepted' });
+    expect(got).toEqual([1]);
+    await bus.close();
+  });
+});
