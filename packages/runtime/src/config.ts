@@ -1,0 +1,146 @@
+import { z } from 'zod';
+
+/**
+ * Every setting Hookway reads, from environment variables. Each has a default and a doc line; the README's
+ * settings table is checked against this list by a test, so the two cannot drift.
+ */
+
+const KiB = 1024;
+const MiB = 1024 * KiB;
+
+const int = (min: number, max: number) =>
+  z.coerce
+    .number({ error: 'expected a number' })
+    .int({ error: 'expected a whole number' })
+    .min(min, { error: `must be at least ${min}` })
+    .max(max, { error: `must be at most ${max}` });
+
+const bool = z
+  .string()
+  .trim()
+  .toLowerCase()
+  .pipe(z.enum(['true', 'false', '1', '0', 'yes', 'no', 'on', 'off'], { error: 'expected true or false' }))
+  .transform((v) => ['true', '1', 'yes', 'on'].includes(v));
+
+interface Setting<T extends z.ZodType> {
+  readonly schema: T;
+  readonly default: string;
+  readonly doc: string;
+}
+const setting = <T extends z.ZodType>(schema: T, defaultValue: string, doc: string): Setting<T> => ({
+  schema,
+  default: defaultValue,
+  doc,
+});
+
+export const SETTINGS = {
+  PORT: setting(int(0, 65535), '8000', 'TCP port for HTTP (webhook, health) and WebSocket.'),
+  HOST: setting(z.string().min(1, { error: 'must not be empty' }), '0.0.0.0', 'Address to listen on.'),
+  LOG_LEVEL: setting(
+    z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
+      error: 'expected one of fatal, error, warn, info, debug, trace, silent',
+    }),
+    'info',
+    'pino log level. Secrets are redacted at every level.',
+  ),
+  MAX_BODY_BYTES: setting(int(KiB, 64 * MiB), String(MiB), 'Largest webhook body accepted; larger bodies get 413.'),
+  SIGNATURE_MAX_SKEW_SEC: setting(
+    int(0, 7 * 24 * 3600),
+    '300',
+    'Reject op 0 webhooks whose X-Signature-Timestamp is further than this from now (replay protection). 0 disables the check.',
+  ),
+  DEDUP_WINDOW_SEC: setting(
+    int(1, 7 * 24 * 3600),
+    '600',
+    'How long a top-level event id is remembered; platform retries with the same id are acknowledged but not delivered again.',
+  ),
+  HISTORY_MAX_EVENTS: setting(int(1, 1_000_000), '10000', 'Events kept per bot for clients that connect later or resume with `after`.'),
+  HISTORY_MAX_AGE_SEC: setting(int(1, 7 * 24 * 3600), '600', 'How long an event is kept per bot (whichever of count and age is smaller wins).'),
+  HISTORY_MAX_BYTES: setting(
+    int(64 * KiB, 4096 * MiB),
+    String(64 * MiB),
+    'Body bytes kept per bot, a memory guard against many large events. Must be at least MAX_BODY_BYTES.',
+  ),
+  WS_PING_INTERVAL_MS: setting(int(1000, 3600_000), '30000', 'How often the server pings every WebSocket client.'),
+  WS_TERMINATE_UNRESPONSIVE: setting(
+    bool,
+    'true',
+    'Terminate a client that has not answered the previous ping. Set false for clients that never answer pings (some 易语言 WebSocket modules).',
+  ),
+  WS_MAX_CLIENT_FRAME_BYTES: setting(int(128, 16 * MiB), String(64 * KiB), 'Largest frame a client may send; larger frames close the socket with 1009.'),
+  WS_MAX_BUFFERED_BYTES: setting(
+    int(16 * KiB, 1024 * MiB),
+    String(MiB),
+    'Per-client send buffer cap; a client that falls this far behind is closed with 4100 and can resume with `after`.',
+  ),
+  TCP_KEEPALIVE_DELAY_MS: setting(int(1000, 3600_000), '30000', 'Idle time before TCP keepalive probes start on every socket.'),
+  SHUTDOWN_TIMEOUT_MS: setting(int(1000, 600_000), '10000', 'On SIGTERM/SIGINT, the deadline for closing clients and flushing before exit.'),
+} as const;
+
+export type SettingName = keyof typeof SETTINGS;
+
+export interface Config {
+  port: number;
+  host: string;
+  logLevel: z.infer<(typeof SETTINGS)['LOG_LEVEL']['schema']>;
+  maxBodyBytes: number;
+  signatureMaxSkewSec: number;
+  dedupWindowSec: number;
+  historyMaxEvents: number;
+  historyMaxAgeSec: number;
+  historyMaxBytes: number;
+  wsPingIntervalMs: number;
+  wsTerminateUnresponsive: boolean;
+  wsMaxClientFrameBytes: number;
+  wsMaxBufferedBytes: number;
+  tcpKeepAliveDelayMs: number;
+  shutdownTimeoutMs: number;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: readonly string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Reads and validates every setting; collects all problems so one start-up attempt reports them all. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const problems: string[] = [];
+  const values: Record<string, unknown> = {};
+  for (const [name, s] of Object.entries(SETTINGS) as [SettingName, Setting<z.ZodType>][]) {
+    const raw = env[name];
+    const given = raw !== undefined && raw.trim() !== '';
+    const result = s.schema.safeParse(given ? raw : s.default);
+    if (result.success) values[name] = result.data;
+    else problems.push(`${name}=${JSON.stringify(raw)}: ${result.error.issues.map((i) => i.message).join('; ')}`);
+  }
+  if (problems.length === 0 && (values.HISTORY_MAX_BYTES as number) < (values.MAX_BODY_BYTES as number)) {
+    problems.push(
+      `HISTORY_MAX_BYTES=${String(values.HISTORY_MAX_BYTES)}: must be at least MAX_BODY_BYTES (${String(values.MAX_BODY_BYTES)}), or a maximal event could never be kept`,
+    );
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  return {
+    port: values.PORT as number,
+    host: values.HOST as string,
+    logLevel: values.LOG_LEVEL as Config['logLevel'],
+    maxBodyBytes: values.MAX_BODY_BYTES as number,
+    signatureMaxSkewSec: values.SIGNATURE_MAX_SKEW_SEC as number,
+    dedupWindowSec: values.DEDUP_WINDOW_SEC as number,
+    historyMaxEvents: values.HISTORY_MAX_EVENTS as number,
+    historyMaxAgeSec: values.HISTORY_MAX_AGE_SEC as number,
+    historyMaxBytes: values.HISTORY_MAX_BYTES as number,
+    wsPingIntervalMs: values.WS_PING_INTERVAL_MS as number,
+    wsTerminateUnresponsive: values.WS_TERMINATE_UNRESPONSIVE as boolean,
+    wsMaxClientFrameBytes: values.WS_MAX_CLIENT_FRAME_BYTES as number,
+    wsMaxBufferedBytes: values.WS_MAX_BUFFERED_BYTES as number,
+    tcpKeepAliveDelayMs: values.TCP_KEEPALIVE_DELAY_MS as number,
+    shutdownTimeoutMs: values.SHUTDOWN_TIMEOUT_MS as number,
+  };
+}
+
+/** The defaults, as a Config (for tests and embedding). */
+export function defaultConfig(overrides: Partial<Config> = {}): Config {
+  return { ...loadConfig({}), ...overrides };
+}

@@ -1,0 +1,5 @@
+export * from './config.ts';
+export * from './redact.ts';
+export * from './logger.ts';
+export * from './health.ts';
+export * from './lifecycle.ts';

@@ -1,0 +1,58 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig, SETTINGS } from '../src/index.ts';
+
+describe('loadConfig', () => {
+  it('has a working default for every setting', () => {
+    const config = loadConfig({});
+    expect(config.port).toBe(8000);
+    expect(config.host).toBe('0.0.0.0');
+    expect(config.maxBodyBytes).toBe(1024 * 1024);
+    expect(config.dedupWindowSec).toBe(600);
+    expect(config.signatureMaxSkewSec).toBe(300);
+    expect(config.historyMaxEvents).toBe(10_000);
+    expect(config.historyMaxAgeSec).toBe(600);
+    expect(config.wsPingIntervalMs).toBe(30_000);
+    expect(config.wsTerminateUnresponsive).toBe(true);
+    expect(config.wsMaxBufferedBytes).toBe(1024 * 1024);
+    expect(config.shutdownTimeoutMs).toBe(10_000);
+  });
+
+  it('every setting has a doc line', () => {
+    for (const [name, s] of Object.entries(SETTINGS)) expect(s.doc.length, name).toBeGreaterThan(10);
+  });
+
+  it('reads values from the environment', () => {
+    const config = loadConfig({ PORT: '9001', WS_TERMINATE_UNRESPONSIVE: 'false', SIGNATURE_MAX_SKEW_SEC: '0' });
+    expect(config.port).toBe(9001);
+    expect(config.wsTerminateUnresponsive).toBe(false);
+    expect(config.signatureMaxSkewSec).toBe(0);
+  });
+
+  it.each([
+    ['PORT', 'abc'],
+    ['PORT', '70000'],
+    ['PORT', '80.5'],
+    ['MAX_BODY_BYTES', '-1'],
+    ['LOG_LEVEL', 'loud'],
+    ['WS_TERMINATE_UNRESPONSIVE', 'maybe'],
+    ['HISTORY_MAX_EVENTS', '0'],
+  ])('refuses %s=%s with a message naming the variable', (name, value) => {
+    expect(() => loadConfig({ [name]: value })).toThrow(ConfigError);
+    expect(() => loadConfig({ [name]: value })).toThrow(new RegExp(`${name}=`));
+  });
+
+  it('reports every bad variable at once', () => {
+    try {
+      loadConfig({ PORT: 'x', LOG_LEVEL: 'y' });
+      expect.unreachable();
+    } catch (err) {
+      expect((err as ConfigError).problems).toHaveLength(2);
+    }
+  });
+
+  it('refuses a history byte cap smaller than the largest body', () => {
+    expect(() => loadConfig({ MAX_BODY_BYTES: String(8 << 20), HISTORY_MAX_BYTES: String(1 << 20) })).toThrow(
+      /HISTORY_MAX_BYTES=.*MAX_BODY_BYTES/,
+    );
+  });
+});

@@ -1,0 +1,46 @@
+import { Writable } from 'node:stream';
+import { describe, expect, it } from 'vitest';
+import { secretFingerprint } from '@hookway/protocol';
+import { createLogger, createRedactor } from '../src/index.ts';
+
+const SECRET = 'DG5g3B4j9X2KOErG';
+
+describe('redactor', () => {
+  it('replaces secrets in query strings and URL paths by shape, without knowing them', () => {
+    const r = createRedactor();
+    const fp = secretFingerprint(SECRET);
+    expect(r.redact(`GET /ws?secret=${SECRET}&after=x`)).toBe(`GET /ws?secret=${fp}&after=x`);
+    expect(r.redact(`POST /webhook/${SECRET}?a=1`)).toBe(`POST /webhook/${fp}?a=1`);
+    expect(r.redact(`"url":"/ws/${SECRET}"`)).toBe(`"url":"/ws/${fp}"`);
+  });
+
+  it('replaces remembered secrets wherever they appear', () => {
+    const r = createRedactor();
+    r.remember(SECRET);
+    expect(r.redact(`error: key for ${SECRET} failed`)).toBe(`error: key for ${secretFingerprint(SECRET)} failed`);
+  });
+});
+
+describe('logger', () => {
+  it('never writes a remembered or URL-borne secret, whatever the call site logs', () => {
+    const lines: string[] = [];
+    const sink = new Writable({
+      write(chunk, _enc, done) {
+        lines.push(String(chunk));
+        done();
+      },
+    });
+    const redactor = createRedactor();
+    const logger = createLogger({ level: 'trace', redactor, destination: sink });
+    redactor.remember('otherSecret123');
+    logger.info({ url: `/webhook?secret=${SECRET}` }, 'request');
+    logger.debug({ err: new Error('bad key otherSecret123') }, 'oops');
+    logger.trace(`raw /ws/${SECRET}`);
+    const all = lines.join('');
+    expect(lines).toHaveLength(3);
+    expect(all).not.toContain(SECRET);
+    expect(all).not.toContain('otherSecret123');
+    expect(all).toContain(secretFingerprint(SECRET));
+    expect(JSON.parse(lines[0]!)).toMatchObject({ level: 'info', msg: 'request' });
+  });
+});
