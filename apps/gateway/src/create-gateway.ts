@@ -1,0 +1,152 @@
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import WebSocket, { WebSocketServer, type ServerOptions } from 'ws';
+import type { Bus } from '@hookway/bus';
+import { clientHeartbeatSchema, HEARTBEAT_ACK_FRAME, RawClose, secretFingerprint } from '@hookway/protocol';
+import type { HealthSource, Logger, Redactor } from '@hookway/runtime';
+import { BotFeeds } from './bot-feeds.ts';
+import { startHeartbeat } from './heartbeat.ts';
+import { RawClient, type RawClientCounters } from './raw-client.ts';
+import { parseUpgradeTarget } from './upgrade-request.ts';
+
+export interface GatewayDeps {
+  readonly bus: Pick<Bus, 'subscribe' | 'history' | 'locate' | 'markDelivered' | 'deliveredPosition' | 'isReady'>;
+  readonly logger: Logger;
+  readonly redactor: Redactor;
+  readonly pingIntervalMs: number;
+  readonly terminateUnresponsive: boolean;
+  readonly maxClientFrameBytes: number;
+  readonly maxBufferedBytes: number;
+  readonly tcpKeepAliveDelayMs: number;
+}
+
+export interface Gateway extends HealthSource {
+  /** Serves an HTTP upgrade: wire it to the server's `upgrade` event. */
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void;
+  /** Closes every client with 1001 (reconnect), then drops the bus subscriptions. */
+  close(): Promise<void>;
+}
+
+/** How long clients get to answer our close frame before their sockets are destroyed. */
+const CLOSE_GRACE_MS = 3000;
+
+export function createGateway(deps: GatewayDeps): Gateway {
+  const log = deps.logger;
+  // closeTimeout (ws ≥ 8.19) is missing from @types/ws: how long a closed socket may linger unanswered.
+  const serverOptions: ServerOptions & { closeTimeout: number } = {
+    noServer: true,
+    clientTracking: false,
+    perMessageDeflate: false,
+    maxPayload: deps.maxClientFrameBytes,
+    closeTimeout: CLOSE_GRACE_MS,
+  };
+  const wss = new WebSocketServer(serverOptions);
+  const feeds = new BotFeeds(deps.bus, log);
+  const clients = new Set<RawClient>();
+  const counters: RawClientCounters & { ignoredFrames: number; unresponsiveTerminated: number; connectionsTotal: number } =
+    { framesSent: 0, slowConsumerCloses: 0, ignoredFrames: 0, unresponsiveTerminated: 0, connectionsTotal: 0 };
+  let closing = false;
+
+  const heartbeat = startHeartbeat(() => clients, {
+    intervalMs: deps.pingIntervalMs,
+    terminateUnresponsive: deps.terminateUnresponsive,
+    onTerminate: () => counters.unresponsiveTerminated++,
+  });
+
+  function handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    socket.on('error', () => socket.destroy());
+    if (closing) return refuse(socket, 503, 'shutting_down', 'server is shutting down; reconnect to another instance');
+    const target = parseUpgradeTarget(req.url);
+    if (target.kind === 'refused') return refuse(socket, target.status, target.error, target.message);
+    if ('setKeepAlive' in socket && typeof socket.setKeepAlive === 'function') {
+      socket.setKeepAlive(true, deps.tcpKeepAliveDelayMs);
+    }
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      void attachRawClient(ws, target.secret, target.after);
+    });
+  }
+
+  async function attachRawClient(ws: WebSocket, secret: string, after: string | undefined): Promise<void> {
+    const bot = secretFingerprint(secret);
+    deps.redactor.remember(secret);
+    const client = new RawClient(ws, secret, { maxBufferedBytes: deps.maxBufferedBytes }, counters);
+    clients.add(client);
+    counters.connectionsTotal++;
+    let joined = false;
+
+    ws.on('error', (err) => log.debug({ bot, err: err.message }, 'client socket error'));
+    ws.on('pong', () => (client.isAlive = true));
+    ws.on('message', (data, isBinary) => {
+      client.isAlive = true;
+      if (!isBinary && isClientHeartbeat(data)) ws.send(HEARTBEAT_ACK_FRAME);
+      else counters.ignoredFrames++;
+    });
+    ws.on('close', (code) => {
+      client.markClosed();
+      clients.delete(client);
+      log.info({ bot, code, connections: clients.size }, 'client disconnected');
+      if (joined) void feeds.leave(secret, client).catch((err: unknown) => log.warn({ bot, err }, 'leaving feed failed'));
+    });
+
+    try {
+      const feed = await feeds.join(secret, client);
+      joined = true;
+      if (ws.readyState !== WebSocket.OPEN) return void (await feeds.leave(secret, client));
+      log.info({ bot, resume: after !== undefined, connections: clients.size }, 'client connected');
+      const lastReplayed = await client.catchUp(deps.bus, after);
+      if (lastReplayed) feed.noteDelivered(lastReplayed);
+    } catch (err) {
+      log.error({ bot, err }, 'could not start client stream');
+      client.closeWith(RawClose.InternalError);
+    }
+  }
+
+  async function close(): Promise<void> {
+    closing = true;
+    heartbeat.stop();
+    const closed = [...clients].map((c) => new Promise<void>((resolve) => c.ws.once('close', () => resolve())));
+    for (const client of clients) client.closeWith(RawClose.GoingAway);
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      Promise.all(closed),
+      new Promise<void>((resolve) => (timer = setTimeout(resolve, CLOSE_GRACE_MS).unref())),
+    ]);
+    clearTimeout(timer);
+    for (const client of clients) client.terminate();
+    await feeds.close();
+    wss.close();
+  }
+
+  return {
+    handleUpgrade,
+    close,
+    notReadyReason: () => (closing ? 'shutting down' : deps.bus.isReady() ? undefined : 'bus not ready'),
+    stats: () => ({
+      connections: clients.size,
+      bots: feeds.botCount,
+      connectionsTotal: counters.connectionsTotal,
+      framesSent: counters.framesSent,
+      slowConsumerCloses: counters.slowConsumerCloses,
+      unresponsiveTerminated: counters.unresponsiveTerminated,
+      ignoredClientFrames: counters.ignoredFrames,
+    }),
+  };
+}
+
+function isClientHeartbeat(data: WebSocket.RawData): boolean {
+  const text = Buffer.isBuffer(data) ? data.toString('utf8') : Buffer.concat(data as Buffer[]).toString('utf8');
+  if (!text.includes('"op"')) return false;
+  try {
+    return clientHeartbeatSchema.safeParse(JSON.parse(text)).success;
+  } catch {
+    return false;
+  }
+}
+
+function refuse(socket: Duplex, status: number, error: string, message: string): void {
+  const body = JSON.stringify({ error, message });
+  const reason = { 400: 'Bad Request', 404: 'Not Found', 503: 'Service Unavailable' }[status] ?? 'Error';
+  socket.end(
+    `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+  );
+}

@@ -1,0 +1,138 @@
+import {
+  callbackValidationSchema,
+  DISPATCH_ACK_BODY,
+  Op,
+  signCallbackValidation,
+  verifyDispatch,
+  webhookEnvelopeSchema,
+} from '@hookway/protocol';
+import type { Bus } from '@hookway/bus';
+
+/** What the webhook endpoint answers; `error` names the problem for every non-2xx answer. */
+export interface WebhookReply {
+  readonly status: number;
+  readonly body: string;
+  readonly outcome: WebhookOutcome;
+  readonly headers?: Record<string, string>;
+}
+
+export type WebhookOutcome =
+  | 'validated'
+  | 'accepted'
+  | 'duplicate'
+  | 'malformed_json'
+  | 'invalid_payload'
+  | 'invalid_validation_request'
+  | 'unsupported_op'
+  | 'missing_signature'
+  | 'malformed_signature'
+  | 'missing_timestamp'
+  | 'malformed_timestamp'
+  | 'bad_signature'
+  | 'stale_timestamp'
+  | 'bus_unavailable';
+
+export interface WebhookRequest {
+  readonly secret: string;
+  readonly rawBody: Buffer;
+  readonly signatureTimestamp: string | undefined;
+  readonly signature: string | undefined;
+}
+
+export interface WebhookDeps {
+  readonly bus: Pick<Bus, 'publish'>;
+  readonly signatureMaxSkewSec: number;
+  readonly nowMs: () => number;
+}
+
+const json = (status: number, outcome: WebhookOutcome, body: object, headers?: Record<string, string>): WebhookReply => ({
+  status,
+  outcome,
+  body: JSON.stringify(body),
+  ...(headers ? { headers } : {}),
+});
+const problem = (status: number, error: WebhookOutcome, message: string, headers?: Record<string, string>) =>
+  json(status, error, { error, message }, headers);
+
+const SIGNATURE_MESSAGES: Record<Exclude<ReturnType<typeof verifyDispatch>, { ok: true }>['reason'], string> = {
+  missing_signature: 'X-Signature-Ed25519 header is required for op 0',
+  malformed_signature: 'X-Signature-Ed25519 must be 128 hex characters',
+  missing_timestamp: 'X-Signature-Timestamp header is required for op 0',
+  malformed_timestamp: 'X-Signature-Timestamp must be Unix seconds as decimal digits',
+  bad_signature: 'signature does not match this secret and body; check the secret in the callback URL',
+};
+
+/**
+ * One webhook, decided: op 13 is answered at once; op 0 is verified, checked for freshness, and stored on
+ * the bus before it is acknowledged, so a 200 always means the event will reach clients.
+ */
+export async function handleWebhook(req: WebhookRequest, deps: WebhookDeps): Promise<WebhookReply> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(req.rawBody.toString('utf8'));
+  } catch {
+    return problem(400, 'malformed_json', 'body is not valid JSON');
+  }
+  const envelope = webhookEnvelopeSchema.safeParse(parsed);
+  if (!envelope.success) {
+    return problem(400, 'invalid_payload', `body is not a QQ payload: ${describeIssue(envelope.error.issues[0])}`);
+  }
+
+  switch (envelope.data.op) {
+    case Op.CallbackValidation:
+      return validateCallback(req.secret, parsed);
+    case Op.Dispatch:
+      return dispatch(req, envelope.data.id, deps);
+    default:
+      return problem(
+        400,
+        'unsupported_op',
+        `op ${envelope.data.op} is not a webhook opcode; Hookway accepts op 0 (dispatch) and op 13 (callback validation)`,
+      );
+  }
+}
+
+function validateCallback(secret: string, parsed: unknown): WebhookReply {
+  const request = callbackValidationSchema.safeParse(parsed);
+  if (!request.success) {
+    return problem(
+      400,
+      'invalid_validation_request',
+      `op 13 needs d.plain_token and d.event_ts as strings: ${describeIssue(request.error.issues[0])}`,
+    );
+  }
+  const { plain_token, event_ts } = request.data.d;
+  return json(200, 'validated', { plain_token, signature: signCallbackValidation(secret, event_ts, plain_token) });
+}
+
+async function dispatch(req: WebhookRequest, eventId: string | undefined, deps: WebhookDeps): Promise<WebhookReply> {
+  const verdict = verifyDispatch(req.secret, req.signatureTimestamp, req.signature, req.rawBody);
+  if (!verdict.ok) return problem(401, verdict.reason, SIGNATURE_MESSAGES[verdict.reason]);
+
+  if (deps.signatureMaxSkewSec > 0) {
+    const skewSec = Math.abs(deps.nowMs() / 1000 - Number(req.signatureTimestamp));
+    if (skewSec > deps.signatureMaxSkewSec) {
+      return problem(
+        401,
+        'stale_timestamp',
+        `X-Signature-Timestamp is ${Math.round(skewSec)} s from server time; the limit is ${deps.signatureMaxSkewSec} s (replay protection, SIGNATURE_MAX_SKEW_SEC)`,
+      );
+    }
+  }
+
+  let result;
+  try {
+    result = await deps.bus.publish(req.secret, { eventId, body: req.rawBody });
+  } catch {
+    return problem(503, 'bus_unavailable', 'event store is unavailable; the platform will retry', { 'retry-after': '1' });
+  }
+  return result.status === 'duplicate'
+    ? { status: 200, outcome: 'duplicate', body: DISPATCH_ACK_BODY, headers: { 'x-hookway-duplicate': '1' } }
+    : { status: 200, outcome: 'accepted', body: DISPATCH_ACK_BODY };
+}
+
+function describeIssue(issue: { path: PropertyKey[]; message: string } | undefined): string {
+  if (!issue) return 'unknown problem';
+  const where = issue.path.length > 0 ? issue.path.map(String).join('.') : 'body';
+  return `${where}: ${issue.message}`;
+}

@@ -1,0 +1,91 @@
+import { createServer, type Server } from 'node:http';
+import { MemoryBus, type Bus } from '@hookway/bus';
+import { createGateway, type Gateway } from '@hookway/gateway';
+import { createIngress, type Ingress } from '@hookway/ingress';
+import { createHealthHandler, Lifecycle, type Config, type Logger, type Redactor } from '@hookway/runtime';
+
+export interface RelayDeps {
+  readonly config: Config;
+  readonly logger: Logger;
+  readonly redactor: Redactor;
+  /** Defaults to the in-process bus (the embedded, no-Redis mode). */
+  readonly bus?: Bus;
+  readonly nowMs?: () => number;
+}
+
+export interface Relay {
+  /** Not listening yet: `main` (or a test) calls `listen`. */
+  readonly server: Server;
+  readonly bus: Bus;
+  readonly ingress: Ingress;
+  readonly gateway: Gateway;
+  /** Stops accepting, closes clients with 1001, drains HTTP, closes the bus — in that order, within the deadline. */
+  close(deadlineMs?: number): Promise<boolean>;
+}
+
+/** Both roles on one HTTP server: webhooks and health over HTTP, raw clients over the WebSocket upgrade. */
+export function createRelay(deps: RelayDeps): Relay {
+  const { config, logger, redactor } = deps;
+  const lifecycle = new Lifecycle(logger);
+  const bus =
+    deps.bus ??
+    new MemoryBus({
+      historyMaxEvents: config.historyMaxEvents,
+      historyMaxAgeMs: config.historyMaxAgeSec * 1000,
+      historyMaxBytes: config.historyMaxBytes,
+      dedupWindowMs: config.dedupWindowSec * 1000,
+      ...(deps.nowMs ? { nowMs: deps.nowMs } : {}),
+    });
+  lifecycle.register('bus', bus);
+
+  const ingress = createIngress({
+    bus,
+    logger: logger.child({ role: 'ingress' }),
+    redactor,
+    maxBodyBytes: config.maxBodyBytes,
+    signatureMaxSkewSec: config.signatureMaxSkewSec,
+    ...(deps.nowMs ? { nowMs: deps.nowMs } : {}),
+  });
+  const gateway = createGateway({
+    bus,
+    logger: logger.child({ role: 'gateway' }),
+    redactor,
+    pingIntervalMs: config.wsPingIntervalMs,
+    terminateUnresponsive: config.wsTerminateUnresponsive,
+    maxClientFrameBytes: config.wsMaxClientFrameBytes,
+    maxBufferedBytes: config.wsMaxBufferedBytes,
+    tcpKeepAliveDelayMs: config.tcpKeepAliveDelayMs,
+  });
+  const health = createHealthHandler({ sources: [ingress, gateway] });
+
+  const server = createServer({ keepAlive: true, keepAliveInitialDelay: config.tcpKeepAliveDelayMs }, (req, res) => {
+    if (!health(req, res)) ingress.app(req, res);
+  });
+  server.on('upgrade', (req, socket, head) => gateway.handleUpgrade(req, socket, head));
+  server.on('clientError', (_err, socket) => {
+    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
+    else socket.destroy();
+  });
+
+  lifecycle.register('http connections', {
+    close: () => {
+      server.closeIdleConnections();
+      server.closeAllConnections();
+    },
+  });
+  lifecycle.register('gateway', gateway);
+  lifecycle.register('http listener', {
+    close: () => {
+      if (server.listening) server.close();
+      server.closeIdleConnections();
+    },
+  });
+
+  return {
+    server,
+    bus,
+    ingress,
+    gateway,
+    close: (deadlineMs = config.shutdownTimeoutMs) => lifecycle.shutdown(deadlineMs),
+  };
+}

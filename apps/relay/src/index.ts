@@ -1,0 +1,1 @@
+export { createRelay, type Relay, type RelayDeps } from './create-relay.ts';
