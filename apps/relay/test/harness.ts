@@ -1,0 +1,53 @@
+import { once } from 'node:events';
+import type { AddressInfo } from 'node:net';
+import { Writable } from 'node:stream';
+import type { Bus } from '@hookway/bus';
+import { createLogger, createRedactor, defaultConfig, type Config } from '@hookway/runtime';
+import { WebhookSender } from '@hookway/testkit';
+import { createRelay, type Relay } from '../src/index.ts';
+
+export const SECRET = 'DG5g3B4j9X2KOErG';
+export const OTHER_SECRET = 'naOC0ocQE3shWLAfffVLB1rhYPG7';
+
+export interface RunningRelay {
+  readonly relay: Relay;
+  readonly baseUrl: string;
+  readonly logs: string[];
+  wsUrl(pathAndQuery: string): string;
+  sender(secret?: string): WebhookSender;
+  close(): Promise<void>;
+}
+
+/** A real relay on an ephemeral port, logging at trace level into memory. */
+export async function startRelay(
+  overrides: Partial<Config> = {},
+  extra: { bus?: Bus; nowMs?: () => number } = {},
+): Promise<RunningRelay> {
+  const logs: string[] = [];
+  const sink = new Writable({
+    write(chunk, _enc, done) {
+      logs.push(String(chunk));
+      done();
+    },
+  });
+  const redactor = createRedactor();
+  const logger = createLogger({ level: 'trace', redactor, destination: sink });
+  const config = defaultConfig({ port: 0, host: '127.0.0.1', ...overrides });
+  const relay = createRelay({ config, logger, redactor, ...extra });
+  relay.server.listen(0, '127.0.0.1');
+  await once(relay.server, 'listening');
+  const { port } = relay.server.address() as AddressInfo;
+  const baseUrl = `http://127.0.0.1:${port}`;
+  return {
+    relay,
+    baseUrl,
+    logs,
+    wsUrl: (p) => `ws://127.0.0.1:${port}${p}`,
+    sender: (secret = SECRET) => new WebhookSender(baseUrl, secret),
+    close: async () => {
+      await relay.close(5000);
+    },
+  };
+}
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -1,0 +1,3 @@
+export * from './events.ts';
+export * from './webhook-sender.ts';
+export * from './ws-collector.ts';

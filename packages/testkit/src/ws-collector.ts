@@ -1,0 +1,74 @@
+import WebSocket from 'ws';
+
+/** A real WebSocket client that records every text frame and how the connection ended. */
+export class WsCollector {
+  readonly frames: string[] = [];
+  readonly ws: WebSocket;
+  readonly opened: Promise<void>;
+  readonly closed: Promise<{ code: number; reason: string }>;
+  private waiters: (() => void)[] = [];
+
+  constructor(url: string, options: WebSocket.ClientOptions = {}) {
+    this.ws = new WebSocket(url, options);
+    this.ws.on('message', (data, isBinary) => {
+      if (!isBinary) this.frames.push(data.toString());
+      for (const wake of this.waiters.splice(0)) wake();
+    });
+    this.opened = new Promise((resolve, reject) => {
+      this.ws.once('open', () => resolve());
+      this.ws.once('unexpected-response', (_req, res) =>
+        reject(Object.assign(new Error(`upgrade refused with ${res.statusCode}`), { statusCode: res.statusCode })),
+      );
+      this.ws.once('error', reject);
+    });
+    this.closed = new Promise((resolve) => {
+      this.ws.once('close', (code, reason) => {
+        for (const wake of this.waiters.splice(0)) wake();
+        resolve({ code, reason: reason.toString() });
+      });
+    });
+    this.opened.catch(() => {});
+  }
+
+  static async connect(url: string, options?: WebSocket.ClientOptions): Promise<WsCollector> {
+    const c = new WsCollector(url, options);
+    await c.opened;
+    return c;
+  }
+
+  /** Waits until at least `count` frames arrived; rejects after `timeoutMs` saying how many did. */
+  async waitForFrames(count: number, timeoutMs = 5000): Promise<string[]> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.frames.length < count) {
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`expected ${count} frames, got ${this.frames.length}`);
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, left);
+        this.waiters.push(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+      if (this.ws.readyState === WebSocket.CLOSED && this.frames.length < count) {
+        throw new Error(`connection closed after ${this.frames.length} of ${count} frames`);
+      }
+    }
+    return this.frames.slice(0, count);
+  }
+
+  close(): void {
+    this.ws.close();
+  }
+}
+
+/** Rejects with the HTTP status an upgrade was refused with. */
+export async function upgradeStatus(url: string): Promise<number> {
+  const c = new WsCollector(url);
+  try {
+    await c.opened;
+    c.close();
+    return 101;
+  } catch (err) {
+    return (err as { statusCode?: number }).statusCode ?? -1;
+  }
+}
