@@ -20,7 +20,19 @@ export interface GatewayDeps {
   readonly tcpKeepAliveDelayMs: number;
 }
 
+/** A type alias (not an interface) so it stays assignable to HealthSource's record of counters. */
+export type GatewayStats = {
+  connections: number;
+  bots: number;
+  connectionsTotal: number;
+  framesSent: number;
+  slowConsumerCloses: number;
+  unresponsiveTerminated: number;
+  ignoredClientFrames: number;
+};
+
 export interface Gateway extends HealthSource {
+  stats(): GatewayStats;
   /** Serves an HTTP upgrade: wire it to the server's `upgrade` event. */
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void;
   /** Closes every client with 1001 (reconnect), then drops the bus subscriptions. */

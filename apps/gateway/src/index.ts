@@ -1,2 +1,2 @@
-export { createGateway, type Gateway, type GatewayDeps } from './create-gateway.ts';
+export { createGateway, type Gateway, type GatewayDeps, type GatewayStats } from './create-gateway.ts';
 export { parseUpgradeTarget, type UpgradeTarget } from './upgrade-request.ts';

@@ -19,6 +19,8 @@ export interface Relay {
   readonly bus: Bus;
   readonly ingress: Ingress;
   readonly gateway: Gateway;
+  /** Why `/readyz` answers 503 right now, or undefined when ready. */
+  notReadyReason(): string | undefined;
   /** Stops accepting, closes clients with 1001, drains HTTP, closes the bus — in that order, within the deadline. */
   close(deadlineMs?: number): Promise<boolean>;
 }
@@ -56,7 +58,7 @@ export function createRelay(deps: RelayDeps): Relay {
     maxBufferedBytes: config.wsMaxBufferedBytes,
     tcpKeepAliveDelayMs: config.tcpKeepAliveDelayMs,
   });
-  const health = createHealthHandler({ sources: [ingress, gateway] });
+  const health = createHealthHandler({ sources: [lifecycle, ingress, gateway] });
 
   const server = createServer({ keepAlive: true, keepAliveInitialDelay: config.tcpKeepAliveDelayMs }, (req, res) => {
     if (!health(req, res)) ingress.app(req, res);
@@ -86,6 +88,8 @@ export function createRelay(deps: RelayDeps): Relay {
     bus,
     ingress,
     gateway,
+    notReadyReason: () =>
+      [lifecycle, ingress, gateway].map((s) => s.notReadyReason()).find((r) => r !== undefined),
     close: (deadlineMs = config.shutdownTimeoutMs) => lifecycle.shutdown(deadlineMs),
   };
 }

@@ -32,7 +32,7 @@ export function createHealthHandler(options: HealthOptions): (req: IncomingMessa
       return true;
     }
     if (path === '/readyz') {
-      const reasons = options.sources.map((s) => s.notReadyReason()).filter((r): r is string => r !== undefined);
+      const reasons = [...new Set(options.sources.map((s) => s.notReadyReason()).filter((r): r is string => r !== undefined))];
       send(res, reasons.length === 0 ? 200 : 503, {
         status: reasons.length === 0 ? 'ready' : 'not_ready',
         ...(reasons.length > 0 ? { reasons } : {}),

@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import type { HealthSource } from './health.ts';
 
 export interface Closeable {
   close(): Promise<void> | void;
@@ -8,7 +9,7 @@ export interface Closeable {
  * Resources are registered in start order and closed in reverse order under one deadline, so a stuck
  * resource cannot hold the process past it.
  */
-export class Lifecycle {
+export class Lifecycle implements HealthSource {
   private readonly resources: { name: string; resource: Closeable }[] = [];
   private shuttingDown: Promise<boolean> | undefined;
 
@@ -21,6 +22,15 @@ export class Lifecycle {
 
   get isShuttingDown(): boolean {
     return this.shuttingDown !== undefined;
+  }
+
+  /** Not ready from the moment shutdown starts, before any resource is touched. */
+  notReadyReason(): string | undefined {
+    return this.isShuttingDown ? 'shutting down' : undefined;
+  }
+
+  stats(): Record<string, number> {
+    return {};
   }
 
   /** Resolves true when everything closed within `deadlineMs`, false when the deadline cut it short. */

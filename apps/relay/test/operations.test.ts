@@ -1,0 +1,145 @@
+import { execFileSync, spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { once } from 'node:events';
+import { fileURLToPath } from 'node:url';
+import { afterEach, describe, expect, it } from 'vitest';
+import { secretFingerprint } from '@hookway/protocol';
+import { groupAtMessage, WebhookSender, WsCollector } from '@hookway/testkit';
+import { SECRET, startRelay, type RunningRelay } from './harness.ts';
+
+const ROOT = fileURLToPath(new URL('../../..', import.meta.url));
+
+let running: RunningRelay | undefined;
+afterEach(async () => {
+  await running?.close();
+  running = undefined;
+});
+
+describe('health endpoints', () => {
+  it('/readyz answers 503 with the reason when the bus is not ready', async () => {
+    const r = (running = await startRelay());
+    await r.relay.bus.close();
+    const res = await fetch(`${r.baseUrl}/readyz`);
+    expect(res.status).toBe(503);
+    expect(await res.json()).toMatchObject({ status: 'not_ready', reasons: ['bus not ready'] });
+    expect((await fetch(`${r.baseUrl}/healthz`)).status).toBe(200);
+    const webhook = await r.sender().dispatch(groupAtMessage());
+    expect(webhook.status).toBe(503);
+    expect(webhook.headers.get('retry-after')).toBe('1');
+    expect(webhook.json()).toMatchObject({ error: 'bus_unavailable' });
+  });
+
+  it('/healthz and /readyz answer JSON with bots, connections and uptime', async () => {
+    const r = (running = await startRelay());
+    const client = await WsCollector.connect(r.wsUrl(`/ws?secret=${SECRET}`));
+    await r.sender().dispatch(groupAtMessage());
+    await client.waitForFrames(1);
+    for (const path of ['/healthz', '/readyz']) {
+      const res = await fetch(`${r.baseUrl}${path}`);
+      expect(res.status).toBe(200);
+      const body = (await res.json()) as Record<string, unknown>;
+      expect(body).toMatchObject({ bots: 1, connections: 1, webhooksAccepted: 1 });
+      expect(body.uptimeSec).toEqual(expect.any(Number));
+    }
+    client.close();
+  });
+
+  it('readiness turns false the moment shutdown begins, and clients get 1001', async () => {
+    const r = (running = await startRelay());
+    const client = await WsCollector.connect(r.wsUrl(`/ws?secret=${SECRET}`));
+    expect(r.relay.notReadyReason()).toBeUndefined();
+    const closing = r.relay.close(5000);
+    expect(r.relay.notReadyReason()).toBe('shutting down');
+    expect((await client.closed).code).toBe(1001);
+    expect(await closing).toBe(true);
+    running = undefined;
+  });
+});
+
+describe('TCP keepalive', () => {
+  it('is on for WebSocket sockets, as the kernel reports it (ss -o)', async () => {
+    const r = (running = await startRelay({ tcpKeepAliveDelayMs: 45_000 }));
+    const client = await WsCollector.connect(r.wsUrl(`/ws?secret=${SECRET}`));
+    const port = new URL(r.baseUrl).port;
+    const sockets = execFileSync('ss', ['-tnoH', 'state', 'established', `( sport = :${port} )`], { encoding: 'utf8' });
+    expect(sockets.trim().split('\n')).toHaveLength(1);
+    expect(sockets).toMatch(/timer:\(keepalive,(4[0-5]|3\d)sec/);
+    client.close();
+  });
+});
+
+describe('secrets in logs', () => {
+  it('never writes the AppSecret, whatever the request looked like', async () => {
+    const r = (running = await startRelay());
+    const sender = r.sender();
+    const client = await WsCollector.connect(r.wsUrl(`/ws?secret=${SECRET}`));
+    const pathClient = await WsCollector.connect(r.wsUrl(`/ws/${SECRET}?after=nope`));
+    await sender.validate('token', '1725442341');
+    await sender.dispatch(groupAtMessage());
+    await sender.dispatch(groupAtMessage(), { signature: null });
+    await sender.dispatch(groupAtMessage(), { signature: 'f'.repeat(128) });
+    await sender.post('{bad json', {});
+    await sender.post('{"op":7}', {}, `/webhook/${SECRET}`);
+    await fetch(`${r.baseUrl}/webhook/${SECRET}`);
+    await fetch(`${r.baseUrl}/missing?secret=${SECRET}`);
+    client.ws.send('x'.repeat(100_000));
+    await client.closed;
+    pathClient.close();
+    await pathClient.closed;
+    await r.close();
+    running = undefined;
+    const logs = r.logs.join('');
+    expect(r.logs.length).toBeGreaterThan(8);
+    expect(logs).toContain(secretFingerprint(SECRET));
+    expect(logs).not.toContain(SECRET);
+  });
+});
+
+describe('the process (pnpm start)', () => {
+  const startProcess = (env: Record<string, string>) =>
+    spawn(process.execPath, ['--import', 'tsx', 'apps/relay/src/main.ts'], {
+      cwd: ROOT,
+      env: { ...process.env, HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'info', ...env },
+    });
+  const collect = (child: ChildProcessWithoutNullStreams) => {
+    const out = { stdout: '', stderr: '' };
+    child.stdout.on('data', (d) => (out.stdout += d));
+    child.stderr.on('data', (d) => (out.stderr += d));
+    return out;
+  };
+
+  it('refuses to start on a bad setting, naming the variable', async () => {
+    const child = startProcess({ PORT: 'eighty', WS_PING_INTERVAL_MS: '5' });
+    const out = collect(child);
+    const [code] = (await once(child, 'exit')) as [number];
+    expect(code).toBe(1);
+    expect(out.stderr).toMatch(/PORT="eighty"/);
+    expect(out.stderr).toMatch(/WS_PING_INTERVAL_MS="5": must be at least 1000/);
+  });
+
+  it('on SIGTERM closes clients with 1001 and exits 0 well within 10 s', async () => {
+    const child = startProcess({});
+    const out = collect(child);
+    const port = await new Promise<number>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no listening line: ${out.stdout}${out.stderr}`)), 15_000);
+      child.stdout.on('data', () => {
+        const match = /"port":(\d+)/.exec(out.stdout);
+        if (match) {
+          clearTimeout(timer);
+          resolve(Number(match[1]));
+        }
+      });
+    });
+    const client = await WsCollector.connect(`ws://127.0.0.1:${port}/ws?secret=${SECRET}`);
+    const body = groupAtMessage();
+    expect((await new WebhookSender(`http://127.0.0.1:${port}`, SECRET).dispatch(body)).status).toBe(200);
+    await client.waitForFrames(1);
+    const startedMs = Date.now();
+    child.kill('SIGTERM');
+    const [{ code }, [exitCode]] = await Promise.all([client.closed, once(child, 'exit') as Promise<[number]>]);
+    expect(code).toBe(1001);
+    expect(exitCode).toBe(0);
+    expect(Date.now() - startedMs).toBeLessThan(10_000);
+    expect(out.stdout).toMatch(/"msg":"stopped"/);
+    expect(out.stdout).not.toContain(SECRET);
+  });
+});
