@@ -1,7 +1,9 @@
-import express, { type ErrorRequestHandler, type Express, type Request, type Response } from 'express';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import express, { type Express } from 'express';
 import { isPlausibleSecret, secretFingerprint } from '@hookway/protocol';
 import type { Bus } from '@hookway/bus';
 import type { HealthSource, Logger, Redactor } from '@hookway/runtime';
+import { readBody } from './read-body.ts';
 import { handleWebhook, type WebhookOutcome, type WebhookReply } from './webhook.ts';
 
 export interface IngressDeps {
@@ -13,12 +15,26 @@ export interface IngressDeps {
   readonly nowMs?: () => number;
 }
 
+export type IngressStats = {
+  webhooksAccepted: number;
+  webhooksDuplicate: number;
+  webhooksValidated: number;
+  webhooksRejected: number;
+  webhooksUnavailable: number;
+};
+
 export interface Ingress extends HealthSource {
-  /** The express app: `POST /webhook?secret=S` and `POST /webhook/S`; JSON 404 for anything else. */
+  /**
+   * The node:http request listener. `POST /webhook?secret=S` and `POST /webhook/S` are served directly
+   * (express's per-request cost alone is ~40 % of the bare ceiling on this path; see docs/ARCHITECTURE.md);
+   * every other request goes to `app`.
+   */
+  readonly handleRequest: (req: IncomingMessage, res: ServerResponse) => void;
+  /** The express app for everything that is not a webhook POST: 405 on /webhook, JSON 404 elsewhere. */
   readonly app: Express;
+  stats(): IngressStats;
 }
 
-/** Outcomes that mean "someone sent us something wrong", logged at warn so misconfiguration is visible. */
 const REJECTIONS = new Set<WebhookOutcome>([
   'malformed_json',
   'invalid_payload',
@@ -32,88 +48,119 @@ const REJECTIONS = new Set<WebhookOutcome>([
   'stale_timestamp',
 ]);
 
+const WEBHOOK_PATH = /^\/webhook(?:\/([^/?]*))?\/?$/;
+
+/** The secret from `/webhook/S` or `/webhook?secret=S`; `undefined` when the path is not the webhook. */
+function webhookSecret(url: string): { secret: unknown } | undefined {
+  const queryAt = url.indexOf('?');
+  const path = queryAt === -1 ? url : url.slice(0, queryAt);
+  const match = WEBHOOK_PATH.exec(path);
+  if (!match) return undefined;
+  if (match[1] !== undefined && match[1] !== '') return { secret: safeDecode(match[1]) };
+  if (queryAt === -1) return { secret: undefined };
+  const values = new URLSearchParams(url.slice(queryAt + 1)).getAll('secret');
+  return { secret: values.length === 1 ? values[0] : undefined };
+}
+
 export function createIngress(deps: IngressDeps): Ingress {
   const nowMs = deps.nowMs ?? Date.now;
-  const counts = { accepted: 0, duplicate: 0, validated: 0, rejected: 0, unavailable: 0 };
+  const log = deps.logger;
+  const counts: IngressStats = {
+    webhooksAccepted: 0,
+    webhooksDuplicate: 0,
+    webhooksValidated: 0,
+    webhooksRejected: 0,
+    webhooksUnavailable: 0,
+  };
 
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
-
-  const rawBody = express.raw({ type: () => true, limit: deps.maxBodyBytes, inflate: false });
-
-  const webhook = async (req: Request, res: Response) => {
-    const secret = req.params.secret ?? req.query.secret;
-    if (!isPlausibleSecret(secret)) {
-      counts.rejected++;
-      return sendProblem(res, 400, 'invalid_secret',
-        'put the AppSecret in the URL: /webhook?secret=<AppSecret> or /webhook/<AppSecret> (6–128 of A-Z a-z 0-9 . _ ~ -)');
-    }
-    const body: Buffer = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
-    const startedMs = nowMs();
-    const reply = await handleWebhook(
-      {
-        secret,
-        rawBody: body,
-        signatureTimestamp: req.get('x-signature-timestamp'),
-        signature: req.get('x-signature-ed25519'),
-      },
-      { bus: deps.bus, signatureMaxSkewSec: deps.signatureMaxSkewSec, nowMs },
-    );
-    count(reply);
-    if (reply.outcome === 'accepted' || reply.outcome === 'validated') deps.redactor.remember(secret);
-    const log = { bot: secretFingerprint(secret), outcome: reply.outcome, status: reply.status, bytes: body.length, ms: nowMs() - startedMs };
-    if (REJECTIONS.has(reply.outcome)) deps.logger.warn(log, 'webhook rejected');
-    else if (reply.outcome === 'bus_unavailable') deps.logger.error(log, 'webhook not stored: bus unavailable');
-    else deps.logger.debug(log, 'webhook');
-    send(res, reply);
-  };
-
-  const count = (reply: WebhookReply) => {
-    if (reply.outcome === 'accepted') counts.accepted++;
-    else if (reply.outcome === 'duplicate') counts.duplicate++;
-    else if (reply.outcome === 'validated') counts.validated++;
-    else if (reply.outcome === 'bus_unavailable') counts.unavailable++;
-    else counts.rejected++;
-  };
-
-  app.post(['/webhook', '/webhook/:secret'], rawBody, webhook);
   app.all(['/webhook', '/webhook/:secret'], (_req, res) => {
     res.set('allow', 'POST');
     sendProblem(res, 405, 'method_not_allowed', 'the webhook endpoint only accepts POST');
   });
   app.use((req, res) => sendProblem(res, 404, 'not_found', `no route for ${req.method} ${req.path}`));
 
-  const onError: ErrorRequestHandler = (err: { status?: number; type?: string; message?: string }, req, res, _next) => {
-    counts.rejected++;
-    if (err.type === 'entity.too.large') {
-      return sendProblem(res, 413, 'body_too_large', `body exceeds MAX_BODY_BYTES (${deps.maxBodyBytes} bytes)`);
+  async function serveWebhook(req: IncomingMessage, res: ServerResponse, secret: unknown): Promise<void> {
+    if (!isPlausibleSecret(secret)) {
+      req.resume();
+      counts.webhooksRejected++;
+      return sendProblem(res, 400, 'invalid_secret',
+        'put the AppSecret in the URL: /webhook?secret=<AppSecret> or /webhook/<AppSecret> (6–128 of A-Z a-z 0-9 . _ ~ -)');
     }
-    const status = typeof err.status === 'number' && err.status >= 400 && err.status < 500 ? err.status : 500;
-    if (status === 500) deps.logger.error({ err, path: req.path }, 'unexpected error handling request');
-    sendProblem(res, status, err.type?.replace(/\./g, '_') ?? 'bad_request', status === 500 ? 'internal error' : (err.message ?? 'bad request'));
+    const read = await readBody(req, deps.maxBodyBytes);
+    if (!read.ok) {
+      counts.webhooksRejected++;
+      log.warn({ bot: secretFingerprint(secret), outcome: read.error, status: read.status }, 'webhook rejected');
+      return sendProblem(res, read.status, read.error, read.message);
+    }
+    const startedMs = nowMs();
+    const reply = await handleWebhook(
+      {
+        secret,
+        rawBody: read.body,
+        signatureTimestamp: header(req, 'x-signature-timestamp'),
+        signature: header(req, 'x-signature-ed25519'),
+      },
+      { bus: deps.bus, signatureMaxSkewSec: deps.signatureMaxSkewSec, nowMs },
+    );
+    count(reply);
+    if (reply.outcome === 'accepted' || reply.outcome === 'validated') deps.redactor.remember(secret);
+    const level = REJECTIONS.has(reply.outcome) ? 'warn' : reply.outcome === 'bus_unavailable' ? 'error' : 'debug';
+    if (log.isLevelEnabled(level)) {
+      log[level](
+        { bot: secretFingerprint(secret), outcome: reply.outcome, status: reply.status, bytes: read.body.length, ms: nowMs() - startedMs },
+        level === 'debug' ? 'webhook' : level === 'warn' ? 'webhook rejected' : 'webhook not stored: bus unavailable',
+      );
+    }
+    send(res, reply);
+  }
+
+  const count = (reply: WebhookReply) => {
+    if (reply.outcome === 'accepted') counts.webhooksAccepted++;
+    else if (reply.outcome === 'duplicate') counts.webhooksDuplicate++;
+    else if (reply.outcome === 'validated') counts.webhooksValidated++;
+    else if (reply.outcome === 'bus_unavailable') counts.webhooksUnavailable++;
+    else counts.webhooksRejected++;
   };
-  app.use(onError);
+
+  const handleRequest = (req: IncomingMessage, res: ServerResponse) => {
+    const webhook = req.method === 'POST' ? webhookSecret(req.url ?? '/') : undefined;
+    if (!webhook) return void app(req, res);
+    serveWebhook(req, res, webhook.secret).catch((err: unknown) => {
+      log.error({ err }, 'unexpected error handling webhook');
+      if (!res.headersSent) sendProblem(res, 500, 'internal_error', 'internal error');
+    });
+  };
 
   return {
+    handleRequest,
     app,
     notReadyReason: () => (deps.bus.isReady() ? undefined : 'bus not ready'),
-    stats: () => ({
-      webhooksAccepted: counts.accepted,
-      webhooksDuplicate: counts.duplicate,
-      webhooksValidated: counts.validated,
-      webhooksRejected: counts.rejected,
-      webhooksUnavailable: counts.unavailable,
-    }),
+    stats: () => ({ ...counts }),
   };
 }
 
-function send(res: Response, reply: WebhookReply): void {
-  res.status(reply.status);
-  if (reply.headers) res.set(reply.headers);
-  res.type('application/json').send(reply.body);
+function header(req: IncomingMessage, name: string): string | undefined {
+  const value = req.headers[name];
+  return Array.isArray(value) ? value[0] : value;
 }
 
-function sendProblem(res: Response, status: number, error: string, message: string): void {
-  res.status(status).type('application/json').send(JSON.stringify({ error, message }));
+function send(res: ServerResponse, reply: WebhookReply): void {
+  res.writeHead(reply.status, { 'content-type': 'application/json', ...reply.headers });
+  res.end(reply.body);
+}
+
+function sendProblem(res: ServerResponse, status: number, error: string, message: string): void {
+  res.writeHead(status, { 'content-type': 'application/json' });
+  res.end(JSON.stringify({ error, message }));
+}
+
+function safeDecode(segment: string): string | undefined {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return undefined;
+  }
 }

@@ -1,2 +1,2 @@
-export { createIngress, type Ingress, type IngressDeps } from './create-ingress.ts';
+export { createIngress, type Ingress, type IngressDeps, type IngressStats } from './create-ingress.ts';
 export { handleWebhook, type WebhookReply, type WebhookOutcome } from './webhook.ts';

@@ -61,7 +61,7 @@ export function createRelay(deps: RelayDeps): Relay {
   const health = createHealthHandler({ sources: [lifecycle, ingress, gateway] });
 
   const server = createServer({ keepAlive: true, keepAliveInitialDelay: config.tcpKeepAliveDelayMs }, (req, res) => {
-    if (!health(req, res)) ingress.app(req, res);
+    if (!health(req, res)) ingress.handleRequest(req, res);
   });
   server.on('upgrade', (req, socket, head) => gateway.handleUpgrade(req, socket, head));
   server.on('clientError', (_err, socket) => {

@@ -157,6 +157,24 @@ describe('bad input', () => {
     expect(res.json<{ message: string }>().message).toMatch(/MAX_BODY_BYTES/);
   });
 
+  it('answers a chunked body (no Content-Length) that grows past MAX_BODY_BYTES with 413', async () => {
+    const r = await start({ maxBodyBytes: 4096 });
+    const { request } = await import('node:http');
+    const url = new URL(`/webhook?secret=${SECRET}`, r.baseUrl);
+    const status = await new Promise<{ code: number; body: string }>((resolve, reject) => {
+      const req = request(url, { method: 'POST', headers: { 'transfer-encoding': 'chunked' } }, (res) => {
+        let body = '';
+        res.on('data', (c) => (body += c));
+        res.on('end', () => resolve({ code: res.statusCode ?? 0, body }));
+      });
+      req.on('error', reject);
+      for (let i = 0; i < 8; i++) req.write('x'.repeat(1000));
+      req.end();
+    });
+    expect(status.code).toBe(413);
+    expect(JSON.parse(status.body)).toMatchObject({ error: 'body_too_large' });
+  });
+
   it.each([
     ['no secret', '/webhook'],
     ['an empty secret', '/webhook?secret='],

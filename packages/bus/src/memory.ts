@@ -28,8 +28,12 @@ export function newEpoch(): string {
 class BotLog {
   readonly epoch = newEpoch();
   headSeq = 0;
-  /** events[i] has seq firstSeq + i. */
+  /**
+   * Retained events are events[head…]; trimming only advances `head`, and the array is compacted when the
+   * dead prefix dominates, so each append costs amortised O(1) even at the count cap.
+   */
   private events: BusEvent[] = [];
+  private head = 0;
   private bytes = 0;
   private readonly seqByEventId = new Map<string, number>();
   /** Insertion-ordered, so the oldest entries are first and expiry trims from the front. */
@@ -65,20 +69,18 @@ class BotLog {
 
   trim(nowMs: number): void {
     const oldestKeptMs = nowMs - this.limits.historyMaxAgeMs;
-    let drop = 0;
-    let bytes = this.bytes;
-    while (drop < this.events.length) {
-      const e = this.events[drop]!;
-      const overCount = this.events.length - drop > this.limits.historyMaxEvents;
-      const overBytes = bytes > this.limits.historyMaxBytes;
+    while (this.head < this.events.length) {
+      const e = this.events[this.head]!;
+      const overCount = this.events.length - this.head > this.limits.historyMaxEvents;
+      const overBytes = this.bytes > this.limits.historyMaxBytes;
       if (!overCount && !overBytes && e.acceptedAtMs > oldestKeptMs) break;
-      bytes -= e.body.length;
+      this.bytes -= e.body.length;
       if (e.eventId !== undefined && this.seqByEventId.get(e.eventId) === e.seq) this.seqByEventId.delete(e.eventId);
-      drop++;
+      this.events[this.head++] = undefined as unknown as BusEvent;
     }
-    if (drop > 0) {
-      this.events = this.events.slice(drop);
-      this.bytes = bytes;
+    if (this.head > 1024 && this.head * 2 > this.events.length) {
+      this.events = this.events.slice(this.head);
+      this.head = 0;
     }
     for (const [id, expiresAt] of this.dedupExpiry) {
       if (expiresAt > nowMs) break;
@@ -88,13 +90,13 @@ class BotLog {
 
   /** Retained events with seq > afterSeq. */
   after(afterSeq: number): BusEvent[] {
-    const first = this.events[0];
+    const first = this.events[this.head];
     if (!first) return [];
-    return this.events.slice(Math.max(0, afterSeq + 1 - first.seq));
+    return this.events.slice(this.head + Math.max(0, afterSeq + 1 - first.seq));
   }
 
   oldestRetainedSeq(): number {
-    return this.events[0]?.seq ?? this.headSeq + 1;
+    return this.events[this.head]?.seq ?? this.headSeq + 1;
   }
 
   locate(eventId: string): number | undefined {
@@ -103,7 +105,7 @@ class BotLog {
 
   /** Nothing retained, nothing remembered, nobody listening: safe to forget (a new log gets a new epoch). */
   isIdle(): boolean {
-    return this.events.length === 0 && this.dedupExpiry.size === 0 && this.listeners.size === 0;
+    return this.head === this.events.length && this.dedupExpiry.size === 0 && this.listeners.size === 0;
   }
 }
 

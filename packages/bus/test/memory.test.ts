@@ -33,6 +33,20 @@ describe('MemoryBus specifics', () => {
     await bus.close();
   });
 
+  it('stays correct across many trims at the count cap (amortised compaction)', async () => {
+    const bus = new MemoryBus({ ...limits, historyMaxEvents: 100, historyMaxAgeMs: 600_000, dedupWindowMs: 600_000 });
+    for (let i = 1; i <= 3000; i++) await bus.publish('botD', { eventId: `e${i}`, body: Buffer.from(String(i)) });
+    const slice = await bus.history('botD');
+    expect(slice.events.map((e) => e.seq)).toEqual(Array.from({ length: 100 }, (_, i) => 2901 + i));
+    expect(slice.events.map((e) => e.body.toString())).toEqual(Array.from({ length: 100 }, (_, i) => String(2901 + i)));
+    expect(await bus.locate('botD', 'e2900')).toBeUndefined();
+    expect((await bus.locate('botD', 'e2950'))?.seq).toBe(2950);
+    const after = await bus.history('botD', { epoch: slice.head.epoch, seq: 2990 });
+    expect(after).toMatchObject({ complete: true });
+    expect(after.events.map((e) => e.seq)).toEqual([2991, 2992, 2993, 2994, 2995, 2996, 2997, 2998, 2999, 3000]);
+    await bus.close();
+  });
+
   it('isolates a throwing subscriber from the others', async () => {
     const bus = new MemoryBus(limits);
     const got: number[] = [];
