@@ -8,7 +8,7 @@ export interface RelayDeps {
   readonly config: Config;
   readonly logger: Logger;
   readonly redactor: Redactor;
-  /** Defaults to the in-process bus (the embedded, no-Redis mode). */
+  /** Defaults to the in-process bus (the embedded, no-Redis mode). A bus passed in is not closed by the relay. */
   readonly bus?: Bus;
   readonly nowMs?: () => number;
 }
@@ -29,8 +29,8 @@ export interface Relay {
 export function createRelay(deps: RelayDeps): Relay {
   const { config, logger, redactor } = deps;
   const lifecycle = new Lifecycle(logger);
-  const bus =
-    deps.bus ??
+  const ownBus =
+    deps.bus === undefined &&
     new MemoryBus({
       historyMaxEvents: config.historyMaxEvents,
       historyMaxAgeMs: config.historyMaxAgeSec * 1000,
@@ -38,7 +38,8 @@ export function createRelay(deps: RelayDeps): Relay {
       dedupWindowMs: config.dedupWindowSec * 1000,
       ...(deps.nowMs ? { nowMs: deps.nowMs } : {}),
     });
-  lifecycle.register('bus', bus);
+  if (ownBus) lifecycle.register('bus', ownBus);
+  const bus = deps.bus ?? (ownBus as MemoryBus);
 
   const ingress = createIngress({
     bus,

@@ -21,7 +21,7 @@ export interface RunningRelay {
 /** A real relay on an ephemeral port, logging at trace level into memory. */
 export async function startRelay(
   overrides: Partial<Config> = {},
-  extra: { bus?: Bus; nowMs?: () => number } = {},
+  extra: { bus?: Bus; nowMs?: () => number; port?: number } = {},
 ): Promise<RunningRelay> {
   const logs: string[] = [];
   const sink = new Writable({
@@ -33,8 +33,9 @@ export async function startRelay(
   const redactor = createRedactor();
   const logger = createLogger({ level: 'trace', redactor, destination: sink });
   const config = defaultConfig({ port: 0, host: '127.0.0.1', ...overrides });
-  const relay = createRelay({ config, logger, redactor, ...extra });
-  relay.server.listen(0, '127.0.0.1');
+  const { port: listenPort = 0, ...deps } = extra;
+  const relay = createRelay({ config, logger, redactor, ...deps });
+  relay.server.listen(listenPort, '127.0.0.1');
   await once(relay.server, 'listening');
   const { port } = relay.server.address() as AddressInfo;
   const baseUrl = `http://127.0.0.1:${port}`;
