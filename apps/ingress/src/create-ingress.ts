@@ -80,6 +80,10 @@ export function createIngress(deps: IngressDeps): Ingress {
     res.set('allow', 'POST');
     sendProblem(res, 405, 'method_not_allowed', 'the webhook endpoint only accepts POST');
   });
+  app.all(['/ws', '/ws/:secret'], (_req, res) => {
+    res.set('upgrade', 'websocket');
+    sendProblem(res, 426, 'upgrade_required', 'this is a WebSocket endpoint: connect with ws:// (or wss://), not plain HTTP');
+  });
   app.use((req, res) => sendProblem(res, 404, 'not_found', `no route for ${req.method} ${req.path}`));
 
   async function serveWebhook(req: IncomingMessage, res: ServerResponse, secret: unknown): Promise<void> {

@@ -56,14 +56,19 @@ describe('health endpoints', () => {
 });
 
 describe('TCP keepalive', () => {
-  it('is on for WebSocket sockets, as the kernel reports it (ss -o)', async () => {
+  it('is on for WebSocket and plain HTTP sockets, as the kernel reports it (ss -o)', async () => {
     const r = (running = await startRelay({ tcpKeepAliveDelayMs: 45_000 }));
     const client = await WsCollector.connect(r.wsUrl(`/ws?secret=${SECRET}`));
+    const { Agent, get } = await import('node:http');
+    const agent = new Agent({ keepAlive: true });
+    await new Promise<void>((resolve) => get(`${r.baseUrl}/healthz`, { agent }, (res) => res.resume().on('end', resolve)));
     const port = new URL(r.baseUrl).port;
     const sockets = execFileSync('ss', ['-tnoH', 'state', 'established', `( sport = :${port} )`], { encoding: 'utf8' });
-    expect(sockets.trim().split('\n')).toHaveLength(1);
-    expect(sockets).toMatch(/timer:\(keepalive,(4[0-5]|3\d)sec/);
+    const lines = sockets.trim().split('\n');
+    expect(lines).toHaveLength(2);
+    for (const line of lines) expect(line).toMatch(/timer:\(keepalive,(4[0-5]|3\d)sec/);
     client.close();
+    agent.destroy();
   });
 });
 
@@ -116,7 +121,7 @@ describe('the process (pnpm start)', () => {
     expect(out.stderr).toMatch(/WS_PING_INTERVAL_MS="5": must be at least 1000/);
   });
 
-  it('on SIGTERM closes clients with 1001 and exits 0 well within 10 s', async () => {
+  it.each(['SIGTERM', 'SIGINT'] as const)('on %s closes clients with 1001 and exits 0 well within 10 s', async (signal) => {
     const child = startProcess({});
     const out = collect(child);
     const port = await new Promise<number>((resolve, reject) => {
@@ -134,7 +139,7 @@ describe('the process (pnpm start)', () => {
     expect((await new WebhookSender(`http://127.0.0.1:${port}`, SECRET).dispatch(body)).status).toBe(200);
     await client.waitForFrames(1);
     const startedMs = Date.now();
-    child.kill('SIGTERM');
+    child.kill(signal);
     const [{ code }, [exitCode]] = await Promise.all([client.closed, once(child, 'exit') as Promise<[number]>]);
     expect(code).toBe(1001);
     expect(exitCode).toBe(0);
