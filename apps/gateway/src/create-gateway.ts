@@ -17,7 +17,7 @@ export interface GatewayDeps {
   readonly terminateUnresponsive: boolean;
   readonly maxClientFrameBytes: number;
   readonly maxBufferedBytes: number;
-  readonly tcpKeepAliveDelayMs: number;
+  readonly tcpKeepaliveDelayMs: number;
 }
 
 /** A type alias (not an interface) so it stays assignable to HealthSource's record of counters. */
@@ -71,7 +71,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
     const target = parseUpgradeTarget(req.url);
     if (target.kind === 'refused') return refuse(socket, target.status, target.error, target.message);
     if ('setKeepAlive' in socket && typeof socket.setKeepAlive === 'function') {
-      socket.setKeepAlive(true, deps.tcpKeepAliveDelayMs);
+      socket.setKeepAlive(true, deps.tcpKeepaliveDelayMs);
     }
     wss.handleUpgrade(req, socket, head, (ws) => {
       void attachRawClient(ws, target.secret, target.after);

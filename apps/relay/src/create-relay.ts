@@ -57,11 +57,11 @@ export function createRelay(deps: RelayDeps): Relay {
     terminateUnresponsive: config.wsTerminateUnresponsive,
     maxClientFrameBytes: config.wsMaxClientFrameBytes,
     maxBufferedBytes: config.wsMaxBufferedBytes,
-    tcpKeepAliveDelayMs: config.tcpKeepAliveDelayMs,
+    tcpKeepaliveDelayMs: config.tcpKeepaliveDelayMs,
   });
   const health = createHealthHandler({ sources: [lifecycle, ingress, gateway] });
 
-  const server = createServer({ keepAlive: true, keepAliveInitialDelay: config.tcpKeepAliveDelayMs }, (req, res) => {
+  const server = createServer({ keepAlive: true, keepAliveInitialDelay: config.tcpKeepaliveDelayMs }, (req, res) => {
     if (!health(req, res)) ingress.handleRequest(req, res);
   });
   server.on('upgrade', (req, socket, head) => gateway.handleUpgrade(req, socket, head));

@@ -1,9 +1,8 @@
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
-import { Writable } from 'node:stream';
 import type { Bus } from '@hookway/bus';
 import { createLogger, createRedactor, defaultConfig, type Config } from '@hookway/runtime';
-import { WebhookSender } from '@hookway/testkit';
+import { lineSink, WebhookSender } from '@hookway/testkit';
 import { createRelay, type Relay } from '../src/index.ts';
 
 export const SECRET = 'DG5g3B4j9X2KOErG';
@@ -23,13 +22,7 @@ export async function startRelay(
   overrides: Partial<Config> = {},
   extra: { bus?: Bus; nowMs?: () => number; port?: number } = {},
 ): Promise<RunningRelay> {
-  const logs: string[] = [];
-  const sink = new Writable({
-    write(chunk, _enc, done) {
-      logs.push(String(chunk));
-      done();
-    },
-  });
+  const { stream: sink, lines: logs } = lineSink();
   const redactor = createRedactor();
   const logger = createLogger({ level: 'trace', redactor, destination: sink });
   const config = defaultConfig({ port: 0, host: '127.0.0.1', ...overrides });

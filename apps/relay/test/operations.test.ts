@@ -57,7 +57,7 @@ describe('health endpoints', () => {
 
 describe('TCP keepalive', () => {
   it('is on for WebSocket and plain HTTP sockets, as the kernel reports it (ss -o)', async () => {
-    const r = (running = await startRelay({ tcpKeepAliveDelayMs: 45_000 }));
+    const r = (running = await startRelay({ tcpKeepaliveDelayMs: 45_000 }));
     const client = await WsCollector.connect(r.wsUrl(`/ws?secret=${SECRET}`));
     const { Agent, get } = await import('node:http');
     const agent = new Agent({ keepAlive: true });

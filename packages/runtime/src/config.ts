@@ -79,22 +79,18 @@ export const SETTINGS = {
 
 export type SettingName = keyof typeof SETTINGS;
 
-export interface Config {
-  port: number;
-  host: string;
-  logLevel: z.infer<(typeof SETTINGS)['LOG_LEVEL']['schema']>;
-  maxBodyBytes: number;
-  signatureMaxSkewSec: number;
-  dedupWindowSec: number;
-  historyMaxEvents: number;
-  historyMaxAgeSec: number;
-  historyMaxBytes: number;
-  wsPingIntervalMs: number;
-  wsTerminateUnresponsive: boolean;
-  wsMaxClientFrameBytes: number;
-  wsMaxBufferedBytes: number;
-  tcpKeepAliveDelayMs: number;
-  shutdownTimeoutMs: number;
+/** `MAX_BODY_BYTES` → `maxBodyBytes`: each setting's name in the typed Config. */
+type CamelCase<S extends string> = S extends `${infer Head}_${infer Tail}`
+  ? `${Lowercase<Head>}${Capitalize<CamelCase<Tail>>}`
+  : Lowercase<S>;
+
+/** The validated settings, one property per environment variable (derived, so none can be forgotten). */
+export type Config = {
+  -readonly [K in SettingName as CamelCase<K>]: z.infer<(typeof SETTINGS)[K]['schema']>;
+};
+
+function camelCase(name: string): string {
+  return name.toLowerCase().replace(/_([a-z])/g, (_m, c: string) => c.toUpperCase());
 }
 
 export class ConfigError extends Error {
@@ -112,32 +108,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     const raw = env[name];
     const given = raw !== undefined && raw.trim() !== '';
     const result = s.schema.safeParse(given ? raw : s.default);
-    if (result.success) values[name] = result.data;
+    if (result.success) values[camelCase(name)] = result.data;
     else problems.push(`${name}=${JSON.stringify(raw)}: ${result.error.issues.map((i) => i.message).join('; ')}`);
   }
-  if (problems.length === 0 && (values.HISTORY_MAX_BYTES as number) < (values.MAX_BODY_BYTES as number)) {
+  const config = values as Config;
+  if (problems.length === 0 && config.historyMaxBytes < config.maxBodyBytes) {
     problems.push(
-      `HISTORY_MAX_BYTES=${String(values.HISTORY_MAX_BYTES)}: must be at least MAX_BODY_BYTES (${String(values.MAX_BODY_BYTES)}), or a maximal event could never be kept`,
+      `HISTORY_MAX_BYTES=${config.historyMaxBytes}: must be at least MAX_BODY_BYTES (${config.maxBodyBytes}), or a maximal event could never be kept`,
     );
   }
   if (problems.length > 0) throw new ConfigError(problems);
-  return {
-    port: values.PORT as number,
-    host: values.HOST as string,
-    logLevel: values.LOG_LEVEL as Config['logLevel'],
-    maxBodyBytes: values.MAX_BODY_BYTES as number,
-    signatureMaxSkewSec: values.SIGNATURE_MAX_SKEW_SEC as number,
-    dedupWindowSec: values.DEDUP_WINDOW_SEC as number,
-    historyMaxEvents: values.HISTORY_MAX_EVENTS as number,
-    historyMaxAgeSec: values.HISTORY_MAX_AGE_SEC as number,
-    historyMaxBytes: values.HISTORY_MAX_BYTES as number,
-    wsPingIntervalMs: values.WS_PING_INTERVAL_MS as number,
-    wsTerminateUnresponsive: values.WS_TERMINATE_UNRESPONSIVE as boolean,
-    wsMaxClientFrameBytes: values.WS_MAX_CLIENT_FRAME_BYTES as number,
-    wsMaxBufferedBytes: values.WS_MAX_BUFFERED_BYTES as number,
-    tcpKeepAliveDelayMs: values.TCP_KEEPALIVE_DELAY_MS as number,
-    shutdownTimeoutMs: values.SHUTDOWN_TIMEOUT_MS as number,
-  };
+  return config;
 }
 
 /** The defaults, as a Config (for tests and embedding). */

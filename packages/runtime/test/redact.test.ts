@@ -1,4 +1,4 @@
-import { Writable } from 'node:stream';
+import { lineSink } from '@hookway/testkit';
 import { describe, expect, it } from 'vitest';
 import { secretFingerprint } from '@hookway/protocol';
 import { createLogger, createRedactor } from '../src/index.ts';
@@ -23,13 +23,7 @@ describe('redactor', () => {
 
 describe('logger', () => {
   it('never writes a remembered or URL-borne secret, whatever the call site logs', () => {
-    const lines: string[] = [];
-    const sink = new Writable({
-      write(chunk, _enc, done) {
-        lines.push(String(chunk));
-        done();
-      },
-    });
+    const { stream: sink, lines } = lineSink();
     const redactor = createRedactor();
     const logger = createLogger({ level: 'trace', redactor, destination: sink });
     redactor.remember('otherSecret123');
