@@ -6,9 +6,12 @@ import type { FeedClient } from './feed-client.ts';
 type FeedBus = Pick<Bus, 'subscribe' | 'markDelivered'>;
 
 /** One bot's live stream on this gateway: one bus subscription shared by all of the bot's local clients. */
-class BotFeed {
+export class BotFeed {
   readonly clients = new Set<FeedClient>();
+  /** Resolves once the bus subscription is live; rejects if it could not be made. */
+  readonly ready: Promise<void>;
   private subscription: BusSubscription | undefined;
+  private stopped = false;
   private deliveredMark: StreamPosition | undefined;
   private markScheduled = false;
 
@@ -16,15 +19,23 @@ class BotFeed {
     readonly bot: string,
     private readonly bus: FeedBus,
     private readonly logger: Logger,
-  ) {}
-
-  async start(): Promise<void> {
-    this.subscription = await this.bus.subscribe(this.bot, (event) => this.dispatch(event));
+  ) {
+    this.ready = bus.subscribe(bot, (event) => this.dispatch(event)).then(async (subscription) => {
+      // Stopped while subscribing: release the subscription nobody wants any more.
+      if (this.stopped) await subscription.close();
+      else this.subscription = subscription;
+    });
   }
 
   private dispatch(event: BusEvent): void {
     let written = false;
-    for (const client of this.clients) written = client.deliver(event) || written;
+    for (const client of this.clients) {
+      try {
+        written = client.deliver(event) || written;
+      } catch (err) {
+        this.logger.error({ bot: secretFingerprint(this.bot), err }, 'delivering to a client failed');
+      }
+    }
     if (written) this.noteDelivered(event);
   }
 
@@ -47,17 +58,21 @@ class BotFeed {
   }
 
   async stop(): Promise<void> {
-    await this.subscription?.close();
+    this.stopped = true;
+    await this.ready.catch(() => undefined);
+    const subscription = this.subscription;
     this.subscription = undefined;
+    await subscription?.close();
   }
 }
 
 /**
  * Subscribes to a bot when its first local client arrives and unsubscribes when its last one leaves, so a
- * gateway holds subscriptions only for bots somebody here listens to.
+ * gateway holds subscriptions only for bots somebody here listens to. Membership changes are synchronous, so a
+ * join racing a leave can never attach a client to a feed that is being stopped.
  */
 export class BotFeeds {
-  private readonly feeds = new Map<string, Promise<BotFeed>>();
+  private readonly feeds = new Map<string, BotFeed>();
 
   constructor(
     private readonly bus: FeedBus,
@@ -66,28 +81,29 @@ export class BotFeeds {
 
   /** Adds the client to its bot's feed; resolves once live events for the bot will reach it. */
   async join(bot: string, client: FeedClient): Promise<BotFeed> {
-    let pending = this.feeds.get(bot);
-    if (!pending) {
-      const feed = new BotFeed(bot, this.bus, this.logger);
-      pending = feed.start().then(() => feed);
-      this.feeds.set(bot, pending);
-      pending.catch(() => this.feeds.delete(bot));
+    let feed = this.feeds.get(bot);
+    if (!feed) {
+      feed = new BotFeed(bot, this.bus, this.logger);
+      this.feeds.set(bot, feed);
     }
-    const feed = await pending;
     feed.clients.add(client);
+    try {
+      await feed.ready;
+    } catch (err) {
+      this.leave(bot, client);
+      throw err;
+    }
     return feed;
   }
 
-  async leave(bot: string, client: FeedClient): Promise<void> {
-    const pending = this.feeds.get(bot);
-    if (!pending) return;
-    const feed = await pending.catch(() => undefined);
-    if (!feed) return;
-    feed.clients.delete(client);
-    if (feed.clients.size === 0 && this.feeds.get(bot) === pending) {
-      this.feeds.delete(bot);
-      await feed.stop();
-    }
+  /** Removes the client; the last one out stops the feed (in the background). */
+  leave(bot: string, client: FeedClient): void {
+    const feed = this.feeds.get(bot);
+    if (!feed || !feed.clients.delete(client) || feed.clients.size > 0) return;
+    this.feeds.delete(bot);
+    feed.stop().catch((err: unknown) => {
+      this.logger.warn({ bot: secretFingerprint(bot), err }, 'unsubscribing failed');
+    });
   }
 
   get botCount(): number {
@@ -95,10 +111,8 @@ export class BotFeeds {
   }
 
   async close(): Promise<void> {
-    const feeds = await Promise.allSettled([...this.feeds.values()]);
+    const feeds = [...this.feeds.values()];
     this.feeds.clear();
-    await Promise.allSettled(feeds.map((f) => (f.status === 'fulfilled' ? f.value.stop() : undefined)));
+    await Promise.allSettled(feeds.map((f) => f.stop()));
   }
 }
-
-export type { BotFeed };

@@ -3,7 +3,7 @@ import type { Duplex } from 'node:stream';
 import WebSocket, { WebSocketServer, type ServerOptions } from 'ws';
 import type { Bus } from '@hookway/bus';
 import { clientHeartbeatSchema, HEARTBEAT_ACK_FRAME, RawClose, secretFingerprint } from '@hookway/protocol';
-import type { HealthSource, Logger, Redactor } from '@hookway/runtime';
+import type { HealthSource, Logger } from '@hookway/runtime';
 import { BotFeeds } from './bot-feeds.ts';
 import { startHeartbeat } from './heartbeat.ts';
 import { RawClient, type RawClientCounters } from './raw-client.ts';
@@ -12,7 +12,6 @@ import { parseUpgradeTarget } from './upgrade-request.ts';
 export interface GatewayDeps {
   readonly bus: Pick<Bus, 'subscribe' | 'history' | 'locate' | 'markDelivered' | 'deliveredPosition' | 'isReady'>;
   readonly logger: Logger;
-  readonly redactor: Redactor;
   readonly pingIntervalMs: number;
   readonly terminateUnresponsive: boolean;
   readonly maxClientFrameBytes: number;
@@ -80,7 +79,6 @@ export function createGateway(deps: GatewayDeps): Gateway {
 
   async function attachRawClient(ws: WebSocket, secret: string, after: string | undefined): Promise<void> {
     const bot = secretFingerprint(secret);
-    deps.redactor.remember(secret);
     const client = new RawClient(ws, secret, { maxBufferedBytes: deps.maxBufferedBytes }, counters);
     clients.add(client);
     counters.connectionsTotal++;
@@ -90,20 +88,20 @@ export function createGateway(deps: GatewayDeps): Gateway {
     ws.on('pong', () => (client.isAlive = true));
     ws.on('message', (data, isBinary) => {
       client.isAlive = true;
-      if (!isBinary && isClientHeartbeat(data)) ws.send(HEARTBEAT_ACK_FRAME);
+      if (!isBinary && isClientHeartbeat(data)) client.sendControl(HEARTBEAT_ACK_FRAME);
       else counters.ignoredFrames++;
     });
     ws.on('close', (code) => {
       client.markClosed();
       clients.delete(client);
       log.info({ bot, code, connections: clients.size }, 'client disconnected');
-      if (joined) void feeds.leave(secret, client).catch((err: unknown) => log.warn({ bot, err }, 'leaving feed failed'));
+      if (joined) feeds.leave(secret, client);
     });
 
     try {
-      const feed = await feeds.join(secret, client);
       joined = true;
-      if (ws.readyState !== WebSocket.OPEN) return void (await feeds.leave(secret, client));
+      const feed = await feeds.join(secret, client);
+      if (ws.readyState !== WebSocket.OPEN) return feeds.leave(secret, client);
       log.info({ bot, resume: after !== undefined, connections: clients.size }, 'client connected');
       const lastReplayed = await client.catchUp(deps.bus, after);
       if (lastReplayed) feed.noteDelivered(lastReplayed);
@@ -158,6 +156,8 @@ function isClientHeartbeat(data: WebSocket.RawData): boolean {
 function refuse(socket: Duplex, status: number, error: string, message: string): void {
   const body = JSON.stringify({ error, message });
   const reason = { 400: 'Bad Request', 404: 'Not Found', 503: 'Service Unavailable' }[status] ?? 'Error';
+  // Like ws's abortHandshake: the socket allows half-open, so destroy it once the answer is flushed.
+  socket.once('finish', () => socket.destroy());
   socket.end(
     `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
   );

@@ -86,7 +86,10 @@ export class RawClient implements FeedClient, Pingable {
     let flushed: Promise<void> = Promise.resolve();
     for (const event of events) {
       // Replays can be megabytes; wait for the kernel to take what is queued instead of tripping the cap.
-      if (this.ws.bufferedAmount > this.options.maxBufferedBytes / 2) await flushed;
+      const queued = this.ws.bufferedAmount;
+      if (queued > this.options.maxBufferedBytes / 2 || (queued > 0 && queued + event.body.length > this.options.maxBufferedBytes)) {
+        await flushed;
+      }
       if (this.state === 'closed') break;
       let onFlushed!: () => void;
       flushed = new Promise<void>((resolve) => (onFlushed = resolve));
@@ -112,6 +115,13 @@ export class RawClient implements FeedClient, Pingable {
     this.last = event;
     this.counters.framesSent++;
     return true;
+  }
+
+  /** A small frame of our own (a heartbeat ack): subject to the same buffer cap as events. */
+  sendControl(frame: string): void {
+    if (this.state === 'closed' || this.ws.readyState !== WebSocket.OPEN) return;
+    if (this.ws.bufferedAmount + frame.length > this.options.maxBufferedBytes) return this.closeWith(RawClose.SlowConsumer);
+    this.ws.send(frame);
   }
 
   closeWith(info: CloseCodeInfo): void {

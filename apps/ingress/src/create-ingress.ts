@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import express, { type Express } from 'express';
-import { isPlausibleSecret, secretFingerprint } from '@hookway/protocol';
+import express, { type ErrorRequestHandler, type Express } from 'express';
+import { matchSecretEndpoint, secretFingerprint } from '@hookway/protocol';
 import type { Bus } from '@hookway/bus';
 import type { HealthSource, Logger, Redactor } from '@hookway/runtime';
 import { readBody } from './read-body.ts';
@@ -33,10 +33,13 @@ export interface Ingress extends HealthSource {
   /** The express app for everything that is not a webhook POST: 405 on /webhook, JSON 404 elsewhere. */
   readonly app: Express;
   stats(): IngressStats;
+  /** Stops accepting events: webhooks get 503 so the platform retries them elsewhere or later. */
+  close(): void;
 }
 
 const REJECTIONS = new Set<WebhookOutcome>([
   'malformed_json',
+  'invalid_utf8',
   'invalid_payload',
   'invalid_validation_request',
   'unsupported_op',
@@ -47,20 +50,6 @@ const REJECTIONS = new Set<WebhookOutcome>([
   'bad_signature',
   'stale_timestamp',
 ]);
-
-const WEBHOOK_PATH = /^\/webhook(?:\/([^/?]*))?\/?$/;
-
-/** The secret from `/webhook/S` or `/webhook?secret=S`; `undefined` when the path is not the webhook. */
-function webhookSecret(url: string): { secret: unknown } | undefined {
-  const queryAt = url.indexOf('?');
-  const path = queryAt === -1 ? url : url.slice(0, queryAt);
-  const match = WEBHOOK_PATH.exec(path);
-  if (!match) return undefined;
-  if (match[1] !== undefined && match[1] !== '') return { secret: safeDecode(match[1]) };
-  if (queryAt === -1) return { secret: undefined };
-  const values = new URLSearchParams(url.slice(queryAt + 1)).getAll('secret');
-  return { secret: values.length === 1 ? values[0] : undefined };
-}
 
 export function createIngress(deps: IngressDeps): Ingress {
   const nowMs = deps.nowMs ?? Date.now;
@@ -73,25 +62,44 @@ export function createIngress(deps: IngressDeps): Ingress {
     webhooksUnavailable: 0,
   };
 
+  let accepting = true;
+
   const app = express();
+  // 'production' keeps express from putting stack traces in responses; errors are logged through pino below.
+  app.set('env', 'production');
   app.disable('x-powered-by');
   app.set('etag', false);
-  app.all(['/webhook', '/webhook/:secret'], (_req, res) => {
-    res.set('allow', 'POST');
-    sendProblem(res, 405, 'method_not_allowed', 'the webhook endpoint only accepts POST');
-  });
-  app.all(['/ws', '/ws/:secret'], (_req, res) => {
-    res.set('upgrade', 'websocket');
-    sendProblem(res, 426, 'upgrade_required', 'this is a WebSocket endpoint: connect with ws:// (or wss://), not plain HTTP');
+  app.use((req, res, next) => {
+    if (matchSecretEndpoint(req.url, 'webhook')) {
+      res.set('allow', 'POST');
+      return sendProblem(res, 405, 'method_not_allowed', 'the webhook endpoint only accepts POST');
+    }
+    if (matchSecretEndpoint(req.url, 'ws')) {
+      res.set('upgrade', 'websocket');
+      return sendProblem(res, 426, 'upgrade_required', 'this is a WebSocket endpoint: connect with ws:// (or wss://), not plain HTTP');
+    }
+    next();
   });
   app.use((req, res) => sendProblem(res, 404, 'not_found', `no route for ${req.method} ${req.path}`));
+  const onError: ErrorRequestHandler = (err: { status?: number }, _req, res, _next) => {
+    const status = typeof err.status === 'number' && err.status >= 400 && err.status < 500 ? err.status : 500;
+    if (status === 500) log.error({ err }, 'unexpected error handling request');
+    if (!res.headersSent) sendProblem(res, status, status === 500 ? 'internal_error' : 'bad_request', status === 500 ? 'internal error' : 'bad request');
+  };
+  app.use(onError);
 
-  async function serveWebhook(req: IncomingMessage, res: ServerResponse, secret: unknown): Promise<void> {
-    if (!isPlausibleSecret(secret)) {
+  async function serveWebhook(req: IncomingMessage, res: ServerResponse, secret: string | undefined): Promise<void> {
+    if (secret === undefined) {
       req.resume();
       counts.webhooksRejected++;
       return sendProblem(res, 400, 'invalid_secret',
         'put the AppSecret in the URL: /webhook?secret=<AppSecret> or /webhook/<AppSecret> (6–128 of A-Z a-z 0-9 . _ ~ -)');
+    }
+    if (!accepting) {
+      req.resume();
+      counts.webhooksUnavailable++;
+      res.setHeader('retry-after', '5');
+      return sendProblem(res, 503, 'shutting_down', 'this instance is shutting down; the platform will retry');
     }
     const read = await readBody(req, deps.maxBodyBytes);
     if (!read.ok) {
@@ -110,7 +118,8 @@ export function createIngress(deps: IngressDeps): Ingress {
       { bus: deps.bus, signatureMaxSkewSec: deps.signatureMaxSkewSec, nowMs },
     );
     count(reply);
-    if (reply.outcome === 'accepted' || reply.outcome === 'validated') deps.redactor.remember(secret);
+    // Only a verified event proves the secret is a bot's; op 13 and WebSocket connects are unauthenticated.
+    if (reply.outcome === 'accepted') deps.redactor.remember(secret);
     const level = REJECTIONS.has(reply.outcome) ? 'warn' : reply.outcome === 'bus_unavailable' ? 'error' : 'debug';
     if (log.isLevelEnabled(level)) {
       log[level](
@@ -130,7 +139,7 @@ export function createIngress(deps: IngressDeps): Ingress {
   };
 
   const handleRequest = (req: IncomingMessage, res: ServerResponse) => {
-    const webhook = req.method === 'POST' ? webhookSecret(req.url ?? '/') : undefined;
+    const webhook = req.method === 'POST' ? matchSecretEndpoint(req.url ?? '/', 'webhook') : null;
     if (!webhook) return void app(req, res);
     serveWebhook(req, res, webhook.secret).catch((err: unknown) => {
       log.error({ err }, 'unexpected error handling webhook');
@@ -141,8 +150,11 @@ export function createIngress(deps: IngressDeps): Ingress {
   return {
     handleRequest,
     app,
-    notReadyReason: () => (deps.bus.isReady() ? undefined : 'bus not ready'),
+    notReadyReason: () => (!accepting ? 'shutting down' : deps.bus.isReady() ? undefined : 'bus not ready'),
     stats: () => ({ ...counts }),
+    close: () => {
+      accepting = false;
+    },
   };
 }
 
@@ -159,12 +171,4 @@ function send(res: ServerResponse, reply: WebhookReply): void {
 function sendProblem(res: ServerResponse, status: number, error: string, message: string): void {
   res.writeHead(status, { 'content-type': 'application/json' });
   res.end(JSON.stringify({ error, message }));
-}
-
-function safeDecode(segment: string): string | undefined {
-  try {
-    return decodeURIComponent(segment);
-  } catch {
-    return undefined;
-  }
 }

@@ -6,6 +6,7 @@ import {
   verifyDispatch,
   webhookEnvelopeSchema,
 } from '@hookway/protocol';
+import { isUtf8 } from 'node:buffer';
 import type { Bus } from '@hookway/bus';
 
 /** What the webhook endpoint answers; `error` names the problem for every non-2xx answer. */
@@ -21,6 +22,7 @@ export type WebhookOutcome =
   | 'accepted'
   | 'duplicate'
   | 'malformed_json'
+  | 'invalid_utf8'
   | 'invalid_payload'
   | 'invalid_validation_request'
   | 'unsupported_op'
@@ -67,6 +69,8 @@ const SIGNATURE_MESSAGES: Record<Exclude<ReturnType<typeof verifyDispatch>, { ok
  * the bus before it is acknowledged, so a 200 always means the event will reach clients.
  */
 export async function handleWebhook(req: WebhookRequest, deps: WebhookDeps): Promise<WebhookReply> {
+  // Raw clients receive these bytes as WebSocket text frames, which must be UTF-8 (RFC 6455 §5.6).
+  if (!isUtf8(req.rawBody)) return problem(400, 'invalid_utf8', 'body is not valid UTF-8');
   let parsed: unknown;
   try {
     parsed = JSON.parse(req.rawBody.toString('utf8'));

@@ -21,7 +21,10 @@ export interface Relay {
   readonly gateway: Gateway;
   /** Why `/readyz` answers 503 right now, or undefined when ready. */
   notReadyReason(): string | undefined;
-  /** Stops accepting, closes clients with 1001, drains HTTP, closes the bus — in that order, within the deadline. */
+  /**
+   * Stops listening, answers further webhooks 503, closes clients with 1001, drops HTTP connections and closes
+   * the bus it created — in that order, within the deadline.
+   */
   close(deadlineMs?: number): Promise<boolean>;
 }
 
@@ -52,7 +55,6 @@ export function createRelay(deps: RelayDeps): Relay {
   const gateway = createGateway({
     bus,
     logger: logger.child({ role: 'gateway' }),
-    redactor,
     pingIntervalMs: config.wsPingIntervalMs,
     terminateUnresponsive: config.wsTerminateUnresponsive,
     maxClientFrameBytes: config.wsMaxClientFrameBytes,
@@ -66,8 +68,10 @@ export function createRelay(deps: RelayDeps): Relay {
   });
   server.on('upgrade', (req, socket, head) => gateway.handleUpgrade(req, socket, head));
   server.on('clientError', (_err, socket) => {
-    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
-    else socket.destroy();
+    // HTTP sockets allow half-open; destroy once the answer is flushed so a silent peer cannot pin the fd.
+    if (!socket.writable) return void socket.destroy();
+    socket.once('finish', () => socket.destroy());
+    socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
   });
 
   lifecycle.register('http connections', {
@@ -77,6 +81,7 @@ export function createRelay(deps: RelayDeps): Relay {
     },
   });
   lifecycle.register('gateway', gateway);
+  lifecycle.register('ingress', ingress);
   lifecycle.register('http listener', {
     close: () => {
       if (server.listening) server.close();

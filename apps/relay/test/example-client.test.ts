@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { MemoryBus } from '@hookway/bus';
 import { SETTINGS } from '@hookway/runtime';
-import { groupAtMessage } from '@hookway/testkit';
+import { groupAtMessage, WsCollector } from '@hookway/testkit';
 import { SECRET, sleep, startRelay, type RunningRelay } from './harness.ts';
 
 const ROOT = fileURLToPath(new URL('../../..', import.meta.url));
@@ -31,7 +31,7 @@ describe('the README’s Node client example', () => {
     expect(README.split(code).length - 1).toBe(2);
   });
 
-  it('receives events, and after the server restarts resumes with after and misses nothing', async () => {
+  it('receives events, and after its connection drops resumes with after and misses nothing', async () => {
     const bus = new MemoryBus({ historyMaxEvents: 1000, historyMaxAgeMs: 600_000, historyMaxBytes: 1 << 24, dedupWindowMs: 600_000 });
     const first = await startRelay({}, { bus });
     relays.push(first);
@@ -53,13 +53,17 @@ describe('the README’s Node client example', () => {
       relays.splice(relays.indexOf(first), 1);
       const second = await startRelay({}, { bus, port });
       relays.push(second);
+      // Another client takes events 3 and 4 first, so they count as delivered: only `after` can bring them back.
+      const other = await WsCollector.connect(second.wsUrl(`/ws?secret=${SECRET}`));
       for (const content of contents.slice(2)) await second.sender().dispatch(groupAtMessage({ content }));
+      await other.waitForFrames(2);
 
       await until(() => stdout.split('\n').filter(Boolean).length === 4, 'four events printed');
       const printed = stdout.trim().split('\n').map((line) => JSON.parse(line.slice(line.indexOf(' ') + 1)).content);
       expect(printed).toEqual(contents);
       expect(stdout.trim().split('\n').every((line) => line.startsWith('GROUP_AT_MESSAGE_CREATE '))).toBe(true);
       expect(stderr).toBe('');
+      other.close();
     } finally {
       child.kill();
       await bus.close();

@@ -17,6 +17,11 @@ export interface MemoryBusOptions extends HistoryLimits {
   readonly nowMs?: () => number;
   /** How often idle bots are swept (expired history and dedup entries freed). */
   readonly sweepIntervalMs?: number;
+  /**
+   * Ids remembered per bot for de-duplication, whatever the window: a memory bound for extreme rates
+   * (10 min at 10 000 events/s would be 6 M ids). Past it the oldest ids are forgotten early.
+   */
+  readonly dedupMaxIds?: number;
 }
 
 /** A fresh 8-character epoch, as Centrifugo does: a new numbering can never be mistaken for an old one. */
@@ -41,7 +46,10 @@ class BotLog {
   readonly listeners = new Set<BusListener>();
   delivered: StreamPosition | undefined;
 
-  constructor(private readonly limits: HistoryLimits) {}
+  constructor(
+    private readonly limits: HistoryLimits,
+    private readonly dedupMaxIds: number,
+  ) {}
 
   isDuplicate(eventId: string, nowMs: number): boolean {
     const expiresAt = this.dedupExpiry.get(eventId);
@@ -62,6 +70,7 @@ class BotLog {
       this.seqByEventId.set(stored.eventId, stored.seq);
       this.dedupExpiry.delete(stored.eventId);
       this.dedupExpiry.set(stored.eventId, nowMs + this.limits.dedupWindowMs);
+      if (this.dedupExpiry.size > this.dedupMaxIds) this.dedupExpiry.delete(this.dedupExpiry.keys().next().value as string);
     }
     this.trim(nowMs);
     return stored;
@@ -109,6 +118,8 @@ class BotLog {
   }
 }
 
+const DEFAULT_DEDUP_MAX_IDS = 200_000;
+
 /** The embedded default: one process, no Redis. Events live as long as the process. */
 export class MemoryBus implements Bus {
   private readonly logs = new Map<string, BotLog>();
@@ -125,7 +136,7 @@ export class MemoryBus implements Bus {
   private log(bot: string): BotLog {
     let log = this.logs.get(bot);
     if (!log) {
-      log = new BotLog(this.options);
+      log = new BotLog(this.options, this.options.dedupMaxIds ?? DEFAULT_DEDUP_MAX_IDS);
       this.logs.set(bot, log);
     }
     return log;

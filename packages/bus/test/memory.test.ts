@@ -47,6 +47,14 @@ describe('MemoryBus specifics', () => {
     await bus.close();
   });
 
+  it('bounds the remembered ids per bot, forgetting the oldest first', async () => {
+    const bus = new MemoryBus({ ...limits, dedupWindowMs: 600_000, dedupMaxIds: 3 });
+    for (const id of ['a', 'b', 'c', 'd']) await bus.publish('botE', { eventId: id, body: Buffer.from(id) });
+    expect((await bus.publish('botE', { eventId: 'd', body: Buffer.from('d') })).status).toBe('duplicate');
+    expect((await bus.publish('botE', { eventId: 'a', body: Buffer.from('a') })).status).toBe('accepted');
+    await bus.close();
+  });
+
   it('isolates a throwing subscriber from the others', async () => {
     const bus = new MemoryBus(limits);
     const got: number[] = [];

@@ -12,12 +12,10 @@ export interface CloseCodeInfo {
 export const RawClose = {
   /** Server is shutting down or restarting; reconnect (to another replica) and resume with `after`. */
   GoingAway: { code: 1001, reason: 'server shutting down, reconnect', reconnect: 'resume' },
-  /** The client sent a frame larger than the limit; reconnect and resume, and stop sending big frames. */
+  /** The client sent a frame larger than the limit (sent by ws itself, via maxPayload); reconnect and resume. */
   MessageTooBig: { code: 1009, reason: 'client frame too large', reconnect: 'resume' },
   /** An unexpected server error; reconnect and resume. */
   InternalError: { code: 1011, reason: 'internal error', reconnect: 'resume' },
   /** The client read too slowly and its send buffer hit the cap; reconnect and resume with `after`. */
   SlowConsumer: { code: 4100, reason: 'send buffer full, reconnect with after', reconnect: 'resume' },
-  /** The client did not answer pings; reconnect and resume. (Rarely seen: the socket is usually dead.) */
-  Unresponsive: { code: 4101, reason: 'no pong received', reconnect: 'resume' },
 } as const satisfies Record<string, CloseCodeInfo>;

@@ -5,3 +5,4 @@ export * from './secret.ts';
 export * from './signature.ts';
 export * from './close-codes.ts';
 export * from './control-frames.ts';
+export * from './endpoint-url.ts';

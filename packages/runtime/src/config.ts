@@ -74,7 +74,11 @@ export const SETTINGS = {
     'Per-client send buffer cap; a client that falls this far behind is closed with 4100 and can resume with `after`.',
   ),
   TCP_KEEPALIVE_DELAY_MS: setting(int(1000, 3600_000), '30000', 'Idle time before TCP keepalive probes start on every socket.'),
-  SHUTDOWN_TIMEOUT_MS: setting(int(1000, 600_000), '10000', 'On SIGTERM/SIGINT, the deadline for closing clients and flushing before exit.'),
+  SHUTDOWN_TIMEOUT_MS: setting(
+    int(1000, 600_000),
+    '9000',
+    'On SIGTERM/SIGINT, the deadline for closing clients and flushing; past it the process exits 1. Below 10 s so that even a stuck close ends within 10 s.',
+  ),
 } as const;
 
 export type SettingName = keyof typeof SETTINGS;

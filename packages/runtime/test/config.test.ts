@@ -14,7 +14,7 @@ describe('loadConfig', () => {
     expect(config.wsPingIntervalMs).toBe(30_000);
     expect(config.wsTerminateUnresponsive).toBe(true);
     expect(config.wsMaxBufferedBytes).toBe(1024 * 1024);
-    expect(config.shutdownTimeoutMs).toBe(10_000);
+    expect(config.shutdownTimeoutMs).toBe(9000);
   });
 
   it('every setting has a doc line', () => {

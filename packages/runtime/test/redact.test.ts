@@ -14,10 +14,21 @@ describe('redactor', () => {
     expect(r.redact(`"url":"/ws/${SECRET}"`)).toBe(`"url":"/ws/${fp}"`);
   });
 
-  it('replaces remembered secrets wherever they appear', () => {
+  it('replaces remembered secrets wherever they appear, also glued to a prefix', () => {
     const r = createRedactor();
     r.remember(SECRET);
-    expect(r.redact(`error: key for ${SECRET} failed`)).toBe(`error: key for ${secretFingerprint(SECRET)} failed`);
+    const fp = secretFingerprint(SECRET);
+    expect(r.redact(`error: key for ${SECRET} failed`)).toBe(`error: key for ${fp} failed`);
+    expect(r.redact(`{"key":"qq.${SECRET}","k2":"qq:${SECRET}"}`)).toBe(`{"key":"qq.${fp}","k2":"qq:${fp}"}`);
+  });
+
+  it('stays fast with many remembered secrets (no per-secret work per line)', () => {
+    const r = createRedactor();
+    for (let i = 0; i < 20_000; i++) r.remember(`secret${i.toString().padStart(10, '0')}`);
+    r.remember(SECRET);
+    const line = `{"msg":"client connected ${SECRET}","bot":"x","connections":3}`;
+    expect(r.redact(line)).not.toContain(SECRET);
+    expect(r.redact('{"msg":"client connected"}')).toBe('{"msg":"client connected"}');
   });
 });
 

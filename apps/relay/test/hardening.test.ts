@@ -1,0 +1,163 @@
+import { connect as netConnect, type Socket } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { MemoryBus, type Bus } from '@hookway/bus';
+import { groupAtMessage, idOf, signDispatch, WsCollector } from './kit.ts';
+import { SECRET, sleep, startRelay, type RunningRelay } from './harness.ts';
+
+let running: RunningRelay | undefined;
+const clients: WsCollector[] = [];
+afterEach(async () => {
+  for (const c of clients.splice(0)) c.ws.terminate();
+  await running?.close();
+  running = undefined;
+});
+const start = async (...args: Parameters<typeof startRelay>) => (running = await startRelay(...args));
+const connect = async (r: RunningRelay, path: string) => {
+  const c = await WsCollector.connect(r.wsUrl(path));
+  clients.push(c);
+  return c;
+};
+const pausedSocket = (c: WsCollector) => (c.ws as unknown as { _socket: Socket })._socket;
+
+/**
+ * Opens a raw TCP connection, writes `request` and never sends FIN. Then it keeps writing a byte: a server that
+ * only half-closed keeps accepting them, one that destroyed its socket answers with a reset.
+ */
+async function serverClosesSilentPeer(port: number, request: string): Promise<{ response: string; closedByServer: boolean }> {
+  const socket = netConnect({ port, host: '127.0.0.1', allowHalfOpen: true });
+  let response = '';
+  socket.on('data', (d) => (response += d));
+  socket.on('error', () => {});
+  await new Promise((r) => socket.once('connect', r));
+  socket.write(request);
+  const probe = setInterval(() => socket.writable && socket.write('x'), 50);
+  const closedByServer = await Promise.race([
+    new Promise<boolean>((r) => socket.once('close', () => r(true))),
+    sleep(1500).then(() => false),
+  ]);
+  clearInterval(probe);
+  socket.destroy();
+  return { response, closedByServer };
+}
+
+describe('hostile or broken HTTP', () => {
+  it('answers an undecodable path on a non-POST webhook or plain /ws with JSON, never an HTML stack trace', async () => {
+    const r = await start();
+    for (const [path, status] of [
+      [`/webhook/${SECRET}%ZZ`, 405],
+      ['/ws/abc%ZZdef', 426],
+      ['/elsewhere%ZZ', 404],
+    ] as const) {
+      const res = await fetch(`${r.baseUrl}${path}`);
+      expect(res.status, path).toBe(status);
+      expect(res.headers.get('content-type')).toMatch(/application\/json/);
+      expect(await res.text()).not.toMatch(/URIError|at .*\.js/);
+    }
+  });
+
+  it('destroys the socket of a refused upgrade even if the client never closes its side', async () => {
+    const r = await start();
+    const port = Number(new URL(r.baseUrl).port);
+    const { response, closedByServer } = await serverClosesSilentPeer(
+      port,
+      'GET /ws?secret=bad HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n',
+    );
+    expect(response).toMatch(/^HTTP\/1.1 400/);
+    expect(closedByServer).toBe(true);
+  });
+
+  it('refuses a validly signed body that is not UTF-8 (it could not travel as a text frame)', async () => {
+    const r = await start();
+    const client = await connect(r, `/ws?secret=${SECRET}`);
+    const body = Buffer.concat([Buffer.from('{"op":0,"id":"X:1","d":{"c":"'), Buffer.from([0xff, 0xfe]), Buffer.from('"}}')]);
+    const ts = String(Math.floor(Date.now() / 1000));
+    const res = await r.sender().post(body, { 'x-signature-timestamp': ts, 'x-signature-ed25519': signDispatch(SECRET, ts, body) });
+    expect(res.status).toBe(400);
+    expect(res.json()).toMatchObject({ error: 'invalid_utf8' });
+    const good = groupAtMessage();
+    await r.sender().dispatch(good);
+    expect(await client.waitForFrames(1)).toEqual([good]);
+  });
+
+  it('answers webhooks 503 once the ingress stops accepting (shutdown), so the platform retries', async () => {
+    const r = await start();
+    r.relay.ingress.close();
+    const res = await r.sender().dispatch(groupAtMessage());
+    expect(res.status).toBe(503);
+    expect(res.json()).toMatchObject({ error: 'shutting_down' });
+    expect(r.relay.notReadyReason()).toBe('shutting down');
+  });
+});
+
+describe('logs stay intact and secret-free', () => {
+  it('unauthenticated secrets (WebSocket connects, op 13) cannot rewrite log text', async () => {
+    const r = await start();
+    const c = await connect(r, '/ws?secret=connected');
+    await r.sender('client').validate('t', '1');
+    await r.sender('disconnected').validate('t', '1');
+    c.close();
+    await c.closed;
+    await sleep(20);
+    const messages = r.logs.map((l) => (JSON.parse(l) as { msg: string }).msg);
+    expect(messages).toContain('client connected');
+    expect(messages).toContain('client disconnected');
+  });
+});
+
+describe('slow readers', () => {
+  it('a client flooding heartbeats without reading is closed with 4100 instead of growing server memory', async () => {
+    const r = await start({ wsMaxBufferedBytes: 16 * 1024 });
+    const c = await connect(r, `/ws?secret=${SECRET}`);
+    const socket = pausedSocket(c);
+    socket.pause();
+    const burst = Array.from({ length: 2000 }, () => '{"op":1,"d":null}');
+    for (let i = 0; i < 200 && r.relay.gateway.stats().slowConsumerCloses === 0; i++) {
+      for (const frame of burst) c.ws.send(frame);
+      await sleep(5);
+    }
+    expect(r.relay.gateway.stats().slowConsumerCloses).toBe(1);
+    socket.resume();
+    expect((await c.closed).code).toBe(4100);
+  });
+
+  it('a replay of mixed large and small events is paced, not cut off with 4100', async () => {
+    const r = await start({ wsMaxBufferedBytes: 64 * 1024 });
+    const bodies = Array.from({ length: 160 }, (_, i) => groupAtMessage({ content: `${i}:${'x'.repeat(i % 2 === 0 ? 20_000 : 50_000)}` }));
+    for (const body of bodies) await r.sender().dispatch(body);
+    const c = new WsCollector(r.wsUrl(`/ws?secret=${SECRET}`));
+    clients.push(c);
+    c.ws.once('upgrade', (res) => res.socket.pause());
+    await c.opened;
+    await sleep(300);
+    pausedSocket(c).resume();
+    expect(await c.waitForFrames(bodies.length, 15_000)).toEqual(bodies);
+    expect(r.relay.gateway.stats().slowConsumerCloses).toBe(0);
+  });
+});
+
+describe('catch-up merge', () => {
+  it('sends an event that is both in the history read and in the live buffer exactly once', async () => {
+    // History reads start 40 ms late, so events published meanwhile are in the slice *and* in `pending`.
+    const inner = new MemoryBus({ historyMaxEvents: 1000, historyMaxAgeMs: 600_000, historyMaxBytes: 1 << 24, dedupWindowMs: 600_000 });
+    const lateHistory: Bus = Object.assign(Object.create(inner) as Bus, {
+      history: async (...args: Parameters<Bus['history']>) => {
+        await sleep(40);
+        return inner.history(...args);
+      },
+    });
+    const r = await start({}, { bus: lateHistory });
+    const first = groupAtMessage();
+    await r.sender().dispatch(first);
+    const resuming = connect(r, `/ws?secret=${SECRET}&after=${encodeURIComponent(idOf(first))}`);
+    await sleep(15);
+    const during = [groupAtMessage(), groupAtMessage()];
+    for (const body of during) await r.sender().dispatch(body);
+    const c = await resuming;
+    const frames = await c.waitForFrames(3);
+    await sleep(50);
+    expect(c.frames).toHaveLength(3);
+    expect(JSON.parse(frames[0]!)).toMatchObject({ recovered: true, replayed: 2 });
+    expect(frames.slice(1)).toEqual(during);
+    await inner.close();
+  });
+});

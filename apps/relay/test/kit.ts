@@ -1,0 +1,2 @@
+export { groupAtMessage, idOf, WsCollector } from '@hookway/testkit';
+export { signDispatch } from '@hookway/protocol';

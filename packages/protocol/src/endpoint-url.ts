@@ -1,0 +1,37 @@
+import { isPlausibleSecret } from './secret.ts';
+
+export interface EndpointMatch {
+  /** The AppSecret from `/<name>/S` or `?secret=S`, or undefined when it is missing, repeated or implausible. */
+  readonly secret: string | undefined;
+  readonly query: URLSearchParams;
+}
+
+const ABSOLUTE_FORM = /^[a-z][a-z0-9+.-]*:\/\/[^/?#]*/i;
+
+/**
+ * Matches a request target against `/<name>?secret=S` and `/<name>/S` (a trailing slash allowed; origin or absolute
+ * form, as proxies send). Returns null for any other path. One parser for every endpoint, so the webhook and the
+ * WebSocket routes can never disagree about what a secret is.
+ */
+export function matchSecretEndpoint(rawUrl: string, name: string): EndpointMatch | null {
+  const target = rawUrl.replace(ABSOLUTE_FORM, '');
+  const queryAt = target.indexOf('?');
+  const pathname = queryAt === -1 ? target : target.slice(0, queryAt);
+  const segments = pathname.split('/');
+  // ['', name] · ['', name, ''] · ['', name, S] · ['', name, S, '']
+  if (segments[0] !== '' || segments[1] !== name || segments.length > 4) return null;
+  if (segments.length === 4 && segments[3] !== '') return null;
+  const query = new URLSearchParams(queryAt === -1 ? '' : target.slice(queryAt + 1));
+  const inPath = segments[2] ? safeDecode(segments[2]) : undefined;
+  const inQuery = query.getAll('secret');
+  const candidate = inPath !== undefined ? (inQuery.length === 0 ? inPath : undefined) : inQuery.length === 1 ? inQuery[0] : undefined;
+  return { secret: isPlausibleSecret(candidate) ? candidate : undefined, query };
+}
+
+function safeDecode(segment: string): string | undefined {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return undefined;
+  }
+}

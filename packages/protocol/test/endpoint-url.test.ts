@@ -1,0 +1,43 @@
+import { describe, expect, it } from 'vitest';
+import { matchSecretEndpoint } from '../src/index.ts';
+
+const S = 'DG5g3B4j9X2KOErG';
+
+describe('matchSecretEndpoint', () => {
+  it.each([
+    `/webhook?secret=${S}`,
+    `/webhook/${S}`,
+    `/webhook/${S}/`,
+    `/webhook/?secret=${S}`,
+    `/webhook/${S}?x=1`,
+    `http://example.com/webhook?secret=${S}`,
+    `https://example.com:8443/webhook/${S}`,
+  ])('finds the secret in %s', (url) => {
+    expect(matchSecretEndpoint(url, 'webhook')?.secret).toBe(S);
+  });
+
+  it.each([
+    '/webhook',
+    '/webhook?secret=',
+    '/webhook?secret=abc',
+    `/webhook?secret=${S}&secret=${S}`,
+    `/webhook/${S}?secret=${S}`,
+    '/webhook/DG5g3B4j9X2KOErG%ZZ',
+    '/webhook/has%20space%20inside',
+  ])('matches %s but yields no secret', (url) => {
+    const match = matchSecretEndpoint(url, 'webhook');
+    expect(match).not.toBeNull();
+    expect(match?.secret).toBeUndefined();
+  });
+
+  it.each(['/', '/webhooks', `/webhook/${S}/extra`, `//evil/webhook?secret=${S}`, `/x/webhook/${S}`, `webhook/${S}`])(
+    'does not match %s',
+    (url) => {
+      expect(matchSecretEndpoint(url, 'webhook')).toBeNull();
+    },
+  );
+
+  it('exposes the other query parameters', () => {
+    expect(matchSecretEndpoint(`/ws/${S}?after=X%3Ay`, 'ws')?.query.get('after')).toBe('X:y');
+  });
+});
