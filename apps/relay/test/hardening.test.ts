@@ -1,22 +1,10 @@
 import { connect as netConnect, type Socket } from 'node:net';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { MemoryBus, type Bus } from '@hookway/bus';
 import { groupAtMessage, idOf, signDispatch, WsCollector } from './kit.ts';
-import { SECRET, sleep, startRelay, type RunningRelay } from './harness.ts';
+import { relayFixture, SECRET, sleep } from './harness.ts';
 
-let running: RunningRelay | undefined;
-const clients: WsCollector[] = [];
-afterEach(async () => {
-  for (const c of clients.splice(0)) c.ws.terminate();
-  await running?.close();
-  running = undefined;
-});
-const start = async (...args: Parameters<typeof startRelay>) => (running = await startRelay(...args));
-const connect = async (r: RunningRelay, path: string) => {
-  const c = await WsCollector.connect(r.wsUrl(path));
-  clients.push(c);
-  return c;
-};
+const { start, connect, track } = relayFixture();
 const pausedSocket = (c: WsCollector) => (c.ws as unknown as { _socket: Socket })._socket;
 
 /**
@@ -125,7 +113,7 @@ describe('slow readers', () => {
     const bodies = Array.from({ length: 160 }, (_, i) => groupAtMessage({ content: `${i}:${'x'.repeat(i % 2 === 0 ? 20_000 : 50_000)}` }));
     for (const body of bodies) await r.sender().dispatch(body);
     const c = new WsCollector(r.wsUrl(`/ws?secret=${SECRET}`));
-    clients.push(c);
+    track(c);
     c.ws.once('upgrade', (res) => res.socket.pause());
     await c.opened;
     await sleep(300);

@@ -2,7 +2,9 @@ import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import type { Bus } from '@hookway/bus';
 import { createLogger, createRedactor, defaultConfig, type Config } from '@hookway/runtime';
-import { lineSink, WebhookSender } from '@hookway/testkit';
+import { afterEach } from 'vitest';
+import type WebSocket from 'ws';
+import { lineSink, WebhookSender, WsCollector } from '@hookway/testkit';
 import { createRelay, type Relay } from '../src/index.ts';
 
 export const SECRET = 'DG5g3B4j9X2KOErG';
@@ -45,3 +47,27 @@ export async function startRelay(
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Per-test relays and clients that are torn down after each test: `start` a relay, `connect` clients to it.
+ * Call once at the top of a test file.
+ */
+export function relayFixture() {
+  let running: RunningRelay | undefined;
+  const clients: WsCollector[] = [];
+  afterEach(async () => {
+    for (const c of clients.splice(0)) c.ws.terminate();
+    await running?.close();
+    running = undefined;
+  });
+  return {
+    start: async (...args: Parameters<typeof startRelay>) => (running = await startRelay(...args)),
+    connect: async (r: RunningRelay, path: string, options?: WebSocket.ClientOptions) => {
+      const c = await WsCollector.connect(r.wsUrl(path), options);
+      clients.push(c);
+      return c;
+    },
+    /** Registers a client created by hand so it is torn down too. */
+    track: (c: WsCollector) => void clients.push(c),
+  };
+}

@@ -1,22 +1,10 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { MemoryBus, type Bus } from '@hookway/bus';
 import { groupAtMessage, idOf, upgradeStatus, WsCollector } from '@hookway/testkit';
-import { OTHER_SECRET, SECRET, sleep, startRelay, type RunningRelay } from './harness.ts';
+import { OTHER_SECRET, relayFixture, SECRET, sleep, type RunningRelay } from './harness.ts';
 
-let running: RunningRelay | undefined;
-const clients: WsCollector[] = [];
-afterEach(async () => {
-  for (const c of clients.splice(0)) c.ws.terminate();
-  await running?.close();
-  running = undefined;
-});
-const start = async (...args: Parameters<typeof startRelay>) => (running = await startRelay(...args));
-const connect = async (r: RunningRelay, path: string, options?: WebSocket.ClientOptions) => {
-  const c = await WsCollector.connect(r.wsUrl(path), options);
-  clients.push(c);
-  return c;
-};
+const { start, connect } = relayFixture();
 const postAll = async (r: RunningRelay, bodies: string[], secret = SECRET) => {
   for (const body of bodies) expect((await r.sender(secret).dispatch(body)).status).toBe(200);
 };

@@ -1,7 +1,7 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { DISPATCH_ACK_BODY } from '@hookway/protocol';
 import { groupAtMessage, WsCollector } from '@hookway/testkit';
-import { SECRET, sleep, startRelay, type RunningRelay } from './harness.ts';
+import { relayFixture, SECRET, sleep } from './harness.ts';
 
 // qq-protocol.md §2.7 V1 and V4.
 const V1_SIGNATURE =
@@ -13,12 +13,7 @@ const V4 = {
     '2d6f6094b2554f48577f3d2a146e9a0074bad7f579684951885e80fcbc25de361e56b7303e472ce826441c87052cdf0daf26188d0544da994db9995778450805',
 };
 
-let running: RunningRelay | undefined;
-afterEach(async () => {
-  await running?.close();
-  running = undefined;
-});
-const start = async (...args: Parameters<typeof startRelay>) => (running = await startRelay(...args));
+const { start } = relayFixture();
 
 describe('op 13 callback validation', () => {
   it.each([['query', `/webhook?secret=${SECRET}`], ['path', `/webhook/${SECRET}`]])(
