@@ -9,6 +9,7 @@ import type {
   IncomingEvent,
   PublishResult,
   StreamPosition,
+  SubscribeOptions,
 } from './types.ts';
 import { BusClosedError } from './types.ts';
 
@@ -162,7 +163,8 @@ export class MemoryBus implements Bus {
     return { status: 'accepted', position: { epoch: stored.epoch, seq: stored.seq } };
   }
 
-  async subscribe(bot: string, listener: BusListener): Promise<BusSubscription> {
+  /** In-process delivery cannot miss events, so `onResync` is never called. */
+  async subscribe(bot: string, listener: BusListener, _options?: SubscribeOptions): Promise<BusSubscription> {
     this.assertOpen();
     const log = this.log(bot);
     log.listeners.add(listener);
@@ -171,6 +173,12 @@ export class MemoryBus implements Bus {
         log.listeners.delete(listener);
       },
     };
+  }
+
+  async head(bot: string): Promise<StreamPosition> {
+    this.assertOpen();
+    const log = this.logs.get(bot);
+    return log ? { epoch: log.epoch, seq: log.headSeq } : { epoch: '', seq: 0 };
   }
 
   async history(bot: string, cursor?: StreamPosition): Promise<HistorySlice> {

@@ -46,11 +46,21 @@ export interface BusSubscription {
 
 export type BusListener = (event: BusEvent) => void;
 
+export interface SubscribeOptions {
+  /**
+   * Called when live events may have been missed (the subscriber connection was lost and re-established, or
+   * failed a probe). The subscriber should compare its position with the history and backfill.
+   */
+  readonly onResync?: () => void;
+}
+
 export interface Bus {
   /** Numbers, stores and announces one event atomically; a repeated `eventId` within the dedup window is refused. */
   publish(bot: string, event: IncomingEvent): Promise<PublishResult>;
   /** Resolves once live events will reach `listener`; events arrive in sequence order. */
-  subscribe(bot: string, listener: BusListener): Promise<BusSubscription>;
+  subscribe(bot: string, listener: BusListener, options?: SubscribeOptions): Promise<BusSubscription>;
+  /** The bot's current epoch and last assigned number (`{epoch: '', seq: 0}` before any event). */
+  head(bot: string): Promise<StreamPosition>;
   /** Retained events after `cursor`; without a cursor, everything retained. */
   history(bot: string, cursor?: StreamPosition): Promise<HistorySlice>;
   /** The position of a retained event by its top-level id. */

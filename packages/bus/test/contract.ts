@@ -195,6 +195,28 @@ export function busContract(name: string, makeBus: BusFactory): void {
       expect(await b.deliveredPosition(x)).toEqual({ epoch, seq: 2 });
     });
 
+    it('reports the head position: nothing before the first event, then the last number assigned', async () => {
+      const b = await bus();
+      const x = freshBot();
+      expect(await b.head(x)).toEqual({ epoch: '', seq: 0 });
+      await b.publish(x, { eventId: 'h1', body: body('1') });
+      await b.publish(x, { eventId: 'h2', body: body('2') });
+      const head = await b.head(x);
+      expect(head.seq).toBe(2);
+      expect(head).toEqual((await b.history(x)).head);
+    });
+
+    it('reads long histories completely and in order (more than one page)', async () => {
+      const b = await bus({ historyMaxEvents: 5000 });
+      const x = freshBot();
+      await Promise.all(Array.from({ length: 1234 }, (_, i) => b.publish(x, { eventId: `p${i}`, body: body(`p${i}`) })));
+      const all = await b.history(x);
+      expect(all.events.map((e) => e.seq)).toEqual(Array.from({ length: 1234 }, (_, i) => i + 1));
+      const tail = await b.history(x, { epoch: all.head.epoch, seq: 600 });
+      expect(tail.complete).toBe(true);
+      expect(tail.events.map((e) => e.seq)).toEqual(Array.from({ length: 634 }, (_, i) => i + 601));
+    });
+
     it('refuses work after close and reports not ready', async () => {
       const b = await bus();
       expect(b.isReady()).toBe(true);

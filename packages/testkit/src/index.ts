@@ -2,3 +2,4 @@ export * from './events.ts';
 export * from './webhook-sender.ts';
 export * from './ws-collector.ts';
 export * from './line-sink.ts';
+export * from './redis-server.ts';

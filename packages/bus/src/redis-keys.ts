@@ -1,0 +1,21 @@
+/**
+ * Every Redis key and channel Hookway uses, built in this one module (documented in docs/redis.md).
+ *
+ * Per-bot keys carry the secret in a `{…}` hash tag so that, on Redis Cluster, all of a bot's keys share a slot
+ * and one Lua script may touch them together. The live channel is exactly `qq:<secret>`, as the design card says.
+ */
+export const redisKeys = {
+  /** Pub/sub channel with every accepted event of the bot: `<header JSON>\n<raw body>`. */
+  channel: (bot: string) => `qq:${bot}`,
+  /** Hash: epoch, seq (last assigned), bytes (retained body bytes), dseq (last delivered seq). */
+  meta: (bot: string) => `qq:{${bot}}:meta`,
+  /** Stream: the bounded history; entry id `<seq>-0`, fields b (body), t (accepted at, ms), i (event id). */
+  stream: (bot: string) => `qq:{${bot}}:stream`,
+  /** String `epoch|seq|dedupUntilMs` per event id: retry de-duplication and the `after` cursor lookup. */
+  eventId: (bot: string, eventId: string) => `qq:{${bot}}:id:${eventId}`,
+  /** A gateway's own probe channel, used to prove its subscriber connection still receives messages. */
+  probeChannel: (nodeId: string) => `hookway:probe:${nodeId}`,
+} as const;
+
+/** How long a bot's numbering (epoch and seq) outlives its last event. Longer than any history retention. */
+export const META_TTL_MS = 30 * 24 * 3600 * 1000;

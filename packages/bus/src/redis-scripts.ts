@@ -1,0 +1,116 @@
+/**
+ * Lua scripts run atomically by Redis. `publish` is the heart of the Redis bus: it assigns the next number,
+ * appends to the history, trims it and publishes on the live channel in one step, so history and channel can
+ * never disagree on order.
+ */
+
+/**
+ * KEYS: meta, stream, eventId key (meta again when the event has no id)
+ * ARGV: eventId ('' = none), body, maxEvents, maxAgeMs, maxBytes, dedupMs, metaTtlMs, channel, epochIfNew
+ * Returns {'duplicate'} or {'accepted', epoch, seq}.
+ */
+export const PUBLISH_LUA = `
+local meta, stream, idKey = KEYS[1], KEYS[2], KEYS[3]
+local eventId, body = ARGV[1], ARGV[2]
+local maxEvents, maxAgeMs, maxBytes = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
+local dedupMs, metaTtlMs = tonumber(ARGV[6]), tonumber(ARGV[7])
+local time = redis.call('TIME')
+local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+
+local epoch = redis.call('HGET', meta, 'epoch')
+if not epoch then
+  epoch = ARGV[9]
+  redis.call('DEL', stream)
+  redis.call('HSET', meta, 'epoch', epoch, 'seq', 0, 'bytes', 0, 'dseq', 0)
+end
+
+if eventId ~= '' then
+  local seen = redis.call('GET', idKey)
+  if seen then
+    local e, s, untilMs = string.match(seen, '^(.*)|(%d+)|(%d+)$')
+    if e == epoch and tonumber(untilMs) > now then return {'duplicate'} end
+  end
+end
+
+if redis.call('EXISTS', stream) == 0 then redis.call('HSET', meta, 'bytes', 0) end
+local seq = redis.call('HINCRBY', meta, 'seq', 1)
+redis.call('XADD', stream, seq .. '-0', 'b', body, 't', now, 'i', eventId)
+local bytes = redis.call('HINCRBY', meta, 'bytes', #body)
+
+-- Trim from the oldest end by count, bytes and age; entries are in seq order, so a prefix goes.
+local count = redis.call('XLEN', stream)
+local oldestKeptMs = now - maxAgeMs
+local lastDropped = nil
+local from = '-'
+for _ = 1, 20 do
+  local batch = redis.call('XRANGE', stream, from, '+', 'COUNT', 100)
+  if #batch == 0 then break end
+  local keep = false
+  for _, entry in ipairs(batch) do
+    local f = entry[2]
+    if count <= maxEvents and bytes <= maxBytes and tonumber(f[4]) > oldestKeptMs then keep = true break end
+    count = count - 1
+    bytes = bytes - #f[2]
+    lastDropped = tonumber(string.match(entry[1], '^(%d+)'))
+  end
+  if keep then break end
+  from = '(' .. batch[#batch][1]
+end
+if lastDropped then
+  redis.call('XTRIM', stream, 'MINID', (lastDropped + 1) .. '-0')
+  redis.call('HSET', meta, 'bytes', bytes)
+end
+
+redis.call('PEXPIRE', stream, maxAgeMs)
+redis.call('PEXPIRE', meta, metaTtlMs)
+if eventId ~= '' then
+  redis.call('SET', idKey, epoch .. '|' .. seq .. '|' .. (now + dedupMs), 'PX', math.max(dedupMs, maxAgeMs))
+end
+local header = cjson.encode({ v = 1, epoch = epoch, seq = seq, id = (eventId ~= '' and eventId or nil) })
+redis.call('PUBLISH', ARGV[8], header .. '\\n' .. body)
+return {'accepted', epoch, seq}
+`;
+
+/**
+ * One page of history. KEYS: meta, stream. ARGV: afterSeq, count, maxAgeMs.
+ * Returns {epoch or '', headSeq, entries…} where each entry is {seq, body, acceptedAtMs, eventId}; entries older
+ * than maxAgeMs that a publish has not trimmed yet are left out, as if trimmed.
+ */
+export const HISTORY_PAGE_LUA = `
+local epoch = redis.call('HGET', KEYS[1], 'epoch') or ''
+local head = tonumber(redis.call('HGET', KEYS[1], 'seq') or '0')
+local time = redis.call('TIME')
+local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+local oldestKeptMs = now - tonumber(ARGV[3])
+local out = {epoch, head}
+local entries = redis.call('XRANGE', KEYS[2], (tonumber(ARGV[1]) + 1) .. '-0', '+', 'COUNT', tonumber(ARGV[2]))
+for _, entry in ipairs(entries) do
+  local f = entry[2]
+  if tonumber(f[4]) > oldestKeptMs then
+    table.insert(out, {tonumber(string.match(entry[1], '^(%d+)')), f[2], tonumber(f[4]), f[6]})
+  end
+end
+return out
+`;
+
+/** KEYS: meta, eventId key, stream. ARGV: maxAgeMs. Returns {epoch, seq} of a retained event, or nil. */
+export const LOCATE_LUA = `
+local seen = redis.call('GET', KEYS[2])
+if not seen then return nil end
+local e, s = string.match(seen, '^(.*)|(%d+)|%d+$')
+if e ~= redis.call('HGET', KEYS[1], 'epoch') then return nil end
+local entry = redis.call('XRANGE', KEYS[3], s .. '-0', s .. '-0')[1]
+if not entry then return nil end
+local time = redis.call('TIME')
+local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+if tonumber(entry[2][4]) <= now - tonumber(ARGV[1]) then return nil end
+return {e, tonumber(s)}
+`;
+
+/** KEYS: meta. ARGV: epoch, seq. Raises the delivered mark when the epoch is current and seq is higher. */
+export const MARK_DELIVERED_LUA = `
+if redis.call('HGET', KEYS[1], 'epoch') ~= ARGV[1] then return 0 end
+if tonumber(redis.call('HGET', KEYS[1], 'dseq') or '0') >= tonumber(ARGV[2]) then return 0 end
+redis.call('HSET', KEYS[1], 'dseq', ARGV[2])
+return 1
+`;

@@ -1,0 +1,368 @@
+import { randomBytes } from 'node:crypto';
+import { Redis, type RedisOptions } from 'ioredis';
+import { newEpoch } from './memory.ts';
+import { META_TTL_MS, redisKeys } from './redis-keys.ts';
+import { HISTORY_PAGE_LUA, LOCATE_LUA, MARK_DELIVERED_LUA, PUBLISH_LUA } from './redis-scripts.ts';
+import type {
+  Bus,
+  BusEvent,
+  BusListener,
+  BusSubscription,
+  HistoryLimits,
+  HistorySlice,
+  IncomingEvent,
+  PublishResult,
+  StreamPosition,
+  SubscribeOptions,
+} from './types.ts';
+import { BusClosedError } from './types.ts';
+
+export interface RedisBusOptions extends HistoryLimits {
+  readonly url: string;
+  /** A command that takes longer fails (the ingress then answers 503 instead of hanging). */
+  readonly commandTimeoutMs?: number;
+  /** How often an idle subscriber connection is probed; a probe unanswered for this long forces a reconnect. */
+  readonly subscriberProbeIntervalMs?: number;
+  /** Called for problems worth a log line (connection errors, malformed channel messages). */
+  readonly onWarning?: (message: string, detail?: unknown) => void;
+}
+
+export type RedisBusStats = {
+  redisMalformedMessages: number;
+  redisResyncs: number;
+  redisProbeFailures: number;
+};
+
+interface ChannelEntry {
+  readonly bot: string;
+  readonly subscribers: Set<{ listener: BusListener; options: SubscribeOptions | undefined }>;
+}
+
+const HISTORY_PAGE = 500;
+
+/** Capped, jittered reconnect backoff: 100 ms doubling to 2 s, never a tight loop. */
+const retryStrategy = (times: number) => Math.min(100 * 2 ** Math.min(times, 5), 2000) + Math.floor(Math.random() * 250);
+
+type ScriptClient = Redis & {
+  hwPublish(...args: (string | Buffer | number)[]): Promise<[string, string?, number?]>;
+  /** The Buffer variant ioredis derives from defineCommand: bodies come back as the exact bytes. */
+  hwHistoryPageBuffer(...args: (string | number)[]): Promise<[Buffer, number, ...[number, Buffer, number, Buffer][]]>;
+  hwLocate(...args: (string | number)[]): Promise<[string, number] | null>;
+  hwMarkDelivered(...args: (string | number)[]): Promise<number>;
+};
+
+/**
+ * The bus over Redis: a Lua script numbers, stores and publishes each event atomically; gateways subscribe to
+ * `qq:<secret>` for bots with local clients and read the bounded stream to catch up or backfill gaps.
+ */
+export class RedisBus implements Bus {
+  private readonly client: ScriptClient;
+  private subscriber: Redis | undefined;
+  private readonly channels = new Map<string, ChannelEntry>();
+  private readonly nodeId = randomBytes(6).toString('hex');
+  private probeTimer: NodeJS.Timeout | undefined;
+  private lastSubscriberMessageMs = Date.now();
+  private probeSentMs: number | undefined;
+  private subscriberWasReady = false;
+  private closed = false;
+  private readonly counters: RedisBusStats = { redisMalformedMessages: 0, redisResyncs: 0, redisProbeFailures: 0 };
+
+  constructor(private readonly options: RedisBusOptions) {
+    this.client = new Redis(options.url, {
+      ...this.connectionOptions(),
+      // Fail at once while disconnected: the ingress answers 503 and the platform retries.
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 1,
+    }) as ScriptClient;
+    this.client.on('error', (err) => this.warn('redis connection error', err));
+    this.client.defineCommand('hwPublish', { numberOfKeys: 3, lua: PUBLISH_LUA });
+    this.client.defineCommand('hwHistoryPage', { numberOfKeys: 2, lua: HISTORY_PAGE_LUA });
+    this.client.defineCommand('hwLocate', { numberOfKeys: 3, lua: LOCATE_LUA });
+    this.client.defineCommand('hwMarkDelivered', { numberOfKeys: 1, lua: MARK_DELIVERED_LUA });
+  }
+
+  /**
+   * Resolves true once the command connection is up, or false after `timeoutMs`. Processes start serving either
+   * way: until Redis answers, `/readyz` says why and webhooks get 503.
+   */
+  async whenReady(timeoutMs = 5000): Promise<boolean> {
+    if (this.client.status === 'ready') return true;
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.client.off('ready', onReady);
+        resolve(false);
+      }, timeoutMs);
+      timer.unref();
+      const onReady = () => {
+        clearTimeout(timer);
+        resolve(true);
+      };
+      this.client.once('ready', onReady);
+    });
+  }
+
+  private connectionOptions(): RedisOptions {
+    return {
+      commandTimeout: this.options.commandTimeoutMs ?? 2000,
+      retryStrategy,
+      connectTimeout: 5000,
+      keepAlive: 15_000,
+    };
+  }
+
+  private warn(message: string, detail?: unknown): void {
+    this.options.onWarning?.(message, detail);
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new BusClosedError();
+  }
+
+  async publish(bot: string, event: IncomingEvent): Promise<PublishResult> {
+    this.assertOpen();
+    const id = event.eventId ?? '';
+    const [status, epoch, seq] = await this.client.hwPublish(
+      redisKeys.meta(bot),
+      redisKeys.stream(bot),
+      id === '' ? redisKeys.meta(bot) : redisKeys.eventId(bot, id),
+      id,
+      event.body,
+      this.options.historyMaxEvents,
+      this.options.historyMaxAgeMs,
+      this.options.historyMaxBytes,
+      this.options.dedupWindowMs,
+      META_TTL_MS,
+      redisKeys.channel(bot),
+      newEpoch(),
+    );
+    if (status === 'duplicate') return { status: 'duplicate' };
+    return { status: 'accepted', position: { epoch: String(epoch), seq: Number(seq) } };
+  }
+
+  async head(bot: string): Promise<StreamPosition> {
+    this.assertOpen();
+    const [epoch, seq] = await this.client.hmget(redisKeys.meta(bot), 'epoch', 'seq');
+    return epoch ? { epoch, seq: Number(seq ?? 0) } : { epoch: '', seq: 0 };
+  }
+
+  async history(bot: string, cursor?: StreamPosition): Promise<HistorySlice> {
+    this.assertOpen();
+    let page = await this.historyPage(bot, 0);
+    const head = { epoch: page.epoch, seq: page.headSeq };
+    const usable = cursor !== undefined && cursor.epoch === page.epoch && cursor.seq <= page.headSeq;
+    const afterSeq = usable ? cursor.seq : 0;
+    if (afterSeq > 0) page = await this.historyPage(bot, afterSeq);
+    const events: BusEvent[] = [];
+    while (page.events.length > 0) {
+      events.push(...page.events.filter((e) => e.epoch === head.epoch));
+      if (page.events.length < HISTORY_PAGE || page.rawCount < HISTORY_PAGE) break;
+      page = await this.historyPage(bot, page.events[page.events.length - 1]!.seq);
+    }
+    const complete =
+      cursor === undefined || (usable && (events.length === 0 ? afterSeq === head.seq : events[0]!.seq === afterSeq + 1));
+    return { head: { epoch: head.epoch, seq: Math.max(head.seq, events.at(-1)?.seq ?? 0) }, events, complete };
+  }
+
+  private async historyPage(bot: string, afterSeq: number) {
+    const [epochBytes, headSeq, ...entries] = await this.client.hwHistoryPageBuffer(
+      redisKeys.meta(bot),
+      redisKeys.stream(bot),
+      afterSeq,
+      HISTORY_PAGE,
+      this.options.historyMaxAgeMs,
+    );
+    const epoch = epochBytes.toString();
+    const events = entries.map(
+      ([seq, body, acceptedAtMs, id]): BusEvent => ({
+        epoch,
+        seq: Number(seq),
+        body,
+        acceptedAtMs: Number(acceptedAtMs),
+        eventId: id.length > 0 ? id.toString() : undefined,
+      }),
+    );
+    return { epoch, headSeq: Number(headSeq), events, rawCount: entries.length };
+  }
+
+  async locate(bot: string, eventId: string): Promise<StreamPosition | undefined> {
+    this.assertOpen();
+    const found = await this.client.hwLocate(
+      redisKeys.meta(bot),
+      redisKeys.eventId(bot, eventId),
+      redisKeys.stream(bot),
+      this.options.historyMaxAgeMs,
+    );
+    return found ? { epoch: String(found[0]), seq: Number(found[1]) } : undefined;
+  }
+
+  async markDelivered(bot: string, position: StreamPosition): Promise<void> {
+    this.assertOpen();
+    await this.client.hwMarkDelivered(redisKeys.meta(bot), position.epoch, position.seq);
+  }
+
+  async deliveredPosition(bot: string): Promise<StreamPosition | undefined> {
+    this.assertOpen();
+    const [epoch, dseq] = await this.client.hmget(redisKeys.meta(bot), 'epoch', 'dseq');
+    const seq = Number(dseq ?? 0);
+    return epoch && seq > 0 ? { epoch, seq } : undefined;
+  }
+
+  async subscribe(bot: string, listener: BusListener, options?: SubscribeOptions): Promise<BusSubscription> {
+    this.assertOpen();
+    const subscriber = this.ensureSubscriber();
+    const channel = redisKeys.channel(bot);
+    let entry = this.channels.get(channel);
+    const fresh = !entry;
+    if (!entry) {
+      entry = { bot, subscribers: new Set() };
+      this.channels.set(channel, entry);
+    }
+    const handle = { listener, options };
+    entry.subscribers.add(handle);
+    if (fresh) {
+      try {
+        await subscriber.subscribe(channel);
+      } catch (err) {
+        entry.subscribers.delete(handle);
+        if (entry.subscribers.size === 0) this.channels.delete(channel);
+        throw err;
+      }
+    }
+    return {
+      close: async () => {
+        const current = this.channels.get(channel);
+        if (!current || !current.subscribers.delete(handle) || current.subscribers.size > 0) return;
+        this.channels.delete(channel);
+        if (!this.closed) await subscriber.unsubscribe(channel).catch(() => undefined);
+      },
+    };
+  }
+
+  /** One subscriber connection per process, created on the first subscription (ingress-only processes never need it). */
+  private ensureSubscriber(): Redis {
+    if (this.subscriber) return this.subscriber;
+    const subscriber = new Redis(this.options.url, { ...this.connectionOptions(), autoResubscribe: true });
+    this.subscriber = subscriber;
+    subscriber.on('error', (err) => this.warn('redis subscriber error', err));
+    subscriber.on('ready', () => {
+      // After a reconnect ioredis resubscribes, but anything published meanwhile was missed: ask for a resync.
+      if (this.subscriberWasReady) this.resyncAll('subscriber reconnected');
+      this.subscriberWasReady = true;
+      this.lastSubscriberMessageMs = Date.now();
+    });
+    subscriber.on('messageBuffer', (channel: Buffer, message: Buffer) => this.onMessage(channel.toString(), message));
+    void subscriber.subscribe(redisKeys.probeChannel(this.nodeId)).catch(() => undefined);
+    this.startProbing();
+    return subscriber;
+  }
+
+  private onMessage(channel: string, message: Buffer): void {
+    this.lastSubscriberMessageMs = Date.now();
+    if (channel === redisKeys.probeChannel(this.nodeId)) {
+      this.probeSentMs = undefined;
+      return;
+    }
+    const entry = this.channels.get(channel);
+    if (!entry) return;
+    const event = decodeChannelMessage(message);
+    if (!event) {
+      this.counters.redisMalformedMessages++;
+      this.warn('dropped a malformed message on a bot channel', { bytes: message.length });
+      return;
+    }
+    for (const { listener } of entry.subscribers) {
+      try {
+        listener(event);
+      } catch {
+        // One failing subscriber must not affect the others.
+      }
+    }
+  }
+
+  /**
+   * An idle subscriber is probed: we publish to our own probe channel and expect to hear it back within one
+   * interval. A connection that stays silent (half-dead TCP, a failed-over node) is dropped and re-established.
+   */
+  private startProbing(): void {
+    const intervalMs = this.options.subscriberProbeIntervalMs ?? 15_000;
+    this.probeTimer = setInterval(() => {
+      const subscriber = this.subscriber;
+      if (!subscriber || this.closed || subscriber.status !== 'ready') return;
+      const now = Date.now();
+      if (this.probeSentMs !== undefined && now - this.probeSentMs >= intervalMs) {
+        this.counters.redisProbeFailures++;
+        this.probeSentMs = undefined;
+        this.warn('subscriber probe unanswered; reconnecting the subscriber');
+        subscriber.disconnect(true);
+        return;
+      }
+      if (this.probeSentMs === undefined && now - this.lastSubscriberMessageMs >= intervalMs) {
+        this.probeSentMs = now;
+        this.client.publish(redisKeys.probeChannel(this.nodeId), 'probe').catch(() => {
+          this.probeSentMs = undefined;
+        });
+      }
+    }, Math.max(250, Math.floor(intervalMs / 2)));
+    this.probeTimer.unref();
+  }
+
+  private resyncAll(reason: string): void {
+    this.counters.redisResyncs++;
+    this.warn(`resyncing ${this.channels.size} bot feeds: ${reason}`);
+    for (const entry of this.channels.values()) {
+      for (const { options } of entry.subscribers) options?.onResync?.();
+    }
+  }
+
+  isReady(): boolean {
+    if (this.closed || this.client.status !== 'ready') return false;
+    return this.subscriber === undefined || this.subscriber.status === 'ready';
+  }
+
+  /** Why the bus is not ready, for `/readyz`. */
+  notReadyReason(): string | undefined {
+    if (this.closed) return 'bus closed';
+    if (this.client.status !== 'ready') return `redis ${this.client.status}`;
+    if (this.subscriber && this.subscriber.status !== 'ready') return `redis subscriber ${this.subscriber.status}`;
+    return undefined;
+  }
+
+  stats(): RedisBusStats {
+    return { ...this.counters };
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    clearInterval(this.probeTimer);
+    this.channels.clear();
+    await Promise.allSettled([quit(this.client), this.subscriber ? quit(this.subscriber) : undefined]);
+  }
+}
+
+async function quit(connection: Redis): Promise<void> {
+  if (connection.status === 'ready') await connection.quit().catch(() => connection.disconnect());
+  else connection.disconnect();
+}
+
+/**
+ * A message on `qq:<secret>`: one line of JSON header `{"v":1,"epoch":…,"seq":…,"id":…}`, a newline, then the
+ * raw body exactly as the platform sent it. Anything else is foreign and dropped.
+ */
+export function decodeChannelMessage(message: Buffer): BusEvent | undefined {
+  const newline = message.indexOf(10);
+  if (newline <= 0 || newline > 4096) return undefined;
+  let header: unknown;
+  try {
+    header = JSON.parse(message.subarray(0, newline).toString('utf8'));
+  } catch {
+    return undefined;
+  }
+  if (typeof header !== 'object' || header === null) return undefined;
+  const { v, epoch, seq, id } = header as Record<string, unknown>;
+  if (v !== 1 || typeof epoch !== 'string' || epoch === '' || typeof seq !== 'number' || !Number.isInteger(seq) || seq < 1) {
+    return undefined;
+  }
+  if (id !== undefined && typeof id !== 'string') return undefined;
+  return { epoch, seq, eventId: id, body: message.subarray(newline + 1), acceptedAtMs: Date.now() };
+}

@@ -1,0 +1,148 @@
+import { afterEach, describe, expect, inject, it } from 'vitest';
+import { Redis } from 'ioredis';
+import { startRedisServer, type RedisServer } from '@hookway/testkit';
+import { RedisBus, redisKeys, type BusEvent, type HistoryLimits } from '../src/index.ts';
+
+const limits: HistoryLimits = { historyMaxEvents: 1000, historyMaxAgeMs: 60_000, historyMaxBytes: 1 << 20, dedupWindowMs: 60_000 };
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+let n = 0;
+const freshBot = () => `redisSpecific${process.pid}x${Date.now().toString(36)}x${++n}`;
+
+const cleanup: (() => Promise<unknown>)[] = [];
+afterEach(async () => {
+  for (const c of cleanup.splice(0).reverse()) await c();
+});
+async function bus(url = inject('redisUrl'), extra: Partial<ConstructorParameters<typeof RedisBus>[0]> = {}) {
+  const b = new RedisBus({ url, ...limits, ...extra });
+  cleanup.push(() => b.close());
+  expect(await b.whenReady()).toBe(true);
+  return b;
+}
+async function raw(url = inject('redisUrl')) {
+  const r = new Redis(url);
+  cleanup.push(() => r.quit());
+  return r;
+}
+async function until(check: () => boolean | Promise<boolean>, what: string, timeoutMs = 5000) {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(20);
+  }
+}
+
+describe('RedisBus on the wire', () => {
+  it('publishes `<header JSON>\\n<raw body>` on qq:<secret>, readable by any Redis client', async () => {
+    const b = await bus();
+    const bot = freshBot();
+    const listener = await raw();
+    const got: Buffer[] = [];
+    listener.on('messageBuffer', (_channel: Buffer, message: Buffer) => got.push(message));
+    await listener.subscribe(`qq:${bot}`);
+    const body = '{"op":0,"id":"X:1","d":{"content":"你好 \\n 世界"},"t":"C2C_MESSAGE_CREATE"}';
+    const result = await b.publish(bot, { eventId: 'X:1', body: Buffer.from(body) });
+    await until(() => got.length === 1, 'the channel message');
+    const message = got[0]!;
+    const newline = message.indexOf(10);
+    const header = JSON.parse(message.subarray(0, newline).toString());
+    expect(header).toEqual({ v: 1, epoch: result.status === 'accepted' ? result.position.epoch : '?', seq: 1, id: 'X:1' });
+    expect(message.subarray(newline + 1).toString()).toBe(body);
+  });
+
+  it('keeps every key of a bot in one hash slot and names them as documented', async () => {
+    const b = await bus();
+    const bot = freshBot();
+    await b.publish(bot, { eventId: 'k1', body: Buffer.from('{}') });
+    const r = await raw();
+    const keys = (await r.keys(`qq:{${bot}}:*`)).sort();
+    expect(keys).toEqual([redisKeys.eventId(bot, 'k1'), redisKeys.meta(bot), redisKeys.stream(bot)].sort());
+    expect(await r.hgetall(redisKeys.meta(bot))).toMatchObject({ seq: '1', dseq: '0', bytes: '2' });
+    expect(await r.pttl(redisKeys.stream(bot))).toBeGreaterThan(50_000);
+  });
+
+  it('drops foreign or malformed messages on a bot channel, counts them, and keeps delivering', async () => {
+    const b = await bus();
+    const bot = freshBot();
+    const got: BusEvent[] = [];
+    await b.subscribe(bot, (e) => got.push(e));
+    const r = await raw();
+    for (const junk of ['no header', '{"v":2}\n{}', '{"v":1,"epoch":"e","seq":"1"}\nx', '\n', 'null\n{}']) {
+      await r.publish(`qq:${bot}`, junk);
+    }
+    await b.publish(bot, { eventId: 'ok', body: Buffer.from('{"ok":true}') });
+    await until(() => got.length === 1, 'the good event');
+    expect(got[0]!.body.toString()).toBe('{"ok":true}');
+    expect(b.stats().redisMalformedMessages).toBe(5);
+  });
+
+  it('starts a new epoch when the bot’s keys vanish (a Redis that restarted empty)', async () => {
+    const b = await bus();
+    const bot = freshBot();
+    await b.publish(bot, { eventId: 'a', body: Buffer.from('a') });
+    await b.publish(bot, { eventId: 'b', body: Buffer.from('b') });
+    const before = await b.head(bot);
+    const r = await raw();
+    await r.del(redisKeys.meta(bot), redisKeys.stream(bot), redisKeys.eventId(bot, 'a'), redisKeys.eventId(bot, 'b'));
+    const again = await b.publish(bot, { eventId: 'a', body: Buffer.from('a again') });
+    expect(again).toMatchObject({ status: 'accepted', position: { seq: 1 } });
+    const after = await b.head(bot);
+    expect(after.epoch).not.toBe(before.epoch);
+    const slice = await b.history(bot, before);
+    expect(slice.complete).toBe(false);
+    expect(slice.events.map((e) => e.body.toString())).toEqual(['a again']);
+  });
+});
+
+describe('RedisBus through an outage', () => {
+  let server: RedisServer;
+  afterEach(async () => server?.dispose());
+
+  it('fails fast while Redis is down, reports why, and recovers by itself', async () => {
+    server = await startRedisServer();
+    const b = await bus(server.url, { commandTimeoutMs: 1000 });
+    const bot = freshBot();
+    await b.publish(bot, { eventId: 'before', body: Buffer.from('1') });
+    await server.kill();
+    await until(() => !b.isReady(), 'the bus to notice');
+    expect(b.notReadyReason()).toMatch(/redis/);
+    const started = Date.now();
+    await expect(b.publish(bot, { eventId: 'during', body: Buffer.from('2') })).rejects.toThrow();
+    expect(Date.now() - started).toBeLessThan(1500);
+    await server.restart();
+    await until(() => b.isReady(), 'the bus to reconnect', 10_000);
+    expect((await b.publish(bot, { eventId: 'after', body: Buffer.from('3') })).status).toBe('accepted');
+  });
+
+  it('asks subscribers to resync when the subscriber connection was cut, and the gap is in the history', async () => {
+    server = await startRedisServer();
+    const b = await bus(server.url);
+    const bot = freshBot();
+    const live: number[] = [];
+    let resyncs = 0;
+    await b.subscribe(bot, (e) => live.push(e.seq), { onResync: () => resyncs++ });
+    await b.publish(bot, { eventId: 'e1', body: Buffer.from('1') });
+    await until(() => live.length === 1, 'the first live event');
+    const r = await raw(server.url);
+    await r.call('CLIENT', 'KILL', 'TYPE', 'pubsub');
+    for (let i = 2; i <= 5; i++) await b.publish(bot, { eventId: `e${i}`, body: Buffer.from(String(i)) });
+    await until(() => resyncs >= 1, 'a resync request', 10_000);
+    const head = await b.head(bot);
+    const missed = await b.history(bot, { epoch: head.epoch, seq: Math.max(...live) });
+    expect(missed.complete).toBe(true);
+    expect([...live, ...missed.events.map((e) => e.seq)].filter((s, i, all) => all.indexOf(s) === i).sort()).toEqual([1, 2, 3, 4, 5]);
+    expect(b.stats().redisResyncs).toBeGreaterThanOrEqual(1);
+  });
+
+  it('reconnects a subscriber that stops hearing its probes (half-dead connection)', async () => {
+    server = await startRedisServer();
+    const b = await bus(server.url, { subscriberProbeIntervalMs: 500 });
+    let resyncs = 0;
+    await b.subscribe(freshBot(), () => {}, { onResync: () => resyncs++ });
+    // Redis holds every write (PUBLISH included) for 1.5 s: the probe is not heard back within an interval,
+    // exactly what a half-dead subscriber connection looks like from here.
+    const r = await raw(server.url);
+    await r.call('CLIENT', 'PAUSE', '1500', 'WRITE');
+    await until(() => b.stats().redisProbeFailures >= 1, 'a failed probe', 10_000);
+    await until(() => resyncs >= 1, 'the resync after reconnecting', 10_000);
+  });
+});

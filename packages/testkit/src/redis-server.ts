@@ -1,0 +1,87 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { connect, createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+/** A real redis-server started for tests on a free port, in a throw-away directory. */
+export interface RedisServer {
+  readonly port: number;
+  readonly url: string;
+  /** Stops it (SIGTERM, waits for exit). `restart()` brings it back on the same port. */
+  stop(): Promise<void>;
+  /** Kills it at once (SIGKILL): an outage with no goodbye. */
+  kill(): Promise<void>;
+  restart(): Promise<void>;
+  /** Stops it and removes its directory. */
+  dispose(): Promise<void>;
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+async function answersPing(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ port, host: '127.0.0.1' });
+    const done = (ok: boolean) => {
+      socket.destroy();
+      resolve(ok);
+    };
+    socket.setTimeout(500, () => done(false));
+    socket.once('error', () => done(false));
+    socket.once('connect', () => socket.write('PING\r\n'));
+    socket.once('data', (d) => done(d.toString().startsWith('+PONG')));
+  });
+}
+
+/** `appendOnly` keeps data across `restart()`; without it a restart comes back empty, as a cache would. */
+export async function startRedisServer(options: { appendOnly?: boolean } = {}): Promise<RedisServer> {
+  const port = await freePort();
+  const dir = mkdtempSync(join(tmpdir(), 'hookway-redis-'));
+  let child: ChildProcess | undefined;
+
+  const launch = async () => {
+    const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--dir', dir, '--daemonize', 'no'];
+    args.push('--appendonly', options.appendOnly ? 'yes' : 'no', '--appendfsync', 'always');
+    child = spawn('redis-server', args, { stdio: 'ignore' });
+    const started = child;
+    const exited = new Promise<never>((_, reject) =>
+      started.once('exit', (code) => reject(new Error(`redis-server exited with ${code} (is it installed?)`))),
+    );
+    exited.catch(() => {});
+    const deadline = Date.now() + 10_000;
+    while (!(await Promise.race([answersPing(port), exited]))) {
+      if (Date.now() > deadline) throw new Error(`redis-server on ${port} did not answer PING`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  };
+  const halt = async (signal: NodeJS.Signals) => {
+    const running = child;
+    child = undefined;
+    if (!running || running.exitCode !== null) return;
+    const exited = new Promise((r) => running.once('exit', r));
+    running.kill(signal);
+    await exited;
+  };
+
+  await launch();
+  return {
+    port,
+    url: `redis://127.0.0.1:${port}`,
+    stop: () => halt('SIGTERM'),
+    kill: () => halt('SIGKILL'),
+    restart: launch,
+    dispose: async () => {
+      await halt('SIGKILL');
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
