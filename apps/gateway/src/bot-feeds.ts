@@ -3,15 +3,29 @@ import type { Logger } from '@hookway/runtime';
 import { secretFingerprint } from '@hookway/protocol';
 import type { FeedClient } from './feed-client.ts';
 
-type FeedBus = Pick<Bus, 'subscribe' | 'markDelivered'>;
+type FeedBus = Pick<Bus, 'subscribe' | 'markDelivered' | 'head' | 'history'>;
 
-/** One bot's live stream on this gateway: one bus subscription shared by all of the bot's local clients. */
+export type FeedCounters = { gapsBackfilled: number; gapsLost: number };
+
+/** After a failed history read, how long to wait before trying again (live events queue meanwhile). */
+const RESYNC_RETRY_MS = 1000;
+
+/**
+ * One bot's live stream on this gateway: one bus subscription shared by all of the bot's local clients.
+ *
+ * Pub/sub may lose messages (a reconnect, a failover), so the feed checks every event's number against the last
+ * one it passed on. A jump, an epoch change or a resync request from the bus makes it read the missing events
+ * from the history first; if the history no longer has them, its clients are told to reconnect and resume.
+ */
 export class BotFeed {
   readonly clients = new Set<FeedClient>();
-  /** Resolves once the bus subscription is live; rejects if it could not be made. */
+  /** Resolves once the bus subscription is live and the feed knows where the stream is. */
   readonly ready: Promise<void>;
   private subscription: BusSubscription | undefined;
   private stopped = false;
+  private position: StreamPosition | undefined;
+  private syncing = false;
+  private queue: BusEvent[] = [];
   private deliveredMark: StreamPosition | undefined;
   private markScheduled = false;
 
@@ -19,15 +33,83 @@ export class BotFeed {
     readonly bot: string,
     private readonly bus: FeedBus,
     private readonly logger: Logger,
+    private readonly counters: FeedCounters,
   ) {
-    this.ready = bus.subscribe(bot, (event) => this.dispatch(event)).then(async (subscription) => {
-      // Stopped while subscribing: release the subscription nobody wants any more.
-      if (this.stopped) await subscription.close();
-      else this.subscription = subscription;
-    });
+    this.ready = bus
+      .subscribe(bot, (event) => this.onEvent(event), { onResync: () => this.resync() })
+      .then(async (subscription) => {
+        // Stopped while subscribing: release the subscription nobody wants any more.
+        if (this.stopped) return void (await subscription.close());
+        this.subscription = subscription;
+        // Read after subscribing: anything newer than this arrives live; anything older, clients read from history.
+        this.position = await bus.head(bot);
+      });
+  }
+
+  private onEvent(event: BusEvent): void {
+    if (this.syncing || this.position === undefined) {
+      this.queue.push(event);
+      return;
+    }
+    const at = this.position;
+    if (event.epoch === at.epoch) {
+      if (event.seq <= at.seq) return;
+      if (event.seq === at.seq + 1) return this.dispatch(event);
+      this.backfill(at, event);
+    } else if (event.seq === 1) {
+      this.dispatch(event);
+    } else {
+      // A new numbering (Redis restarted empty) whose start we did not see live.
+      this.backfill({ epoch: event.epoch, seq: 0 }, event);
+    }
+  }
+
+  /** The bus may have missed events (it reconnected): compare with the history. */
+  resync(): void {
+    if (this.stopped || this.syncing || this.position === undefined) return;
+    this.backfill(this.position);
+  }
+
+  private backfill(from: StreamPosition, trigger?: BusEvent): void {
+    this.syncing = true;
+    if (trigger) this.queue.push(trigger);
+    this.bus
+      .history(this.bot, from)
+      .then((slice) => {
+        if (this.stopped) return;
+        if (!slice.complete) {
+          this.counters.gapsLost++;
+          this.logger.warn({ bot: secretFingerprint(this.bot), from, head: slice.head }, 'events lost upstream; clients will resume');
+          for (const client of this.clients) client.lostEvents();
+          this.position = slice.head;
+          return;
+        }
+        if (slice.events.length > 0) this.counters.gapsBackfilled++;
+        for (const event of slice.events) this.dispatch(event);
+        this.position = this.position && this.position.epoch === slice.head.epoch && this.position.seq >= slice.head.seq
+          ? this.position
+          : slice.head;
+      })
+      .then(
+        () => this.drainQueue(),
+        (err: unknown) => {
+          this.logger.warn({ bot: secretFingerprint(this.bot), err }, 'history read failed; retrying');
+          setTimeout(() => {
+            if (!this.stopped) this.backfill(from);
+          }, RESYNC_RETRY_MS).unref();
+        },
+      );
+  }
+
+  private drainQueue(): void {
+    this.syncing = false;
+    const queued = this.queue;
+    this.queue = [];
+    for (const event of queued) this.onEvent(event);
   }
 
   private dispatch(event: BusEvent): void {
+    this.position = { epoch: event.epoch, seq: event.seq };
     let written = false;
     for (const client of this.clients) {
       try {
@@ -73,6 +155,7 @@ export class BotFeed {
  */
 export class BotFeeds {
   private readonly feeds = new Map<string, BotFeed>();
+  readonly counters: FeedCounters = { gapsBackfilled: 0, gapsLost: 0 };
 
   constructor(
     private readonly bus: FeedBus,
@@ -83,7 +166,7 @@ export class BotFeeds {
   async join(bot: string, client: FeedClient): Promise<BotFeed> {
     let feed = this.feeds.get(bot);
     if (!feed) {
-      feed = new BotFeed(bot, this.bus, this.logger);
+      feed = new BotFeed(bot, this.bus, this.logger, this.counters);
       this.feeds.set(bot, feed);
     }
     feed.clients.add(client);

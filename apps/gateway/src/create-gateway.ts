@@ -10,7 +10,7 @@ import { RawClient, type RawClientCounters } from './raw-client.ts';
 import { parseUpgradeTarget } from './upgrade-request.ts';
 
 export interface GatewayDeps {
-  readonly bus: Pick<Bus, 'subscribe' | 'history' | 'locate' | 'markDelivered' | 'deliveredPosition' | 'isReady'>;
+  readonly bus: Pick<Bus, 'subscribe' | 'head' | 'history' | 'locate' | 'markDelivered' | 'deliveredPosition' | 'isReady'>;
   readonly logger: Logger;
   readonly pingIntervalMs: number;
   readonly terminateUnresponsive: boolean;
@@ -28,6 +28,8 @@ export type GatewayStats = {
   slowConsumerCloses: number;
   unresponsiveTerminated: number;
   ignoredClientFrames: number;
+  gapsBackfilled: number;
+  gapsLost: number;
 };
 
 export interface Gateway extends HealthSource {
@@ -139,6 +141,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
       slowConsumerCloses: counters.slowConsumerCloses,
       unresponsiveTerminated: counters.unresponsiveTerminated,
       ignoredClientFrames: counters.ignoredFrames,
+      ...feeds.counters,
     }),
   };
 }

@@ -4,4 +4,6 @@ import type { BusEvent } from '@hookway/bus';
 export interface FeedClient {
   /** Hands over one live event; returns true when it was written to the client's socket. */
   deliver(event: BusEvent): boolean;
+  /** Events this client should have had are gone for good: make it reconnect and resume. */
+  lostEvents(): void;
 }

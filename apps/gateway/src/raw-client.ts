@@ -117,6 +117,10 @@ export class RawClient implements FeedClient, Pingable {
     return true;
   }
 
+  lostEvents(): void {
+    this.closeWith(RawClose.StreamGap);
+  }
+
   /** A small frame of our own (a heartbeat ack): subject to the same buffer cap as events. */
   sendControl(frame: string): void {
     if (this.state === 'closed' || this.ws.readyState !== WebSocket.OPEN) return;

@@ -9,11 +9,33 @@ const silent = pino({ level: 'silent' });
 
 class Recorder implements FeedClient {
   readonly got: number[] = [];
+  lost = 0;
   deliver(event: BusEvent): boolean {
     this.got.push(event.seq);
     return true;
   }
+  lostEvents(): void {
+    this.lost++;
+  }
 }
+
+/** A real MemoryBus whose live subscription loses the events numbered in `drop`, as pub/sub may. */
+function lossyBus(inner: MemoryBus, drop: Set<number>): Bus & { resync: () => void } {
+  let resync = () => {};
+  return Object.assign(Object.create(inner) as Bus, {
+    resync: () => resync(),
+    subscribe: (bot: string, listener: (e: BusEvent) => void, options?: { onResync?: () => void }) => {
+      resync = options?.onResync ?? (() => {});
+      return inner.subscribe(bot, (e) => {
+        if (!drop.has(e.seq)) listener(e);
+      });
+    },
+  });
+}
+const publishN = async (bus: Bus, bot: string, from: number, to: number) => {
+  for (let i = from; i <= to; i++) await bus.publish(bot, { eventId: `e${i}`, body: Buffer.from(String(i)) });
+};
+const settle = () => new Promise((r) => setTimeout(r, 20));
 
 /** A real MemoryBus whose subscribe resolves late, and which counts live subscriptions. */
 function slowSubscribeBus(inner: MemoryBus, delayMs: number): Bus & { live: () => number } {
@@ -75,11 +97,59 @@ describe('BotFeeds', () => {
       deliver: () => {
         throw new Error('broken client');
       },
+      lostEvents: () => {},
     });
     await feeds.join('bot', good);
     await bus.publish('bot', { body: Buffer.from('x') });
     expect(good.got).toEqual([1]);
     await feeds.close();
     await bus.close();
+  });
+
+  it('backfills events the subscription lost, in order, from the history', async () => {
+    const inner = new MemoryBus(limits);
+    const feeds = new BotFeeds(lossyBus(inner, new Set([3, 4, 7])), silent);
+    const client = new Recorder();
+    await feeds.join('bot', client);
+    await publishN(inner, 'bot', 1, 8);
+    await settle();
+    expect(client.got).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+    expect(client.lost).toBe(0);
+    expect(feeds.counters.gapsBackfilled).toBe(2);
+    await feeds.close();
+    await inner.close();
+  });
+
+  it('tells clients when the lost events are no longer in the history', async () => {
+    const inner = new MemoryBus({ ...limits, historyMaxEvents: 2 });
+    const feeds = new BotFeeds(lossyBus(inner, new Set([2, 3, 4])), silent);
+    const client = new Recorder();
+    await feeds.join('bot', client);
+    await publishN(inner, 'bot', 1, 5);
+    await settle();
+    expect(client.got).toEqual([1]);
+    expect(client.lost).toBe(1);
+    expect(feeds.counters.gapsLost).toBe(1);
+    await publishN(inner, 'bot', 6, 6);
+    await settle();
+    expect(client.got).toEqual([1, 6]);
+    await feeds.close();
+    await inner.close();
+  });
+
+  it('on a resync request, delivers trailing events that were lost with nothing after them', async () => {
+    const inner = new MemoryBus(limits);
+    const bus = lossyBus(inner, new Set([2, 3]));
+    const feeds = new BotFeeds(bus, silent);
+    const client = new Recorder();
+    await feeds.join('bot', client);
+    await publishN(inner, 'bot', 1, 3);
+    await settle();
+    expect(client.got).toEqual([1]);
+    bus.resync();
+    await settle();
+    expect(client.got).toEqual([1, 2, 3]);
+    await feeds.close();
+    await inner.close();
   });
 });

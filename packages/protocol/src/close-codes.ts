@@ -16,6 +16,11 @@ export const RawClose = {
   MessageTooBig: { code: 1009, reason: 'client frame too large', reconnect: 'resume' },
   /** An unexpected server error; reconnect and resume. */
   InternalError: { code: 1011, reason: 'internal error', reconnect: 'resume' },
+  /**
+   * Events were lost between Redis and this gateway and the history no longer holds them. Reconnect with `after`:
+   * the resume frame will say `recovered:false`, then everything still retained follows.
+   */
+  StreamGap: { code: 4101, reason: 'events lost upstream, reconnect with after', reconnect: 'resume' },
   /** The client read too slowly and its send buffer hit the cap; reconnect and resume with `after`. */
   SlowConsumer: { code: 4100, reason: 'send buffer full, reconnect with after', reconnect: 'resume' },
 } as const satisfies Record<string, CloseCodeInfo>;
