@@ -17,6 +17,10 @@ export interface GatewayDeps {
   readonly maxClientFrameBytes: number;
   readonly maxBufferedBytes: number;
   readonly tcpKeepaliveDelayMs: number;
+  /** On close, clients get 1001 this many at a time… */
+  readonly closeBatchSize?: number;
+  /** …with this pause between batches, so they do not all reconnect elsewhere at once. */
+  readonly closeBatchIntervalMs?: number;
 }
 
 /** A type alias (not an interface) so it stays assignable to HealthSource's record of counters. */
@@ -117,7 +121,12 @@ export function createGateway(deps: GatewayDeps): Gateway {
     closing = true;
     heartbeat.stop();
     const closed = [...clients].map((c) => new Promise<void>((resolve) => c.ws.once('close', () => resolve())));
-    for (const client of clients) client.closeWith(RawClose.GoingAway);
+    const batchSize = deps.closeBatchSize ?? Number.POSITIVE_INFINITY;
+    const pending = [...clients];
+    while (pending.length > 0) {
+      for (const client of pending.splice(0, batchSize)) client.closeWith(RawClose.GoingAway);
+      if (pending.length > 0 && deps.closeBatchIntervalMs) await new Promise((r) => setTimeout(r, deps.closeBatchIntervalMs));
+    }
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([
       Promise.all(closed),

@@ -1,2 +1,3 @@
 export { createGateway, type Gateway, type GatewayDeps, type GatewayStats } from './create-gateway.ts';
 export { parseUpgradeTarget, type UpgradeTarget } from './upgrade-request.ts';
+export { createGatewayService, gatewayDeps } from './service.ts';

@@ -1,15 +1,19 @@
-import { createServer, type Server } from 'node:http';
+import type { Server } from 'node:http';
 import { MemoryBus, type Bus } from '@hookway/bus';
-import { createGateway, type Gateway } from '@hookway/gateway';
-import { createIngress, type Ingress } from '@hookway/ingress';
-import { createHealthHandler, Lifecycle, type Config, type Logger, type Redactor } from '@hookway/runtime';
+import { createGateway, gatewayDeps, type Gateway } from '@hookway/gateway';
+import { createIngress, ingressDeps, type Ingress } from '@hookway/ingress';
+import { createHttpService, type Config, type HealthSource, type Logger, type Redactor } from '@hookway/runtime';
 
 export interface RelayDeps {
   readonly config: Config;
   readonly logger: Logger;
   readonly redactor: Redactor;
-  /** Defaults to the in-process bus (the embedded, no-Redis mode). A bus passed in is not closed by the relay. */
+  /** Defaults to a new in-process bus (the embedded, no-Redis mode). */
   readonly bus?: Bus;
+  /** Whether closing the relay closes the bus: by default only a bus the relay created itself. */
+  readonly closeBus?: boolean;
+  /** Extra readiness and counters for the health endpoints (e.g. the Redis connection). */
+  readonly busHealth?: HealthSource;
   readonly nowMs?: () => number;
 }
 
@@ -22,8 +26,8 @@ export interface Relay {
   /** Why `/readyz` answers 503 right now, or undefined when ready. */
   notReadyReason(): string | undefined;
   /**
-   * Stops listening, answers further webhooks 503, closes clients with 1001, drops HTTP connections and closes
-   * the bus it created — in that order, within the deadline.
+   * Drains, stops listening, answers further webhooks 503, closes clients with 1001 in batches, drops HTTP
+   * connections and closes the bus if it owns it — in that order, within the deadline.
    */
   close(deadlineMs?: number): Promise<boolean>;
 }
@@ -31,9 +35,8 @@ export interface Relay {
 /** Both roles on one HTTP server: webhooks and health over HTTP, raw clients over the WebSocket upgrade. */
 export function createRelay(deps: RelayDeps): Relay {
   const { config, logger, redactor } = deps;
-  const lifecycle = new Lifecycle(logger);
-  const ownBus =
-    deps.bus === undefined &&
+  const bus =
+    deps.bus ??
     new MemoryBus({
       historyMaxEvents: config.historyMaxEvents,
       historyMaxAgeMs: config.historyMaxAgeSec * 1000,
@@ -41,61 +44,33 @@ export function createRelay(deps: RelayDeps): Relay {
       dedupWindowMs: config.dedupWindowSec * 1000,
       ...(deps.nowMs ? { nowMs: deps.nowMs } : {}),
     });
-  if (ownBus) lifecycle.register('bus', ownBus);
-  const bus = deps.bus ?? (ownBus as MemoryBus);
+  const closeBus = deps.closeBus ?? deps.bus === undefined;
 
   const ingress = createIngress({
-    bus,
-    logger: logger.child({ role: 'ingress' }),
-    redactor,
-    maxBodyBytes: config.maxBodyBytes,
-    signatureMaxSkewSec: config.signatureMaxSkewSec,
+    ...ingressDeps(config, logger.child({ role: 'ingress' }), redactor, { bus }),
     ...(deps.nowMs ? { nowMs: deps.nowMs } : {}),
   });
-  const gateway = createGateway({
-    bus,
-    logger: logger.child({ role: 'gateway' }),
-    pingIntervalMs: config.wsPingIntervalMs,
-    terminateUnresponsive: config.wsTerminateUnresponsive,
-    maxClientFrameBytes: config.wsMaxClientFrameBytes,
-    maxBufferedBytes: config.wsMaxBufferedBytes,
+  const gateway = createGateway(gatewayDeps(config, logger.child({ role: 'gateway' }), { bus }));
+  const service = createHttpService({
+    logger,
     tcpKeepaliveDelayMs: config.tcpKeepaliveDelayMs,
-  });
-  const health = createHealthHandler({ sources: [lifecycle, ingress, gateway] });
-
-  const server = createServer({ keepAlive: true, keepAliveInitialDelay: config.tcpKeepaliveDelayMs }, (req, res) => {
-    if (!health(req, res)) ingress.handleRequest(req, res);
-  });
-  server.on('upgrade', (req, socket, head) => gateway.handleUpgrade(req, socket, head));
-  server.on('clientError', (_err, socket) => {
-    // HTTP sockets allow half-open; destroy once the answer is flushed so a silent peer cannot pin the fd.
-    if (!socket.writable) return void socket.destroy();
-    socket.once('finish', () => socket.destroy());
-    socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
-  });
-
-  lifecycle.register('http connections', {
-    close: () => {
-      server.closeIdleConnections();
-      server.closeAllConnections();
-    },
-  });
-  lifecycle.register('gateway', gateway);
-  lifecycle.register('ingress', ingress);
-  lifecycle.register('http listener', {
-    close: () => {
-      if (server.listening) server.close();
-      server.closeIdleConnections();
-    },
+    drainMs: config.shutdownDrainMs,
+    health: [...(deps.busHealth ? [deps.busHealth] : []), ingress, gateway],
+    handleRequest: ingress.handleRequest,
+    handleUpgrade: gateway.handleUpgrade,
+    services: [
+      { name: 'ingress', resource: ingress },
+      { name: 'gateway', resource: gateway },
+    ],
+    backends: closeBus ? [{ name: 'bus', resource: bus }] : [],
   });
 
   return {
-    server,
+    server: service.server,
     bus,
     ingress,
     gateway,
-    notReadyReason: () =>
-      [lifecycle, ingress, gateway].map((s) => s.notReadyReason()).find((r) => r !== undefined),
-    close: (deadlineMs = config.shutdownTimeoutMs) => lifecycle.shutdown(deadlineMs),
+    notReadyReason: service.notReadyReason,
+    close: (deadlineMs = config.shutdownTimeoutMs) => service.close(deadlineMs),
   };
 }

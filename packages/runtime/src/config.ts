@@ -26,11 +26,14 @@ interface Setting<T extends z.ZodType> {
   readonly schema: T;
   readonly default: string;
   readonly doc: string;
+  /** The value may hold a credential: never repeat it in an error message. */
+  readonly sensitive?: boolean;
 }
-const setting = <T extends z.ZodType>(schema: T, defaultValue: string, doc: string): Setting<T> => ({
+const setting = <T extends z.ZodType>(schema: T, defaultValue: string, doc: string, sensitive = false): Setting<T> => ({
   schema,
   default: defaultValue,
   doc,
+  sensitive,
 });
 
 export const SETTINGS = {
@@ -74,6 +77,25 @@ export const SETTINGS = {
     'Per-client send buffer cap; a client that falls this far behind is closed with 4100 and can resume with `after`.',
   ),
   TCP_KEEPALIVE_DELAY_MS: setting(int(1000, 3600_000), '30000', 'Idle time before TCP keepalive probes start on every socket.'),
+  REDIS_URL: setting(
+    z.string().trim().regex(/^(rediss?:\/\/.+)?$/, { error: 'expected redis://[:password@]host:port[/db] or rediss://…' }),
+    '',
+    'Redis for scale-out (redis://[:password@]host:port[/db], or rediss:// for TLS). Empty: `pnpm start` runs both roles on an in-process bus; `start:ingress` and `start:gateway` refuse to start without it.',
+    true,
+  ),
+  REDIS_COMMAND_TIMEOUT_MS: setting(int(100, 60_000), '2000', 'A Redis command slower than this fails; the webhook then gets 503 and the platform retries.'),
+  REDIS_PROBE_INTERVAL_MS: setting(
+    int(500, 600_000),
+    '15000',
+    'A gateway whose Redis subscriber has been silent this long publishes a probe to itself; if the probe is not heard within one more interval the subscriber reconnects and every bot feed resyncs from history.',
+  ),
+  SHUTDOWN_DRAIN_MS: setting(
+    int(0, 60_000),
+    '0',
+    'On SIGTERM, how long /readyz answers 503 before clients are closed, so a load balancer stops sending new ones here. Set it to about two health-check intervals behind a load balancer.',
+  ),
+  SHUTDOWN_CLOSE_BATCH: setting(int(1, 100_000), '200', 'On shutdown, clients are closed with 1001 this many at a time, so they do not all reconnect to the other replicas at once.'),
+  SHUTDOWN_BATCH_INTERVAL_MS: setting(int(0, 10_000), '100', 'Pause between two shutdown batches.'),
   SHUTDOWN_TIMEOUT_MS: setting(
     int(1000, 600_000),
     '9000',
@@ -113,7 +135,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     const given = raw !== undefined && raw.trim() !== '';
     const result = s.schema.safeParse(given ? raw : s.default);
     if (result.success) values[camelCase(name)] = result.data;
-    else problems.push(`${name}=${JSON.stringify(raw)}: ${result.error.issues.map((i) => i.message).join('; ')}`);
+    else {
+      const shown = s.sensitive ? '(value hidden)' : JSON.stringify(raw);
+      problems.push(`${name}=${shown}: ${result.error.issues.map((i) => i.message).join('; ')}`);
+    }
   }
   const config = values as Config;
   if (problems.length === 0 && config.historyMaxBytes < config.maxBodyBytes) {

@@ -1,0 +1,100 @@
+import { once } from 'node:events';
+import type { Server } from 'node:http';
+import { ConfigError, loadConfig, type Config } from './config.ts';
+import { createLogger, type Logger } from './logger.ts';
+import { createRedactor, type Redactor } from './redact.ts';
+
+export interface ServiceContext {
+  readonly config: Config;
+  readonly logger: Logger;
+  readonly redactor: Redactor;
+}
+
+export interface Service {
+  /** Not listening yet; `runService` listens on PORT/HOST. */
+  readonly server: Server;
+  /** Shuts everything down within the deadline; resolves true when it all closed in time. */
+  close(deadlineMs: number): Promise<boolean>;
+}
+
+/**
+ * The shared `main` of every Hookway process: read and validate the settings (a bad one stops start-up with a
+ * message naming it), build the service, listen, and turn SIGTERM/SIGINT into a graceful shutdown and exit.
+ * This is the only place a port is bound or a signal handled.
+ */
+export async function runService(role: string, build: (context: ServiceContext) => Promise<Service>): Promise<void> {
+  let config: Config;
+  try {
+    config = loadConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`hookway ${role}: ${err.message}\n`);
+      process.exit(1);
+    }
+    throw err;
+  }
+  const redactor = createRedactor();
+  rememberUrlPassword(redactor, config.redisUrl);
+  const logger = createLogger({ level: config.logLevel, redactor }).child({ role });
+
+  let service: Service;
+  try {
+    service = await build({ config, logger, redactor });
+  } catch (err) {
+    logger.fatal({ err }, 'could not start');
+    process.exit(1);
+  }
+  service.server.listen(config.port, config.host);
+  try {
+    await once(service.server, 'listening');
+  } catch (err) {
+    logger.fatal({ err }, `cannot listen on ${config.host}:${config.port}`);
+    process.exit(1);
+  }
+  const address = service.server.address();
+  const port = typeof address === 'object' && address ? address.port : config.port;
+  logger.info({ host: config.host, port, redis: config.redisUrl !== '' }, `Hookway ${role} listening on http://${config.host}:${port}`);
+
+  let stopping = false;
+  const stop = async (reason: string, exitCode: number) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ reason }, 'shutting down');
+    const clean = await service.close(config.shutdownTimeoutMs);
+    logger.info({ clean }, 'stopped');
+    logger.flush();
+    process.exit(clean ? exitCode : 1);
+  };
+  process.on('SIGTERM', () => void stop('SIGTERM', 0));
+  process.on('SIGINT', () => void stop('SIGINT', 0));
+  process.on('uncaughtException', (err) => {
+    logger.fatal({ err }, 'uncaught exception');
+    void stop('uncaughtException', 1);
+  });
+  process.on('unhandledRejection', (err) => {
+    logger.fatal({ err }, 'unhandled rejection');
+    void stop('unhandledRejection', 1);
+  });
+}
+
+/** A password in REDIS_URL is a secret too: make sure no log line ever carries it. */
+function rememberUrlPassword(redactor: Redactor, url: string): void {
+  if (url === '') return;
+  try {
+    const password = decodeURIComponent(new URL(url).password);
+    if (password !== '') redactor.remember(password);
+  } catch {
+    // The config schema already checked the shape.
+  }
+}
+
+/** Refuses to start a role that needs Redis without REDIS_URL. */
+export function requireRedis(role: string, config: Config): void {
+  if (config.redisUrl === '') {
+    process.stderr.write(
+      `hookway ${role}: REDIS_URL is required: the ${role} role talks to the other replicas only through Redis. ` +
+        'Set REDIS_URL=redis://host:6379, or run `pnpm start` for the single-process relay.\n',
+    );
+    process.exit(1);
+  }
+}
