@@ -1,0 +1,176 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { Redis } from 'ioredis';
+import { groupAtMessage, idOf, startRedisServer, WebhookSender, WsCollector, type RedisServer } from '@hookway/testkit';
+import { startProcess, type HookwayProcess, type Role } from './cluster.ts';
+import { SECRET, sleep } from './harness.ts';
+
+const started: HookwayProcess[] = [];
+const clients: WsCollector[] = [];
+let redis: RedisServer | undefined;
+afterEach(async () => {
+  for (const c of clients.splice(0)) c.ws.terminate();
+  await Promise.all(started.splice(0).map((p) => p.stop('SIGKILL')));
+  await redis?.dispose();
+  redis = undefined;
+});
+
+async function cluster(shape: Partial<Record<Role, number>>, options: { appendOnly?: boolean; env?: Record<string, string> } = {}) {
+  redis = await startRedisServer({ appendOnly: options.appendOnly ?? false });
+  const env = { REDIS_URL: redis.url, ...options.env };
+  const start = async (role: Role) => {
+    const p = await startProcess(role, env);
+    started.push(p);
+    return p;
+  };
+  const ingresses = await Promise.all(Array.from({ length: shape.ingress ?? 0 }, () => start('ingress')));
+  const gateways = await Promise.all(Array.from({ length: shape.gateway ?? 0 }, () => start('gateway')));
+  return { redis, ingresses, gateways, start, env };
+}
+const wsUrl = (p: HookwayProcess, query = '') => `ws://127.0.0.1:${p.port}/ws?secret=${SECRET}${query}`;
+const connect = async (url: string) => {
+  const c = await WsCollector.connect(url);
+  clients.push(c);
+  return c;
+};
+const eventsOnly = (frames: string[]) => frames.filter((f) => !f.startsWith('{"hookway"'));
+
+/** Posts like the platform: an event that is not acknowledged with 200 is retried until it is. */
+async function postUntilAcked(senders: WebhookSender[], body: string, i: number, outcomes: number[], deadlineMs = 20_000) {
+  const deadline = Date.now() + deadlineMs;
+  for (let attempt = 0; ; attempt++) {
+    const sender = senders[(i + attempt) % senders.length]!;
+    const status = await sender.dispatch(body).then((r) => r.status, () => 0);
+    outcomes.push(status);
+    if (status === 200) return;
+    if (Date.now() > deadline) throw new Error(`event ${i} never acknowledged`);
+    await sleep(100);
+  }
+}
+
+describe('2 ingress + 2 gateway processes over a real Redis', () => {
+  it('delivers events posted round robin to clients on both gateways exactly once, in order, byte-identical', async () => {
+    const { ingresses, gateways } = await cluster({ ingress: 2, gateway: 2 });
+    const a = await connect(wsUrl(gateways[0]!));
+    const b = await connect(wsUrl(gateways[1]!));
+    const senders = ingresses.map((p) => new WebhookSender(p.baseUrl, SECRET));
+    const bodies = Array.from({ length: 120 }, (_, i) => groupAtMessage({ content: `event ${i} 你好` }));
+    await Promise.all(
+      [0, 1, 2, 3].map(async (lane) => {
+        for (let i = lane; i < bodies.length; i += 4) expect((await senders[i % 2]!.dispatch(bodies[i]!)).status).toBe(200);
+      }),
+    );
+    const seenA = await a.waitForFrames(bodies.length, 15_000);
+    const seenB = await b.waitForFrames(bodies.length, 15_000);
+    expect(seenB).toEqual(seenA);
+    expect([...seenA].sort()).toEqual([...bodies].sort());
+    const r = new Redis(redis!.url);
+    const stored = await r.xrange(`qq:{${SECRET}}:stream`, '-', '+');
+    await r.quit();
+    expect(stored.map(([, fields]) => fields[1])).toEqual(seenA);
+    await sleep(100);
+    expect([a.frames.length, b.frames.length]).toEqual([bodies.length, bodies.length]);
+  });
+
+  it('a client of a gateway killed with SIGKILL resumes on the other with after and ends with every event', async () => {
+    const { ingresses, gateways } = await cluster({ ingress: 2, gateway: 2 });
+    const senders = ingresses.map((p) => new WebhookSender(p.baseUrl, SECRET));
+    const bodies = Array.from({ length: 80 }, () => groupAtMessage());
+    const first = await connect(wsUrl(gateways[0]!));
+    const posting = (async () => {
+      for (const [i, body] of bodies.entries()) {
+        expect((await senders[i % 2]!.dispatch(body)).status).toBe(200);
+        await sleep(5);
+      }
+    })();
+    await first.waitForFrames(20, 10_000);
+    await gateways[0]!.stop('SIGKILL');
+    await first.closed;
+    const seen = [...first.frames];
+    const resumed = await connect(wsUrl(gateways[1]!, `&after=${encodeURIComponent(idOf(seen.at(-1)!))}`));
+    await posting;
+    const rest = bodies.length - seen.length;
+    const frames = await resumed.waitForFrames(rest + 1, 15_000);
+    expect(JSON.parse(frames[0]!)).toMatchObject({ hookway: 'resume', recovered: true });
+    expect([...seen, ...frames.slice(1)]).toEqual(bodies);
+  });
+
+  it('survives a Redis outage: ingress answers 5xx, recovers by itself, and every acknowledged event is delivered', async () => {
+    const { ingresses, gateways } = await cluster({ ingress: 2, gateway: 1 }, { appendOnly: true, env: { REDIS_COMMAND_TIMEOUT_MS: '500' } });
+    const senders = ingresses.map((p) => new WebhookSender(p.baseUrl, SECRET));
+    const client = await connect(wsUrl(gateways[0]!));
+    const bodies = Array.from({ length: 60 }, () => groupAtMessage());
+    const outcomes: number[] = [];
+    let readyDuringOutage: number | undefined;
+    for (const [i, body] of bodies.entries()) {
+      if (i === 20) {
+        await redis!.kill();
+        readyDuringOutage = (await fetch(`${ingresses[0]!.baseUrl}/readyz`)).status;
+        setTimeout(() => void redis!.restart(), 1500);
+      }
+      await postUntilAcked(senders, body, i, outcomes);
+    }
+    expect(readyDuringOutage).toBe(503);
+    expect(outcomes.some((s) => s >= 500)).toBe(true);
+    expect(outcomes.filter((s) => s === 200)).toHaveLength(bodies.length);
+    expect((await fetch(`${ingresses[0]!.baseUrl}/readyz`)).status).toBe(200);
+    const frames = eventsOnly(await client.waitForFrames(bodies.length, 20_000));
+    expect(frames).toEqual(bodies);
+  });
+
+  it('notices events its subscriber missed (connection cut) and backfills them from the history', async () => {
+    const { ingresses, gateways } = await cluster({ ingress: 1, gateway: 1 });
+    const sender = new WebhookSender(ingresses[0]!.baseUrl, SECRET);
+    const client = await connect(wsUrl(gateways[0]!));
+    const bodies = Array.from({ length: 40 }, () => groupAtMessage());
+    const r = new Redis(redis!.url);
+    for (const [i, body] of bodies.entries()) {
+      if (i === 10 || i === 25) await r.call('CLIENT', 'KILL', 'TYPE', 'pubsub');
+      expect((await sender.dispatch(body)).status).toBe(200);
+    }
+    await r.quit();
+    expect(await client.waitForFrames(bodies.length, 15_000)).toEqual(bodies);
+    const health = (await (await fetch(`${gateways[0]!.baseUrl}/healthz`)).json()) as Record<string, number>;
+    expect(health.redisResyncs).toBeGreaterThanOrEqual(1);
+  });
+
+  it('a restarted gateway subscribes again and serves resumed and new clients', async () => {
+    const { ingresses, gateways, start } = await cluster({ ingress: 1, gateway: 1 });
+    const sender = new WebhookSender(ingresses[0]!.baseUrl, SECRET);
+    const first = await connect(wsUrl(gateways[0]!));
+    const before = Array.from({ length: 5 }, () => groupAtMessage());
+    for (const body of before) await sender.dispatch(body);
+    await first.waitForFrames(5);
+    expect(await gateways[0]!.stop('SIGTERM')).toBe(0);
+    expect((await first.closed).code).toBe(1001);
+    const during = Array.from({ length: 5 }, () => groupAtMessage());
+    for (const body of during) await sender.dispatch(body);
+    const restarted = await start('gateway');
+    const resumed = await connect(wsUrl(restarted, `&after=${encodeURIComponent(idOf(before.at(-1)!))}`));
+    const after = groupAtMessage();
+    await resumed.waitForFrames(6);
+    await sender.dispatch(after);
+    expect(eventsOnly(await resumed.waitForFrames(7))).toEqual([...during, after]);
+  });
+
+  it('treats a Redis that restarted empty as a new epoch: clients are told, and the new numbering is delivered', async () => {
+    const { ingresses, gateways } = await cluster({ ingress: 1, gateway: 1 });
+    const sender = new WebhookSender(ingresses[0]!.baseUrl, SECRET);
+    const live = await connect(wsUrl(gateways[0]!));
+    const before = Array.from({ length: 10 }, () => groupAtMessage());
+    for (const body of before) await postUntilAcked([sender], body, 0, []);
+    await live.waitForFrames(10);
+    await redis!.kill();
+    await redis!.restart();
+    // Whatever Redis had acknowledged but not yet published is gone: the gateway cannot know, so it says so.
+    expect((await live.closed).code).toBe(4101);
+    const fresh = await connect(wsUrl(gateways[0]!));
+    const after = Array.from({ length: 10 }, () => groupAtMessage());
+    for (const body of after) await postUntilAcked([sender], body, 0, []);
+    // The new epoch numbers these 1…10 again: they must not be mistaken for repeats of the first ten.
+    expect(await fresh.waitForFrames(10, 15_000)).toEqual(after);
+    const resumer = await connect(wsUrl(gateways[0]!, `&after=${encodeURIComponent(idOf(before.at(-1)!))}`));
+    const frames = await resumer.waitForFrames(11, 10_000);
+    expect(JSON.parse(frames[0]!)).toMatchObject({ hookway: 'resume', recovered: false, reason: 'cursor_not_found' });
+    expect(frames.slice(1)).toEqual(after);
+  });
+});

@@ -1,0 +1,62 @@
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = fileURLToPath(new URL('../../..', import.meta.url));
+
+export type Role = 'ingress' | 'gateway' | 'relay';
+
+/** The command each role runs: the same one package.json's start scripts and docker-compose.yml use. */
+export const ROLE_ENTRY: Record<Role, string> = {
+  ingress: 'apps/ingress/src/main.ts',
+  gateway: 'apps/gateway/src/main.ts',
+  relay: 'apps/relay/src/main.ts',
+};
+
+export interface HookwayProcess {
+  readonly role: Role;
+  readonly port: number;
+  readonly baseUrl: string;
+  readonly child: ChildProcessWithoutNullStreams;
+  output(): string;
+  /** Sends a signal and waits for the exit code. */
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+}
+
+/** Starts a real Hookway process on a free port and waits until it says it is listening. */
+export async function startProcess(role: Role, env: Record<string, string>): Promise<HookwayProcess> {
+  const child = spawn(process.execPath, ['--import', 'tsx', ROLE_ENTRY[role]], {
+    cwd: ROOT,
+    env: { ...process.env, HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'info', ...env },
+  });
+  let out = '';
+  child.stdout.on('data', (d) => (out += d));
+  child.stderr.on('data', (d) => (out += d));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const port = await new Promise<number>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${role} did not start:\n${out}`)), 20_000);
+    const check = () => {
+      const match = /"port":(\d+),[^\n]*listening/.exec(out);
+      if (match) {
+        clearTimeout(timer);
+        child.stdout.off('data', check);
+        resolve(Number(match[1]));
+      }
+    };
+    child.stdout.on('data', check);
+    void exited.then((code) => {
+      clearTimeout(timer);
+      reject(new Error(`${role} exited with ${code} before listening:\n${out}`));
+    });
+  });
+  return {
+    role,
+    port,
+    baseUrl: `http://127.0.0.1:${port}`,
+    child,
+    output: () => out,
+    stop: async (signal = 'SIGTERM') => {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      return exited;
+    },
+  };
+}
