@@ -1,0 +1,93 @@
+import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = fileURLToPath(new URL('../../..', import.meta.url));
+
+export function nginxBinary(): string | undefined {
+  for (const candidate of ['/usr/sbin/nginx', '/usr/bin/nginx']) {
+    try {
+      execFileSync(candidate, ['-v'], { stdio: 'ignore' });
+      return candidate;
+    } catch {
+      // try the next one
+    }
+  }
+  return undefined;
+}
+
+export interface RunningNginx {
+  readonly port: number;
+  stop(): Promise<void>;
+}
+
+/**
+ * Runs Debian's nginx with deploy/nginx/hookway.conf exactly as committed, except for the listen port and the
+ * upstream addresses, which point at the test's replicas.
+ */
+export async function startNginx(port: number, upstreams: { ingress: number[]; gateway: number[] }): Promise<RunningNginx> {
+  const binary = nginxBinary();
+  if (!binary) throw new Error('nginx is not installed');
+  const dir = mkdtempSync(join(tmpdir(), 'hookway-nginx-'));
+  const site = readFileSync(join(ROOT, 'deploy/nginx/hookway.conf'), 'utf8').replace(/listen 8080;/, `listen 127.0.0.1:${port};`);
+  const committed = readFileSync(join(ROOT, 'deploy/nginx/upstreams.conf'), 'utf8');
+  let upstreamConf = committed;
+  for (const [role, ports] of Object.entries(upstreams)) {
+    upstreamConf = upstreamConf.replace(
+      new RegExp(`(upstream hookway_${role} \\{)[\\s\\S]*?(\\n\\s*(keepalive[^\\n]*\\n)?\\})`),
+      (_m, open: string, close: string) =>
+        `${open}\n${ports.map((p) => `    server 127.0.0.1:${p} max_fails=1 fail_timeout=5s;`).join('\n')}${close}`,
+    );
+  }
+  writeFileSync(join(dir, 'upstreams.conf'), upstreamConf);
+  writeFileSync(join(dir, 'hookway.conf'), site);
+  writeFileSync(
+    join(dir, 'nginx.conf'),
+    [
+      'daemon off;',
+      'worker_processes 1;',
+      ...(process.getuid?.() === 0 ? ['user root;'] : []),
+      `pid ${dir}/nginx.pid;`,
+      `error_log ${dir}/error.log warn;`,
+      'events { worker_connections 1024; }',
+      'http {',
+      '  access_log off;',
+      ...['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'].map((t) => `  ${t}_temp_path ${dir}/${t};`),
+      `  include ${dir}/upstreams.conf;`,
+      `  include ${dir}/hookway.conf;`,
+      '}',
+    ].join('\n'),
+  );
+  const child: ChildProcess = spawn(binary, ['-c', join(dir, 'nginx.conf'), '-p', dir], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr?.on('data', (d) => (stderr += d));
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`nginx exited: ${stderr}${safeRead(join(dir, 'error.log'))}`);
+    const ok = await fetch(`http://127.0.0.1:${port}/nope`).then((r) => r.status === 404, () => false);
+    if (ok) break;
+    if (Date.now() > deadline) throw new Error(`nginx did not come up: ${stderr}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return {
+    port,
+    stop: async () => {
+      if (child.exitCode === null) {
+        const exited = new Promise((r) => child.once('exit', r));
+        child.kill('SIGTERM');
+        await exited;
+      }
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+function safeRead(path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return '';
+  }
+}
