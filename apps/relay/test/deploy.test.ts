@@ -1,0 +1,48 @@
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { ROLE_ENTRY } from './cluster.ts';
+
+const ROOT = fileURLToPath(new URL('../../..', import.meta.url));
+const compose = readFileSync(`${ROOT}docker-compose.yml`, 'utf8');
+const packageJson = JSON.parse(readFileSync(`${ROOT}package.json`, 'utf8')) as { scripts: Record<string, string> };
+
+function composeValidator(): string[] | undefined {
+  for (const command of [['docker', 'compose'], ['docker-compose']]) {
+    try {
+      execFileSync(command[0]!, [...command.slice(1), 'version'], { stdio: 'ignore' });
+      return command;
+    } catch {
+      // try the next one
+    }
+  }
+  return undefined;
+}
+const validator = composeValidator();
+if (!validator && process.env.CI) throw new Error('no docker compose / docker-compose: .ci/run should have installed it');
+
+describe('deployment files', () => {
+  it.each(['ingress', 'gateway'] as const)('docker-compose starts two %s replicas with the command the tests start', (role) => {
+    const command = `command: ["node", "--import", "tsx", "${ROLE_ENTRY[role]}"]`;
+    expect(compose.split(command).length - 1).toBe(2);
+    expect(packageJson.scripts[`start:${role}`]).toBe(`node --import tsx ${ROLE_ENTRY[role]}`);
+  });
+
+  it('the image’s default command is the relay that `pnpm start` runs', () => {
+    expect(readFileSync(`${ROOT}Dockerfile`, 'utf8')).toContain(`CMD ["node", "--import", "tsx", "${ROLE_ENTRY.relay}"]`);
+    expect(packageJson.scripts.start).toBe(`node --import tsx ${ROLE_ENTRY.relay}`);
+  });
+
+  it('nginx in docker-compose mounts the same files the end-to-end test runs', () => {
+    expect(compose).toContain('./deploy/nginx/hookway.conf:');
+    expect(compose).toContain('./deploy/nginx/upstreams.conf:');
+  });
+
+  it.runIf(validator)('docker compose accepts the file', () => {
+    const out = execFileSync(validator![0]!, [...validator!.slice(1), '-f', `${ROOT}docker-compose.yml`, 'config', '--services'], {
+      encoding: 'utf8',
+    });
+    expect(out.trim().split('\n').sort()).toEqual(['gateway-1', 'gateway-2', 'ingress-1', 'ingress-2', 'nginx', 'redis']);
+  });
+});
