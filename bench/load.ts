@@ -8,6 +8,8 @@ import { signDispatch } from '@hookway/protocol';
 import { groupAtMessage } from '@hookway/testkit';
 
 const target = new URL(process.env.TARGET ?? 'http://127.0.0.1:8000');
+/** Where the client connects: the same server, or a separate gateway in split mode. */
+const wsTarget = new URL(process.env.WS_TARGET ?? target.href);
 const secret = process.env.SECRET ?? 'BenchSecret0123456789';
 const durationMs = Number(process.env.DURATION_MS ?? 10_000);
 const warmupMs = Number(process.env.WARMUP_MS ?? 1_000);
@@ -23,7 +25,7 @@ let delivered = 0;
 let measuring = false;
 let stop = false;
 
-const ws = new WebSocket(`ws://${target.host}/ws?secret=${secret}`, { perMessageDeflate: false });
+const ws = new WebSocket(`ws://${wsTarget.host}/ws?secret=${secret}`, { perMessageDeflate: false });
 await new Promise<void>((resolve, reject) => {
   ws.once('open', () => resolve());
   ws.once('error', reject);

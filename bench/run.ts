@@ -1,7 +1,8 @@
 /**
- * `pnpm bench`: scenario S1 against the bare ceiling and Hookway embedded, in alternating rounds.
- * The server runs on core 0 and the load generator on core 1 (taskset), and every Hookway figure is
- * reported as a ratio to the ceiling measured in the same round, because these machines are noisy.
+ * `pnpm bench`: S1 against the bare ceiling, Hookway embedded and Hookway split (ingress and gateway processes
+ * over Redis), plus the fan-out scenario — in alternating rounds. Every server-side process (Redis included) runs
+ * on core 0 and the load generator on core 1 (taskset); throughput is reported as a ratio to the ceiling measured
+ * in the same round, because these machines are noisy.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -13,15 +14,8 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const DURATION_MS = Number(process.env.DURATION_MS ?? 10_000);
 const SECRET = 'BenchSecret0123456789';
 
-interface LoadResult {
-  acked: number;
-  delivered: number;
-  failed: number;
-  measuredMs: number;
-  eventsPerSec: number;
-  p50Ms: number;
-  p99Ms: number;
-}
+interface S1Result { acked: number; delivered: number; failed: number; measuredMs: number; eventsPerSec: number; p50Ms: number; p99Ms: number }
+interface FanoutResult { clients: number; ratePerSec: number; posted: number; acked: number; failed: number; expectedDeliveries: number; delivered: number; p50Ms: number; p99Ms: number; maxMs: number }
 
 const hasTaskset = (() => {
   try {
@@ -31,8 +25,8 @@ const hasTaskset = (() => {
     return false;
   }
 })();
-const pinned = (core: number, args: string[]) =>
-  hasTaskset ? ['taskset', ['-c', String(core), process.execPath, ...args]] as const : [process.execPath, args] as const;
+const pinned = (core: number, command: string, args: string[]): [string, string[]] =>
+  hasTaskset ? ['taskset', ['-c', String(core), command, ...args]] : [command, args];
 
 async function freePort(): Promise<number> {
   return new Promise((resolve) => {
@@ -43,44 +37,113 @@ async function freePort(): Promise<number> {
   });
 }
 
-async function waitReady(url: string, child: ChildProcess): Promise<void> {
+async function waitFor(check: () => Promise<boolean>, what: string, children: ChildProcess[]): Promise<void> {
   const deadline = Date.now() + 20_000;
   while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode}`);
-    try {
-      const res = await fetch(url);
-      if (res.status < 500) return;
-    } catch {
-      // not up yet
-    }
+    const dead = children.find((c) => c.exitCode !== null);
+    if (dead) throw new Error(`${what}: a server process exited with ${dead.exitCode}`);
+    if (await check().catch(() => false)) return;
     await new Promise((r) => setTimeout(r, 100));
   }
-  throw new Error(`server at ${url} never became ready`);
+  throw new Error(`${what} never became ready`);
 }
 
-async function runScenario(name: string, serverScript: string, readyPath: string): Promise<LoadResult> {
-  const port = await freePort();
-  const [cmd, args] = pinned(0, ['--import', 'tsx', serverScript]);
-  const server = spawn(cmd, args, {
-    cwd: ROOT,
-    env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn' },
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
-  try {
-    await waitReady(`http://127.0.0.1:${port}${readyPath}`, server);
-    const [loadCmd, loadArgs] = pinned(1, ['--import', 'tsx', 'bench/load.ts']);
-    const output = execFileSync(loadCmd, loadArgs, {
+interface Topology {
+  /** Where webhooks go. */
+  readonly target: string;
+  /** Where clients connect. */
+  readonly wsTargets: string[];
+  stop(): Promise<void>;
+}
+
+async function start(kind: 'ceiling' | 'embedded' | 'split' | 'fanout'): Promise<Topology> {
+  const children: ChildProcess[] = [];
+  const launch = (command: string, args: string[], env: Record<string, string> = {}) => {
+    const [cmd, argv] = pinned(0, command, args);
+    const child = spawn(cmd, argv, {
       cwd: ROOT,
-      env: { ...process.env, TARGET: `http://127.0.0.1:${port}`, SECRET, DURATION_MS: String(DURATION_MS) },
-      encoding: 'utf8',
-      stdio: ['ignore', 'pipe', 'inherit'],
+      env: { ...process.env, HOST: '127.0.0.1', LOG_LEVEL: 'warn', ...env },
+      stdio: ['ignore', 'ignore', 'inherit'],
     });
-    const result = JSON.parse(output.trim().split('\n').at(-1) ?? '{}') as LoadResult;
-    process.stdout.write(`  ${name.padEnd(12)} ${JSON.stringify(result)}\n`);
+    children.push(child);
+    return child;
+  };
+  const node = async (script: string, env: Record<string, string> = {}) => {
+    const port = await freePort();
+    launch(process.execPath, ['--import', 'tsx', script], { PORT: String(port), ...env });
+    const url = `http://127.0.0.1:${port}`;
+    await waitFor(async () => (await fetch(`${url}/readyz`)).status === 200 || script.startsWith('bench/'), script, children);
+    await waitFor(async () => (await fetch(`${url}/`)).status > 0, script, children);
+    return url;
+  };
+  const stop = async () => {
+    await Promise.all(
+      children.reverse().map(async (c) => {
+        if (c.exitCode !== null) return;
+        const exited = new Promise((r) => c.once('exit', r));
+        c.kill('SIGTERM');
+        await exited;
+      }),
+    );
+  };
+  try {
+    if (kind === 'ceiling') {
+      const url = await node('bench/ceiling.ts');
+      return { target: url, wsTargets: [url], stop };
+    }
+    if (kind === 'embedded') {
+      const url = await node('apps/relay/src/main.ts');
+      return { target: url, wsTargets: [url], stop };
+    }
+    const redisPort = await freePort();
+    launch('redis-server', ['--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no']);
+    const env = { REDIS_URL: `redis://127.0.0.1:${redisPort}` };
+    const ingress = await node('apps/ingress/src/main.ts', env);
+    const gateways = await Promise.all(
+      Array.from({ length: kind === 'fanout' ? 2 : 1 }, () => node('apps/gateway/src/main.ts', env)),
+    );
+    return { target: ingress, wsTargets: gateways, stop };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
+
+function runLoad<T>(script: string, env: Record<string, string>): T {
+  const [cmd, args] = pinned(1, process.execPath, ['--import', 'tsx', script]);
+  const output = execFileSync(cmd, args, {
+    cwd: ROOT,
+    env: { ...process.env, SECRET, DURATION_MS: String(DURATION_MS), ...env },
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  return JSON.parse(output.trim().split('\n').at(-1) ?? '{}') as T;
+}
+
+async function s1(kind: 'ceiling' | 'embedded' | 'split'): Promise<S1Result> {
+  const topology = await start(kind);
+  try {
+    const result = runLoad<S1Result>('bench/load.ts', { TARGET: topology.target, WS_TARGET: topology.wsTargets[0]! });
+    process.stdout.write(`  S1 ${kind.padEnd(9)} ${JSON.stringify(result)}\n`);
     return result;
   } finally {
-    server.kill('SIGTERM');
-    await new Promise((r) => server.once('exit', r));
+    await topology.stop();
+  }
+}
+
+async function fanout(): Promise<FanoutResult> {
+  const topology = await start('fanout');
+  try {
+    const result = runLoad<FanoutResult>('bench/fanout.ts', {
+      TARGET: topology.target,
+      WS_TARGETS: topology.wsTargets.join(','),
+      CLIENTS: '200',
+      RATE: '500',
+    });
+    process.stdout.write(`  fan-out      ${JSON.stringify(result)}\n`);
+    return result;
+  } finally {
+    await topology.stop();
   }
 }
 
@@ -91,40 +154,51 @@ function median(xs: number[]): number {
 }
 
 process.stdout.write(
-  `S1: one bot, one raw client, ~600-byte signed GROUP_AT_MESSAGE_CREATE, 32 in flight, ${DURATION_MS / 1000} s x ${ROUNDS} rounds` +
-    `${hasTaskset ? ' (server on core 0, load on core 1)' : ' (taskset missing: NOT pinned)'}\n`,
+  `Hookway benchmarks: ${ROUNDS} rounds, ${DURATION_MS / 1000} s per scenario` +
+    `${hasTaskset ? ' (servers and Redis on core 0, load generator on core 1)' : ' (taskset missing: NOT pinned)'}\n`,
 );
-const rounds: { ceiling: LoadResult; embedded: LoadResult; ratio: number }[] = [];
+const rounds: { ceiling: S1Result; embedded: S1Result; split: S1Result; fanout: FanoutResult }[] = [];
 for (let i = 1; i <= ROUNDS; i++) {
   process.stdout.write(`round ${i}\n`);
-  const ceiling = await runScenario('ceiling', 'bench/ceiling.ts', '/');
-  const embedded = await runScenario('embedded', 'apps/relay/src/main.ts', '/readyz');
-  rounds.push({ ceiling, embedded, ratio: embedded.eventsPerSec / ceiling.eventsPerSec });
+  const ceiling = await s1('ceiling');
+  const embedded = await s1('embedded');
+  const split = await s1('split');
+  rounds.push({ ceiling, embedded, split, fanout: await fanout() });
 }
 
-const allDelivered = rounds.every((r) => r.embedded.delivered === r.embedded.acked && r.embedded.failed === 0);
+const ratio = (kind: 'embedded' | 'split') => rounds.map((r) => r[kind].eventsPerSec / r.ceiling.eventsPerSec);
+const s1Delivered = rounds.every((r) => [r.embedded, r.split].every((x) => x.delivered === x.acked && x.failed === 0));
+const fanoutDelivered = rounds.every((r) => r.fanout.delivered === r.fanout.expectedDeliveries && r.fanout.failed === 0);
+const m = (f: (r: (typeof rounds)[number]) => number) => Number(median(rounds.map(f)).toFixed(2));
 const summary = {
-  scenario: 'S1',
   rounds,
-  medianRatio: Number(median(rounds.map((r) => r.ratio)).toFixed(3)),
-  embeddedEventsPerSec: median(rounds.map((r) => r.embedded.eventsPerSec)),
-  ceilingEventsPerSec: median(rounds.map((r) => r.ceiling.eventsPerSec)),
-  embeddedP50Ms: median(rounds.map((r) => r.embedded.p50Ms)),
-  embeddedP99Ms: median(rounds.map((r) => r.embedded.p99Ms)),
-  ceilingP50Ms: median(rounds.map((r) => r.ceiling.p50Ms)),
-  ceilingP99Ms: median(rounds.map((r) => r.ceiling.p99Ms)),
-  allDelivered,
+  s1: {
+    ceilingEventsPerSec: m((r) => r.ceiling.eventsPerSec),
+    embeddedEventsPerSec: m((r) => r.embedded.eventsPerSec),
+    splitEventsPerSec: m((r) => r.split.eventsPerSec),
+    embeddedRatio: Number(median(ratio('embedded')).toFixed(3)),
+    splitRatio: Number(median(ratio('split')).toFixed(3)),
+    allDelivered: s1Delivered,
+  },
+  fanout: { p50Ms: m((r) => r.fanout.p50Ms), p99Ms: m((r) => r.fanout.p99Ms), allDelivered: fanoutDelivered },
 };
 mkdirSync(`${ROOT}/bench/results`, { recursive: true });
-writeFileSync(`${ROOT}/bench/results/s1.json`, `${JSON.stringify(summary, null, 2)}\n`);
+writeFileSync(`${ROOT}/bench/results/latest.json`, `${JSON.stringify(summary, null, 2)}\n`);
 
+const row = (name: string, k: 'ceiling' | 'embedded' | 'split') =>
+  `| ${name} | ${m((r) => r[k].eventsPerSec)} | ${m((r) => r[k].p50Ms)} | ${m((r) => r[k].p99Ms)} |`;
 process.stdout.write(`
 | S1 (median of ${ROUNDS}) | events/s | p50 ms | p99 ms |
 |---|---|---|---|
-| bare ceiling (node:http + ws) | ${summary.ceilingEventsPerSec} | ${summary.ceilingP50Ms} | ${summary.ceilingP99Ms} |
-| Hookway embedded | ${summary.embeddedEventsPerSec} | ${summary.embeddedP50Ms} | ${summary.embeddedP99Ms} |
+${row('bare ceiling (node:http + ws)', 'ceiling')}
+${row('Hookway embedded', 'embedded')}
+${row('Hookway split (ingress + gateway + Redis)', 'split')}
 
-Hookway embedded / ceiling (per round): ${rounds.map((r) => r.ratio.toFixed(2)).join(', ')} — median ${summary.medianRatio} (target ≥ 0.70)
-Every acknowledged event delivered: ${allDelivered ? 'yes' : 'NO'}
+embedded / ceiling per round: ${ratio('embedded').map((x) => x.toFixed(2)).join(', ')} — median ${summary.s1.embeddedRatio} (target ≥ 0.70)
+split / ceiling per round:    ${ratio('split').map((x) => x.toFixed(2)).join(', ')} — median ${summary.s1.splitRatio}
+S1: every acknowledged event delivered: ${s1Delivered ? 'yes' : 'NO'}
+
+fan-out (200 clients on 2 gateways, 500 events/s for ${DURATION_MS / 1000} s): p50 ${summary.fanout.p50Ms} ms, p99 ${summary.fanout.p99Ms} ms (medians)
+fan-out: every delivery made: ${fanoutDelivered ? 'yes' : 'NO'}
 `);
-if (!allDelivered) process.exitCode = 1;
+if (!s1Delivered || !fanoutDelivered) process.exitCode = 1;

@@ -42,8 +42,11 @@ local count = redis.call('XLEN', stream)
 local oldestKeptMs = now - maxAgeMs
 local lastDropped = nil
 local from = '-'
+-- Usually only the oldest entry needs a look (its age), so start with one and read more only while trimming.
+local batchSize = 1
 for _ = 1, 20 do
-  local batch = redis.call('XRANGE', stream, from, '+', 'COUNT', 100)
+  local batch = redis.call('XRANGE', stream, from, '+', 'COUNT', batchSize)
+  batchSize = 100
   if #batch == 0 then break end
   local keep = false
   for _, entry in ipairs(batch) do
