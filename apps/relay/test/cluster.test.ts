@@ -104,7 +104,10 @@ describe('2 ingress + 2 gateway processes over a real Redis', () => {
     for (const [i, body] of bodies.entries()) {
       if (i === 20) {
         await redis!.kill();
-        readyDuringOutage = (await fetch(`${ingresses[0]!.baseUrl}/readyz`)).status;
+        // The ingress notices the lost connection within moments; /readyz must turn 503 before Redis is back.
+        const deadline = Date.now() + 1000;
+        do readyDuringOutage = (await fetch(`${ingresses[0]!.baseUrl}/readyz`)).status;
+        while (readyDuringOutage === 200 && Date.now() < deadline && (await sleep(20), true));
         setTimeout(() => void redis!.restart(), 1500);
       }
       await postUntilAcked(senders, body, i, outcomes);
@@ -131,6 +134,22 @@ describe('2 ingress + 2 gateway processes over a real Redis', () => {
     expect(await client.waitForFrames(bodies.length, 15_000)).toEqual(bodies);
     const health = (await (await fetch(`${gateways[0]!.baseUrl}/healthz`)).json()) as Record<string, number>;
     expect(health.redisResyncs).toBeGreaterThanOrEqual(1);
+  });
+
+  it('an ingress started while Redis is down serves 503 and becomes ready by itself when Redis arrives', async () => {
+    const { redis: server, start } = await cluster({});
+    await server.stop();
+    const ingress = await start('ingress');
+    expect((await fetch(`${ingress.baseUrl}/readyz`)).status).toBe(503);
+    const sender = new WebhookSender(ingress.baseUrl, SECRET);
+    expect((await sender.dispatch(groupAtMessage())).status).toBe(503);
+    await server.restart();
+    const deadline = Date.now() + 10_000;
+    while ((await fetch(`${ingress.baseUrl}/readyz`)).status !== 200) {
+      if (Date.now() > deadline) throw new Error('ingress never became ready');
+      await sleep(100);
+    }
+    expect((await sender.dispatch(groupAtMessage())).status).toBe(200);
   });
 
   it('a restarted gateway subscribes again and serves resumed and new clients', async () => {

@@ -55,6 +55,36 @@ describe('health endpoints', () => {
   });
 });
 
+describe('graceful shutdown for load balancers', () => {
+  it('drains first: /readyz answers 503 while the instance still serves, then clients get 1001', async () => {
+    const r = (running = await startRelay({ shutdownDrainMs: 600 }));
+    const client = await WsCollector.connect(r.wsUrl(`/ws?secret=${SECRET}`));
+    const closing = r.relay.close(5000);
+    const ready = await fetch(`${r.baseUrl}/readyz`);
+    expect(ready.status).toBe(503);
+    expect(await ready.json()).toMatchObject({ reasons: ['shutting down'] });
+    const body = groupAtMessage();
+    expect((await r.sender().dispatch(body)).status).toBe(200);
+    expect(await client.waitForFrames(1)).toEqual([body]);
+    expect((await client.closed).code).toBe(1001);
+    expect(await closing).toBe(true);
+    running = undefined;
+  });
+
+  it('closes clients with 1001 in batches, not all at once', async () => {
+    const r = (running = await startRelay({ shutdownCloseBatch: 2, shutdownBatchIntervalMs: 300 }));
+    const clients = await Promise.all(Array.from({ length: 6 }, () => WsCollector.connect(r.wsUrl(`/ws?secret=${SECRET}`))));
+    const closedAt: number[] = [];
+    const closes = clients.map((c) => c.closed.then(({ code }) => (closedAt.push(Date.now()), code)));
+    await r.relay.close(5000);
+    running = undefined;
+    expect(await Promise.all(closes)).toEqual([1001, 1001, 1001, 1001, 1001, 1001]);
+    closedAt.sort((a, b) => a - b);
+    // Three batches 300 ms apart: the last close comes well after the first.
+    expect(closedAt.at(-1)! - closedAt[0]!).toBeGreaterThanOrEqual(450);
+  });
+});
+
 describe('TCP keepalive', () => {
   it('is on for WebSocket and plain HTTP sockets, as the kernel reports it (ss -o)', async () => {
     const r = (running = await startRelay({ tcpKeepaliveDelayMs: 45_000 }));

@@ -53,9 +53,18 @@ export async function startRedisServer(options: { appendOnly?: boolean } = {}): 
     args.push('--appendonly', options.appendOnly ? 'yes' : 'no', '--appendfsync', 'always');
     child = spawn('redis-server', args, { stdio: 'ignore' });
     const started = child;
-    const exited = new Promise<never>((_, reject) =>
-      started.once('exit', (code) => reject(new Error(`redis-server exited with ${code} (is it installed?)`))),
-    );
+    const exited = new Promise<never>((_, reject) => {
+      started.once('error', (err: NodeJS.ErrnoException) =>
+        reject(
+          new Error(
+            err.code === 'ENOENT'
+              ? 'redis-server is not installed: the tests start a real one (apt-get install redis-server), or set REDIS_URL'
+              : `redis-server could not start: ${err.message}`,
+          ),
+        ),
+      );
+      started.once('exit', (code) => reject(new Error(`redis-server exited with ${code}`)));
+    });
     exited.catch(() => {});
     const deadline = Date.now() + 10_000;
     while (!(await Promise.race([answersPing(port), exited]))) {
