@@ -3,10 +3,9 @@
  * posted at a fixed RATE per second (open loop, so latency includes any queueing) for DURATION_MS.
  * Prints one JSON line: deliveries expected and made, and webhook→client latency percentiles over all deliveries.
  */
-import { Agent, request } from 'node:http';
+import { Agent } from 'node:http';
 import WebSocket from 'ws';
-import { signDispatch } from '@hookway/protocol';
-import { groupAtMessage } from '@hookway/testkit';
+import { postSignedEvent } from './post.ts';
 
 const target = new URL(process.env.TARGET ?? 'http://127.0.0.1:8000');
 const wsTargets = (process.env.WS_TARGETS ?? target.href).split(',').map((u) => new URL(u));
@@ -44,31 +43,10 @@ const clients = await Promise.all(
 let seq = 0;
 function postOne(): void {
   const id = `GROUP_AT_MESSAGE_CREATE:fanout${process.pid}n${++seq}`;
-  const body = Buffer.from(groupAtMessage({ id }));
-  const timestamp = String(Math.floor(Date.now() / 1000));
-  const req = request(
-    {
-      host: target.hostname,
-      port: target.port,
-      method: 'POST',
-      path: `/webhook?secret=${secret}`,
-      agent,
-      headers: {
-        'content-type': 'application/json',
-        'content-length': body.length,
-        'x-signature-timestamp': timestamp,
-        'x-signature-ed25519': signDispatch(secret, timestamp, body),
-      },
-    },
-    (res) => {
-      res.resume();
-      if (res.statusCode === 200) acked++;
-      else failed++;
-    },
-  );
-  req.on('error', () => failed++);
-  sentAtNs.set(id, process.hrtime.bigint());
-  req.end(body);
+  void postSignedEvent(target, agent, secret, id, () => sentAtNs.set(id, process.hrtime.bigint())).then((status) => {
+    if (status === 200) acked++;
+    else failed++;
+  });
 }
 
 // A fixed schedule: event k is due at start + k/rate, whatever happened to the ones before it.

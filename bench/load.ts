@@ -2,10 +2,9 @@
  * Load generator for S1: one raw WebSocket client, signed ~600-byte GROUP_AT_MESSAGE_CREATE webhooks posted
  * with a fixed number in flight. Prints one JSON line: throughput and webhook→client latency.
  */
-import { Agent, request } from 'node:http';
+import { Agent } from 'node:http';
 import WebSocket from 'ws';
-import { signDispatch } from '@hookway/protocol';
-import { groupAtMessage } from '@hookway/testkit';
+import { postSignedEvent } from './post.ts';
 
 const target = new URL(process.env.TARGET ?? 'http://127.0.0.1:8000');
 /** Where the client connects: the same server, or a separate gateway in split mode. */
@@ -44,43 +43,14 @@ ws.on('message', (data) => {
 });
 
 let seq = 0;
-function postOne(): Promise<void> {
+async function postOne(): Promise<void> {
   const id = `GROUP_AT_MESSAGE_CREATE:bench${process.pid}n${++seq}`;
-  const body = Buffer.from(groupAtMessage({ id }));
-  const timestamp = String(Math.floor(Date.now() / 1000));
-  const signature = signDispatch(secret, timestamp, body);
   const measured = measuring;
-  return new Promise((resolve) => {
-    const req = request(
-      {
-        host: target.hostname,
-        port: target.port,
-        method: 'POST',
-        path: `/webhook?secret=${secret}`,
-        agent,
-        headers: {
-          'content-type': 'application/json',
-          'content-length': body.length,
-          'x-signature-timestamp': timestamp,
-          'x-signature-ed25519': signature,
-        },
-      },
-      (res) => {
-        res.resume();
-        res.on('end', () => {
-          if (res.statusCode !== 200) failed++;
-          else if (measured) acked++;
-          resolve();
-        });
-      },
-    );
-    req.on('error', () => {
-      failed++;
-      resolve();
-    });
+  const status = await postSignedEvent(target, agent, secret, id, () => {
     sent.set(id, { atNs: process.hrtime.bigint(), measured });
-    req.end(body);
   });
+  if (status !== 200) failed++;
+  else if (measured) acked++;
 }
 
 async function worker(): Promise<void> {
