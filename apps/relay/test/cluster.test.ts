@@ -6,9 +6,11 @@ import { SECRET, sleep } from './harness.ts';
 
 const started: HookwayProcess[] = [];
 const clients: WsCollector[] = [];
+const redisClients: Redis[] = [];
 let redis: RedisServer | undefined;
 afterEach(async () => {
   for (const c of clients.splice(0)) c.ws.terminate();
+  for (const r of redisClients.splice(0)) r.disconnect();
   await Promise.all(started.splice(0).map((p) => p.stop('SIGKILL')));
   await redis?.dispose();
   redis = undefined;
@@ -32,6 +34,18 @@ const connect = async (url: string) => {
   clients.push(c);
   return c;
 };
+/** A plain Redis client for inspecting the cluster from outside; closed after each test. */
+const inspect = (url: string) => {
+  const r = new Redis(url, { maxRetriesPerRequest: 1 });
+  r.on('error', () => {});
+  redisClients.push(r);
+  return r;
+};
+async function eventually<T>(read: () => Promise<T>, expected: T, timeoutMs = 3000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while ((await read()) !== expected && Date.now() < deadline) await sleep(25);
+  expect(await read()).toBe(expected);
+}
 const eventsOnly = (frames: string[]) => frames.filter((f) => !f.startsWith('{"hookway"'));
 
 /** Posts like the platform: an event that is not acknowledged with 200 is retried until it is. */
@@ -63,12 +77,55 @@ describe('2 ingress + 2 gateway processes over a real Redis', () => {
     const seenB = await b.waitForFrames(bodies.length, 15_000);
     expect(seenB).toEqual(seenA);
     expect([...seenA].sort()).toEqual([...bodies].sort());
-    const r = new Redis(redis!.url);
-    const stored = await r.xrange(`qq:{${SECRET}}:stream`, '-', '+');
-    await r.quit();
+    const stored = await inspect(redis!.url).xrange(`qq:{${SECRET}}:stream`, '-', '+');
     expect(stored.map(([, fields]) => fields[1])).toEqual(seenA);
     await sleep(100);
     expect([a.frames.length, b.frames.length]).toEqual([bodies.length, bodies.length]);
+  });
+
+  it('shares de-duplication: a platform retry that lands on the other ingress is acknowledged, not delivered again', async () => {
+    const { ingresses, gateways } = await cluster({ ingress: 2, gateway: 1 });
+    const client = await connect(wsUrl(gateways[0]!));
+    const body = groupAtMessage();
+    const first = await new WebhookSender(ingresses[0]!.baseUrl, SECRET).dispatch(body);
+    const retry = await new WebhookSender(ingresses[1]!.baseUrl, SECRET).dispatch(body);
+    expect([first.status, retry.status]).toEqual([200, 200]);
+    expect(retry.headers.get('x-hookway-duplicate')).toBe('1');
+    const next = groupAtMessage();
+    await new WebhookSender(ingresses[1]!.baseUrl, SECRET).dispatch(next);
+    expect(await client.waitForFrames(2)).toEqual([body, next]);
+    await sleep(100);
+    expect(client.frames).toHaveLength(2);
+  });
+
+  it('a gateway subscribes to a bot only while it has clients for it, and serves health but no webhooks', async () => {
+    const { gateways } = await cluster({ gateway: 1 });
+    const r = inspect(redis!.url);
+    const subscribers = async () => Number(((await r.call('PUBSUB', 'NUMSUB', `qq:${SECRET}`)) as [string, number])[1]);
+    expect(await subscribers()).toBe(0);
+    const [a, b] = [await connect(wsUrl(gateways[0]!)), await connect(wsUrl(gateways[0]!))];
+    await eventually(subscribers, 1);
+    a.close();
+    await a.closed;
+    await sleep(100);
+    expect(await subscribers()).toBe(1);
+    b.close();
+    await b.closed;
+    await eventually(subscribers, 0);
+    expect((await fetch(`${gateways[0]!.baseUrl}/readyz`)).status).toBe(200);
+    expect((await fetch(`${gateways[0]!.baseUrl}/healthz`)).status).toBe(200);
+    expect((await fetch(`${gateways[0]!.baseUrl}/webhook?secret=${SECRET}`, { method: 'POST', body: '{}' })).status).toBe(404);
+    expect((await fetch(`${gateways[0]!.baseUrl}/ws?secret=${SECRET}`)).status).toBe(426);
+  });
+
+  it('`pnpm start` with REDIS_URL runs both roles over Redis, alongside separate replicas', async () => {
+    const { ingresses, start } = await cluster({ ingress: 1 });
+    const relay = await start('relay');
+    expect(relay.output()).toMatch(/using Redis/);
+    const client = await connect(wsUrl(relay));
+    const body = groupAtMessage();
+    expect((await new WebhookSender(ingresses[0]!.baseUrl, SECRET).dispatch(body)).status).toBe(200);
+    expect(await client.waitForFrames(1)).toEqual([body]);
   });
 
   it('a client of a gateway killed with SIGKILL resumes on the other with after and ends with every event', async () => {
@@ -125,12 +182,11 @@ describe('2 ingress + 2 gateway processes over a real Redis', () => {
     const sender = new WebhookSender(ingresses[0]!.baseUrl, SECRET);
     const client = await connect(wsUrl(gateways[0]!));
     const bodies = Array.from({ length: 40 }, () => groupAtMessage());
-    const r = new Redis(redis!.url);
+    const r = inspect(redis!.url);
     for (const [i, body] of bodies.entries()) {
       if (i === 10 || i === 25) await r.call('CLIENT', 'KILL', 'TYPE', 'pubsub');
       expect((await sender.dispatch(body)).status).toBe(200);
     }
-    await r.quit();
     expect(await client.waitForFrames(bodies.length, 15_000)).toEqual(bodies);
     const health = (await (await fetch(`${gateways[0]!.baseUrl}/healthz`)).json()) as Record<string, number>;
     expect(health.redisResyncs).toBeGreaterThanOrEqual(1);

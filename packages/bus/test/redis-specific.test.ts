@@ -19,8 +19,9 @@ async function bus(url = inject('redisUrl'), extra: Partial<ConstructorParameter
   return b;
 }
 async function raw(url = inject('redisUrl')) {
-  const r = new Redis(url);
-  cleanup.push(() => r.quit());
+  const r = new Redis(url, { maxRetriesPerRequest: 1 });
+  r.on('error', () => {});
+  cleanup.push(async () => r.disconnect());
   return r;
 }
 async function until(check: () => boolean | Promise<boolean>, what: string, timeoutMs = 5000) {
