@@ -6,3 +6,5 @@ export * from './signature.ts';
 export * from './close-codes.ts';
 export * from './control-frames.ts';
 export * from './endpoint-url.ts';
+export * from './gateway.ts';
+export * from './envelope-bytes.ts';
