@@ -5,12 +5,18 @@ import type { Bus } from '@hookway/bus';
 import { clientHeartbeatSchema, HEARTBEAT_ACK_FRAME, RawClose, secretFingerprint } from '@hookway/protocol';
 import type { HealthSource, Logger } from '@hookway/runtime';
 import { BotFeeds } from './bot-feeds.ts';
+import type { BotDirectory } from '@hookway/bots';
+import { GatewaySession, type GatewaySessionOptions } from './gateway-session.ts';
+import type { StreamClient } from './stream-client.ts';
 import { startHeartbeat } from './heartbeat.ts';
 import { RawClient, type RawClientCounters } from './raw-client.ts';
 import { parseUpgradeTarget } from './upgrade-request.ts';
 
 export interface GatewayDeps {
-  readonly bus: Pick<Bus, 'subscribe' | 'head' | 'history' | 'locate' | 'markDelivered' | 'deliveredPosition' | 'isReady'>;
+  readonly bus: Pick<
+    Bus,
+    'subscribe' | 'head' | 'history' | 'locate' | 'markDelivered' | 'deliveredPosition' | 'isReady' | 'saveSession' | 'loadSession'
+  >;
   readonly logger: Logger;
   readonly pingIntervalMs: number;
   readonly terminateUnresponsive: boolean;
@@ -21,6 +27,8 @@ export interface GatewayDeps {
   readonly closeBatchSize?: number;
   /** …with this pause between batches, so they do not all reconnect elsewhere at once. */
   readonly closeBatchIntervalMs?: number;
+  /** Gateway mode (`/websocket`): who clients are, and the protocol's timings. Absent: only raw mode is served. */
+  readonly gatewayMode?: Omit<GatewaySessionOptions, 'maxBufferedBytes'> & { readonly directory: BotDirectory };
 }
 
 /** A type alias (not an interface) so it stays assignable to HealthSource's record of counters. */
@@ -34,6 +42,10 @@ export type GatewayStats = {
   ignoredClientFrames: number;
   gapsBackfilled: number;
   gapsLost: number;
+  gatewaySessions: number;
+  gatewayAuthFailures: number;
+  gatewayResumes: number;
+  gatewayInvalidSessions: number;
 };
 
 export interface Gateway extends HealthSource {
@@ -59,9 +71,18 @@ export function createGateway(deps: GatewayDeps): Gateway {
   };
   const wss = new WebSocketServer(serverOptions);
   const feeds = new BotFeeds(deps.bus, log);
-  const clients = new Set<RawClient>();
-  const counters: RawClientCounters & { ignoredFrames: number; unresponsiveTerminated: number; connectionsTotal: number } =
-    { framesSent: 0, slowConsumerCloses: 0, ignoredFrames: 0, unresponsiveTerminated: 0, connectionsTotal: 0 };
+  const clients = new Set<StreamClient>();
+  const counters = {
+    framesSent: 0,
+    slowConsumerCloses: 0,
+    ignoredFrames: 0,
+    unresponsiveTerminated: 0,
+    connectionsTotal: 0,
+    authFailures: 0,
+    resumes: 0,
+    invalidSessions: 0,
+  } satisfies RawClientCounters & Record<string, number>;
+  let gatewaySessions = 0;
   let closing = false;
 
   const heartbeat = startHeartbeat(() => clients, {
@@ -78,8 +99,10 @@ export function createGateway(deps: GatewayDeps): Gateway {
     if ('setKeepAlive' in socket && typeof socket.setKeepAlive === 'function') {
       socket.setKeepAlive(true, deps.tcpKeepaliveDelayMs);
     }
+    if (target.kind === 'gateway' && !deps.gatewayMode) return refuse(socket, 404, 'not_found', 'gateway mode is not enabled here');
     wss.handleUpgrade(req, socket, head, (ws) => {
-      void attachRawClient(ws, target.secret, target.after);
+      if (target.kind === 'gateway') attachGatewaySession(ws, target.secret);
+      else void attachRawClient(ws, target.secret, target.after);
     });
   }
 
@@ -117,6 +140,37 @@ export function createGateway(deps: GatewayDeps): Gateway {
     }
   }
 
+  function attachGatewaySession(ws: WebSocket, secret: string | undefined): void {
+    const mode = deps.gatewayMode!;
+    const session = new GatewaySession(
+      ws,
+      secret,
+      { ...mode, maxBufferedBytes: deps.maxBufferedBytes },
+      { bus: deps.bus, feeds, directory: mode.directory, logger: log, counters },
+    );
+    clients.add(session);
+    counters.connectionsTotal++;
+    gatewaySessions++;
+    ws.on('error', (err) => log.debug({ err: err.message }, 'gateway socket error'));
+    ws.on('pong', () => (session.isAlive = true));
+    ws.on('message', (data, isBinary) => {
+      session.isAlive = true;
+      if (isBinary || !session.onFrame(rawText(data))) counters.ignoredFrames++;
+    });
+    ws.on('close', (code) => {
+      session.markClosed();
+      session.dispose();
+      clients.delete(session);
+      gatewaySessions--;
+      const bot = session.sessionBot;
+      if (bot) {
+        feeds.leave(bot, session);
+        void session.persist().catch(() => undefined);
+      }
+      log.info({ code, connections: clients.size }, 'gateway client disconnected');
+    });
+  }
+
   async function close(): Promise<void> {
     closing = true;
     heartbeat.stop();
@@ -124,7 +178,10 @@ export function createGateway(deps: GatewayDeps): Gateway {
     const batchSize = deps.closeBatchSize ?? Number.POSITIVE_INFINITY;
     const pending = [...clients];
     while (pending.length > 0) {
-      for (const client of pending.splice(0, batchSize)) client.closeWith(RawClose.GoingAway);
+      for (const client of pending.splice(0, batchSize)) {
+        if (client instanceof GatewaySession) client.reconnectElsewhere();
+        else client.closeWith(RawClose.GoingAway);
+      }
       if (pending.length > 0 && deps.closeBatchIntervalMs) await new Promise((r) => setTimeout(r, deps.closeBatchIntervalMs));
     }
     let timer: NodeJS.Timeout | undefined;
@@ -151,12 +208,21 @@ export function createGateway(deps: GatewayDeps): Gateway {
       unresponsiveTerminated: counters.unresponsiveTerminated,
       ignoredClientFrames: counters.ignoredFrames,
       ...feeds.counters,
+      gatewaySessions,
+      gatewayAuthFailures: counters.authFailures,
+      gatewayResumes: counters.resumes,
+      gatewayInvalidSessions: counters.invalidSessions,
     }),
   };
 }
 
+function rawText(data: WebSocket.RawData): string {
+  if (Buffer.isBuffer(data)) return data.toString('utf8');
+  return Array.isArray(data) ? Buffer.concat(data).toString('utf8') : Buffer.from(data).toString('utf8');
+}
+
 function isClientHeartbeat(data: WebSocket.RawData): boolean {
-  const text = Buffer.isBuffer(data) ? data.toString('utf8') : Buffer.concat(data as Buffer[]).toString('utf8');
+  const text = rawText(data);
   if (!text.includes('"op"')) return false;
   try {
     return clientHeartbeatSchema.safeParse(JSON.parse(text)).success;

@@ -1,6 +1,7 @@
 import type { Bus, BusEvent } from '@hookway/bus';
 import { RawClose, resumeStatusFrame } from '@hookway/protocol';
-import { StreamClient } from './stream-client.ts';
+import type WebSocket from 'ws';
+import { StreamClient, type StreamClientCounters, type StreamClientOptions } from './stream-client.ts';
 
 export type { StreamClientCounters as RawClientCounters } from './stream-client.ts';
 
@@ -9,6 +10,15 @@ type CatchUpBus = Pick<Bus, 'locate' | 'history' | 'deliveredPosition'>;
 /** A raw-mode client (`/ws`): each event's original bytes as one text frame. */
 export class RawClient extends StreamClient {
   protected readonly slowConsumerClose = RawClose.SlowConsumer;
+
+  constructor(
+    ws: WebSocket,
+    readonly bot: string,
+    options: StreamClientOptions,
+    counters: StreamClientCounters,
+  ) {
+    super(ws, options, counters);
+  }
 
   protected render(event: BusEvent): Buffer {
     return event.body;

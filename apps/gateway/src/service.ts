@@ -1,11 +1,12 @@
+import { directoryFromConfig } from '@hookway/bots';
 import type { ConfiguredBus } from '@hookway/bus';
 import { createHttpService, type HttpService, type ServiceContext } from '@hookway/runtime';
 import { createGateway } from './create-gateway.ts';
 import { answerPlainHttp } from './plain-http.ts';
 
 /** The gateway role alone: WebSocket clients fed from the bus, plus health endpoints. */
-export function createGatewayService({ config, logger }: ServiceContext, configured: ConfiguredBus): HttpService {
-  const gateway = createGateway(gatewayDeps(config, logger, configured));
+export function createGatewayService({ config, logger, redactor }: ServiceContext, configured: ConfiguredBus): HttpService {
+  const gateway = createGateway(gatewayDeps(config, logger, redactor, configured));
   return createHttpService({
     logger,
     tcpKeepaliveDelayMs: config.tcpKeepaliveDelayMs,
@@ -18,7 +19,12 @@ export function createGatewayService({ config, logger }: ServiceContext, configu
   });
 }
 
-export function gatewayDeps(config: ServiceContext['config'], logger: ServiceContext['logger'], configured: Pick<ConfiguredBus, 'bus'>) {
+export function gatewayDeps(
+  config: ServiceContext['config'],
+  logger: ServiceContext['logger'],
+  redactor: ServiceContext['redactor'],
+  configured: Pick<ConfiguredBus, 'bus'>,
+) {
   return {
     bus: configured.bus,
     logger,
@@ -29,5 +35,13 @@ export function gatewayDeps(config: ServiceContext['config'], logger: ServiceCon
     tcpKeepaliveDelayMs: config.tcpKeepaliveDelayMs,
     closeBatchSize: config.shutdownCloseBatch,
     closeBatchIntervalMs: config.shutdownBatchIntervalMs,
+    gatewayMode: {
+      directory: directoryFromConfig(config, configured.bus, (value) => redactor.remember(value)),
+      intents: config.gatewayIntents,
+      heartbeatIntervalMs: config.gatewayHeartbeatIntervalMs,
+      identifyTimeoutMs: config.gatewayIdentifyTimeoutMs,
+      closeGraceMs: config.gatewayCloseGraceMs,
+      sessionTtlMs: config.gatewaySessionTtlSec * 1000,
+    },
   };
 }

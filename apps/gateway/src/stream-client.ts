@@ -29,7 +29,6 @@ export abstract class StreamClient implements FeedClient, Pingable {
 
   constructor(
     readonly ws: WebSocket,
-    readonly bot: string,
     private readonly options: StreamClientOptions,
     private readonly counters: StreamClientCounters,
   ) {}

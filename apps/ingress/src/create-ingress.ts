@@ -13,6 +13,10 @@ export interface IngressDeps {
   readonly maxBodyBytes: number;
   readonly signatureMaxSkewSec: number;
   readonly nowMs?: () => number;
+  /** Serves the OpenAPI paths (gateway discovery and the pass-through); returns false when it did not. */
+  readonly openApi?: (req: IncomingMessage, res: ServerResponse) => boolean;
+  /** Told appid → secret for every verified webhook that names its bot (X-Bot-Appid). */
+  readonly learnBot?: (appid: string, secret: string) => Promise<void>;
 }
 
 export type IngressStats = {
@@ -80,6 +84,8 @@ export function createIngress(deps: IngressDeps): Ingress {
     }
     next();
   });
+  const openApi = deps.openApi;
+  if (openApi) app.use((req, res, next) => void (openApi(req, res) || next()));
   app.use((req, res) => sendProblem(res, 404, 'not_found', `no route for ${req.method} ${req.path}`));
   const onError: ErrorRequestHandler = (err: { status?: number }, _req, res, _next) => {
     const status = typeof err.status === 'number' && err.status >= 400 && err.status < 500 ? err.status : 500;
@@ -119,7 +125,10 @@ export function createIngress(deps: IngressDeps): Ingress {
     );
     count(reply);
     // Only a verified event proves the secret is a bot's; op 13 and WebSocket connects are unauthenticated.
-    if (reply.outcome === 'accepted') deps.redactor.remember(secret);
+    if (reply.outcome === 'accepted') {
+      deps.redactor.remember(secret);
+      learn(header(req, 'x-bot-appid'), secret);
+    }
     const level = REJECTIONS.has(reply.outcome) ? 'warn' : reply.outcome === 'bus_unavailable' ? 'error' : 'debug';
     if (log.isLevelEnabled(level)) {
       log[level](
@@ -129,6 +138,18 @@ export function createIngress(deps: IngressDeps): Ingress {
     }
     send(res, reply);
   }
+
+  const learned = new Set<string>();
+  const learn = (appid: string | undefined, secret: string) => {
+    if (!deps.learnBot || !appid || !/^\d{1,20}$/.test(appid)) return;
+    const key = `${appid}:${secretFingerprint(secret)}`;
+    if (learned.has(key)) return;
+    learned.add(key);
+    deps.learnBot(appid, secret).catch((err: unknown) => {
+      learned.delete(key);
+      log.warn({ appid, err }, 'could not record the bot for gateway mode');
+    });
+  };
 
   const count = (reply: WebhookReply) => {
     if (reply.outcome === 'accepted') counts.webhooksAccepted++;

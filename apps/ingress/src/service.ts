@@ -1,6 +1,8 @@
+import { directoryFromConfig } from '@hookway/bots';
 import type { ConfiguredBus } from '@hookway/bus';
 import { createHttpService, type HttpService, type ServiceContext } from '@hookway/runtime';
 import { createIngress } from './create-ingress.ts';
+import { createOpenApi } from './openapi.ts';
 
 /** The ingress role alone: webhooks in, events onto the bus, plus health endpoints. Stateless. */
 export function createIngressService({ config, logger, redactor }: ServiceContext, configured: ConfiguredBus): HttpService {
@@ -22,11 +24,20 @@ export function ingressDeps(
   redactor: ServiceContext['redactor'],
   configured: Pick<ConfiguredBus, 'bus'>,
 ) {
+  const directory = directoryFromConfig(config, configured.bus, (value) => redactor.remember(value));
   return {
     bus: configured.bus,
     logger,
     redactor,
     maxBodyBytes: config.maxBodyBytes,
     signatureMaxSkewSec: config.signatureMaxSkewSec,
+    openApi: createOpenApi({
+      apiBase: config.qqApiBase,
+      tokenUrl: config.qqTokenUrl,
+      publicUrl: config.publicUrl,
+      directory,
+      logger,
+    }),
+    learnBot: (appid: string, secret: string) => configured.bus.rememberBot(appid, secret),
   };
 }

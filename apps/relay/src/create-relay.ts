@@ -50,7 +50,7 @@ export function createRelay(deps: RelayDeps): Relay {
     ...ingressDeps(config, logger.child({ role: 'ingress' }), redactor, { bus }),
     ...(deps.nowMs ? { nowMs: deps.nowMs } : {}),
   });
-  const gateway = createGateway(gatewayDeps(config, logger.child({ role: 'gateway' }), { bus }));
+  const gateway = createGateway(gatewayDeps(config, logger.child({ role: 'gateway' }), redactor, { bus }));
   const service = createHttpService({
     logger,
     tcpKeepaliveDelayMs: config.tcpKeepaliveDelayMs,

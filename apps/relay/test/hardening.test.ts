@@ -34,7 +34,7 @@ describe('hostile or broken HTTP', () => {
     for (const [path, status] of [
       [`/webhook/${SECRET}%ZZ`, 405],
       ['/ws/abc%ZZdef', 426],
-      ['/elsewhere%ZZ', 404],
+      ['/elsewhere%ZZ', 502],
     ] as const) {
       const res = await fetch(`${r.baseUrl}${path}`);
       expect(res.status, path).toBe(status);

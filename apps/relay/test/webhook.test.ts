@@ -209,7 +209,7 @@ describe('bad input', () => {
     expect(res.json()).toHaveProperty('error');
   });
 
-  it('answers other methods with 405, plain HTTP on /ws with 426 and unknown paths with 404, as JSON', async () => {
+  it('answers other methods with 405, plain HTTP on /ws with 426 and other paths through the pass-through, as JSON', async () => {
     const r = await start();
     const get = await fetch(`${r.baseUrl}/webhook?secret=${SECRET}`);
     expect(get.status).toBe(405);
@@ -217,8 +217,9 @@ describe('bad input', () => {
     const plainWs = await fetch(`${r.baseUrl}/ws?secret=${SECRET}`);
     expect(plainWs.status).toBe(426);
     expect(await plainWs.json()).toMatchObject({ error: 'upgrade_required' });
-    const missing = await fetch(`${r.baseUrl}/nope`);
-    expect(missing.status).toBe(404);
-    expect(await missing.json()).toMatchObject({ error: 'not_found' });
+    // Any other path is an OpenAPI call for the upstream (here a closed port): a JSON 502, never a hang.
+    const other = await fetch(`${r.baseUrl}/nope`);
+    expect(other.status).toBe(502);
+    expect(await other.json()).toMatchObject({ error: 'upstream_unreachable' });
   });
 });

@@ -124,6 +124,8 @@ const DEFAULT_DEDUP_MAX_IDS = 200_000;
 /** The embedded default: one process, no Redis. Events live as long as the process. */
 export class MemoryBus implements Bus {
   private readonly logs = new Map<string, BotLog>();
+  private readonly sessions = new Map<string, { data: string; expiresAtMs: number }>();
+  private readonly bots = new Map<string, string>();
   private readonly nowMs: () => number;
   private readonly sweepTimer: NodeJS.Timeout;
   private closed = false;
@@ -213,6 +215,28 @@ export class MemoryBus implements Bus {
     return this.logs.get(bot)?.delivered;
   }
 
+  async saveSession(sessionId: string, data: string, ttlMs: number): Promise<void> {
+    this.assertOpen();
+    this.sessions.set(sessionId, { data, expiresAtMs: this.nowMs() + ttlMs });
+  }
+
+  async loadSession(sessionId: string): Promise<string | undefined> {
+    this.assertOpen();
+    const session = this.sessions.get(sessionId);
+    if (!session || session.expiresAtMs <= this.nowMs()) return undefined;
+    return session.data;
+  }
+
+  async rememberBot(appid: string, secret: string): Promise<void> {
+    this.assertOpen();
+    this.bots.set(appid, secret);
+  }
+
+  async knownBots(): Promise<ReadonlyMap<string, string>> {
+    this.assertOpen();
+    return new Map(this.bots);
+  }
+
   isReady(): boolean {
     return !this.closed;
   }
@@ -228,6 +252,7 @@ export class MemoryBus implements Bus {
       log.trim(now);
       if (log.isIdle()) this.logs.delete(bot);
     }
+    for (const [id, session] of this.sessions) if (session.expiresAtMs <= now) this.sessions.delete(id);
   }
 
   async close(): Promise<void> {

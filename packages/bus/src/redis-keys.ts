@@ -13,6 +13,10 @@ export const redisKeys = {
   stream: (bot: string) => `qq:{${bot}}:stream`,
   /** String `epoch|seq|dedupUntilMs` per event id: retry de-duplication and the `after` cursor lookup. */
   eventId: (bot: string, eventId: string) => `qq:{${bot}}:id:${eventId}`,
+  /** String: one gateway session (JSON), so that a Resume can land on any replica. */
+  session: (sessionId: string) => `hookway:session:${sessionId}`,
+  /** Hash appid → AppSecret, learned from verified webhooks (X-Bot-Appid) for gateway-mode token checks. */
+  bots: () => 'hookway:bots',
   /** A gateway's own probe channel, used to prove its subscriber connection still receives messages. */
   probeChannel: (nodeId: string) => `hookway:probe:${nodeId}`,
 } as const;

@@ -207,6 +207,26 @@ export class RedisBus implements Bus {
     return epoch && seq > 0 ? { epoch, seq } : undefined;
   }
 
+  async saveSession(sessionId: string, data: string, ttlMs: number): Promise<void> {
+    this.assertOpen();
+    await this.client.set(redisKeys.session(sessionId), data, 'PX', ttlMs);
+  }
+
+  async loadSession(sessionId: string): Promise<string | undefined> {
+    this.assertOpen();
+    return (await this.client.get(redisKeys.session(sessionId))) ?? undefined;
+  }
+
+  async rememberBot(appid: string, secret: string): Promise<void> {
+    this.assertOpen();
+    await this.client.hset(redisKeys.bots(), appid, secret);
+  }
+
+  async knownBots(): Promise<ReadonlyMap<string, string>> {
+    this.assertOpen();
+    return new Map(Object.entries(await this.client.hgetall(redisKeys.bots())));
+  }
+
   async subscribe(bot: string, listener: BusListener, options?: SubscribeOptions): Promise<BusSubscription> {
     this.assertOpen();
     const subscriber = this.ensureSubscriber();

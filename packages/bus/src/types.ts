@@ -69,6 +69,13 @@ export interface Bus {
   markDelivered(bot: string, position: StreamPosition): Promise<void>;
   /** The last position that reached a client, if any, in the current epoch. */
   deliveredPosition(bot: string): Promise<StreamPosition | undefined>;
+  /** Stores a gateway session (an opaque JSON string) so that any replica can resume it. */
+  saveSession(sessionId: string, data: string, ttlMs: number): Promise<void>;
+  loadSession(sessionId: string): Promise<string | undefined>;
+  /** Records which AppSecret belongs to an appid (learned from a verified webhook's X-Bot-Appid). */
+  rememberBot(appid: string, secret: string): Promise<void>;
+  /** Every appid → AppSecret pair learned so far. */
+  knownBots(): Promise<ReadonlyMap<string, string>>;
   /** False while the bus cannot accept events (for `/readyz`). */
   isReady(): boolean;
   close(): Promise<void>;

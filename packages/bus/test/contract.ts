@@ -217,6 +217,26 @@ export function busContract(name: string, makeBus: BusFactory): void {
       expect(tail.events.map((e) => e.seq)).toEqual(Array.from({ length: 634 }, (_, i) => i + 601));
     });
 
+    it('stores gateway sessions for their lifetime, readable by any instance on the same backend', async () => {
+      const b = await bus();
+      const id = `session-${freshBot()}`;
+      expect(await b.loadSession(id)).toBeUndefined();
+      await b.saveSession(id, '{"bot":"x","base":3}', 60_000);
+      expect(await b.loadSession(id)).toBe('{"bot":"x","base":3}');
+      await b.saveSession(id, '{"bot":"x","base":4}', 150);
+      expect(await b.loadSession(id)).toBe('{"bot":"x","base":4}');
+      await sleep(300);
+      expect(await b.loadSession(id)).toBeUndefined();
+    });
+
+    it('remembers which secret belongs to which appid', async () => {
+      const b = await bus();
+      const appid = String(100_000_000 + (Date.now() % 1_000_000) * 10 + (botCounter % 10));
+      await b.rememberBot(appid, 'secretOne1');
+      await b.rememberBot(appid, 'secretTwo2');
+      expect((await b.knownBots()).get(appid)).toBe('secretTwo2');
+    });
+
     it('refuses work after close and reports not ready', async () => {
       const b = await bus();
       expect(b.isReady()).toBe(true);

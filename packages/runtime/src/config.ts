@@ -15,6 +15,28 @@ const int = (min: number, max: number) =>
     .min(min, { error: `must be at least ${min}` })
     .max(max, { error: `must be at most ${max}` });
 
+/** `appid:secret[,appid:secret…]` (commas or newlines). */
+const botList = z
+  .string()
+  .transform((text, ctx) => {
+    const bots = new Map<string, string>();
+    for (const entry of text.split(/[,\n]/).map((e) => e.trim()).filter(Boolean)) {
+      const match = /^(\d{1,20}):([A-Za-z0-9._~-]{6,128})$/.exec(entry);
+      if (!match) {
+        ctx.addIssue({ code: 'custom', message: 'expected appid:secret[,appid:secret…] (appid digits, secret 6–128 of A-Z a-z 0-9 . _ ~ -)' });
+        return z.NEVER;
+      }
+      bots.set(match[1]!, match[2]!);
+    }
+    return bots as ReadonlyMap<string, string>;
+  });
+
+const httpUrl = z
+  .string()
+  .trim()
+  .regex(/^https?:\/\/[^\s/]+(\/[^\s]*)?$/, { error: 'expected an http(s):// URL' })
+  .transform((u) => u.replace(/\/+$/, ''));
+
 const bool = z
   .string()
   .trim()
@@ -96,6 +118,33 @@ export const SETTINGS = {
   ),
   SHUTDOWN_CLOSE_BATCH: setting(int(1, 100_000), '200', 'On shutdown, clients are closed with 1001 this many at a time, so they do not all reconnect to the other replicas at once.'),
   SHUTDOWN_BATCH_INTERVAL_MS: setting(int(0, 10_000), '100', 'Pause between two shutdown batches.'),
+  BOTS: setting(
+    botList,
+    '',
+    'Bots Hookway knows for gateway mode, as appid:secret[,appid:secret…]. Bots are also learned from verified webhooks (X-Bot-Appid). Needed for SDKs that authenticate with an access token.',
+    true,
+  ),
+  BOTS_FILE: setting(z.string().trim(), '', 'A file with more appid:secret entries (one per line or comma-separated), read at start-up.'),
+  QQ_API_BASE: setting(httpUrl, 'https://api.sgroup.qq.com', 'Upstream OpenAPI that SDK calls through Hookway are forwarded to (https://sandbox.api.sgroup.qq.com for the sandbox).'),
+  QQ_TOKEN_URL: setting(httpUrl, 'https://bots.qq.com/app/getAppAccessToken', 'Where access tokens come from; /app/getAppAccessToken through Hookway is forwarded here.'),
+  PUBLIC_URL: setting(
+    z.union([z.literal(''), httpUrl]),
+    '',
+    'How clients reach this Hookway (e.g. https://bot.example.com), for the url in GET /gateway. Empty: derived from the request (X-Forwarded-Proto/Host behind a proxy).',
+  ),
+  GATEWAY_INTENTS: setting(
+    z.enum(['strict', 'all'], { error: 'expected strict or all' }),
+    'strict',
+    'strict: a gateway-mode client gets only the events its Identify intents ask for, as on the platform; all: every event (some SDK defaults leave group/C2C off).',
+  ),
+  GATEWAY_HEARTBEAT_INTERVAL_MS: setting(int(1000, 600_000), '41250', 'The heartbeat_interval announced in Hello.'),
+  GATEWAY_IDENTIFY_TIMEOUT_MS: setting(
+    int(1000, 3600_000),
+    '300000',
+    'How long a gateway-mode socket may stay open without identifying. Minutes, not seconds: qq-official-bot keeps an idle second socket whose closing would tear down its live one.',
+  ),
+  GATEWAY_CLOSE_GRACE_MS: setting(int(0, 60_000), '1000', 'After op 7 or op 9, how long before the server closes the socket itself (4009 or 4006).'),
+  GATEWAY_SESSION_TTL_SEC: setting(int(10, 7 * 24 * 3600), '600', 'How long a gateway session can still be resumed after its connection ends.'),
   SHUTDOWN_TIMEOUT_MS: setting(
     int(1000, 600_000),
     '9000',

@@ -3,3 +3,4 @@ export * from './webhook-sender.ts';
 export * from './ws-collector.ts';
 export * from './line-sink.ts';
 export * from './redis-server.ts';
+export * from './fake-qq.ts';

@@ -1,0 +1,181 @@
+import { timingSafeEqual } from 'node:crypto';
+import type { Bus } from '@hookway/bus';
+import type { GatewayCredential, ReadyUser } from '@hookway/protocol';
+
+/** The two platform calls gateway mode needs, behind a small interface so tests can point it at a fake. */
+export interface QqApi {
+  fetchToken(appid: string, secret: string): Promise<{ token: string; expiresInSec: number }>;
+  fetchSelf(appid: string, token: string): Promise<ReadyUser>;
+}
+
+export function createQqApi(options: { tokenUrl: string; apiBase: string; timeoutMs?: number }): QqApi {
+  const timeout = () => AbortSignal.timeout(options.timeoutMs ?? 5000);
+  return {
+    async fetchToken(appid, secret) {
+      const res = await fetch(options.tokenUrl, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ appId: appid, clientSecret: secret }),
+        signal: timeout(),
+      });
+      const body = (await res.json().catch(() => ({}))) as { access_token?: unknown; expires_in?: unknown };
+      if (!res.ok || typeof body.access_token !== 'string' || body.access_token === '') {
+        throw new Error(`token request for appid ${appid} failed with HTTP ${res.status}`);
+      }
+      return { token: body.access_token, expiresInSec: Number(body.expires_in ?? 7200) || 7200 };
+    },
+    async fetchSelf(appid, token) {
+      const res = await fetch(`${options.apiBase}/users/@me`, {
+        headers: { authorization: `QQBot ${token}`, 'x-union-appid': appid },
+        signal: timeout(),
+      });
+      const body = (await res.json().catch(() => ({}))) as { id?: unknown; username?: unknown };
+      if (!res.ok || typeof body.id !== 'string') throw new Error(`/users/@me for appid ${appid} failed with HTTP ${res.status}`);
+      return { id: body.id, username: typeof body.username === 'string' ? body.username : 'bot' };
+    },
+  };
+}
+
+export interface BotIdentity {
+  readonly appid: string | undefined;
+  readonly secret: string;
+}
+
+interface TokenState {
+  current?: { token: string; expiresAtMs: number };
+  previous?: { token: string; expiresAtMs: number };
+  fetchedAtMs: number;
+  inflight?: Promise<void>;
+}
+
+/** The platform hands out a new token only in the old one's last 60 s; the old one stays valid until it expires. */
+const RENEW_BEFORE_EXPIRY_MS = 60_000;
+/** A token we do not recognise may be brand new: look again, but not more often than this per bot. */
+const REFETCH_MIN_INTERVAL_MS = 5000;
+const KNOWN_BOTS_CACHE_MS = 5000;
+
+/**
+ * Who a gateway-mode client is. A client proves it may receive a bot's events with the bot's AppSecret (in the URL,
+ * or as the token of a legacy `Bot <appid>.<token>` credential) or with an access token that is currently valid
+ * for that bot — checked by comparing it with the token Hookway itself obtains for the bot.
+ */
+export class BotDirectory {
+  private readonly tokens = new Map<string, TokenState>();
+  private readonly users = new Map<string, ReadyUser>();
+  private known: { bots: ReadonlyMap<string, string>; atMs: number } | undefined;
+
+  constructor(
+    private readonly configured: ReadonlyMap<string, string>,
+    private readonly bus: Pick<Bus, 'knownBots'>,
+    private readonly api: QqApi,
+    private readonly onToken: (token: string) => void = () => {},
+    private readonly nowMs: () => number = Date.now,
+  ) {}
+
+  /** Configured bots win over learned ones. */
+  async bots(): Promise<ReadonlyMap<string, string>> {
+    if (!this.known || this.nowMs() - this.known.atMs > KNOWN_BOTS_CACHE_MS) {
+      const learned = await this.bus.knownBots().catch(() => new Map<string, string>());
+      this.known = { bots: new Map([...learned, ...this.configured]), atMs: this.nowMs() };
+    }
+    return this.known.bots;
+  }
+
+  async appidOf(secret: string): Promise<string | undefined> {
+    for (const [appid, s] of await this.bots()) if (s === secret) return appid;
+    return undefined;
+  }
+
+  async authenticate(credential: GatewayCredential): Promise<BotIdentity | undefined> {
+    const bots = await this.bots();
+    if (credential.kind === 'bot_token') {
+      const secret = bots.get(credential.appid);
+      if (!secret) return undefined;
+      if (equal(credential.token, secret) || (await this.isValidToken(credential.appid, secret, credential.token))) {
+        return { appid: credential.appid, secret };
+      }
+      return undefined;
+    }
+    for (const [appid, secret] of bots) {
+      if (await this.isValidToken(appid, secret, credential.token)) return { appid, secret };
+    }
+    return undefined;
+  }
+
+  /** A current access token for `appid`, if `secret` really is its AppSecret. */
+  async tokenForSecret(appid: string, secret: string): Promise<string | undefined> {
+    const known = (await this.bots()).get(appid);
+    if (!known || !equal(known, secret)) return undefined;
+    return this.tokenFor(appid, secret);
+  }
+
+  /** The bot's own user for READY; a plausible stand-in when the platform cannot be asked. */
+  async user(identity: BotIdentity): Promise<ReadyUser> {
+    const { appid } = identity;
+    if (!appid) return { id: '0', username: 'qqbot' };
+    const cached = this.users.get(appid);
+    if (cached) return cached;
+    try {
+      const user = await this.api.fetchSelf(appid, await this.tokenFor(appid, identity.secret));
+      this.users.set(appid, user);
+      return user;
+    } catch {
+      return { id: appid, username: 'qqbot' };
+    }
+  }
+
+  private async isValidToken(appid: string, secret: string, token: string): Promise<boolean> {
+    const state = this.tokens.get(appid);
+    if (state && this.matches(state, token)) return true;
+    if (state && this.nowMs() - state.fetchedAtMs < REFETCH_MIN_INTERVAL_MS) return false;
+    try {
+      await this.refresh(appid, secret, true);
+    } catch {
+      return false;
+    }
+    return this.matches(this.tokens.get(appid)!, token);
+  }
+
+  private matches(state: TokenState, token: string): boolean {
+    const now = this.nowMs();
+    return [state.current, state.previous].some((t) => t !== undefined && t.expiresAtMs > now && equal(t.token, token));
+  }
+
+  private async tokenFor(appid: string, secret: string): Promise<string> {
+    const state = this.tokens.get(appid);
+    if (!state?.current || state.current.expiresAtMs - RENEW_BEFORE_EXPIRY_MS <= this.nowMs()) await this.refresh(appid, secret, false);
+    return this.tokens.get(appid)!.current!.token;
+  }
+
+  private async refresh(appid: string, secret: string, force: boolean): Promise<void> {
+    let state = this.tokens.get(appid);
+    if (!state) {
+      state = { fetchedAtMs: 0 };
+      this.tokens.set(appid, state);
+    }
+    if (state.inflight) return state.inflight;
+    if (!force && state.current && state.current.expiresAtMs - RENEW_BEFORE_EXPIRY_MS > this.nowMs()) return;
+    const current = state;
+    current.inflight = (async () => {
+      try {
+        const { token, expiresInSec } = await this.api.fetchToken(appid, secret);
+        this.onToken(token);
+        current.fetchedAtMs = this.nowMs();
+        if (current.current?.token !== token) {
+          current.previous = current.current;
+          current.current = { token, expiresAtMs: this.nowMs() + expiresInSec * 1000 };
+        }
+      } finally {
+        current.fetchedAtMs = Math.max(current.fetchedAtMs, this.nowMs());
+        current.inflight = undefined;
+      }
+    })();
+    return current.inflight;
+  }
+}
+
+function equal(a: string, b: string): boolean {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && timingSafeEqual(x, y);
+}

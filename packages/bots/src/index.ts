@@ -1,0 +1,3 @@
+export { BotDirectory, createQqApi, type BotIdentity, type QqApi } from './bot-directory.ts';
+export { readBotsFile } from './bots-file.ts';
+export { directoryFromConfig, type DirectorySettings } from './from-config.ts';

@@ -1,0 +1,130 @@
+import { once } from 'node:events';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+/** One API call the fake platform received. */
+export interface RecordedCall {
+  readonly method: string;
+  readonly path: string;
+  readonly authorization: string | undefined;
+  readonly host: string | undefined;
+  readonly body: unknown;
+}
+
+export interface FakeBot {
+  readonly appid: string;
+  readonly secret: string;
+  readonly userId: string;
+  readonly username: string;
+}
+
+/**
+ * A fake QQ platform for tests: the token service (one stable token per appid, as the real one hands out the same
+ * token until its last 60 s), `/users/@me`, and message endpoints that record what they were sent.
+ */
+export class FakeQqPlatform {
+  readonly calls: RecordedCall[] = [];
+  private readonly tokens = new Map<string, { token: string; expiresAtMs: number }>();
+  private generation = 0;
+  private server: Server | undefined;
+  /** Lifetime of newly issued tokens, in seconds (the platform's is 7200). */
+  tokenLifetimeSec = 7200;
+  baseUrl = '';
+
+  constructor(readonly bots: readonly FakeBot[]) {}
+
+  get tokenUrl(): string {
+    return `${this.baseUrl}/app/getAppAccessToken`;
+  }
+
+  async start(): Promise<this> {
+    this.server = createServer((req, res) => {
+      void this.handle(req).then(({ status, body }) => {
+        res.writeHead(status, { 'content-type': 'application/json', 'x-tps-trace-id': 'fake-trace' });
+        res.end(body === undefined ? '' : JSON.stringify(body));
+      });
+    });
+    this.server.listen(0, '127.0.0.1');
+    await once(this.server, 'listening');
+    this.baseUrl = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    return this;
+  }
+
+  async stop(): Promise<void> {
+    this.server?.closeAllConnections();
+    await new Promise((r) => this.server?.close(r));
+  }
+
+  /** The token the platform currently hands out for the bot (issuing one if needed). */
+  tokenOf(appid: string): string {
+    const now = Date.now();
+    let entry = this.tokens.get(appid);
+    if (!entry || entry.expiresAtMs <= now) {
+      entry = { token: `tok-${appid}-${++this.generation}-${Math.random().toString(36).slice(2, 10)}`, expiresAtMs: now + this.tokenLifetimeSec * 1000 };
+      this.tokens.set(appid, entry);
+    }
+    return entry.token;
+  }
+
+  /** The next token request for this bot gets a new token (the old one stays valid until it expires). */
+  rotate(appid: string): void {
+    this.tokens.delete(appid);
+  }
+
+  private botByToken(authorization: string | undefined): FakeBot | undefined {
+    const token = /^QQBot\s+(\S+)$/.exec(authorization ?? '')?.[1];
+    return this.bots.find((b) => this.tokens.get(b.appid)?.token === token && this.tokens.get(b.appid)!.expiresAtMs > Date.now());
+  }
+
+  callsTo(pathPrefix: string): RecordedCall[] {
+    return this.calls.filter((c) => c.path.startsWith(pathPrefix));
+  }
+
+  private async handle(req: IncomingMessage): Promise<{ status: number; body?: unknown }> {
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    const text = Buffer.concat(chunks).toString();
+    let body: unknown = text;
+    try {
+      body = text === '' ? undefined : JSON.parse(text);
+    } catch {
+      // keep the text
+    }
+    const path = (req.url ?? '/').replace(/^[a-z]+:\/\/[^/]*/i, '');
+    this.calls.push({ method: req.method ?? 'GET', path, authorization: req.headers.authorization, host: req.headers.host, body });
+
+    if (req.method === 'POST' && path === '/app/getAppAccessToken') {
+      const { appId, clientSecret } = (body ?? {}) as { appId?: unknown; clientSecret?: unknown };
+      const bot = this.bots.find((b) => b.appid === appId && b.secret === clientSecret);
+      if (!bot) return { status: 200, body: { code: 100016, message: 'invalid appid or secret' } };
+      const token = this.tokenOf(bot.appid);
+      const left = Math.max(1, Math.round((this.tokens.get(bot.appid)!.expiresAtMs - Date.now()) / 1000));
+      return { status: 200, body: { access_token: token, expires_in: String(left) } };
+    }
+    const bot = this.botByToken(req.headers.authorization);
+    if (!bot) return { status: 401, body: { code: 11244, message: 'token not exist or expire' } };
+    if (req.method === 'GET' && path === '/users/@me') {
+      return { status: 200, body: { id: bot.userId, username: bot.username, avatar: '', union_openid: 'U1' } };
+    }
+    const now = new Date().toISOString();
+    if (req.method === 'POST' && /^\/v2\/(groups|users)\/[^/]+\/messages$/.test(path)) {
+      return { status: 200, body: { id: `msg-${this.calls.length}`, timestamp: now } };
+    }
+    const channel = /^\/(channels|dms)\/([^/]+)\/messages$/.exec(path);
+    if (req.method === 'POST' && channel) {
+      return {
+        status: 200,
+        body: {
+          id: `msg-${this.calls.length}`,
+          channel_id: channel[2],
+          guild_id: '18700000000001',
+          content: (body as { content?: string } | undefined)?.content ?? '',
+          timestamp: now,
+          author: { id: bot.userId, username: bot.username, bot: true },
+        },
+      };
+    }
+    if (req.method === 'PUT' && path.startsWith('/interactions/')) return { status: 204 };
+    return { status: 404, body: { code: 404, message: `fake platform has no ${req.method} ${path}` } };
+  }
+}
