@@ -4,18 +4,61 @@
  * never disagree on order.
  */
 
+/** Server time in ms; scripts use Redis's clock so every replica's events age alike. */
+const NOW = `
+local function now_ms()
+  local time = redis.call('TIME')
+  return tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+end
+`;
+
+/**
+ * Drops the oldest entries beyond the count, byte and age limits (entries are in seq order, so a prefix goes)
+ * and keeps meta.bytes in step. Up to 20 000 entries per call, more than any default history holds.
+ */
+const TRIM = `
+local function trim(meta, stream, maxEvents, maxAgeMs, maxBytes, now)
+  local count = redis.call('XLEN', stream)
+  if count == 0 then return end
+  local bytes = tonumber(redis.call('HGET', meta, 'bytes') or '0')
+  local oldestKeptMs = now - maxAgeMs
+  local lastDropped = nil
+  local from = '-'
+  -- Usually only the oldest entry needs a look (its age), so start with one and read more only while trimming.
+  local batchSize = 1
+  for _ = 1, 100 do
+    local batch = redis.call('XRANGE', stream, from, '+', 'COUNT', batchSize)
+    batchSize = 200
+    if #batch == 0 then break end
+    local keep = false
+    for _, entry in ipairs(batch) do
+      local f = entry[2]
+      if count <= maxEvents and bytes <= maxBytes and tonumber(f[4]) > oldestKeptMs then keep = true break end
+      count = count - 1
+      bytes = bytes - #f[2]
+      lastDropped = tonumber(string.match(entry[1], '^(%d+)'))
+    end
+    if keep then break end
+    from = '(' .. batch[#batch][1]
+  end
+  if lastDropped then
+    redis.call('XTRIM', stream, 'MINID', (lastDropped + 1) .. '-0')
+    redis.call('HSET', meta, 'bytes', math.max(bytes, 0))
+  end
+end
+`;
+
 /**
  * KEYS: meta, stream, eventId key (meta again when the event has no id)
  * ARGV: eventId ('' = none), body, maxEvents, maxAgeMs, maxBytes, dedupMs, metaTtlMs, channel, epochIfNew
  * Returns {'duplicate'} or {'accepted', epoch, seq}.
  */
-export const PUBLISH_LUA = `
+export const PUBLISH_LUA = `${NOW}${TRIM}
 local meta, stream, idKey = KEYS[1], KEYS[2], KEYS[3]
 local eventId, body = ARGV[1], ARGV[2]
 local maxEvents, maxAgeMs, maxBytes = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
 local dedupMs, metaTtlMs = tonumber(ARGV[6]), tonumber(ARGV[7])
-local time = redis.call('TIME')
-local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+local now = now_ms()
 
 local epoch = redis.call('HGET', meta, 'epoch')
 if not epoch then
@@ -35,34 +78,8 @@ end
 if redis.call('EXISTS', stream) == 0 then redis.call('HSET', meta, 'bytes', 0) end
 local seq = redis.call('HINCRBY', meta, 'seq', 1)
 redis.call('XADD', stream, seq .. '-0', 'b', body, 't', now, 'i', eventId)
-local bytes = redis.call('HINCRBY', meta, 'bytes', #body)
-
--- Trim from the oldest end by count, bytes and age; entries are in seq order, so a prefix goes.
-local count = redis.call('XLEN', stream)
-local oldestKeptMs = now - maxAgeMs
-local lastDropped = nil
-local from = '-'
--- Usually only the oldest entry needs a look (its age), so start with one and read more only while trimming.
-local batchSize = 1
-for _ = 1, 20 do
-  local batch = redis.call('XRANGE', stream, from, '+', 'COUNT', batchSize)
-  batchSize = 100
-  if #batch == 0 then break end
-  local keep = false
-  for _, entry in ipairs(batch) do
-    local f = entry[2]
-    if count <= maxEvents and bytes <= maxBytes and tonumber(f[4]) > oldestKeptMs then keep = true break end
-    count = count - 1
-    bytes = bytes - #f[2]
-    lastDropped = tonumber(string.match(entry[1], '^(%d+)'))
-  end
-  if keep then break end
-  from = '(' .. batch[#batch][1]
-end
-if lastDropped then
-  redis.call('XTRIM', stream, 'MINID', (lastDropped + 1) .. '-0')
-  redis.call('HSET', meta, 'bytes', bytes)
-end
+redis.call('HINCRBY', meta, 'bytes', #body)
+trim(meta, stream, maxEvents, maxAgeMs, maxBytes, now)
 
 redis.call('PEXPIRE', stream, maxAgeMs)
 redis.call('PEXPIRE', meta, metaTtlMs)
@@ -75,38 +92,41 @@ return {'accepted', epoch, seq}
 `;
 
 /**
- * One page of history. KEYS: meta, stream. ARGV: afterSeq, count, maxAgeMs.
- * Returns {epoch or '', headSeq, entries…} where each entry is {seq, body, acceptedAtMs, eventId}; entries older
- * than maxAgeMs that a publish has not trimmed yet are left out, as if trimmed.
+ * One page of history. KEYS: meta, stream. ARGV: afterSeq, count, maxEvents, maxAgeMs, maxBytes.
+ * Trims first (so entries that aged since the last publish go), then returns
+ * {epoch or '', headSeq, lastSeqRead, entries…} with entries {seq, body, acceptedAtMs, eventId}; `lastSeqRead` is
+ * where the next page starts even if some entries of this one were too old to return.
  */
-export const HISTORY_PAGE_LUA = `
+export const HISTORY_PAGE_LUA = `${NOW}${TRIM}
+local now = now_ms()
+local maxAgeMs = tonumber(ARGV[4])
+trim(KEYS[1], KEYS[2], tonumber(ARGV[3]), maxAgeMs, tonumber(ARGV[5]), now)
 local epoch = redis.call('HGET', KEYS[1], 'epoch') or ''
 local head = tonumber(redis.call('HGET', KEYS[1], 'seq') or '0')
-local time = redis.call('TIME')
-local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
-local oldestKeptMs = now - tonumber(ARGV[3])
-local out = {epoch, head}
+local oldestKeptMs = now - maxAgeMs
 local entries = redis.call('XRANGE', KEYS[2], (tonumber(ARGV[1]) + 1) .. '-0', '+', 'COUNT', tonumber(ARGV[2]))
+local lastRead = tonumber(ARGV[1])
+local out = {epoch, head, 0}
 for _, entry in ipairs(entries) do
   local f = entry[2]
+  lastRead = tonumber(string.match(entry[1], '^(%d+)'))
   if tonumber(f[4]) > oldestKeptMs then
-    table.insert(out, {tonumber(string.match(entry[1], '^(%d+)')), f[2], tonumber(f[4]), f[6]})
+    table.insert(out, {lastRead, f[2], tonumber(f[4]), f[6]})
   end
 end
+out[3] = (#entries == tonumber(ARGV[2])) and lastRead or -1
 return out
 `;
 
 /** KEYS: meta, eventId key, stream. ARGV: maxAgeMs. Returns {epoch, seq} of a retained event, or nil. */
-export const LOCATE_LUA = `
+export const LOCATE_LUA = `${NOW}
 local seen = redis.call('GET', KEYS[2])
 if not seen then return nil end
 local e, s = string.match(seen, '^(.*)|(%d+)|%d+$')
 if e ~= redis.call('HGET', KEYS[1], 'epoch') then return nil end
 local entry = redis.call('XRANGE', KEYS[3], s .. '-0', s .. '-0')[1]
 if not entry then return nil end
-local time = redis.call('TIME')
-local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
-if tonumber(entry[2][4]) <= now - tonumber(ARGV[1]) then return nil end
+if tonumber(entry[2][4]) <= now_ms() - tonumber(ARGV[1]) then return nil end
 return {e, tonumber(s)}
 `;
 

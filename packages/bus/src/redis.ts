@@ -46,7 +46,7 @@ const retryStrategy = (times: number) => Math.min(100 * 2 ** Math.min(times, 5),
 type ScriptClient = Redis & {
   hwPublish(...args: (string | Buffer | number)[]): Promise<[string, string?, number?]>;
   /** The Buffer variant ioredis derives from defineCommand: bodies come back as the exact bytes. */
-  hwHistoryPageBuffer(...args: (string | number)[]): Promise<[Buffer, number, ...[number, Buffer, number, Buffer][]]>;
+  hwHistoryPageBuffer(...args: (string | number)[]): Promise<[Buffer, number, number, ...[number, Buffer, number, Buffer][]]>;
   hwLocate(...args: (string | number)[]): Promise<[string, number] | null>;
   hwMarkDelivered(...args: (string | number)[]): Promise<number>;
 };
@@ -147,29 +147,32 @@ export class RedisBus implements Bus {
 
   async history(bot: string, cursor?: StreamPosition): Promise<HistorySlice> {
     this.assertOpen();
-    let page = await this.historyPage(bot, 0);
+    let page = await this.historyPage(bot, cursor?.seq ?? 0);
     const head = { epoch: page.epoch, seq: page.headSeq };
     const usable = cursor !== undefined && cursor.epoch === page.epoch && cursor.seq <= page.headSeq;
+    // A cursor from another numbering cannot be honoured: read everything retained instead.
+    if (cursor !== undefined && !usable && cursor.seq > 0) page = await this.historyPage(bot, 0);
     const afterSeq = usable ? cursor.seq : 0;
-    if (afterSeq > 0) page = await this.historyPage(bot, afterSeq);
-    const events: BusEvent[] = [];
-    while (page.events.length > 0) {
-      events.push(...page.events.filter((e) => e.epoch === head.epoch));
-      if (page.events.length < HISTORY_PAGE || page.rawCount < HISTORY_PAGE) break;
-      page = await this.historyPage(bot, page.events[page.events.length - 1]!.seq);
+    const events: BusEvent[] = [...page.events];
+    while (page.nextAfter >= 0) {
+      page = await this.historyPage(bot, page.nextAfter);
+      events.push(...page.events);
     }
+    const current = events.filter((e) => e.epoch === head.epoch);
     const complete =
-      cursor === undefined || (usable && (events.length === 0 ? afterSeq === head.seq : events[0]!.seq === afterSeq + 1));
-    return { head: { epoch: head.epoch, seq: Math.max(head.seq, events.at(-1)?.seq ?? 0) }, events, complete };
+      cursor === undefined || (usable && (current.length === 0 ? afterSeq === head.seq : current[0]!.seq === afterSeq + 1));
+    return { head: { epoch: head.epoch, seq: Math.max(head.seq, current.at(-1)?.seq ?? 0) }, events: current, complete };
   }
 
   private async historyPage(bot: string, afterSeq: number) {
-    const [epochBytes, headSeq, ...entries] = await this.client.hwHistoryPageBuffer(
+    const [epochBytes, headSeq, nextAfter, ...entries] = await this.client.hwHistoryPageBuffer(
       redisKeys.meta(bot),
       redisKeys.stream(bot),
       afterSeq,
       HISTORY_PAGE,
+      this.options.historyMaxEvents,
       this.options.historyMaxAgeMs,
+      this.options.historyMaxBytes,
     );
     const epoch = epochBytes.toString();
     const events = entries.map(
@@ -181,7 +184,8 @@ export class RedisBus implements Bus {
         eventId: id.length > 0 ? id.toString() : undefined,
       }),
     );
-    return { epoch, headSeq: Number(headSeq), events, rawCount: entries.length };
+    /** Where the next page starts, or -1 when this page reached the end. */
+    return { epoch, headSeq: Number(headSeq), events, nextAfter: Number(nextAfter) };
   }
 
   async locate(bot: string, eventId: string): Promise<StreamPosition | undefined> {

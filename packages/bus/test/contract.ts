@@ -161,6 +161,22 @@ export function busContract(name: string, makeBus: BusFactory): void {
       expect((await b.history(x, { epoch: slice.head.epoch, seq: 0 })).complete).toBe(false);
     });
 
+    it('returns events that follow a long run of aged-out events nobody trimmed yet', async () => {
+      const b = await bus({ historyMaxAgeMs: 1500, historyMaxEvents: 5000 });
+      const x = freshBot();
+      await Promise.all(Array.from({ length: 700 }, (_, i) => b.publish(x, { eventId: `old${i}`, body: body(`old${i}`) })));
+      await sleep(800);
+      await b.publish(x, { eventId: 'late', body: body('late') });
+      await sleep(900);
+      // The 700 are older than 1.5 s now, 'late' is not; no publish has trimmed since.
+      const slice = await b.history(x);
+      expect(slice.events.map((e) => e.body.toString())).toEqual(['late']);
+      expect((await b.locate(x, 'late'))?.seq).toBe(701);
+      const fromOld = await b.history(x, { epoch: slice.head.epoch, seq: 300 });
+      expect(fromOld.complete).toBe(false);
+      expect(fromOld.events.map((e) => e.body.toString())).toEqual(['late']);
+    });
+
     it('keeps the history within historyMaxBytes', async () => {
       const b = await bus({ historyMaxBytes: 1000 });
       const x = freshBot();
