@@ -24,7 +24,10 @@ export class BotFeed {
   private subscription: BusSubscription | undefined;
   private stopped = false;
   private position: StreamPosition | undefined;
+  /** The event id at `position`, to notice a numbering that went back (a Redis that lost its last writes). */
+  private positionEventId: string | undefined;
   private syncing = false;
+  private resyncPending = false;
   private queue: BusEvent[] = [];
   private deliveredMark: StreamPosition | undefined;
   private markScheduled = false;
@@ -66,29 +69,45 @@ export class BotFeed {
 
   /** The bus may have missed events (it reconnected): compare with the history. */
   resync(): void {
-    if (this.stopped || this.syncing || this.position === undefined) return;
+    if (this.stopped || this.position === undefined) return;
+    if (this.syncing) {
+      this.resyncPending = true;
+      return;
+    }
     this.backfill(this.position);
   }
 
   private backfill(from: StreamPosition, trigger?: BusEvent): void {
     this.syncing = true;
     if (trigger) this.queue.push(trigger);
+    const expectedId = from.seq >= 1 && this.position?.epoch === from.epoch && this.position.seq === from.seq ? this.positionEventId : undefined;
+    // Read from one before our position: that entry must still be the event we passed on, or the numbering went back.
     this.bus
-      .history(this.bot, from)
+      .history(this.bot, { epoch: from.epoch, seq: Math.max(0, from.seq - 1) })
       .then((slice) => {
         if (this.stopped) return;
-        if (!slice.complete) {
+        const atPosition = slice.events.find((e) => e.seq === from.seq);
+        const rewound =
+          slice.head.epoch === from.epoch &&
+          (slice.head.seq < from.seq || (expectedId !== undefined && atPosition !== undefined && atPosition.eventId !== expectedId));
+        const missing = slice.events.filter((e) => e.seq > from.seq);
+        const complete =
+          !rewound &&
+          slice.head.epoch === from.epoch &&
+          (missing.length === 0 ? slice.head.seq === from.seq : missing[0]!.seq === from.seq + 1);
+        if (!complete) {
           this.counters.gapsLost++;
-          this.logger.warn({ bot: secretFingerprint(this.bot), from, head: slice.head }, 'events lost upstream; clients will resume');
+          this.logger.warn(
+            { bot: secretFingerprint(this.bot), from, head: slice.head, rewound },
+            'events lost upstream; clients will resume',
+          );
           for (const client of this.clients) client.lostEvents();
           this.position = slice.head;
+          this.positionEventId = slice.events.at(-1)?.seq === slice.head.seq ? slice.events.at(-1)?.eventId : undefined;
           return;
         }
-        if (slice.events.length > 0) this.counters.gapsBackfilled++;
-        for (const event of slice.events) this.dispatch(event);
-        this.position = this.position && this.position.epoch === slice.head.epoch && this.position.seq >= slice.head.seq
-          ? this.position
-          : slice.head;
+        if (missing.length > 0) this.counters.gapsBackfilled++;
+        for (const event of missing) this.dispatch(event);
       })
       .then(
         () => this.drainQueue(),
@@ -106,10 +125,15 @@ export class BotFeed {
     const queued = this.queue;
     this.queue = [];
     for (const event of queued) this.onEvent(event);
+    if (this.resyncPending && !this.syncing) {
+      this.resyncPending = false;
+      this.resync();
+    }
   }
 
   private dispatch(event: BusEvent): void {
     this.position = { epoch: event.epoch, seq: event.seq };
+    this.positionEventId = event.eventId;
     let written = false;
     for (const client of this.clients) {
       try {

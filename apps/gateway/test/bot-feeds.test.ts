@@ -152,4 +152,26 @@ describe('BotFeeds', () => {
     await feeds.close();
     await inner.close();
   });
+
+  it('does not drop a resync request that arrives while a backfill is in flight', async () => {
+    const inner = new MemoryBus(limits);
+    const bus = lossyBus(inner, new Set([2, 4, 5]));
+    const lateReplies = Object.assign(Object.create(bus) as typeof bus, {
+      history: async (...args: Parameters<Bus['history']>) => {
+        const slice = await inner.history(...args);
+        await new Promise((r) => setTimeout(r, 50));
+        return slice;
+      },
+    });
+    const feeds = new BotFeeds(lateReplies, silent);
+    const client = new Recorder();
+    await feeds.join('bot', client);
+    await publishN(inner, 'bot', 1, 3); // 2 is lost: the backfill starts and its reply comes 50 ms later
+    await publishN(inner, 'bot', 4, 5); // lost too, after the backfill read
+    bus.resync(); // the subscriber reconnected meanwhile
+    await new Promise((r) => setTimeout(r, 200));
+    expect(client.got).toEqual([1, 2, 3, 4, 5]);
+    await feeds.close();
+    await inner.close();
+  });
 });

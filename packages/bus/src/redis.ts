@@ -269,8 +269,14 @@ export class RedisBus implements Bus {
     this.subscriber = subscriber;
     subscriber.on('error', (err) => this.warn('redis subscriber error', err));
     subscriber.on('ready', () => {
-      // After a reconnect ioredis resubscribes, but anything published meanwhile was missed: ask for a resync.
-      if (this.subscriberWasReady) this.resyncAll('subscriber reconnected');
+      // After a reconnect ioredis resubscribes, but anything published meanwhile was missed: ask for a resync —
+      // after a PING round trip, whose reply comes after the SUBSCRIBE confirmations, so nothing slips between.
+      if (this.subscriberWasReady) {
+        subscriber.ping().then(
+          () => this.resyncAll('subscriber reconnected'),
+          () => this.resyncAll('subscriber reconnected (ping failed)'),
+        );
+      }
       this.subscriberWasReady = true;
       this.lastSubscriberMessageMs = Date.now();
     });

@@ -1,0 +1,49 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import pino from 'pino';
+import { Redis } from 'ioredis';
+import { RedisBus, redisKeys, type BusEvent } from '@hookway/bus';
+import { startRedisServer, type RedisServer } from '@hookway/testkit';
+import { BotFeeds } from '../src/bot-feeds.ts';
+
+const silent = pino({ level: 'silent' });
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+let server: RedisServer | undefined;
+afterEach(async () => server?.dispose());
+
+describe('BotFeeds over Redis', () => {
+  it('notices a numbering that went back (lost last writes) and tells clients instead of skipping new events', async () => {
+    server = await startRedisServer();
+    const bus = new RedisBus({ url: server.url, historyMaxEvents: 1000, historyMaxAgeMs: 60_000, historyMaxBytes: 1 << 20, dedupWindowMs: 60_000 });
+    expect(await bus.whenReady()).toBe(true);
+    const raw = new Redis(server.url);
+    raw.on('error', () => {});
+    const feeds = new BotFeeds(bus, silent);
+    const got: string[] = [];
+    let lost = 0;
+    await feeds.join('rollbackBot', {
+      deliver: (e: BusEvent) => (got.push(e.body.toString()), true),
+      lostEvents: () => void lost++,
+    });
+    for (let i = 1; i <= 10; i++) await bus.publish('rollbackBot', { eventId: `e${i}`, body: Buffer.from(`old${i}`) });
+    while (got.length < 10) await sleep(10);
+
+    // What a crash with appendfsync everysec (or a failover to a lagging replica) leaves: the state as of event 7.
+    const stream = redisKeys.stream('rollbackBot');
+    const kept = (await raw.xrange(stream, '-', '+')).slice(0, 7);
+    await raw.del(stream);
+    for (const [id, fields] of kept) await raw.xadd(stream, id, ...fields);
+    await raw.hset(redisKeys.meta('rollbackBot'), 'seq', 7);
+    await raw.del(...[8, 9, 10].map((i) => redisKeys.eventId('rollbackBot', `e${i}`)));
+    await raw.call('CLIENT', 'KILL', 'TYPE', 'pubsub');
+    for (let i = 1; i <= 3; i++) await bus.publish('rollbackBot', { eventId: `n${i}`, body: Buffer.from(`new${i}`) });
+
+    const deadline = Date.now() + 5000;
+    while (lost === 0 && Date.now() < deadline) await sleep(20);
+    expect(lost).toBe(1);
+    expect(got.filter((b) => b.startsWith('new'))).toEqual([]);
+    await feeds.close();
+    raw.disconnect();
+    await bus.close();
+  });
+});
