@@ -25,7 +25,8 @@ COPY --chown=node:node apps ./apps
 COPY --chown=node:node packages ./packages
 USER node
 EXPOSE 8000
+# Liveness (/healthz): a replica waiting for Redis is alive, only not ready — load balancers use /readyz.
 HEALTHCHECK --interval=10s --timeout=3s --start-period=10s --retries=3 \
-  CMD node -e "fetch('http://127.0.0.1:'+process.env.PORT+'/readyz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
+  CMD node -e "fetch('http://127.0.0.1:'+process.env.PORT+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
 STOPSIGNAL SIGTERM
 CMD ["node", "--import", "tsx", "apps/relay/src/main.ts"]

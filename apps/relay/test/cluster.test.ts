@@ -184,7 +184,9 @@ describe('2 ingress + 2 gateway processes over a real Redis', () => {
     const bodies = Array.from({ length: 40 }, () => groupAtMessage());
     const r = inspect(redis!.url);
     for (const [i, body] of bodies.entries()) {
-      if (i === 10 || i === 25) await r.call('CLIENT', 'KILL', 'TYPE', 'pubsub');
+      // The second cut comes before the last events, and nothing follows them: only the resync after the
+      // subscriber reconnects can bring them (no later event would reveal the gap).
+      if (i === 10 || i === 30) await r.call('CLIENT', 'KILL', 'TYPE', 'pubsub');
       expect((await sender.dispatch(body)).status).toBe(200);
     }
     expect(await client.waitForFrames(bodies.length, 15_000)).toEqual(bodies);
@@ -247,5 +249,27 @@ describe('2 ingress + 2 gateway processes over a real Redis', () => {
     const frames = await resumer.waitForFrames(11, 10_000);
     expect(JSON.parse(frames[0]!)).toMatchObject({ hookway: 'resume', recovered: false, reason: 'cursor_not_found' });
     expect(frames.slice(1)).toEqual(after);
+  });
+
+  it('never logs the AppSecret or the Redis password, even when Redis refuses or errors', async () => {
+    const { redis: server, ingresses, gateways } = await cluster({ ingress: 1, gateway: 1 });
+    const password = 'Wr0ng/Pa55!';
+    const badAuth = await startProcess('gateway', { REDIS_URL: `redis://:${encodeURIComponent(password)}@127.0.0.1:${server.port}` });
+    started.push(badAuth);
+    const client = await connect(wsUrl(gateways[0]!));
+    await new WebhookSender(ingresses[0]!.baseUrl, SECRET).dispatch(groupAtMessage());
+    await client.waitForFrames(1);
+    // Break the bot's stream so the gateway's next history read gets an error reply, then make it read.
+    const r = inspect(server.url);
+    await r.del(`qq:{${SECRET}}:stream`);
+    await r.set(`qq:{${SECRET}}:stream`, 'not a stream');
+    await r.call('CLIENT', 'KILL', 'TYPE', 'pubsub');
+    await sleep(1500);
+    for (const p of [badAuth, gateways[0]!, ingresses[0]!]) {
+      expect(p.output()).not.toContain(SECRET);
+      expect(p.output()).not.toContain(password);
+    }
+    expect(badAuth.output()).toMatch(/redis/i);
+    expect(gateways[0]!.output()).toMatch(/history read failed/);
   });
 });

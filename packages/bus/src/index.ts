@@ -1,5 +1,5 @@
 export * from './types.ts';
 export { MemoryBus, newEpoch, type MemoryBusOptions } from './memory.ts';
-export { RedisBus, decodeChannelMessage, type RedisBusOptions, type RedisBusStats } from './redis.ts';
+export { RedisBus, RedisBusError, decodeChannelMessage, type RedisBusOptions, type RedisBusStats } from './redis.ts';
 export { redisKeys, META_TTL_MS } from './redis-keys.ts';
 export { createBus, type BusSettings, type ConfiguredBus } from './create-bus.ts';

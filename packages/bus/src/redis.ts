@@ -31,7 +31,23 @@ export type RedisBusStats = {
   redisMalformedMessages: number;
   redisResyncs: number;
   redisProbeFailures: number;
+  redisCommandTimeouts: number;
 };
+
+/**
+ * An error from Redis without ioredis's attached command: those arguments hold keys named after AppSecrets
+ * (and AUTH holds the password), and error objects end up in logs.
+ */
+export class RedisBusError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'RedisBusError';
+  }
+}
+
+const cleanError = (err: unknown) => new RedisBusError(err instanceof Error ? err.message : String(err));
+/** A stalled Redis (partition, CLIENT PAUSE) keeps its TCP up: this many timeouts in a row count as down. */
+const TIMEOUTS_BEFORE_RECONNECT = 3;
 
 interface ChannelEntry {
   readonly bot: string;
@@ -65,7 +81,8 @@ export class RedisBus implements Bus {
   private probeSentMs: number | undefined;
   private subscriberWasReady = false;
   private closed = false;
-  private readonly counters: RedisBusStats = { redisMalformedMessages: 0, redisResyncs: 0, redisProbeFailures: 0 };
+  private readonly counters: RedisBusStats = { redisMalformedMessages: 0, redisResyncs: 0, redisProbeFailures: 0, redisCommandTimeouts: 0 };
+  private consecutiveTimeouts = 0;
 
   constructor(private readonly options: RedisBusOptions) {
     this.client = new Redis(options.url, {
@@ -74,7 +91,8 @@ export class RedisBus implements Bus {
       enableOfflineQueue: false,
       maxRetriesPerRequest: 1,
     }) as ScriptClient;
-    this.client.on('error', (err) => this.warn('redis connection error', err));
+    this.client.on('error', (err: Error) => this.warn('redis connection error', { message: err.message }));
+    this.client.on('ready', () => (this.consecutiveTimeouts = 0));
     this.client.defineCommand('hwPublish', { numberOfKeys: 3, lua: PUBLISH_LUA });
     this.client.defineCommand('hwHistoryPage', { numberOfKeys: 2, lua: HISTORY_PAGE_LUA });
     this.client.defineCommand('hwLocate', { numberOfKeys: 3, lua: LOCATE_LUA });
@@ -118,10 +136,28 @@ export class RedisBus implements Bus {
     if (this.closed) throw new BusClosedError();
   }
 
+  /** Every command goes through here: errors lose their command, and repeated timeouts force a reconnect. */
+  private async run<T>(command: Promise<T>): Promise<T> {
+    try {
+      const result = await command;
+      this.consecutiveTimeouts = 0;
+      return result;
+    } catch (err) {
+      if (err instanceof Error && /timed out/i.test(err.message)) {
+        this.counters.redisCommandTimeouts++;
+        if (++this.consecutiveTimeouts === TIMEOUTS_BEFORE_RECONNECT) {
+          this.warn('redis stopped answering; reconnecting');
+          this.client.disconnect(true);
+        }
+      }
+      throw cleanError(err);
+    }
+  }
+
   async publish(bot: string, event: IncomingEvent): Promise<PublishResult> {
     this.assertOpen();
     const id = event.eventId ?? '';
-    const [status, epoch, seq] = await this.client.hwPublish(
+    const [status, epoch, seq] = await this.run(this.client.hwPublish(
       redisKeys.meta(bot),
       redisKeys.stream(bot),
       id === '' ? redisKeys.meta(bot) : redisKeys.eventId(bot, id),
@@ -134,14 +170,14 @@ export class RedisBus implements Bus {
       META_TTL_MS,
       redisKeys.channel(bot),
       newEpoch(),
-    );
+    ));
     if (status === 'duplicate') return { status: 'duplicate' };
     return { status: 'accepted', position: { epoch: String(epoch), seq: Number(seq) } };
   }
 
   async head(bot: string): Promise<StreamPosition> {
     this.assertOpen();
-    const [epoch, seq] = await this.client.hmget(redisKeys.meta(bot), 'epoch', 'seq');
+    const [epoch, seq] = await this.run(this.client.hmget(redisKeys.meta(bot), 'epoch', 'seq'));
     return epoch ? { epoch, seq: Number(seq ?? 0) } : { epoch: '', seq: 0 };
   }
 
@@ -165,7 +201,7 @@ export class RedisBus implements Bus {
   }
 
   private async historyPage(bot: string, afterSeq: number) {
-    const [epochBytes, headSeq, nextAfter, ...entries] = await this.client.hwHistoryPageBuffer(
+    const [epochBytes, headSeq, nextAfter, ...entries] = await this.run(this.client.hwHistoryPageBuffer(
       redisKeys.meta(bot),
       redisKeys.stream(bot),
       afterSeq,
@@ -173,7 +209,7 @@ export class RedisBus implements Bus {
       this.options.historyMaxEvents,
       this.options.historyMaxAgeMs,
       this.options.historyMaxBytes,
-    );
+    ));
     const epoch = epochBytes.toString();
     const events = entries.map(
       ([seq, body, acceptedAtMs, id]): BusEvent => ({
@@ -190,45 +226,45 @@ export class RedisBus implements Bus {
 
   async locate(bot: string, eventId: string): Promise<StreamPosition | undefined> {
     this.assertOpen();
-    const found = await this.client.hwLocate(
+    const found = await this.run(this.client.hwLocate(
       redisKeys.meta(bot),
       redisKeys.eventId(bot, eventId),
       redisKeys.stream(bot),
       this.options.historyMaxAgeMs,
-    );
+    ));
     return found ? { epoch: String(found[0]), seq: Number(found[1]) } : undefined;
   }
 
   async markDelivered(bot: string, position: StreamPosition): Promise<void> {
     this.assertOpen();
-    await this.client.hwMarkDelivered(redisKeys.meta(bot), position.epoch, position.seq);
+    await this.run(this.client.hwMarkDelivered(redisKeys.meta(bot), position.epoch, position.seq));
   }
 
   async deliveredPosition(bot: string): Promise<StreamPosition | undefined> {
     this.assertOpen();
-    const [epoch, dseq] = await this.client.hmget(redisKeys.meta(bot), 'epoch', 'dseq');
+    const [epoch, dseq] = await this.run(this.client.hmget(redisKeys.meta(bot), 'epoch', 'dseq'));
     const seq = Number(dseq ?? 0);
     return epoch && seq > 0 ? { epoch, seq } : undefined;
   }
 
   async saveSession(sessionId: string, data: string, ttlMs: number): Promise<void> {
     this.assertOpen();
-    await this.client.set(redisKeys.session(sessionId), data, 'PX', ttlMs);
+    await this.run(this.client.set(redisKeys.session(sessionId), data, 'PX', ttlMs));
   }
 
   async loadSession(sessionId: string): Promise<string | undefined> {
     this.assertOpen();
-    return (await this.client.get(redisKeys.session(sessionId))) ?? undefined;
+    return (await this.run(this.client.get(redisKeys.session(sessionId)))) ?? undefined;
   }
 
   async rememberBot(appid: string, secret: string): Promise<void> {
     this.assertOpen();
-    await this.client.hset(redisKeys.bots(), appid, secret);
+    await this.run(this.client.hset(redisKeys.bots(), appid, secret));
   }
 
   async knownBots(): Promise<ReadonlyMap<string, string>> {
     this.assertOpen();
-    return new Map(Object.entries(await this.client.hgetall(redisKeys.bots())));
+    return new Map(Object.entries(await this.run(this.client.hgetall(redisKeys.bots()))));
   }
 
   async subscribe(bot: string, listener: BusListener, options?: SubscribeOptions): Promise<BusSubscription> {
@@ -248,8 +284,12 @@ export class RedisBus implements Bus {
         await subscriber.subscribe(channel);
       } catch (err) {
         entry.subscribers.delete(handle);
-        if (entry.subscribers.size === 0) this.channels.delete(channel);
-        throw err;
+        if (entry.subscribers.size === 0 && this.channels.get(channel) === entry) {
+          this.channels.delete(channel);
+          // ioredis may still send the queued SUBSCRIBE later (and repeat it after every reconnect): take it back.
+          void subscriber.unsubscribe(channel).catch(() => undefined);
+        }
+        throw cleanError(err);
       }
     }
     return {
@@ -267,7 +307,7 @@ export class RedisBus implements Bus {
     if (this.subscriber) return this.subscriber;
     const subscriber = new Redis(this.options.url, { ...this.connectionOptions(), autoResubscribe: true });
     this.subscriber = subscriber;
-    subscriber.on('error', (err) => this.warn('redis subscriber error', err));
+    subscriber.on('error', (err: Error) => this.warn('redis subscriber error', { message: err.message }));
     subscriber.on('ready', () => {
       // After a reconnect ioredis resubscribes, but anything published meanwhile was missed: ask for a resync —
       // after a PING round trip, whose reply comes after the SUBSCRIBE confirmations, so nothing slips between.
@@ -345,7 +385,7 @@ export class RedisBus implements Bus {
   }
 
   isReady(): boolean {
-    if (this.closed || this.client.status !== 'ready') return false;
+    if (this.closed || this.client.status !== 'ready' || this.consecutiveTimeouts >= TIMEOUTS_BEFORE_RECONNECT) return false;
     return this.subscriber === undefined || this.subscriber.status === 'ready';
   }
 
@@ -353,6 +393,7 @@ export class RedisBus implements Bus {
   notReadyReason(): string | undefined {
     if (this.closed) return 'bus closed';
     if (this.client.status !== 'ready') return `redis ${this.client.status}`;
+    if (this.consecutiveTimeouts >= TIMEOUTS_BEFORE_RECONNECT) return 'redis not answering';
     if (this.subscriber && this.subscriber.status !== 'ready') return `redis subscriber ${this.subscriber.status}`;
     return undefined;
   }

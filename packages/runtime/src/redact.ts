@@ -13,7 +13,10 @@ export interface Redactor {
 
 const URL_SECRET_PATTERNS: readonly RegExp[] = [
   /([?&]secret=)([^&\s"'#\\]+)/g,
-  /(\/(?:ws|webhook)\/)([^/?\s"'#\\]+)/g,
+  /(\/(?:ws|webhook|websocket)\/)([^/?\s"'#\\]+)/g,
+  // Redis keys and channels are named after the secret: qq:{<secret>}:… and qq:<secret>.
+  /(qq:\{)([A-Za-z0-9._~-]{6,128})(?=\})/g,
+  /(qq:)([A-Za-z0-9._~-]{6,128})(?![A-Za-z0-9._~-])/g,
 ];
 /**
  * Candidate tokens: runs of the characters a secret may contain, and the alphanumeric runs inside them, so a
@@ -25,8 +28,13 @@ const ALNUM_RUN = /[A-Za-z0-9]{6,}/g;
 /** Bounded so traffic cannot grow it without limit; URL shapes are caught regardless. */
 const REMEMBERED_MAX = 100_000;
 
+/** Values of any shape (a Redis password may hold any character) are replaced literally; there are only a few. */
+const LITERALS_MAX = 100;
+const SECRET_SHAPED = /^[A-Za-z0-9._~-]{6,}$/;
+
 export function createRedactor(): Redactor {
   const remembered = new Set<string>();
+  const literals: string[] = [];
   const replaceToken = (token: string): string => {
     if (remembered.has(token)) return secretFingerprint(token);
     return token.replace(ALNUM_RUN, (run) => (remembered.has(run) ? secretFingerprint(run) : run));
@@ -35,6 +43,10 @@ export function createRedactor(): Redactor {
   return {
     remember(secret) {
       if (secret.length === 0 || remembered.has(secret)) return;
+      if (!SECRET_SHAPED.test(secret)) {
+        if (!literals.includes(secret) && literals.length < LITERALS_MAX) literals.push(secret);
+        return;
+      }
       remembered.add(secret);
       if (remembered.size > REMEMBERED_MAX) remembered.delete(remembered.values().next().value as string);
     },
@@ -43,6 +55,7 @@ export function createRedactor(): Redactor {
       for (const pattern of URL_SECRET_PATTERNS) {
         out = out.replace(pattern, (_m, prefix: string, value: string) => prefix + secretFingerprint(decodeSafe(value)));
       }
+      for (const literal of literals) if (out.includes(literal)) out = out.split(literal).join(secretFingerprint(literal));
       return remembered.size > 0 ? out.replace(TOKEN, replaceToken) : out;
     },
   };

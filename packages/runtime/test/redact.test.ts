@@ -14,6 +14,21 @@ describe('redactor', () => {
     expect(r.redact(`"url":"/ws/${SECRET}"`)).toBe(`"url":"/ws/${fp}"`);
   });
 
+  it('replaces secrets inside Redis key and channel names by shape', () => {
+    const r = createRedactor();
+    const fp = secretFingerprint(SECRET);
+    expect(r.redact(`"args":["qq:{${SECRET}}:meta","qq:${SECRET}"]`)).toBe(`"args":["qq:{${fp}}:meta","qq:${fp}"]`);
+  });
+
+  it('replaces remembered values of any shape literally (a Redis password with symbols)', () => {
+    const r = createRedactor();
+    r.remember('Old/Pa55!word');
+    r.remember('a:b');
+    expect(r.redact('"AUTH","default","Old/Pa55!word" and a:b')).toBe(
+      `"AUTH","default","${secretFingerprint('Old/Pa55!word')}" and ${secretFingerprint('a:b')}`,
+    );
+  });
+
   it('replaces remembered secrets wherever they appear, also glued to a prefix', () => {
     const r = createRedactor();
     r.remember(SECRET);
