@@ -46,6 +46,8 @@ export class BotFeed {
         this.subscription = subscription;
         // Read after subscribing: anything newer than this arrives live; anything older, clients read from history.
         this.position = await bus.head(bot);
+        // Events that arrived while head() was on its way waited in the queue: pass on the newer ones now.
+        this.drainQueue();
       });
   }
 

@@ -174,4 +174,24 @@ describe('BotFeeds', () => {
     await feeds.close();
     await inner.close();
   });
+
+  it('passes on an event that arrives while the feed is still reading the head position', async () => {
+    const inner = new MemoryBus(limits);
+    let publishDuringHead = async () => {};
+    const slowHead = Object.assign(Object.create(inner) as Bus, {
+      head: async (bot: string) => {
+        const head = await inner.head(bot);
+        await publishDuringHead();
+        return head;
+      },
+    });
+    publishDuringHead = async () => void (await inner.publish('bot', { eventId: 'racer', body: Buffer.from('racer') }));
+    const feeds = new BotFeeds(slowHead, silent);
+    const client = new Recorder();
+    await feeds.join('bot', client);
+    await settle();
+    expect(client.got).toEqual([1]);
+    await feeds.close();
+    await inner.close();
+  });
 });
