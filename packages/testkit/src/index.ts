@@ -4,3 +4,4 @@ export * from './ws-collector.ts';
 export * from './line-sink.ts';
 export * from './redis-server.ts';
 export * from './fake-qq.ts';
+export * from './gateway-client.ts';
