@@ -152,7 +152,10 @@ export class GatewaySession extends StreamClient {
     const identity = await this.authenticate(d.token);
     if (!identity) return this.refuse('resume');
     const seq = Number.isInteger(d.seq) && (d.seq as number) >= 1 ? (d.seq as number) : 1;
-    if (!session || session.secret !== identity.secret) return this.invalidate(GatewayClose.InvalidSession, 'unknown session');
+    if (!session || session.secret !== identity.secret) {
+      this.deps.counters.invalidSessions++;
+      return this.invalidate(GatewayClose.InvalidSession, 'unknown session');
+    }
     await this.deps.feeds.join(session.secret, this);
     const slice = await this.deps.bus.history(session.secret, { epoch: session.epoch, seq: session.base + seq - 1 });
     if (!slice.complete || slice.head.epoch !== session.epoch) {
