@@ -174,8 +174,13 @@ export class GatewaySession extends StreamClient {
   }
 
   protected render(event: BusEvent): Buffer | undefined {
-    const session = this.session;
+    let session = this.session;
     if (!session) return undefined;
+    if (session.epoch === '' && session.base === 0) {
+      // Identified before the bot's first event ever: the numbering starts now, with this event's epoch.
+      session = this.session = { ...session, epoch: event.epoch };
+      void this.persist().catch(() => undefined);
+    }
     if (event.epoch !== session.epoch) {
       // Redis lost its numbering: this session's `s` can no longer be mapped, so it cannot continue.
       queueMicrotask(() => this.lostEvents());

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
-import { groupAtMessage, idOf, startRedisServer, WebhookSender, WsCollector, type RedisServer } from '@hookway/testkit';
+import { GatewayTestClient, groupAtMessage, idOf, startRedisServer, WebhookSender, WsCollector, type RedisServer } from '@hookway/testkit';
 import { startProcess, type HookwayProcess, type Role } from './cluster.ts';
 import { SECRET, sleep } from './harness.ts';
 
@@ -271,5 +271,30 @@ describe('2 ingress + 2 gateway processes over a real Redis', () => {
     }
     expect(badAuth.output()).toMatch(/redis/i);
     expect(gateways[0]!.output()).toMatch(/history read failed/);
+  });
+
+  it('gateway mode: a session opened on one gateway replica resumes on the other after op 7', async () => {
+    const { ingresses, gateways } = await cluster({ ingress: 1, gateway: 2 }, { env: { GATEWAY_CLOSE_GRACE_MS: '100' } });
+    const sender = new WebhookSender(ingresses[0]!.baseUrl, SECRET);
+    const first = await GatewayTestClient.connect(`ws://127.0.0.1:${gateways[0]!.port}/websocket?secret=${SECRET}`);
+    clients.push(first);
+    first.identify('QQBot any');
+    const [, ready] = await first.next(2);
+    const sessionId = (ready!.d as { session_id: string }).session_id;
+    const before = [groupAtMessage(), groupAtMessage()];
+    for (const body of before) await sender.dispatch(body);
+    expect((await first.next(4)).slice(2).map((f) => f.s)).toEqual([2, 3]);
+    const stopping = gateways[0]!.stop('SIGTERM');
+    expect((await first.next(5))[4]).toEqual({ op: 7 });
+    expect((await first.closed).code).toBe(4009);
+    expect(await stopping).toBe(0);
+    const missed = [groupAtMessage(), groupAtMessage()];
+    for (const body of missed) await sender.dispatch(body);
+    const second = await GatewayTestClient.connect(`ws://127.0.0.1:${gateways[1]!.port}/websocket?secret=${SECRET}`);
+    clients.push(second);
+    second.send({ op: 6, d: { token: 'QQBot any', session_id: sessionId, seq: 3 } });
+    const frames = await second.next(4);
+    expect(frames.slice(1, 3).map((f) => [f.s, f.id])).toEqual(missed.map((b, i) => [4 + i, idOf(b)]));
+    expect(frames[3]).toEqual({ op: 0, s: 5, t: 'RESUMED', d: '' });
   });
 });

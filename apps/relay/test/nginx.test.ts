@@ -60,5 +60,7 @@ describe.runIf(installed)('behind nginx with deploy/nginx/hookway.conf', () => {
     expect(JSON.parse(frames[0]!)).toMatchObject({ hookway: 'resume', recovered: true });
     expect([...seen, ...frames.slice(1)]).toEqual(bodies);
     expect((await fetch(`http://${front}/readyz`)).status).toBe(200);
+    // Gateway discovery goes to an ingress, which answers with the address the client used (X-Forwarded-Host).
+    expect(await (await fetch(`http://${front}/gateway`)).json()).toEqual({ url: `ws://${front}/websocket` });
   });
 });
