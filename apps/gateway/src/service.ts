@@ -1,4 +1,4 @@
-import { directoryFromConfig } from '@hookway/bots';
+import { directoryFromConfig, type BotDirectory } from '@hookway/bots';
 import type { ConfiguredBus } from '@hookway/bus';
 import { createHttpService, type HttpService, type ServiceContext } from '@hookway/runtime';
 import { createGateway } from './create-gateway.ts';
@@ -24,6 +24,7 @@ export function gatewayDeps(
   logger: ServiceContext['logger'],
   redactor: ServiceContext['redactor'],
   configured: Pick<ConfiguredBus, 'bus'>,
+  directory: BotDirectory = directoryFromConfig(config, configured.bus, (value) => redactor.remember(value)),
 ) {
   return {
     bus: configured.bus,
@@ -36,7 +37,7 @@ export function gatewayDeps(
     closeBatchSize: config.shutdownCloseBatch,
     closeBatchIntervalMs: config.shutdownBatchIntervalMs,
     gatewayMode: {
-      directory: directoryFromConfig(config, configured.bus, (value) => redactor.remember(value)),
+      directory,
       intents: config.gatewayIntents,
       heartbeatIntervalMs: config.gatewayHeartbeatIntervalMs,
       identifyTimeoutMs: config.gatewayIdentifyTimeoutMs,

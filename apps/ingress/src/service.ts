@@ -1,4 +1,4 @@
-import { directoryFromConfig } from '@hookway/bots';
+import { directoryFromConfig, type BotDirectory } from '@hookway/bots';
 import type { ConfiguredBus } from '@hookway/bus';
 import { createHttpService, type HttpService, type ServiceContext } from '@hookway/runtime';
 import { createIngress } from './create-ingress.ts';
@@ -23,8 +23,8 @@ export function ingressDeps(
   logger: ServiceContext['logger'],
   redactor: ServiceContext['redactor'],
   configured: Pick<ConfiguredBus, 'bus'>,
+  directory: BotDirectory = directoryFromConfig(config, configured.bus, (value) => redactor.remember(value)),
 ) {
-  const directory = directoryFromConfig(config, configured.bus, (value) => redactor.remember(value));
   return {
     bus: configured.bus,
     logger,

@@ -1,5 +1,6 @@
 import type { Server } from 'node:http';
 import { MemoryBus, type Bus } from '@hookway/bus';
+import { directoryFromConfig } from '@hookway/bots';
 import { createGateway, gatewayDeps, type Gateway } from '@hookway/gateway';
 import { createIngress, ingressDeps, type Ingress } from '@hookway/ingress';
 import { createHttpService, type Config, type HealthSource, type Logger, type Redactor } from '@hookway/runtime';
@@ -46,11 +47,13 @@ export function createRelay(deps: RelayDeps): Relay {
     });
   const closeBus = deps.closeBus ?? deps.bus === undefined;
 
+  // One directory for both roles: one token cache per bot in this process.
+  const directory = directoryFromConfig(config, bus, (value) => redactor.remember(value));
   const ingress = createIngress({
-    ...ingressDeps(config, logger.child({ role: 'ingress' }), redactor, { bus }),
+    ...ingressDeps(config, logger.child({ role: 'ingress' }), redactor, { bus }, directory),
     ...(deps.nowMs ? { nowMs: deps.nowMs } : {}),
   });
-  const gateway = createGateway(gatewayDeps(config, logger.child({ role: 'gateway' }), redactor, { bus }));
+  const gateway = createGateway(gatewayDeps(config, logger.child({ role: 'gateway' }), redactor, { bus }, directory));
   const service = createHttpService({
     logger,
     tcpKeepaliveDelayMs: config.tcpKeepaliveDelayMs,
