@@ -24,8 +24,9 @@ local function trim(meta, stream, maxEvents, maxAgeMs, maxBytes, now)
   local oldestKeptMs = now - maxAgeMs
   local lastDropped = nil
   local from = '-'
-  -- Usually only the oldest entry needs a look (its age), so start with one and read more only while trimming.
-  local batchSize = 1
+  -- Read no more than the count cap requires at first: at the cap that is the one entry to drop and the next
+  -- (to check its age); larger batches only while age or bytes keep dropping entries.
+  local batchSize = math.max(1, math.min(200, count - maxEvents + 1))
   for _ = 1, 100 do
     local batch = redis.call('XRANGE', stream, from, '+', 'COUNT', batchSize)
     batchSize = 200
