@@ -27,10 +27,23 @@ const HOP_BY_HOP = new Set([
   'host',
 ]);
 
-/** The path of a request target, whether origin-form (`/users/@me`) or absolute-form (`https://host/users/@me`). */
-export function targetPath(rawUrl: string): string {
+/**
+ * The path and query of a request target, whether origin-form (`/users/@me`) or absolute-form
+ * (`https://host/users/@me`); undefined for anything else (`*@host/…`, `//host/…`), which is never forwarded.
+ */
+export function targetPath(rawUrl: string): string | undefined {
   const stripped = rawUrl.replace(/^[a-z][a-z0-9+.-]*:\/\/[^/?#]*/i, '');
-  return stripped === '' ? '/' : stripped;
+  const path = stripped === '' ? '/' : stripped;
+  return path.startsWith('/') && !path.startsWith('//') && !/[\\\s]/.test(path) ? path : undefined;
+}
+
+/** The upstream URL for a path: the configured origin with this path and query; undefined if it would leave it. */
+export function upstreamUrl(base: string, path: string): URL | undefined {
+  const target = new URL(base);
+  const request = new URL(path, 'http://hookway.invalid');
+  target.pathname = `${target.pathname.replace(/\/$/, '')}${request.pathname}`;
+  target.search = request.search;
+  return target.origin === new URL(base).origin ? target : undefined;
 }
 
 /**
@@ -93,6 +106,10 @@ export function createOpenApi(options: OpenApiOptions) {
   /** Serves the request if it is an OpenAPI call; returns false for anything else. */
   return (req: IncomingMessage, res: ServerResponse): boolean => {
     const path = targetPath(req.url ?? '/');
+    if (path === undefined) {
+      sendJson(res, 400, { error: 'bad_target', message: 'the request target must be a path (or an absolute http(s) URL)' });
+      return true;
+    }
     const pathname = path.split('?')[0]!;
     if (req.method === 'GET' && pathname === '/gateway') {
       sendJson(res, 200, { url: gatewayUrl(req) });
@@ -110,8 +127,13 @@ export function createOpenApi(options: OpenApiOptions) {
       void forward(req, res, new URL(options.tokenUrl));
       return true;
     }
-    // Concatenated, never resolved: whatever the path says, the host stays the configured one.
-    void forward(req, res, new URL(`${options.apiBase}${path}`));
+    // Only the path and query come from the request: the scheme, host and port are always the configured ones.
+    const target = upstreamUrl(options.apiBase, path);
+    if (!target) {
+      sendJson(res, 400, { error: 'bad_target', message: 'that path cannot be forwarded' });
+      return true;
+    }
+    void forward(req, res, target);
     return true;
   };
 }

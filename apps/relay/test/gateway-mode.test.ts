@@ -280,6 +280,43 @@ describe('Hookway as the SDK’s API host', () => {
     expect(fake.calls.every((c) => c.host === new URL(fake.baseUrl).host)).toBe(true);
   });
 
+  it('is never an open proxy: targets that try to name another host are refused or stay on QQ_API_BASE', async () => {
+    const { createServer } = await import('node:http');
+    let evilHits = 0;
+    const evil = createServer((_req, res) => {
+      evilHits++;
+      res.end('evil');
+    });
+    await new Promise<void>((resolve) => evil.listen(0, '127.0.0.1', resolve));
+    const evilPort = (evil.address() as { port: number }).port;
+    const r = await start(gatewayConfig());
+    const { request } = await import('node:http');
+    const port = Number(new URL(r.baseUrl).port);
+    const send = (path: string, headers: Record<string, string> = {}) =>
+      new Promise<number>((resolve) => {
+        const req = request({ host: '127.0.0.1', port, method: 'GET', path, headers }, (answer) => {
+          answer.resume();
+          resolve(answer.statusCode ?? 0);
+        });
+        req.on('error', () => resolve(-1));
+        req.end();
+      });
+    for (const target of [
+      `*@127.0.0.1:${evilPort}/internal`,
+      `*:x@127.0.0.1:${evilPort}/`,
+      `*.evil.example/x`,
+      `//127.0.0.1:${evilPort}/x`,
+      `http://127.0.0.1:${evilPort}@127.0.0.1:${evilPort}/x`,
+      `/users/@127.0.0.1:${evilPort}`,
+    ]) {
+      const status = await send(target, { authorization: `Bot ${BOT.appid}.${BOT.secret}` });
+      expect([400, 401, 404], target).toContain(status);
+    }
+    expect(evilHits).toBe(0);
+    expect(fake.calls.every((c) => c.host === new URL(fake.baseUrl).host)).toBe(true);
+    await new Promise((resolve) => evil.close(resolve));
+  });
+
   it('forwards /app/getAppAccessToken to QQ_TOKEN_URL and swaps Bot <appid>.<AppSecret> for a real token upstream', async () => {
     const r = await start(gatewayConfig());
     const answer = (await (
