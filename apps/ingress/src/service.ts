@@ -38,6 +38,8 @@ export function ingressDeps(
       directory,
       logger,
     }),
-    learnBot: (appid: string, secret: string) => configured.bus.rememberBot(appid, secret),
+    learnBot: async (appid: string, secret: string) => {
+      if (!(await directory.learn(appid, secret))) logger.warn({ appid }, 'X-Bot-Appid does not match the secret in the callback URL; not learned');
+    },
   };
 }

@@ -200,8 +200,33 @@ describe('who may receive a bot’s events', () => {
     c.identify(`QQBot ${fake.tokenOf(BOT.appid)}`);
     expect((await c.next(2))[1]).toMatchObject({ op: 9 });
     await new WebhookSender(r.baseUrl, SECRET).dispatch(groupAtMessage(), { headers: { 'x-bot-appid': BOT.appid } });
-    await sleep(5200); // the directory re-reads learned bots at most every 5 s
+    await sleep(200); // learning verifies the pair with the token service first
     await identified(r);
+  });
+});
+
+describe('an unsigned X-Bot-Appid cannot bind another secret to a real appid', () => {
+  it('keeps the victim’s stream and token out of the attacker’s reach', async () => {
+    const r = await start({ ...gatewayConfig(), bots: new Map() });
+    await new WebhookSender(r.baseUrl, SECRET).dispatch(groupAtMessage(), { headers: { 'x-bot-appid': BOT.appid } });
+    const attacker = 'AttackerOwnSecret99';
+    // Validly signed with the attacker's own secret, claiming the victim's appid.
+    await new WebhookSender(r.baseUrl, attacker).dispatch(groupAtMessage({ content: 'INJECTED' }), { headers: { 'x-bot-appid': BOT.appid } });
+    await sleep(200);
+    expect(r.logs.join('')).toMatch(/does not match the secret/);
+
+    const victim = await identified(r);
+    const real = groupAtMessage({ content: 'for the victim' });
+    await r.sender(SECRET).dispatch(real);
+    await r.sender(attacker).dispatch(groupAtMessage({ content: 'INJECTED-2' }));
+    expect((await victim.next(3))[2]).toMatchObject({ id: JSON.parse(real).id });
+    await sleep(100);
+    expect(victim.frames.join('')).not.toContain('INJECTED');
+
+    const before = fake.calls.length;
+    const res = await fetch(`${r.baseUrl}/users/@me`, { headers: { authorization: `Bot ${BOT.appid}.${attacker}` } });
+    expect(res.status).toBe(401);
+    expect(fake.calls.slice(before).map((c) => c.authorization)).toEqual([`Bot ${BOT.appid}.${attacker}`]);
   });
 });
 

@@ -1,4 +1,4 @@
-import { timingSafeEqual } from 'node:crypto';
+import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Bus } from '@hookway/bus';
 import type { GatewayCredential, ReadyUser } from '@hookway/protocol';
 
@@ -53,6 +53,8 @@ const RENEW_BEFORE_EXPIRY_MS = 60_000;
 /** A token we do not recognise may be brand new: look again, but not more often than this per bot. */
 const REFETCH_MIN_INTERVAL_MS = 5000;
 const KNOWN_BOTS_CACHE_MS = 5000;
+/** Learned bots are real ones (each verified with the platform), so this only guards against surprises. */
+const LEARNED_MAX = 10_000;
 
 /**
  * Who a gateway-mode client is. A client proves it may receive a bot's events with the bot's AppSecret (in the URL,
@@ -66,7 +68,7 @@ export class BotDirectory {
 
   constructor(
     private readonly configured: ReadonlyMap<string, string>,
-    private readonly bus: Pick<Bus, 'knownBots'>,
+    private readonly bus: Pick<Bus, 'knownBots' | 'rememberBot'>,
     private readonly api: QqApi,
     private readonly onToken: (token: string) => void = () => {},
     private readonly nowMs: () => number = Date.now,
@@ -79,6 +81,26 @@ export class BotDirectory {
       this.known = { bots: new Map([...learned, ...this.configured]), atMs: this.nowMs() };
     }
     return this.known.bots;
+  }
+
+  /**
+   * Records appid → secret from a verified webhook's X-Bot-Appid. The header is not signed and a verified webhook
+   * only proves the sender knows *some* secret, so the pair is kept only if the platform issues a token for it.
+   * Configured bots are never replaced. Resolves true when the pair is (now) known.
+   */
+  async learn(appid: string, secret: string): Promise<boolean> {
+    if (this.configured.has(appid)) return equal(this.configured.get(appid)!, secret);
+    const bots = await this.bots();
+    if (bots.get(appid) !== undefined && equal(bots.get(appid)!, secret)) return true;
+    if (bots.size >= LEARNED_MAX) return false;
+    try {
+      await this.refresh(appid, secret, true);
+    } catch {
+      return false;
+    }
+    await this.bus.rememberBot(appid, secret);
+    this.known = undefined;
+    return true;
   }
 
   async appidOf(secret: string): Promise<string | undefined> {
@@ -95,6 +117,11 @@ export class BotDirectory {
         return { appid: credential.appid, secret };
       }
       return undefined;
+    }
+    // Cached tokens first: a forged token must not make Hookway ask the platform about every bot.
+    for (const [appid, secret] of bots) {
+      const state = this.tokens.get(tokenKey(appid, secret));
+      if (state && this.matches(state, credential.token)) return { appid, secret };
     }
     for (const [appid, secret] of bots) {
       if (await this.isValidToken(appid, secret, credential.token)) return { appid, secret };
@@ -125,7 +152,7 @@ export class BotDirectory {
   }
 
   private async isValidToken(appid: string, secret: string, token: string): Promise<boolean> {
-    const state = this.tokens.get(appid);
+    const state = this.tokens.get(tokenKey(appid, secret));
     if (state && this.matches(state, token)) return true;
     if (state && this.nowMs() - state.fetchedAtMs < REFETCH_MIN_INTERVAL_MS) return false;
     try {
@@ -133,7 +160,7 @@ export class BotDirectory {
     } catch {
       return false;
     }
-    return this.matches(this.tokens.get(appid)!, token);
+    return this.matches(this.tokens.get(tokenKey(appid, secret))!, token);
   }
 
   private matches(state: TokenState, token: string): boolean {
@@ -142,16 +169,17 @@ export class BotDirectory {
   }
 
   private async tokenFor(appid: string, secret: string): Promise<string> {
-    const state = this.tokens.get(appid);
+    const state = this.tokens.get(tokenKey(appid, secret));
     if (!state?.current || state.current.expiresAtMs - RENEW_BEFORE_EXPIRY_MS <= this.nowMs()) await this.refresh(appid, secret, false);
-    return this.tokens.get(appid)!.current!.token;
+    return this.tokens.get(tokenKey(appid, secret))!.current!.token;
   }
 
   private async refresh(appid: string, secret: string, force: boolean): Promise<void> {
-    let state = this.tokens.get(appid);
+    const key = tokenKey(appid, secret);
+    let state = this.tokens.get(key);
     if (!state) {
       state = { fetchedAtMs: 0 };
-      this.tokens.set(appid, state);
+      this.tokens.set(key, state);
     }
     if (state.inflight) return state.inflight;
     if (!force && state.current && state.current.expiresAtMs - RENEW_BEFORE_EXPIRY_MS > this.nowMs()) return;
@@ -172,6 +200,11 @@ export class BotDirectory {
     })();
     return current.inflight;
   }
+}
+
+/** Tokens are cached per appid *and* secret: a wrong secret for a real appid never reaches its token. */
+function tokenKey(appid: string, secret: string): string {
+  return `${appid}:${createHash('sha256').update(secret).digest('hex')}`;
 }
 
 function equal(a: string, b: string): boolean {

@@ -12,7 +12,7 @@ export interface DirectorySettings {
 /** The bot directory from BOTS, BOTS_FILE and the bus's learned bots; `onSecret` sees every secret and token it holds. */
 export function directoryFromConfig(
   settings: DirectorySettings,
-  bus: Pick<Bus, 'knownBots'>,
+  bus: Pick<Bus, 'knownBots' | 'rememberBot'>,
   onSecret: (value: string) => void,
 ): BotDirectory {
   const configured = new Map(settings.bots);
