@@ -162,11 +162,8 @@ export function createGateway(deps: GatewayDeps): Gateway {
       session.dispose();
       clients.delete(session);
       gatewaySessions--;
-      const bot = session.sessionBot;
-      if (bot) {
-        feeds.leave(bot, session);
-        void session.persist().catch(() => undefined);
-      }
+      if (session.joinedBot) feeds.leave(session.joinedBot, session);
+      if (session.sessionBot) void session.persist().catch(() => undefined);
       log.info({ code, connections: clients.size }, 'gateway client disconnected');
     });
   }

@@ -14,7 +14,6 @@ import {
   secretFingerprint,
   shardOf,
   type CloseCodeInfo,
-  type ReadyUser,
 } from '@hookway/protocol';
 import type { Logger } from '@hookway/runtime';
 import type WebSocket from 'ws';
@@ -43,7 +42,6 @@ export interface GatewaySessionDeps {
 /** What a session is, stored so any replica can resume it: `s = bus seq − base + 1` within `epoch`. */
 interface StoredSession {
   readonly secret: string;
-  readonly appid: string | undefined;
   readonly epoch: string;
   readonly base: number;
   readonly intents: number;
@@ -59,8 +57,13 @@ export class GatewaySession extends StreamClient {
   protected readonly slowConsumerClose: CloseCodeInfo = GatewayClose.Reconnect;
   private session: (StoredSession & { id: string }) | undefined;
   private handshaking = false;
+  /** A heartbeat that came during the handshake: answered right after READY/RESUMED, which must come first. */
+  private ackOwed = false;
   private lastS = 1;
-  private readonly identifyTimer: NodeJS.Timeout;
+  private lastPersistMs = 0;
+  /** The bot whose feed this connection joined (even if the handshake then failed), to leave it on close. */
+  joinedBot: string | undefined;
+  private readonly identifyTimer: NodeJS.Timeout | undefined;
 
   constructor(
     ws: WebSocket,
@@ -71,10 +74,13 @@ export class GatewaySession extends StreamClient {
   ) {
     super(ws, { maxBufferedBytes: settings.maxBufferedBytes }, deps.counters);
     this.sendControl(helloFrame(settings.heartbeatIntervalMs));
-    this.identifyTimer = setTimeout(() => {
-      if (!this.session) this.invalidate(GatewayClose.AuthenticationFailed, 'never identified');
-    }, settings.identifyTimeoutMs);
-    this.identifyTimer.unref();
+    // Off by default: qq-official-bot keeps an idle second socket, and closing it tears down its live session.
+    if (settings.identifyTimeoutMs > 0) {
+      this.identifyTimer = setTimeout(() => {
+        if (!this.session) this.closeAfterGrace(GatewayClose.NotAuthenticated);
+      }, settings.identifyTimeoutMs);
+      this.identifyTimer.unref();
+    }
   }
 
   get sessionBot(): string | undefined {
@@ -93,7 +99,9 @@ export class GatewaySession extends StreamClient {
     const d = (typeof payload.d === 'object' && payload.d !== null ? payload.d : {}) as Record<string, unknown>;
     switch (payload.op) {
       case 1:
-        this.sendControl(HEARTBEAT_ACK_FRAME);
+        if (this.handshaking) this.ackOwed = true;
+        else this.sendControl(HEARTBEAT_ACK_FRAME);
+        this.keepResumable();
         return true;
       case 2:
         void this.guard(() => this.identify(d));
@@ -116,6 +124,10 @@ export class GatewaySession extends StreamClient {
       this.invalidate(GatewayClose.InvalidSession, 'handshake failed');
     } finally {
       this.handshaking = false;
+      if (this.ackOwed) {
+        this.ackOwed = false;
+        this.sendControl(HEARTBEAT_ACK_FRAME);
+      }
     }
   }
 
@@ -131,19 +143,22 @@ export class GatewaySession extends StreamClient {
     const intents = Number.isInteger(d.intents) && (d.intents as number) >= 0 ? (d.intents as number) : 0;
     const shard = validShard(d.shard);
     const user = await this.deps.directory.user(identity);
-    await this.deps.feeds.join(identity.secret, this);
+    this.joinedBot = identity.secret;
+    const feed = await this.deps.feeds.join(identity.secret, this);
     // Start after what some client already received, so a fresh session still gets what nobody has seen.
     const head = await this.deps.bus.head(identity.secret);
     const delivered = await this.deps.bus.deliveredPosition(identity.secret);
-    const base: StreamPosition = delivered && delivered.epoch === head.epoch ? delivered : head;
+    // Nothing delivered yet in this numbering: everything retained is unseen (as raw mode hands it out too).
+    const base: StreamPosition = delivered && delivered.epoch === head.epoch ? delivered : { epoch: head.epoch, seq: 0 };
     const slice = await this.deps.bus.history(identity.secret, base);
     if (this.isClosed()) return;
-    this.session = { id: randomUUID(), secret: identity.secret, appid: identity.appid, epoch: base.epoch, base: base.seq, intents, shard };
+    this.session = { id: randomUUID(), secret: identity.secret, epoch: base.epoch, base: base.seq, intents, shard };
     await this.persist();
     clearTimeout(this.identifyTimer);
     this.sendControl(readyFrame({ sessionId: this.session.id, user, shard }));
     this.log(identity, 'gateway session ready', { intents, shard, mode: this.urlSecret ? 'secret' : 'token' });
-    await this.replayThenGoLive(slice);
+    const lastReplayed = await this.replayThenGoLive(slice);
+    if (lastReplayed) feed.noteDelivered(lastReplayed);
   }
 
   private async resume(d: Record<string, unknown>): Promise<void> {
@@ -156,19 +171,26 @@ export class GatewaySession extends StreamClient {
       this.deps.counters.invalidSessions++;
       return this.invalidate(GatewayClose.InvalidSession, 'unknown session');
     }
-    await this.deps.feeds.join(session.secret, this);
-    const slice = await this.deps.bus.history(session.secret, { epoch: session.epoch, seq: session.base + seq - 1 });
-    if (!slice.complete || slice.head.epoch !== session.epoch) {
+    this.joinedBot = session.secret;
+    const feed = await this.deps.feeds.join(session.secret, this);
+    let epoch = session.epoch;
+    if (epoch === '' && session.base === 0) {
+      // Identified before the bot's first event: its numbering is the one that began after that.
+      epoch = (await this.deps.bus.head(session.secret)).epoch;
+    }
+    const slice = await this.deps.bus.history(session.secret, { epoch, seq: session.base + seq - 1 });
+    if (!slice.complete || slice.head.epoch !== epoch) {
       this.deps.counters.invalidSessions++;
       return this.invalidate(GatewayClose.InvalidSession, 'events after seq are no longer held');
     }
     if (this.isClosed()) return;
-    this.session = { ...session, id: d.session_id as string };
+    this.session = { ...session, epoch, id: d.session_id as string };
     this.lastS = seq;
     clearTimeout(this.identifyTimer);
     await this.persist();
     this.deps.counters.resumes++;
-    await this.replayThenGoLive(slice);
+    const lastReplayed = await this.replayThenGoLive(slice);
+    if (lastReplayed) feed.noteDelivered(lastReplayed);
     this.sendControl(resumedFrame(this.lastS));
     this.log(identity, 'gateway session resumed', { replayed: slice.events.length });
   }
@@ -232,9 +254,16 @@ export class GatewaySession extends StreamClient {
     setTimeout(() => this.ws.close(close.code, close.reason), this.settings.closeGraceMs).unref();
   }
 
+  /** Heartbeats keep a long-lived session resumable (its record's TTL refreshed at most four times per TTL). */
+  private keepResumable(): void {
+    if (!this.session || Date.now() - this.lastPersistMs < this.settings.sessionTtlMs / 4) return;
+    void this.persist().catch(() => undefined);
+  }
+
   /** Keeps the session resumable for its TTL from now. */
   async persist(): Promise<void> {
     if (!this.session) return;
+    this.lastPersistMs = Date.now();
     const { id, ...stored } = this.session;
     await this.deps.bus.saveSession(id, JSON.stringify(stored), this.settings.sessionTtlMs);
   }
@@ -256,4 +285,3 @@ function validShard(raw: unknown): readonly [number, number] {
   return [0, 1];
 }
 
-export type { ReadyUser };

@@ -51,7 +51,7 @@ export function upstreamUrl(base: string, path: string): URL | undefined {
  * the configured QQ hosts — never anywhere else, whatever host the request names — streaming bodies and statuses.
  */
 export function createOpenApi(options: OpenApiOptions) {
-  const gatewayUrl = (req: IncomingMessage): string => {
+  const gatewayUrl = (req: IncomingMessage): string | undefined => {
     if (options.publicUrl) return `${options.publicUrl.replace(/^http/, 'ws')}/websocket`;
     const absoluteForm = /^[a-z]+:\/\//i.test(req.url ?? '');
     if (absoluteForm) {
@@ -62,6 +62,9 @@ export function createOpenApi(options: OpenApiOptions) {
     }
     const proto = String(req.headers['x-forwarded-proto'] ?? '').split(',')[0]?.trim() === 'https' ? 'wss' : 'ws';
     const host = String(req.headers['x-forwarded-host'] ?? req.headers.host ?? 'localhost').split(',')[0]!.trim();
+    // A proxy in front may have turned an HTTPS_PROXY request into origin-form with the platform's Host: never send
+    // the SDK to the real gateway.
+    if (/(^|\.)qq\.com(:\d+)?$/i.test(host)) return undefined;
     return `${proto}://${host}/websocket`;
   };
 
@@ -111,13 +114,20 @@ export function createOpenApi(options: OpenApiOptions) {
       return true;
     }
     const pathname = path.split('?')[0]!;
+    const discovery = req.method === 'GET' && (pathname === '/gateway' || pathname === '/gateway/bot');
+    const url = discovery ? gatewayUrl(req) : undefined;
+    if (discovery && url === undefined) {
+      options.logger.warn('GET /gateway arrived with the platform as Host (an HTTPS_PROXY SDK behind a proxy): set PUBLIC_URL');
+      sendJson(res, 503, { error: 'public_url_required', message: 'set PUBLIC_URL so Hookway can tell SDKs where its gateway is' });
+      return true;
+    }
     if (req.method === 'GET' && pathname === '/gateway') {
-      sendJson(res, 200, { url: gatewayUrl(req) });
+      sendJson(res, 200, { url });
       return true;
     }
     if (req.method === 'GET' && pathname === '/gateway/bot') {
       sendJson(res, 200, {
-        url: gatewayUrl(req),
+        url,
         shards: 1,
         session_start_limit: { total: 1000, remaining: 1000, reset_after: 86_400_000, max_concurrency: 1 },
       });

@@ -1,5 +1,5 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { MemoryBus } from '@hookway/bus';
+import { afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
+import { MemoryBus, RedisBus } from '@hookway/bus';
 import { defaultConfig } from '@hookway/runtime';
 import { FakeQqPlatform, GatewayTestClient, groupAtMessage, WebhookSender } from '@hookway/testkit';
 import { relayFixture, SECRET, sleep, startRelay, type RunningRelay } from './harness.ts';
@@ -136,12 +136,73 @@ describe('gateway protocol on /websocket', () => {
     await closing;
   });
 
-  it('tolerates a socket that never identifies for minutes, not seconds', async () => {
-    expect(defaultConfig().gatewayIdentifyTimeoutMs).toBeGreaterThanOrEqual(120_000);
+  it('tolerates a socket that never identifies (by default for ever; dead peers are found by pings)', async () => {
+    expect(defaultConfig().gatewayIdentifyTimeoutMs).toBe(0);
     const r = await start(gatewayConfig());
     const idle = await open(r);
     await sleep(1500);
     expect(idle.ws.readyState).toBe(idle.ws.OPEN);
+  });
+});
+
+describe('handshake edges', () => {
+  it('answers a heartbeat sent during the handshake only after READY', async () => {
+    const r = await start(gatewayConfig());
+    const c = await open(r);
+    c.identify(`QQBot ${fake.tokenOf(BOT.appid)}`);
+    c.send({ op: 1, d: null });
+    const frames = await c.next(3);
+    expect(frames.map((f) => f.op)).toEqual([10, 0, 11]);
+    expect(frames[1]!.t).toBe('READY');
+  });
+
+  it('leaves the bot’s feed when a Resume is refused (no subscription left behind)', async () => {
+    const r = await start({ ...gatewayConfig(), historyMaxEvents: 2 });
+    const first = await identified(r);
+    const sessionId = (first.parsed()[1]!.d as { session_id: string }).session_id;
+    first.ws.terminate();
+    for (let i = 0; i < 4; i++) await post(r, groupAtMessage());
+    for (let i = 0; i < 5; i++) {
+      const c = await open(r);
+      c.send({ op: 6, d: { token: `QQBot ${fake.tokenOf(BOT.appid)}`, session_id: sessionId, seq: 1 } });
+      expect((await c.closed).code).toBe(4006);
+    }
+    await sleep(100);
+    expect(r.relay.gateway.stats()).toMatchObject({ connections: 0, bots: 0 });
+  });
+
+  it('counts replayed events as delivered: a second fresh session does not get them again', async () => {
+    const r = await start(gatewayConfig());
+    const unseen = [groupAtMessage(), groupAtMessage()];
+    for (const body of unseen) await post(r, body);
+    const first = await identified(r);
+    expect((await first.next(4)).slice(2).map((f) => f.id)).toEqual(unseen.map((b) => JSON.parse(b).id));
+    await sleep(50);
+    const second = await identified(r);
+    await sleep(150);
+    expect(second.frames).toHaveLength(2);
+  });
+
+  it('resumes (on Redis) a session identified before the bot’s first event ever', async () => {
+    const secret = `FreshBot${Date.now().toString(36)}x1`;
+    fake = await (await fake.stop(), new FakeQqPlatform([BOT, { ...BOT, appid: '102000099', secret }])).start();
+    const bus = new RedisBus({ url: inject('redisUrl'), historyMaxEvents: 100, historyMaxAgeMs: 60_000, historyMaxBytes: 1 << 20, dedupWindowMs: 60_000 });
+    expect(await bus.whenReady()).toBe(true);
+    const r = await start({ ...gatewayConfig(), bots: new Map([['102000099', secret]]) }, { bus });
+    const c = await open(r);
+    c.identify(`QQBot ${fake.tokenOf('102000099')}`);
+    const sessionId = ((await c.next(2))[1]!.d as { session_id: string }).session_id;
+    c.ws.terminate();
+    await sleep(50);
+    const missed = groupAtMessage({ content: 'MISSED' });
+    await r.sender(secret).dispatch(missed);
+    const resumed = await open(r);
+    resumed.send({ op: 6, d: { token: `QQBot ${fake.tokenOf('102000099')}`, session_id: sessionId, seq: 1 } });
+    const frames = await resumed.next(3);
+    expect(frames[1]).toMatchObject({ s: 2, id: JSON.parse(missed).id });
+    expect(frames[2]).toMatchObject({ t: 'RESUMED', s: 2 });
+    await r.close();
+    await bus.close();
   });
 });
 
@@ -219,7 +280,9 @@ describe('an unsigned X-Bot-Appid cannot bind another secret to a real appid', (
     const real = groupAtMessage({ content: 'for the victim' });
     await r.sender(SECRET).dispatch(real);
     await r.sender(attacker).dispatch(groupAtMessage({ content: 'INJECTED-2' }));
-    expect((await victim.next(3))[2]).toMatchObject({ id: JSON.parse(real).id });
+    // First the never-delivered event that taught Hookway the bot, then the victim's own: nothing of the attacker's.
+    expect((await victim.next(4)).slice(2).map((f) => f.op)).toEqual([0, 0]);
+    expect(victim.parsed().map((f) => f.id)).toContain(JSON.parse(real).id);
     await sleep(100);
     expect(victim.frames.join('')).not.toContain('INJECTED');
 
@@ -270,6 +333,10 @@ describe('Hookway as the SDK’s API host', () => {
     const bot = (await (await fetch(`${r.baseUrl}/gateway/bot`, { headers: { 'x-forwarded-proto': 'https', 'x-forwarded-host': 'bot.example.com' } })).json()) as Record<string, unknown>;
     expect(bot).toMatchObject({ url: 'wss://bot.example.com/websocket', shards: 1 });
     expect(bot.session_start_limit).toMatchObject({ max_concurrency: 1 });
+    // Behind a proxy that turned an HTTPS_PROXY request into origin-form, the Host is the platform's: never answer with it.
+    const viaProxy = await fetch(`${r.baseUrl}/gateway/bot`, { headers: { 'x-forwarded-host': 'api.sgroup.qq.com' } });
+    expect(viaProxy.status).toBe(503);
+    expect(await viaProxy.json()).toMatchObject({ error: 'public_url_required' });
     const pinned = await startRelay({ ...gatewayConfig(), publicUrl: 'https://hook.example.com' });
     extra.push(pinned);
     expect(await (await fetch(`${pinned.baseUrl}/gateway`)).json()).toEqual({ url: 'wss://hook.example.com/websocket' });

@@ -11,6 +11,8 @@ export const GatewayClose = {
   AuthenticationFailed: { code: 4004, reason: 'authentication failed', reconnect: 'fresh' },
   /** Sent after op 9: the session cannot be resumed; identify again. */
   InvalidSession: { code: 4006, reason: 'invalid session, identify again', reconnect: 'fresh' },
+  /** A socket that never identified within GATEWAY_IDENTIFY_TIMEOUT_MS (when that is set). */
+  NotAuthenticated: { code: 4003, reason: 'not authenticated', reconnect: 'fresh' },
   /** Sent after op 7 (shutdown, slow reader): reconnect and resume — every SDK resumes on 4009. */
   Reconnect: { code: 4009, reason: 'reconnect and resume', reconnect: 'resume' },
 } as const satisfies Record<string, CloseCodeInfo>;

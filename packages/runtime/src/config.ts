@@ -139,9 +139,9 @@ export const SETTINGS = {
   ),
   GATEWAY_HEARTBEAT_INTERVAL_MS: setting(int(1000, 600_000), '41250', 'The heartbeat_interval announced in Hello.'),
   GATEWAY_IDENTIFY_TIMEOUT_MS: setting(
-    int(1000, 3600_000),
-    '300000',
-    'How long a gateway-mode socket may stay open without identifying. Minutes, not seconds: qq-official-bot keeps an idle second socket whose closing would tear down its live one.',
+    int(0, 24 * 3600_000),
+    '0',
+    'Close a gateway-mode socket that has not identified after this long (4003); 0 never does. Leave it 0 unless you must: qq-official-bot keeps an idle second socket whose closing tears down its live one, and dead peers are found by pings anyway.',
   ),
   GATEWAY_CLOSE_GRACE_MS: setting(int(0, 60_000), '1000', 'After op 7 or op 9, how long before the server closes the socket itself (4009 or 4006).'),
   GATEWAY_SESSION_TTL_SEC: setting(int(10, 7 * 24 * 3600), '600', 'How long a gateway session can still be resumed after its connection ends.'),
