@@ -118,6 +118,8 @@ const config = () => ({
   qqTokenUrl: fake.tokenUrl,
   bots: new Map([[BOT.appid, BOT.secret]]) as ReadonlyMap<string, string>,
   gatewayCloseGraceMs: 200,
+  // Behind a load balancer Hookway cannot see the address clients use: PUBLIC_URL says it (docs/sdks.md).
+  publicUrl: `http://127.0.0.1:${front.port}`,
 });
 /** Another instance takes over behind the front, then the old one shuts down (op 7 → 4009 to its clients). */
 async function replaceRelay(bus: Bus): Promise<RunningRelay> {
@@ -193,5 +195,33 @@ describe('qq-guild-bot (old official Node SDK) through Hookway', { timeout: 90_0
     await sdk.waitFor('guild-3', (l) => String(l.message ?? '').includes('guild-3'));
     expect(third.relay.gateway.stats().gatewayInvalidSessions).toBeGreaterThanOrEqual(1);
     expect(sdk.count((l) => String(l.message ?? '').includes('guild-1'))).toBe(1);
+  });
+});
+
+describe('qq-official-bot (zhinjs) through Hookway', { timeout: 90_000 }, () => {
+  it('receives group, C2C and guild events, replies through the pass-through, resumes after op 7 and re-identifies after op 9', async () => {
+    const bus = memoryBus();
+    relay = await firstRelay(bus);
+    sdk = runSdk('official-bot.mjs', { HTTPS_PROXY: `http://127.0.0.1:${front.port}`, https_proxy: `http://127.0.0.1:${front.port}` });
+    await sdk.waitFor('ready', (l) => l.ready === true);
+
+    await relay.sender().dispatch(groupAtMessage({ content: 'group-1' }));
+    await relay.sender().dispatch(C2C('c2c-1'));
+    await relay.sender().dispatch(GUILD('AT_MESSAGE_CREATE', 'guild-1'));
+    for (const m of ['group-1', 'c2c-1', 'guild-1']) await sdk.waitFor(`a reply to ${m}`, (l) => String(l.replied ?? '').includes(m));
+    expect(fake.callsTo('/v2/groups/').some((c) => JSON.stringify(c.body).includes('pong'))).toBe(true);
+    expect(fake.callsTo('/v2/users/').some((c) => JSON.stringify(c.body).includes('pong'))).toBe(true);
+
+    const second = await replaceRelay(bus);
+    await second.sender().dispatch(groupAtMessage({ content: 'group-2' }));
+    await sdk.waitFor('group-2', (l) => String(l.message ?? '').includes('group-2'));
+    expect(second.relay.gateway.stats().gatewayResumes).toBeGreaterThanOrEqual(1);
+
+    const third = await replaceRelay(memoryBus());
+    await sleep(1500);
+    await third.sender().dispatch(groupAtMessage({ content: 'group-3' }));
+    await sdk.waitFor('group-3', (l) => String(l.message ?? '').includes('group-3'));
+    expect(third.relay.gateway.stats().gatewayInvalidSessions).toBeGreaterThanOrEqual(1);
+    expect(sdk.count((l) => String(l.message ?? '').includes('group-1'))).toBe(1);
   });
 });
