@@ -1,4 +1,4 @@
-import { matchSecretEndpoint } from '@hookway/protocol';
+import { matchSecretEndpoint, stripAbsoluteForm } from '@hookway/protocol';
 
 /** What a WebSocket upgrade asked for, or why it cannot be served. */
 export type UpgradeTarget =
@@ -13,7 +13,7 @@ export function parseUpgradeTarget(rawUrl: string | undefined): UpgradeTarget {
   const gateway = matchSecretEndpoint(rawUrl ?? '/', 'websocket');
   if (gateway) {
     // The secret is optional here: SDKs that only take the URL from /gateway/bot authenticate with a token.
-    const given = gateway.query.has('secret') || /^\/websocket\/[^/?]/.test((rawUrl ?? '').replace(/^[a-z]+:\/\/[^/]*/i, ''));
+    const given = gateway.query.has('secret') || /^\/websocket\/[^/?]/.test(stripAbsoluteForm(rawUrl ?? ''));
     if (given && gateway.secret === undefined) {
       return refused(400, 'invalid_secret', 'use /websocket?secret=<AppSecret>, or /websocket with a token in Identify');
     }

@@ -1,6 +1,7 @@
 import { request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import type { BotDirectory } from '@hookway/bots';
+import { parseGatewayToken, stripAbsoluteForm } from '@hookway/protocol';
 import type { Logger } from '@hookway/runtime';
 
 export interface OpenApiOptions {
@@ -25,6 +26,13 @@ const HOP_BY_HOP = new Set([
   'transfer-encoding',
   'upgrade',
   'host',
+  // Hookway's own business, not the platform's: never forwarded upstream.
+  'cookie',
+  'x-forwarded-for',
+  'x-forwarded-host',
+  'x-forwarded-proto',
+  'x-real-ip',
+  'forwarded',
 ]);
 
 /**
@@ -32,7 +40,7 @@ const HOP_BY_HOP = new Set([
  * (`https://host/users/@me`); undefined for anything else (`*@host/…`, `//host/…`), which is never forwarded.
  */
 export function targetPath(rawUrl: string): string | undefined {
-  const stripped = rawUrl.replace(/^[a-z][a-z0-9+.-]*:\/\/[^/?#]*/i, '');
+  const stripped = stripAbsoluteForm(rawUrl);
   const path = stripped === '' ? '/' : stripped;
   return path.startsWith('/') && !path.startsWith('//') && !/[\\\s]/.test(path) ? path : undefined;
 }
@@ -75,9 +83,9 @@ export function createOpenApi(options: OpenApiOptions) {
 
   /** `Bot <appid>.<AppSecret>` (the documented setting for legacy SDKs) becomes a real token upstream. */
   const upstreamAuthorization = async (value: string | undefined): Promise<string | undefined> => {
-    const legacy = value && /^Bot\s+(\d{1,20})\.(\S+)$/.exec(value);
-    if (!legacy) return value;
-    const token = await options.directory.tokenForSecret(legacy[1]!, legacy[2]!).catch(() => undefined);
+    const credential = value?.startsWith('Bot ') ? parseGatewayToken(value) : undefined;
+    if (credential?.kind !== 'bot_token') return value;
+    const token = await options.directory.tokenForSecret(credential.appid, credential.token).catch(() => undefined);
     return token ? `QQBot ${token}` : value;
   };
 
@@ -98,6 +106,10 @@ export function createOpenApi(options: OpenApiOptions) {
       answer.pipe(res);
     });
     upstream.setTimeout(30_000, () => upstream.destroy(new Error('upstream timed out')));
+    // The client went away before the answer was complete: stop the upstream request too.
+    res.on('close', () => {
+      if (!res.writableFinished) upstream.destroy();
+    });
     upstream.on('error', (err) => {
       options.logger.warn({ host: target.host, err: err.message }, 'OpenAPI pass-through failed');
       if (!res.headersSent) sendJson(res, 502, { error: 'upstream_unreachable', message: `could not reach ${target.host}` });

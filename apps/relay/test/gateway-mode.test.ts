@@ -347,13 +347,16 @@ describe('Hookway as the SDK’s API host', () => {
     const token = fake.tokenOf(BOT.appid);
     const res = await fetch(`${r.baseUrl}/v2/groups/C9F778FE/messages`, {
       method: 'POST',
-      headers: { authorization: `QQBot ${token}`, 'content-type': 'application/json' },
+      headers: { authorization: `QQBot ${token}`, 'content-type': 'application/json', cookie: 'panel=1', 'x-forwarded-for': '10.9.8.7', 'x-union-appid': BOT.appid },
       body: JSON.stringify({ content: '你好', msg_type: 0, msg_id: 'ROBOT1.0_x' }),
     });
     expect(res.status).toBe(200);
     expect(res.headers.get('x-tps-trace-id')).toBe('fake-trace');
     expect(await res.json()).toMatchObject({ id: expect.any(String) });
-    expect(fake.callsTo('/v2/groups/C9F778FE/messages')[0]).toMatchObject({ authorization: `QQBot ${token}`, body: { content: '你好', msg_id: 'ROBOT1.0_x' } });
+    const forwarded = fake.callsTo('/v2/groups/C9F778FE/messages')[0]!;
+    expect(forwarded).toMatchObject({ authorization: `QQBot ${token}`, body: { content: '你好', msg_id: 'ROBOT1.0_x' } });
+    expect(forwarded.headers['x-union-appid']).toBe(BOT.appid);
+    expect([forwarded.headers.cookie, forwarded.headers['x-forwarded-for']]).toEqual([undefined, undefined]);
 
     const { request } = await import('node:http');
     const port = Number(new URL(r.baseUrl).port);

@@ -8,13 +8,18 @@ export interface EndpointMatch {
 
 const ABSOLUTE_FORM = /^[a-z][a-z0-9+.-]*:\/\/[^/?#]*/i;
 
+/** A request target without its scheme and authority, as proxies send absolute-form (`http://host/path` → `/path`). */
+export function stripAbsoluteForm(target: string): string {
+  return target.replace(ABSOLUTE_FORM, '');
+}
+
 /**
  * Matches a request target against `/<name>?secret=S` and `/<name>/S` (a trailing slash allowed; origin or absolute
  * form, as proxies send). Returns null for any other path. One parser for every endpoint, so the webhook and the
  * WebSocket routes can never disagree about what a secret is.
  */
 export function matchSecretEndpoint(rawUrl: string, name: string): EndpointMatch | null {
-  const target = rawUrl.replace(ABSOLUTE_FORM, '');
+  const target = stripAbsoluteForm(rawUrl);
   const queryAt = target.indexOf('?');
   const pathname = queryAt === -1 ? target : target.slice(0, queryAt);
   const segments = pathname.split('/');

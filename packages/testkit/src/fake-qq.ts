@@ -8,6 +8,7 @@ export interface RecordedCall {
   readonly path: string;
   readonly authorization: string | undefined;
   readonly host: string | undefined;
+  readonly headers: Readonly<Record<string, string | string[] | undefined>>;
   readonly body: unknown;
 }
 
@@ -91,7 +92,7 @@ export class FakeQqPlatform {
       // keep the text
     }
     const path = (req.url ?? '/').replace(/^[a-z]+:\/\/[^/]*/i, '');
-    this.calls.push({ method: req.method ?? 'GET', path, authorization: req.headers.authorization, host: req.headers.host, body });
+    this.calls.push({ method: req.method ?? 'GET', path, authorization: req.headers.authorization, host: req.headers.host, headers: { ...req.headers }, body });
 
     if (req.method === 'POST' && path === '/app/getAppAccessToken') {
       const { appId, clientSecret } = (body ?? {}) as { appId?: unknown; clientSecret?: unknown };
