@@ -134,6 +134,24 @@ async function firstRelay(bus: Bus): Promise<RunningRelay> {
   front.routeTo(relay);
   return relay;
 }
+/**
+ * The second half of every SDK test: op 7 → 4009 as the next instance takes over (same bus: the SDK must resume),
+ * then an instance that never heard of the session (op 9 → 4006: the SDK must identify again).
+ */
+async function survivesReconnectAndInvalidSession(bus: Bus, event: (label: string) => string, firstLabel: string): Promise<void> {
+  const second = await replaceRelay(bus);
+  await second.sender().dispatch(event('after-op7'));
+  await sdk!.waitFor('the event after op 7', (l) => String(l.message ?? '').includes('after-op7'));
+  expect(second.relay.gateway.stats().gatewayResumes).toBeGreaterThanOrEqual(1);
+
+  const third = await replaceRelay(memoryBus());
+  await sleep(1500);
+  await third.sender().dispatch(event('after-op9'));
+  await sdk!.waitFor('the event after op 9', (l) => String(l.message ?? '').includes('after-op9'));
+  expect(third.relay.gateway.stats().gatewayInvalidSessions).toBeGreaterThanOrEqual(1);
+  expect(sdk!.count((l) => String(l.message ?? '').includes(firstLabel))).toBe(1);
+}
+
 function runSdk(script: string, env: Record<string, string>): SdkProcess {
   return new SdkProcess(spawn(process.execPath, [`${SDK_DIR}${script}`], { cwd: SDK_DIR, env: { ...process.env, APPID: BOT.appid, SECRET, ...env } }));
 }
@@ -153,19 +171,7 @@ describe('@satorijs/adapter-qq (Koishi) through Hookway', { timeout: 90_000 }, (
     expect(fake.callsTo('/v2/users/').some((c) => JSON.stringify(c.body).includes('pong'))).toBe(true);
     expect(fake.callsTo('/channels/100010/messages')).toHaveLength(1);
 
-    // op 7 → 4009: the SDK resumes on the next instance, which shares the bus.
-    const second = await replaceRelay(bus);
-    await second.sender().dispatch(groupAtMessage({ content: 'group-2' }));
-    await sdk.waitFor('group-2', (l) => String(l.message ?? '').includes('group-2'));
-    expect(second.relay.gateway.stats().gatewayResumes).toBeGreaterThanOrEqual(1);
-
-    // An instance that never heard of the session: op 9 → 4006, and the SDK identifies afresh.
-    const third = await replaceRelay(memoryBus());
-    await sleep(1500);
-    await third.sender().dispatch(groupAtMessage({ content: 'group-3' }));
-    await sdk.waitFor('group-3', (l) => String(l.message ?? '').includes('group-3'));
-    expect(third.relay.gateway.stats().gatewayInvalidSessions).toBeGreaterThanOrEqual(1);
-    expect(sdk.count((l) => String(l.message ?? '').includes('group-1'))).toBe(1);
+    await survivesReconnectAndInvalidSession(bus, (label) => groupAtMessage({ content: label }), 'group-1');
   });
 });
 
@@ -184,17 +190,7 @@ describe('qq-guild-bot (old official Node SDK) through Hookway', { timeout: 90_0
     expect(reply.body).toMatchObject({ content: 'pong guild-1' });
     expect(fake.callsTo('/dms/18700000000001/messages')).toHaveLength(1);
 
-    const second = await replaceRelay(bus);
-    await second.sender().dispatch(GUILD('AT_MESSAGE_CREATE', 'guild-2'));
-    await sdk.waitFor('guild-2', (l) => String(l.message ?? '').includes('guild-2'));
-    expect(second.relay.gateway.stats().gatewayResumes).toBeGreaterThanOrEqual(1);
-
-    const third = await replaceRelay(memoryBus());
-    await sleep(1500);
-    await third.sender().dispatch(GUILD('AT_MESSAGE_CREATE', 'guild-3'));
-    await sdk.waitFor('guild-3', (l) => String(l.message ?? '').includes('guild-3'));
-    expect(third.relay.gateway.stats().gatewayInvalidSessions).toBeGreaterThanOrEqual(1);
-    expect(sdk.count((l) => String(l.message ?? '').includes('guild-1'))).toBe(1);
+    await survivesReconnectAndInvalidSession(bus, (label) => GUILD('AT_MESSAGE_CREATE', label), 'guild-1');
   });
 });
 
@@ -212,16 +208,6 @@ describe('qq-official-bot (zhinjs) through Hookway', { timeout: 90_000 }, () => 
     expect(fake.callsTo('/v2/groups/').some((c) => JSON.stringify(c.body).includes('pong'))).toBe(true);
     expect(fake.callsTo('/v2/users/').some((c) => JSON.stringify(c.body).includes('pong'))).toBe(true);
 
-    const second = await replaceRelay(bus);
-    await second.sender().dispatch(groupAtMessage({ content: 'group-2' }));
-    await sdk.waitFor('group-2', (l) => String(l.message ?? '').includes('group-2'));
-    expect(second.relay.gateway.stats().gatewayResumes).toBeGreaterThanOrEqual(1);
-
-    const third = await replaceRelay(memoryBus());
-    await sleep(1500);
-    await third.sender().dispatch(groupAtMessage({ content: 'group-3' }));
-    await sdk.waitFor('group-3', (l) => String(l.message ?? '').includes('group-3'));
-    expect(third.relay.gateway.stats().gatewayInvalidSessions).toBeGreaterThanOrEqual(1);
-    expect(sdk.count((l) => String(l.message ?? '').includes('group-1'))).toBe(1);
+    await survivesReconnectAndInvalidSession(bus, (label) => groupAtMessage({ content: label }), 'group-1');
   });
 });
