@@ -1,5 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { freePort, groupAtMessage, idOf, startRedisServer, WebhookSender, WsCollector, type RedisServer } from '@hookway/testkit';
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { FakeQqPlatform, freePort, groupAtMessage, idOf, startRedisServer, WebhookSender, WsCollector, type RedisServer } from '@hookway/testkit';
 import { startProcess, type HookwayProcess } from './cluster.ts';
 import { SECRET, sleep } from './harness.ts';
 import { nginxBinary, startNginx, type RunningNginx } from './nginx.ts';
@@ -62,5 +64,64 @@ describe.runIf(installed)('behind nginx with deploy/nginx/hookway.conf', () => {
     expect((await fetch(`http://${front}/readyz`)).status).toBe(200);
     // Gateway discovery goes to an ingress, which answers with the address the client used (X-Forwarded-Host).
     expect(await (await fetch(`http://${front}/gateway`)).json()).toEqual({ url: `ws://${front}/websocket` });
+  });
+
+  it('in split mode, a real SDK (Koishi’s adapter) resumes on the other gateway replica after op 7', async () => {
+    const appid = '102000011';
+    const fake = await new FakeQqPlatform([{ appid, secret: SECRET, userId: '6158788878435714165', username: 'split' }]).start();
+    try {
+      redis = await startRedisServer();
+      const port = await freePort();
+      const env = {
+        REDIS_URL: redis.url,
+        BOTS: `${appid}:${SECRET}`,
+        QQ_API_BASE: fake.baseUrl,
+        QQ_TOKEN_URL: fake.tokenUrl,
+        PUBLIC_URL: `http://127.0.0.1:${port}`,
+        GATEWAY_CLOSE_GRACE_MS: '200',
+      };
+      const ingresses = [await startProcess('ingress', env)];
+      const gateways = await Promise.all([startProcess('gateway', env), startProcess('gateway', env)]);
+      processes.push(...ingresses, ...gateways);
+      nginx = await startNginx(port, { ingress: ingresses.map((p) => p.port), gateway: gateways.map((p) => p.port) });
+      const sender = new WebhookSender(`http://127.0.0.1:${port}`, SECRET);
+
+      const script = fileURLToPath(new URL('./sdk/satori-bot.mjs', import.meta.url));
+      const sdk = spawn(process.execPath, [script], { env: { ...process.env, HOOKWAY: `127.0.0.1:${port}`, APPID: appid, SECRET } });
+      let out = '';
+      sdk.stdout.on('data', (d) => (out += d));
+      sdk.stderr.on('data', (d) => (out += d));
+      const lines = () =>
+        out.split('\n').flatMap((l) => {
+          try {
+            return [JSON.parse(l) as Record<string, unknown>];
+          } catch {
+            return [];
+          }
+        });
+      const until = async (what: string, check: (line: Record<string, unknown>) => boolean) => {
+        const deadline = Date.now() + 15_000;
+        while (!lines().some(check)) {
+          if (Date.now() > deadline) throw new Error(`SDK never printed ${what}:\n${out.slice(-2000)}`);
+          await sleep(50);
+        }
+      };
+      try {
+        await until('login', (l) => l.login === 1);
+        await sender.dispatch(groupAtMessage({ content: 'split-1' }));
+        await until('a reply to split-1', (l) => String(l.replied ?? '').includes('split-1'));
+        const sessions = async (p: HookwayProcess) => ((await (await fetch(`${p.baseUrl}/healthz`)).json()) as Record<string, number>);
+        const serving = (await sessions(gateways[0]!)).gatewaySessions === 1 ? 0 : 1;
+        expect(await gateways[serving]!.stop('SIGTERM')).toBe(0);
+        await sender.dispatch(groupAtMessage({ content: 'split-2' }));
+        await until('a reply to split-2', (l) => String(l.replied ?? '').includes('split-2'));
+        expect((await sessions(gateways[1 - serving]!)).gatewayResumes).toBeGreaterThanOrEqual(1);
+        expect(lines().filter((l) => String(l.message ?? '').includes('split-1'))).toHaveLength(1);
+      } finally {
+        sdk.kill('SIGKILL');
+      }
+    } finally {
+      await fake.stop();
+    }
   });
 });
