@@ -15,8 +15,8 @@ export interface IngressDeps {
   readonly nowMs?: () => number;
   /** Serves the OpenAPI paths (gateway discovery and the pass-through); returns false when it did not. */
   readonly openApi?: (req: IncomingMessage, res: ServerResponse) => boolean;
-  /** Told appid → secret for every verified webhook that names its bot (X-Bot-Appid). */
-  readonly learnBot?: (appid: string, secret: string) => Promise<void>;
+  /** Told appid → secret for a verified webhook that names its bot (X-Bot-Appid); resolves whether it was kept. */
+  readonly learnBot?: (appid: string, secret: string) => Promise<boolean>;
 }
 
 export type IngressStats = {
@@ -40,6 +40,11 @@ export interface Ingress extends HealthSource {
   /** Stops accepting events: webhooks get 503 so the platform retries them elsewhere or later. */
   close(): void;
 }
+
+/** Learning a bot from X-Bot-Appid asks the token service: rationed, and retried after a failure. */
+const LEARN_PER_MINUTE = 30;
+const LEARN_RETRY_MS = 60_000;
+const LEARNED_KEYS_MAX = 10_000;
 
 const REJECTIONS = new Set<WebhookOutcome>([
   'malformed_json',
@@ -139,16 +144,28 @@ export function createIngress(deps: IngressDeps): Ingress {
     send(res, reply);
   }
 
-  const learned = new Set<string>();
+  /** appid:fingerprint → when it may be tried again (learning asks the platform, so it is rationed). */
+  const learned = new Map<string, number>();
+  let learnBudget = { windowStartMs: 0, used: 0 };
   const learn = (appid: string | undefined, secret: string) => {
     if (!deps.learnBot || !appid || !/^\d{1,20}$/.test(appid)) return;
     const key = `${appid}:${secretFingerprint(secret)}`;
-    if (learned.has(key)) return;
-    learned.add(key);
-    deps.learnBot(appid, secret).catch((err: unknown) => {
-      learned.delete(key);
-      log.warn({ appid, err }, 'could not record the bot for gateway mode');
-    });
+    const now = nowMs();
+    if ((learned.get(key) ?? 0) > now) return;
+    // X-Bot-Appid is unsigned: at most LEARN_PER_MINUTE checks with the token service, whatever is claimed.
+    if (now - learnBudget.windowStartMs >= 60_000) learnBudget = { windowStartMs: now, used: 0 };
+    if (learnBudget.used >= LEARN_PER_MINUTE) return;
+    learnBudget.used++;
+    learned.delete(key);
+    learned.set(key, Number.POSITIVE_INFINITY);
+    if (learned.size > LEARNED_KEYS_MAX) learned.delete(learned.keys().next().value as string);
+    deps.learnBot(appid, secret).then(
+      (ok) => learned.set(key, ok ? Number.POSITIVE_INFINITY : nowMs() + LEARN_RETRY_MS),
+      (err: unknown) => {
+        learned.set(key, nowMs() + LEARN_RETRY_MS);
+        log.warn({ appid, err }, 'could not record the bot for gateway mode');
+      },
+    );
   };
 
   const count = (reply: WebhookReply) => {

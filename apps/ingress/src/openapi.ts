@@ -49,6 +49,8 @@ export function targetPath(rawUrl: string): string | undefined {
 export function upstreamUrl(base: string, path: string): URL | undefined {
   const target = new URL(base);
   const request = new URL(path, 'http://hookway.invalid');
+  // `/x/..//h` normalises to `//h`: still the configured host, but refused like any other `//` path.
+  if (request.pathname.startsWith('//')) return undefined;
   target.pathname = `${target.pathname.replace(/\/$/, '')}${request.pathname}`;
   target.search = request.search;
   return target.origin === new URL(base).origin ? target : undefined;
@@ -125,7 +127,8 @@ export function createOpenApi(options: OpenApiOptions) {
       sendJson(res, 400, { error: 'bad_target', message: 'the request target must be a path (or an absolute http(s) URL)' });
       return true;
     }
-    const pathname = path.split('?')[0]!;
+    // Route on the normalised path, so `/gateway/../app/getAppAccessToken` is what it says.
+    const pathname = new URL(path, 'http://hookway.invalid').pathname;
     const discovery = req.method === 'GET' && (pathname === '/gateway' || pathname === '/gateway/bot');
     const url = discovery ? gatewayUrl(req) : undefined;
     if (discovery && url === undefined) {

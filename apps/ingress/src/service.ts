@@ -39,7 +39,9 @@ export function ingressDeps(
       logger,
     }),
     learnBot: async (appid: string, secret: string) => {
-      if (!(await directory.learn(appid, secret))) logger.warn({ appid }, 'X-Bot-Appid does not match the secret in the callback URL; not learned');
+      const kept = await directory.learn(appid, secret);
+      if (!kept) logger.warn({ appid }, 'X-Bot-Appid does not match the secret in the callback URL (or the token service failed); not learned');
+      return kept;
     },
   };
 }

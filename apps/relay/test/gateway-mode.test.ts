@@ -293,6 +293,38 @@ describe('an unsigned X-Bot-Appid cannot bind another secret to a real appid', (
   });
 });
 
+describe('learning bots from X-Bot-Appid is rationed and retried', () => {
+  it('tries again after the token service failed, but not at once', async () => {
+    let now = Date.now();
+    const r = await start({ ...gatewayConfig(), bots: new Map(), signatureMaxSkewSec: 0 }, { nowMs: () => now });
+    const named = { headers: { 'x-bot-appid': BOT.appid } };
+    fake.tokenOutage = true;
+    await new WebhookSender(r.baseUrl, SECRET).dispatch(groupAtMessage(), named);
+    await sleep(200);
+    fake.tokenOutage = false;
+    const tokenCalls = () => fake.callsTo('/app/getAppAccessToken').length;
+    const before = tokenCalls();
+    await new WebhookSender(r.baseUrl, SECRET).dispatch(groupAtMessage(), named);
+    await sleep(200);
+    expect(tokenCalls()).toBe(before);
+    now += 61_000;
+    await new WebhookSender(r.baseUrl, SECRET).dispatch(groupAtMessage(), named);
+    await sleep(200);
+    expect(tokenCalls()).toBe(before + 1);
+    await identified(r);
+  });
+
+  it('asks the token service at most 30 times a minute, whatever appids are claimed', async () => {
+    const r = await start({ ...gatewayConfig(), bots: new Map() });
+    const before = fake.callsTo('/app/getAppAccessToken').length;
+    for (let i = 0; i < 40; i++) {
+      await new WebhookSender(r.baseUrl, 'MadeUpSecret123').dispatch(groupAtMessage(), { headers: { 'x-bot-appid': String(900000000 + i) } });
+    }
+    await sleep(300);
+    expect(fake.callsTo('/app/getAppAccessToken').length - before).toBe(30);
+  });
+});
+
 describe('intents and shards', () => {
   it('strict: only the events the Identify intents ask for; all: everything', async () => {
     const strict = await start(gatewayConfig());
@@ -403,6 +435,7 @@ describe('Hookway as the SDK’s API host', () => {
       `//127.0.0.1:${evilPort}/x`,
       `http://127.0.0.1:${evilPort}@127.0.0.1:${evilPort}/x`,
       `/users/@127.0.0.1:${evilPort}`,
+      `/x/..//127.0.0.1:${evilPort}/y`,
     ]) {
       const status = await send(target, { authorization: `Bot ${BOT.appid}.${BOT.secret}` });
       expect([400, 401, 404], target).toContain(status);
@@ -410,6 +443,25 @@ describe('Hookway as the SDK’s API host', () => {
     expect(evilHits).toBe(0);
     expect(fake.calls.every((c) => c.host === new URL(fake.baseUrl).host)).toBe(true);
     await new Promise((resolve) => evil.close(resolve));
+  });
+
+  it('routes on the normalised path (/gateway/../app/getAppAccessToken is the token call)', async () => {
+    const r = await start(gatewayConfig());
+    const { request } = await import('node:http');
+    const body = JSON.stringify({ appId: BOT.appid, clientSecret: BOT.secret });
+    const answer = await new Promise<string>((resolve, reject) => {
+      const req = request(
+        { host: '127.0.0.1', port: Number(new URL(r.baseUrl).port), method: 'POST', path: '/gateway/../app/getAppAccessToken', headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } },
+        (res) => {
+          let text = '';
+          res.on('data', (d) => (text += d));
+          res.on('end', () => resolve(text));
+        },
+      );
+      req.on('error', reject);
+      req.end(body);
+    });
+    expect(JSON.parse(answer)).toMatchObject({ access_token: fake.tokenOf(BOT.appid) });
   });
 
   it('forwards /app/getAppAccessToken to QQ_TOKEN_URL and swaps Bot <appid>.<AppSecret> for a real token upstream', async () => {

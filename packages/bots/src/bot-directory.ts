@@ -55,6 +55,7 @@ const REFETCH_MIN_INTERVAL_MS = 5000;
 const KNOWN_BOTS_CACHE_MS = 5000;
 /** Learned bots are real ones (each verified with the platform), so this only guards against surprises. */
 const LEARNED_MAX = 10_000;
+const TOKEN_STATES_MAX = 10_000;
 
 /**
  * Who a gateway-mode client is. A client proves it may receive a bot's events with the bot's AppSecret (in the URL,
@@ -104,7 +105,7 @@ export class BotDirectory {
   }
 
   async appidOf(secret: string): Promise<string | undefined> {
-    for (const [appid, s] of await this.bots()) if (s === secret) return appid;
+    for (const [appid, s] of await this.bots()) if (equal(s, secret)) return appid;
     return undefined;
   }
 
@@ -180,6 +181,15 @@ export class BotDirectory {
     if (!state) {
       state = { fetchedAtMs: 0 };
       this.tokens.set(key, state);
+      // Pairs that never got a token (made-up ones) must not accumulate.
+      if (this.tokens.size > TOKEN_STATES_MAX) {
+        for (const [k, v] of this.tokens) {
+          if (!v.current && !v.inflight) {
+            this.tokens.delete(k);
+            break;
+          }
+        }
+      }
     }
     if (state.inflight) return state.inflight;
     if (!force && state.current && state.current.expiresAtMs - RENEW_BEFORE_EXPIRY_MS > this.nowMs()) return;

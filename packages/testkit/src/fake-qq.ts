@@ -28,6 +28,8 @@ export class FakeQqPlatform {
   private readonly tokens = new Map<string, { token: string; expiresAtMs: number }>();
   private generation = 0;
   private server: Server | undefined;
+  /** While true the token service answers 503 (an outage). */
+  tokenOutage = false;
   /** Lifetime of newly issued tokens, in seconds (the platform's is 7200). */
   tokenLifetimeSec = 7200;
   baseUrl = '';
@@ -74,7 +76,11 @@ export class FakeQqPlatform {
 
   private botByToken(authorization: string | undefined): FakeBot | undefined {
     const token = /^QQBot\s+(\S+)$/.exec(authorization ?? '')?.[1];
-    return this.bots.find((b) => this.tokens.get(b.appid)?.token === token && this.tokens.get(b.appid)!.expiresAtMs > Date.now());
+    if (token === undefined) return undefined;
+    return this.bots.find((b) => {
+      const issued = this.tokens.get(b.appid);
+      return issued !== undefined && issued.token === token && issued.expiresAtMs > Date.now();
+    });
   }
 
   callsTo(pathPrefix: string): RecordedCall[] {
@@ -94,6 +100,9 @@ export class FakeQqPlatform {
     const path = (req.url ?? '/').replace(/^[a-z]+:\/\/[^/]*/i, '');
     this.calls.push({ method: req.method ?? 'GET', path, authorization: req.headers.authorization, host: req.headers.host, headers: { ...req.headers }, body });
 
+    if (req.method === 'POST' && path === '/app/getAppAccessToken' && this.tokenOutage) {
+      return { status: 503, body: { code: 503, message: 'try again later' } };
+    }
     if (req.method === 'POST' && path === '/app/getAppAccessToken') {
       const { appId, clientSecret } = (body ?? {}) as { appId?: unknown; clientSecret?: unknown };
       const bot = this.bots.find((b) => b.appid === appId && b.secret === clientSecret);
