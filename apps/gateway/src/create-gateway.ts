@@ -3,7 +3,7 @@ import type { Duplex } from 'node:stream';
 import WebSocket, { WebSocketServer, type ServerOptions } from 'ws';
 import type { Bus } from '@hookway/bus';
 import { clientHeartbeatSchema, HEARTBEAT_ACK_FRAME, RawClose, secretFingerprint } from '@hookway/protocol';
-import type { HealthSource, Logger } from '@hookway/runtime';
+import { refuseUpgrade, type HealthSource, type Logger } from '@hookway/runtime';
 import { BotFeeds } from './bot-feeds.ts';
 import type { BotDirectory } from '@hookway/bots';
 import { GatewaySession, type GatewaySessionOptions } from './gateway-session.ts';
@@ -93,13 +93,13 @@ export function createGateway(deps: GatewayDeps): Gateway {
 
   function handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     socket.on('error', () => socket.destroy());
-    if (closing) return refuse(socket, 503, 'shutting_down', 'server is shutting down; reconnect to another instance');
+    if (closing) return refuseUpgrade(socket, 503, 'shutting_down', 'server is shutting down; reconnect to another instance');
     const target = parseUpgradeTarget(req.url);
-    if (target.kind === 'refused') return refuse(socket, target.status, target.error, target.message);
+    if (target.kind === 'refused') return refuseUpgrade(socket, target.status, target.error, target.message);
     if ('setKeepAlive' in socket && typeof socket.setKeepAlive === 'function') {
       socket.setKeepAlive(true, deps.tcpKeepaliveDelayMs);
     }
-    if (target.kind === 'gateway' && !deps.gatewayMode) return refuse(socket, 404, 'not_found', 'gateway mode is not enabled here');
+    if (target.kind === 'gateway' && !deps.gatewayMode) return refuseUpgrade(socket, 404, 'not_found', 'gateway mode is not enabled here');
     wss.handleUpgrade(req, socket, head, (ws) => {
       if (target.kind === 'gateway') attachGatewaySession(ws, target.secret);
       else void attachRawClient(ws, target.secret, target.after);
@@ -226,14 +226,4 @@ function isClientHeartbeat(data: WebSocket.RawData): boolean {
   } catch {
     return false;
   }
-}
-
-function refuse(socket: Duplex, status: number, error: string, message: string): void {
-  const body = JSON.stringify({ error, message });
-  const reason = { 400: 'Bad Request', 404: 'Not Found', 503: 'Service Unavailable' }[status] ?? 'Error';
-  // Like ws's abortHandshake: the socket allows half-open, so destroy it once the answer is flushed.
-  socket.once('finish', () => socket.destroy());
-  socket.end(
-    `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
-  );
 }

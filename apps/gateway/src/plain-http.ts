@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { matchSecretEndpoint } from '@hookway/protocol';
+import { sendJson } from '@hookway/runtime';
 
 /** What a gateway-only process answers to plain HTTP: 426 on its WebSocket endpoints, JSON 404 elsewhere. */
 export function answerPlainHttp(req: IncomingMessage, res: ServerResponse): void {
@@ -7,6 +8,5 @@ export function answerPlainHttp(req: IncomingMessage, res: ServerResponse): void
   const body = isWs
     ? { error: 'upgrade_required', message: 'this is a WebSocket endpoint: connect with ws:// (or wss://), not plain HTTP' }
     : { error: 'not_found', message: 'a gateway serves /ws, /healthz and /readyz; webhooks go to an ingress' };
-  res.writeHead(isWs ? 426 : 404, { 'content-type': 'application/json', ...(isWs ? { upgrade: 'websocket' } : {}) });
-  res.end(JSON.stringify(body));
+  sendJson(res, isWs ? 426 : 404, body, isWs ? { upgrade: 'websocket' } : {});
 }

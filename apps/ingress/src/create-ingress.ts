@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import express, { type ErrorRequestHandler, type Express } from 'express';
 import { matchSecretEndpoint, secretFingerprint } from '@hookway/protocol';
 import type { Bus } from '@hookway/bus';
-import type { HealthSource, Logger, Redactor } from '@hookway/runtime';
+import { sendJson, type HealthSource, type Logger, type Redactor } from '@hookway/runtime';
 import { readBody } from './read-body.ts';
 import { handleWebhook, type WebhookOutcome, type WebhookReply } from './webhook.ts';
 
@@ -207,6 +207,5 @@ function send(res: ServerResponse, reply: WebhookReply): void {
 }
 
 function sendProblem(res: ServerResponse, status: number, error: string, message: string): void {
-  res.writeHead(status, { 'content-type': 'application/json' });
-  res.end(JSON.stringify({ error, message }));
+  sendJson(res, status, { error, message });
 }

@@ -2,7 +2,7 @@ import { request as httpRequest, type IncomingMessage, type ServerResponse } fro
 import { request as httpsRequest } from 'node:https';
 import type { BotDirectory } from '@hookway/bots';
 import { parseGatewayToken, stripAbsoluteForm } from '@hookway/protocol';
-import type { Logger } from '@hookway/runtime';
+import { sendJson, type Logger } from '@hookway/runtime';
 
 export interface OpenApiOptions {
   /** Upstream OpenAPI, e.g. https://api.sgroup.qq.com. */
@@ -76,11 +76,6 @@ export function createOpenApi(options: OpenApiOptions) {
     // the SDK to the real gateway.
     if (/(^|\.)qq\.com(:\d+)?$/i.test(host)) return undefined;
     return `${proto}://${host}/websocket`;
-  };
-
-  const sendJson = (res: ServerResponse, status: number, body: object) => {
-    res.writeHead(status, { 'content-type': 'application/json' });
-    res.end(JSON.stringify(body));
   };
 
   /** `Bot <appid>.<AppSecret>` (the documented setting for legacy SDKs) becomes a real token upstream. */

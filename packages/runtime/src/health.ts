@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { sendJson } from './http-answers.ts';
 
 /** Something that can say whether it is ready and report a few counters for `/healthz` and `/readyz`. */
 export interface HealthSource {
@@ -45,7 +46,5 @@ export function createHealthHandler(options: HealthOptions): (req: IncomingMessa
 }
 
 function send(res: ServerResponse, status: number, body: object): void {
-  const json = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' });
-  res.end(json);
+  sendJson(res, status, body, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' });
 }

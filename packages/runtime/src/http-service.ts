@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { createHealthHandler, type HealthSource } from './health.ts';
+import { refuseUpgrade } from './http-answers.ts';
 import { Lifecycle, type Closeable } from './lifecycle.ts';
 import type { Service } from './service.ts';
 
@@ -37,7 +38,7 @@ export function createHttpService(parts: HttpServiceParts): HttpService {
   });
   const handleUpgrade = parts.handleUpgrade;
   if (handleUpgrade) server.on('upgrade', handleUpgrade);
-  else server.on('upgrade', (_req, socket: Duplex) => rejectUpgrade(socket));
+  else server.on('upgrade', (_req, socket: Duplex) => refuseUpgrade(socket, 404, 'not_found', 'this instance serves no WebSocket endpoint'));
   server.on('clientError', (_err, socket) => {
     // HTTP sockets allow half-open; destroy once the answer is flushed so a silent peer cannot pin the fd.
     if (!socket.writable) return void socket.destroy();
@@ -68,10 +69,4 @@ export function createHttpService(parts: HttpServiceParts): HttpService {
     close: (deadlineMs) => lifecycle.shutdown(deadlineMs),
     notReadyReason: () => sources.map((s) => s.notReadyReason()).find((r) => r !== undefined),
   };
-}
-
-function rejectUpgrade(socket: Duplex): void {
-  const body = JSON.stringify({ error: 'not_found', message: 'this instance serves no WebSocket endpoint' });
-  socket.once('finish', () => socket.destroy());
-  socket.end(`HTTP/1.1 404 Not Found\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
 }

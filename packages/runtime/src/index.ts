@@ -5,3 +5,4 @@ export * from './health.ts';
 export * from './lifecycle.ts';
 export * from './service.ts';
 export * from './http-service.ts';
+export * from './http-answers.ts';

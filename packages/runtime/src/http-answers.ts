@@ -1,0 +1,21 @@
+import { STATUS_CODES, type OutgoingHttpHeaders, type ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
+
+/** A JSON answer; every Hookway endpoint answers this way, errors as `{error, message}`. */
+export function sendJson(res: ServerResponse, status: number, body: object, headers: OutgoingHttpHeaders = {}): void {
+  res.writeHead(status, { 'content-type': 'application/json', ...headers });
+  res.end(JSON.stringify(body));
+}
+
+/**
+ * Answers a WebSocket upgrade that will not be served, on the raw socket, with a JSON error. Like ws's
+ * abortHandshake, the socket is destroyed once the answer is flushed: it allows half-open, so a silent peer would
+ * otherwise pin it.
+ */
+export function refuseUpgrade(socket: Duplex, status: number, error: string, message: string): void {
+  const body = JSON.stringify({ error, message });
+  socket.once('finish', () => socket.destroy());
+  socket.end(
+    `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+  );
+}
