@@ -45,15 +45,19 @@ export function targetPath(rawUrl: string): string | undefined {
   return path.startsWith('/') && !path.startsWith('//') && !/[\\\s]/.test(path) ? path : undefined;
 }
 
-/** The upstream URL for a path: the configured origin with this path and query; undefined if it would leave it. */
-export function upstreamUrl(base: string, path: string): URL | undefined {
-  const target = new URL(base);
-  const request = new URL(path, 'http://hookway.invalid');
+/** A request path and query, parsed (dot segments resolved) against a placeholder origin. */
+export function parseTarget(path: string): URL {
+  return new URL(path, 'http://hookway.invalid');
+}
+
+/** The upstream URL for a request: the configured origin with its path and query; undefined if it would leave it. */
+export function upstreamUrl(base: URL, request: URL): URL | undefined {
   // `/x/..//h` normalises to `//h`: still the configured host, but refused like any other `//` path.
   if (request.pathname.startsWith('//')) return undefined;
-  target.pathname = `${target.pathname.replace(/\/$/, '')}${request.pathname}`;
+  const target = new URL(base);
+  target.pathname = `${base.pathname.replace(/\/$/, '')}${request.pathname}`;
   target.search = request.search;
-  return target.origin === new URL(base).origin ? target : undefined;
+  return target.origin === base.origin ? target : undefined;
 }
 
 /**
@@ -61,6 +65,8 @@ export function upstreamUrl(base: string, path: string): URL | undefined {
  * the configured QQ hosts — never anywhere else, whatever host the request names — streaming bodies and statuses.
  */
 export function createOpenApi(options: OpenApiOptions) {
+  const apiBase = new URL(options.apiBase);
+  const tokenUrl = new URL(options.tokenUrl);
   const gatewayUrl = (req: IncomingMessage): string | undefined => {
     if (options.publicUrl) return `${options.publicUrl.replace(/^http/, 'ws')}/websocket`;
     const absoluteForm = /^[a-z]+:\/\//i.test(req.url ?? '');
@@ -123,7 +129,8 @@ export function createOpenApi(options: OpenApiOptions) {
       return true;
     }
     // Route on the normalised path, so `/gateway/../app/getAppAccessToken` is what it says.
-    const pathname = new URL(path, 'http://hookway.invalid').pathname;
+    const request = parseTarget(path);
+    const pathname = request.pathname;
     const discovery = req.method === 'GET' && (pathname === '/gateway' || pathname === '/gateway/bot');
     const url = discovery ? gatewayUrl(req) : undefined;
     if (discovery && url === undefined) {
@@ -144,11 +151,11 @@ export function createOpenApi(options: OpenApiOptions) {
       return true;
     }
     if (pathname === '/app/getAppAccessToken') {
-      void forward(req, res, new URL(options.tokenUrl));
+      void forward(req, res, tokenUrl);
       return true;
     }
     // Only the path and query come from the request: the scheme, host and port are always the configured ones.
-    const target = upstreamUrl(options.apiBase, path);
+    const target = upstreamUrl(apiBase, request);
     if (!target) {
       sendJson(res, 400, { error: 'bad_target', message: 'that path cannot be forwarded' });
       return true;

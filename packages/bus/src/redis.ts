@@ -385,8 +385,7 @@ export class RedisBus implements Bus {
   }
 
   isReady(): boolean {
-    if (this.closed || this.client.status !== 'ready' || this.consecutiveTimeouts >= TIMEOUTS_BEFORE_RECONNECT) return false;
-    return this.subscriber === undefined || this.subscriber.status === 'ready';
+    return this.notReadyReason() === undefined;
   }
 
   /** Why the bus is not ready, for `/readyz`. */
