@@ -109,23 +109,20 @@ export function createGateway(deps: GatewayDeps): Gateway {
   async function attachRawClient(ws: WebSocket, secret: string, after: string | undefined): Promise<void> {
     const bot = secretFingerprint(secret);
     const client = new RawClient(ws, secret, { maxBufferedBytes: deps.maxBufferedBytes }, counters);
-    clients.add(client);
-    counters.connectionsTotal++;
     let joined = false;
-
     ws.on('error', (err) => log.debug({ bot, err: err.message }, 'client socket error'));
-    ws.on('pong', () => (client.isAlive = true));
-    ws.on('message', (data, isBinary) => {
-      client.isAlive = true;
-      if (!isBinary && isClientHeartbeat(data)) client.sendControl(HEARTBEAT_ACK_FRAME);
-      else counters.ignoredFrames++;
-    });
-    ws.on('close', (code) => {
-      client.markClosed();
-      clients.delete(client);
-      log.info({ bot, code, connections: clients.size }, 'client disconnected');
-      if (joined) feeds.leave(secret, client);
-    });
+    track(
+      client,
+      (data, isBinary) => {
+        if (isBinary || !isClientHeartbeat(data)) return false;
+        client.sendControl(HEARTBEAT_ACK_FRAME);
+        return true;
+      },
+      (code) => {
+        log.info({ bot, code, connections: clients.size }, 'client disconnected');
+        if (joined) feeds.leave(secret, client);
+      },
+    );
 
     try {
       joined = true;
@@ -148,23 +145,41 @@ export function createGateway(deps: GatewayDeps): Gateway {
       { ...mode, maxBufferedBytes: deps.maxBufferedBytes },
       { bus: deps.bus, feeds, directory: mode.directory, logger: log, counters },
     );
-    clients.add(session);
-    counters.connectionsTotal++;
     gatewaySessions++;
     ws.on('error', (err) => log.debug({ err: err.message }, 'gateway socket error'));
-    ws.on('pong', () => (session.isAlive = true));
-    ws.on('message', (data, isBinary) => {
-      session.isAlive = true;
-      if (isBinary || !session.onFrame(rawText(data))) counters.ignoredFrames++;
+    track(
+      session,
+      (data, isBinary) => !isBinary && session.onFrame(rawText(data)),
+      (code) => {
+        session.dispose();
+        gatewaySessions--;
+        if (session.joinedBot) feeds.leave(session.joinedBot, session);
+        if (session.sessionBot) void session.persist().catch(() => undefined);
+        log.info({ code, connections: clients.size }, 'gateway client disconnected');
+      },
+    );
+  }
+
+  /**
+   * What every connection shares: tracked for heartbeats and shutdown, alive on any pong or frame, frames the
+   * client kind does not take counted as ignored, and untracked when it closes.
+   */
+  function track(
+    client: StreamClient,
+    onFrame: (data: WebSocket.RawData, isBinary: boolean) => boolean,
+    onClose: (code: number) => void,
+  ): void {
+    clients.add(client);
+    counters.connectionsTotal++;
+    client.ws.on('pong', () => (client.isAlive = true));
+    client.ws.on('message', (data, isBinary) => {
+      client.isAlive = true;
+      if (!onFrame(data, isBinary)) counters.ignoredFrames++;
     });
-    ws.on('close', (code) => {
-      session.markClosed();
-      session.dispose();
-      clients.delete(session);
-      gatewaySessions--;
-      if (session.joinedBot) feeds.leave(session.joinedBot, session);
-      if (session.sessionBot) void session.persist().catch(() => undefined);
-      log.info({ code, connections: clients.size }, 'gateway client disconnected');
+    client.ws.on('close', (code) => {
+      client.markClosed();
+      clients.delete(client);
+      onClose(code);
     });
   }
 
