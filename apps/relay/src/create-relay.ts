@@ -1,5 +1,5 @@
 import type { Server } from 'node:http';
-import { MemoryBus, type Bus } from '@hookway/bus';
+import { historyLimits, MemoryBus, type Bus } from '@hookway/bus';
 import { directoryFromConfig } from '@hookway/bots';
 import { createGateway, gatewayDeps, type Gateway } from '@hookway/gateway';
 import { createIngress, ingressDeps, type Ingress } from '@hookway/ingress';
@@ -38,13 +38,7 @@ export function createRelay(deps: RelayDeps): Relay {
   const { config, logger, redactor } = deps;
   const bus =
     deps.bus ??
-    new MemoryBus({
-      historyMaxEvents: config.historyMaxEvents,
-      historyMaxAgeMs: config.historyMaxAgeSec * 1000,
-      historyMaxBytes: config.historyMaxBytes,
-      dedupWindowMs: config.dedupWindowSec * 1000,
-      ...(deps.nowMs ? { nowMs: deps.nowMs } : {}),
-    });
+    new MemoryBus({ ...historyLimits(config), ...(deps.nowMs ? { nowMs: deps.nowMs } : {}) });
   const closeBus = deps.closeBus ?? deps.bus === undefined;
 
   // One directory for both roles: one token cache per bot in this process.

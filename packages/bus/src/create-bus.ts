@@ -1,6 +1,6 @@
 import { MemoryBus } from './memory.ts';
 import { RedisBus } from './redis.ts';
-import type { Bus } from './types.ts';
+import type { Bus, HistoryLimits } from './types.ts';
 
 /** The settings the bus needs, as the runtime config names them. */
 export interface BusSettings {
@@ -20,17 +20,22 @@ export interface ConfiguredBus {
   readonly health: { notReadyReason(): string | undefined; stats(): Record<string, number> };
 }
 
-/** Redis when REDIS_URL is set, else the in-process bus; waits briefly for Redis but starts without it. */
-export async function createBus(
-  settings: BusSettings,
-  onWarning: (message: string, detail?: unknown) => void,
-): Promise<ConfiguredBus> {
-  const limits = {
+/** The bus limits from the settings (which are in seconds, as the environment variables are). */
+export function historyLimits(settings: Omit<BusSettings, 'redisUrl' | 'redisCommandTimeoutMs' | 'redisProbeIntervalMs'>): HistoryLimits {
+  return {
     historyMaxEvents: settings.historyMaxEvents,
     historyMaxAgeMs: settings.historyMaxAgeSec * 1000,
     historyMaxBytes: settings.historyMaxBytes,
     dedupWindowMs: settings.dedupWindowSec * 1000,
   };
+}
+
+/** Redis when REDIS_URL is set, else the in-process bus; waits briefly for Redis but starts without it. */
+export async function createBus(
+  settings: BusSettings,
+  onWarning: (message: string, detail?: unknown) => void,
+): Promise<ConfiguredBus> {
+  const limits = historyLimits(settings);
   if (settings.redisUrl === '') {
     const bus = new MemoryBus(limits);
     return {

@@ -2,4 +2,4 @@ export * from './types.ts';
 export { MemoryBus, newEpoch, type MemoryBusOptions } from './memory.ts';
 export { RedisBus, RedisBusError, decodeChannelMessage, type RedisBusOptions, type RedisBusStats } from './redis.ts';
 export { redisKeys, META_TTL_MS } from './redis-keys.ts';
-export { createBus, type BusSettings, type ConfiguredBus } from './create-bus.ts';
+export { createBus, historyLimits, type BusSettings, type ConfiguredBus } from './create-bus.ts';
