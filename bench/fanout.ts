@@ -43,10 +43,13 @@ const clients = await Promise.all(
 let seq = 0;
 function postOne(): void {
   const id = `GROUP_AT_MESSAGE_CREATE:fanout${process.pid}n${++seq}`;
-  void postSignedEvent(target, agent, secret, id, () => sentAtNs.set(id, process.hrtime.bigint())).then((status) => {
-    if (status === 200) acked++;
-    else failed++;
-  });
+  postSignedEvent(target, agent, secret, id, () => sentAtNs.set(id, process.hrtime.bigint())).then(
+    (status) => {
+      if (status === 200) acked++;
+      else failed++;
+    },
+    () => failed++,
+  );
 }
 
 // A fixed schedule: event k is due at start + k/rate, whatever happened to the ones before it.

@@ -6,13 +6,7 @@ import { groupAtMessage } from '@hookway/testkit';
  * Posts one ~600-byte GROUP_AT_MESSAGE_CREATE with the given id, signed as the platform signs it.
  * `onSent` runs just before the bytes go out (for latency timing); resolves with the HTTP status (0 on error).
  */
-export function postSignedEvent(
-  target: URL,
-  agent: Agent,
-  secret: string,
-  id: string,
-  onSent: () => void,
-): Promise<number> {
+export function postSignedEvent(target: URL, agent: Agent, secret: string, id: string, onSent: () => void): Promise<number> {
   const body = Buffer.from(groupAtMessage({ id }));
   const timestamp = String(Math.floor(Date.now() / 1000));
   return new Promise((resolve) => {

@@ -14,8 +14,27 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const DURATION_MS = Number(process.env.DURATION_MS ?? 10_000);
 const SECRET = 'BenchSecret0123456789';
 
-interface S1Result { acked: number; delivered: number; failed: number; measuredMs: number; eventsPerSec: number; p50Ms: number; p99Ms: number }
-interface FanoutResult { clients: number; ratePerSec: number; posted: number; acked: number; failed: number; expectedDeliveries: number; delivered: number; p50Ms: number; p99Ms: number; maxMs: number }
+interface S1Result {
+  acked: number;
+  delivered: number;
+  failed: number;
+  measuredMs: number;
+  eventsPerSec: number;
+  p50Ms: number;
+  p99Ms: number;
+}
+interface FanoutResult {
+  clients: number;
+  ratePerSec: number;
+  posted: number;
+  acked: number;
+  failed: number;
+  expectedDeliveries: number;
+  delivered: number;
+  p50Ms: number;
+  p99Ms: number;
+  maxMs: number;
+}
 
 const hasTaskset = (() => {
   try {
@@ -99,9 +118,7 @@ async function start(kind: 'ceiling' | 'embedded' | 'split' | 'fanout'): Promise
     launch('redis-server', ['--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no']);
     const env = { REDIS_URL: `redis://127.0.0.1:${redisPort}` };
     const ingress = await node('apps/ingress/src/main.ts', env);
-    const gateways = await Promise.all(
-      Array.from({ length: kind === 'fanout' ? 2 : 1 }, () => node('apps/gateway/src/main.ts', env)),
-    );
+    const gateways = await Promise.all(Array.from({ length: kind === 'fanout' ? 2 : 1 }, () => node('apps/gateway/src/main.ts', env)));
     return { target: ingress, wsTargets: gateways, stop };
   } catch (err) {
     await stop();
@@ -194,8 +211,12 @@ ${row('bare ceiling (node:http + ws)', 'ceiling')}
 ${row('Hookway embedded', 'embedded')}
 ${row('Hookway split (ingress + gateway + Redis)', 'split')}
 
-embedded / ceiling per round: ${ratio('embedded').map((x) => x.toFixed(2)).join(', ')} — median ${summary.s1.embeddedRatio} (target ≥ 0.70)
-split / ceiling per round:    ${ratio('split').map((x) => x.toFixed(2)).join(', ')} — median ${summary.s1.splitRatio}
+embedded / ceiling per round: ${ratio('embedded')
+  .map((x) => x.toFixed(2))
+  .join(', ')} — median ${summary.s1.embeddedRatio} (target ≥ 0.70)
+split / ceiling per round:    ${ratio('split')
+  .map((x) => x.toFixed(2))
+  .join(', ')} — median ${summary.s1.splitRatio}
 S1: every acknowledged event delivered: ${s1Delivered ? 'yes' : 'NO'}
 
 fan-out (200 clients on 2 gateways, 500 events/s for ${DURATION_MS / 1000} s): p50 ${summary.fanout.p50Ms} ms, p99 ${summary.fanout.p99Ms} ms (medians)

@@ -82,7 +82,8 @@ export class BotFeed {
   private backfill(from: StreamPosition, trigger?: BusEvent): void {
     this.syncing = true;
     if (trigger) this.queue.push(trigger);
-    const expectedId = from.seq >= 1 && this.position?.epoch === from.epoch && this.position.seq === from.seq ? this.positionEventId : undefined;
+    const expectedId =
+      from.seq >= 1 && this.position?.epoch === from.epoch && this.position.seq === from.seq ? this.positionEventId : undefined;
     // Read from one before our position: that entry must still be the event we passed on, or the numbering went back.
     this.bus
       .history(this.bot, { epoch: from.epoch, seq: Math.max(0, from.seq - 1) })

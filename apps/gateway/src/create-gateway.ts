@@ -1,4 +1,5 @@
 import type { IncomingMessage } from 'node:http';
+import { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import WebSocket, { WebSocketServer, type ServerOptions } from 'ws';
 import type { Bus } from '@hookway/bus';
@@ -51,7 +52,7 @@ export type GatewayStats = {
 export interface Gateway extends HealthSource {
   stats(): GatewayStats;
   /** Serves an HTTP upgrade: wire it to the server's `upgrade` event. */
-  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void;
+  readonly handleUpgrade: (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
   /** Closes every client with 1001 (reconnect), then drops the bus subscriptions. */
   close(): Promise<void>;
 }
@@ -96,13 +97,11 @@ export function createGateway(deps: GatewayDeps): Gateway {
     if (closing) return refuseUpgrade(socket, 503, 'shutting_down', 'server is shutting down; reconnect to another instance');
     const target = parseUpgradeTarget(req.url);
     if (target.kind === 'refused') return refuseUpgrade(socket, target.status, target.error, target.message);
-    if ('setKeepAlive' in socket && typeof socket.setKeepAlive === 'function') {
-      socket.setKeepAlive(true, deps.tcpKeepaliveDelayMs);
-    }
+    if (socket instanceof Socket) socket.setKeepAlive(true, deps.tcpKeepaliveDelayMs);
     if (target.kind === 'gateway' && !deps.gatewayMode) return refuseUpgrade(socket, 404, 'not_found', 'gateway mode is not enabled here');
     wss.handleUpgrade(req, socket, head, (ws) => {
       if (target.kind === 'gateway') attachGatewaySession(ws, target.secret);
-      else void attachRawClient(ws, target.secret, target.after);
+      else attachRawClient(ws, target.secret, target.after).catch((err: unknown) => log.error({ err }, 'raw client setup failed'));
     });
   }
 
@@ -197,10 +196,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
       if (pending.length > 0 && deps.closeBatchIntervalMs) await new Promise((r) => setTimeout(r, deps.closeBatchIntervalMs));
     }
     let timer: NodeJS.Timeout | undefined;
-    await Promise.race([
-      Promise.all(closed),
-      new Promise<void>((resolve) => (timer = setTimeout(resolve, CLOSE_GRACE_MS).unref())),
-    ]);
+    await Promise.race([Promise.all(closed), new Promise<void>((resolve) => (timer = setTimeout(resolve, CLOSE_GRACE_MS).unref()))]);
     clearTimeout(timer);
     for (const client of clients) client.terminate();
     await feeds.close();

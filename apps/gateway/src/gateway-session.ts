@@ -104,18 +104,23 @@ export class GatewaySession extends StreamClient {
         this.keepResumable();
         return true;
       case 2:
-        void this.guard(() => this.identify(d));
+        this.startHandshake(() => this.identify(d));
         return true;
       case 6:
-        void this.guard(() => this.resume(d));
+        this.startHandshake(() => this.resume(d));
         return true;
       default:
         return false;
     }
   }
 
-  private async guard(work: () => Promise<void>): Promise<void> {
-    if (this.handshaking || this.session) return; // one handshake per connection, as on the platform
+  /** Identify or Resume: one handshake per connection, as on the platform; a failed one invalidates the session. */
+  private startHandshake(work: () => Promise<void>): void {
+    if (this.handshaking || this.session) return;
+    this.runHandshake(work).catch((err: unknown) => this.deps.logger.error({ err }, 'gateway handshake cleanup failed'));
+  }
+
+  private async runHandshake(work: () => Promise<void>): Promise<void> {
     this.handshaking = true;
     try {
       await work();
@@ -284,4 +289,3 @@ function validShard(raw: unknown): readonly [number, number] {
   }
   return [0, 1];
 }
-

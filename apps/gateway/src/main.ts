@@ -3,7 +3,7 @@ import { requireRedis, runService } from '@hookway/runtime';
 import { createGatewayService } from './service.ts';
 
 /** `pnpm start:gateway`: the gateway role alone, fed through Redis. */
-void runService('gateway', async (context) => {
+runService('gateway', async (context) => {
   requireRedis('gateway', context.config);
   const bus = await createBus(context.config, (message, detail) => context.logger.warn({ detail }, message));
   return createGatewayService(context, bus);

@@ -14,7 +14,13 @@ afterEach(async () => server?.dispose());
 describe('BotFeeds over Redis', () => {
   it('notices a numbering that went back (lost last writes) and tells clients instead of skipping new events', async () => {
     server = await startRedisServer();
-    const bus = new RedisBus({ url: server.url, historyMaxEvents: 1000, historyMaxAgeMs: 60_000, historyMaxBytes: 1 << 20, dedupWindowMs: 60_000 });
+    const bus = new RedisBus({
+      url: server.url,
+      historyMaxEvents: 1000,
+      historyMaxAgeMs: 60_000,
+      historyMaxBytes: 1 << 20,
+      dedupWindowMs: 60_000,
+    });
     expect(await bus.whenReady()).toBe(true);
     const raw = new Redis(server.url);
     raw.on('error', () => {});

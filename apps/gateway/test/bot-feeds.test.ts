@@ -52,25 +52,22 @@ function slowSubscribeBus(inner: MemoryBus, delayMs: number): Bus & { live: () =
 }
 
 describe('BotFeeds', () => {
-  it.each([0, 1, 2, 3, 5])(
-    'a client joining %i microtasks after the last one left still receives live events',
-    async (ticks) => {
-      const bus = new MemoryBus(limits);
-      const feeds = new BotFeeds(bus, silent);
-      const first = new Recorder();
-      await feeds.join('bot', first);
-      void feeds.leave('bot', first);
-      for (let i = 0; i < ticks; i++) await Promise.resolve();
-      const second = new Recorder();
-      await feeds.join('bot', second);
-      await bus.publish('bot', { body: Buffer.from('x') });
-      expect(second.got).toEqual([1]);
-      expect(first.got).toEqual([]);
-      expect(feeds.botCount).toBe(1);
-      await feeds.close();
-      await bus.close();
-    },
-  );
+  it.each([0, 1, 2, 3, 5])('a client joining %i microtasks after the last one left still receives live events', async (ticks) => {
+    const bus = new MemoryBus(limits);
+    const feeds = new BotFeeds(bus, silent);
+    const first = new Recorder();
+    await feeds.join('bot', first);
+    void feeds.leave('bot', first);
+    for (let i = 0; i < ticks; i++) await Promise.resolve();
+    const second = new Recorder();
+    await feeds.join('bot', second);
+    await bus.publish('bot', { body: Buffer.from('x') });
+    expect(second.got).toEqual([1]);
+    expect(first.got).toEqual([]);
+    expect(feeds.botCount).toBe(1);
+    await feeds.close();
+    await bus.close();
+  });
 
   it('shares one subscription per bot and drops it when the last client leaves, even mid-subscribe', async () => {
     const inner = new MemoryBus(limits);

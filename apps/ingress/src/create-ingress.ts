@@ -95,7 +95,8 @@ export function createIngress(deps: IngressDeps): Ingress {
   const onError: ErrorRequestHandler = (err: { status?: number }, _req, res, _next) => {
     const status = typeof err.status === 'number' && err.status >= 400 && err.status < 500 ? err.status : 500;
     if (status === 500) log.error({ err }, 'unexpected error handling request');
-    if (!res.headersSent) sendProblem(res, status, status === 500 ? 'internal_error' : 'bad_request', status === 500 ? 'internal error' : 'bad request');
+    if (!res.headersSent)
+      sendProblem(res, status, status === 500 ? 'internal_error' : 'bad_request', status === 500 ? 'internal error' : 'bad request');
   };
   app.use(onError);
 
@@ -103,8 +104,12 @@ export function createIngress(deps: IngressDeps): Ingress {
     if (secret === undefined) {
       req.resume();
       counts.webhooksRejected++;
-      return sendProblem(res, 400, 'invalid_secret',
-        'put the AppSecret in the URL: /webhook?secret=<AppSecret> or /webhook/<AppSecret> (6–128 of A-Z a-z 0-9 . _ ~ -)');
+      return sendProblem(
+        res,
+        400,
+        'invalid_secret',
+        'put the AppSecret in the URL: /webhook?secret=<AppSecret> or /webhook/<AppSecret> (6–128 of A-Z a-z 0-9 . _ ~ -)',
+      );
     }
     if (!accepting) {
       req.resume();

@@ -3,7 +3,7 @@ import { requireRedis, runService } from '@hookway/runtime';
 import { createIngressService } from './service.ts';
 
 /** `pnpm start:ingress`: the ingress role alone, publishing through Redis. */
-void runService('ingress', async (context) => {
+runService('ingress', async (context) => {
   requireRedis('ingress', context.config);
   const bus = await createBus(context.config, (message, detail) => context.logger.warn({ detail }, message));
   return createIngressService(context, bus);

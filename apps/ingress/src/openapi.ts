@@ -76,8 +76,15 @@ export function createOpenApi(options: OpenApiOptions) {
       const host = address.includes(':') ? `[${address}]` : address;
       return `ws://${host}:${req.socket.localPort}/websocket`;
     }
-    const proto = String(req.headers['x-forwarded-proto'] ?? '').split(',')[0]?.trim() === 'https' ? 'wss' : 'ws';
-    const host = String(req.headers['x-forwarded-host'] ?? req.headers.host ?? 'localhost').split(',')[0]!.trim();
+    const proto =
+      String(req.headers['x-forwarded-proto'] ?? '')
+        .split(',')[0]
+        ?.trim() === 'https'
+        ? 'wss'
+        : 'ws';
+    const host = String(req.headers['x-forwarded-host'] ?? req.headers.host ?? 'localhost')
+      .split(',')[0]!
+      .trim();
     // A proxy in front may have turned an HTTPS_PROXY request into origin-form with the platform's Host: never send
     // the SDK to the real gateway.
     if (/(^|\.)qq\.com(:\d+)?$/i.test(host)) return undefined;
@@ -121,6 +128,15 @@ export function createOpenApi(options: OpenApiOptions) {
     req.pipe(upstream);
   };
 
+  /** Starts a forward; anything it throws is logged and answered 502, never left as an unhandled rejection. */
+  const startForward = (req: IncomingMessage, res: ServerResponse, target: URL) => {
+    forward(req, res, target).catch((err: unknown) => {
+      options.logger.error({ err }, 'OpenAPI pass-through failed unexpectedly');
+      if (!res.headersSent) sendJson(res, 502, { error: 'upstream_failed', message: 'the request could not be forwarded' });
+      else res.destroy();
+    });
+  };
+
   /** Serves the request if it is an OpenAPI call; returns false for anything else. */
   return (req: IncomingMessage, res: ServerResponse): boolean => {
     const path = targetPath(req.url ?? '/');
@@ -151,7 +167,7 @@ export function createOpenApi(options: OpenApiOptions) {
       return true;
     }
     if (pathname === '/app/getAppAccessToken') {
-      void forward(req, res, tokenUrl);
+      startForward(req, res, tokenUrl);
       return true;
     }
     // Only the path and query come from the request: the scheme, host and port are always the configured ones.
@@ -160,7 +176,7 @@ export function createOpenApi(options: OpenApiOptions) {
       sendJson(res, 400, { error: 'bad_target', message: 'that path cannot be forwarded' });
       return true;
     }
-    void forward(req, res, target);
+    startForward(req, res, target);
     return true;
   };
 }

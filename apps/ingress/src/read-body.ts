@@ -1,8 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 
-export type BodyResult =
-  | { ok: true; body: Buffer }
-  | { ok: false; status: 413 | 415 | 400; error: string; message: string };
+export type BodyResult = { ok: true; body: Buffer } | { ok: false; status: 413 | 415 | 400; error: string; message: string };
 
 /**
  * Reads a request body up to `maxBytes`, refusing early on a declared Content-Length over the limit and
@@ -42,8 +40,6 @@ export function readBody(req: IncomingMessage, maxBytes: number): Promise<BodyRe
     req.once('end', () => {
       if (received <= maxBytes) resolve({ ok: true, body: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, received) });
     });
-    req.once('error', () =>
-      resolve({ ok: false, status: 400, error: 'body_read_failed', message: 'the request body could not be read' }),
-    );
+    req.once('error', () => resolve({ ok: false, status: 400, error: 'body_read_failed', message: 'the request body could not be read' }));
   });
 }

@@ -40,7 +40,8 @@ export function ingressDeps(
     }),
     learnBot: async (appid: string, secret: string) => {
       const kept = await directory.learn(appid, secret);
-      if (!kept) logger.warn({ appid }, 'X-Bot-Appid does not match the secret in the callback URL (or the token service failed); not learned');
+      if (!kept)
+        logger.warn({ appid }, 'X-Bot-Appid does not match the secret in the callback URL (or the token service failed); not learned');
       return kept;
     },
   };

@@ -36,9 +36,7 @@ export interface Relay {
 /** Both roles on one HTTP server: webhooks and health over HTTP, raw clients over the WebSocket upgrade. */
 export function createRelay(deps: RelayDeps): Relay {
   const { config, logger, redactor } = deps;
-  const bus =
-    deps.bus ??
-    new MemoryBus({ ...historyLimits(config), ...(deps.nowMs ? { nowMs: deps.nowMs } : {}) });
+  const bus = deps.bus ?? new MemoryBus({ ...historyLimits(config), ...(deps.nowMs ? { nowMs: deps.nowMs } : {}) });
   const closeBus = deps.closeBus ?? deps.bus === undefined;
 
   // One directory for both roles: one token cache per bot in this process.

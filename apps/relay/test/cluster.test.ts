@@ -53,7 +53,10 @@ async function postUntilAcked(senders: WebhookSender[], body: string, i: number,
   const deadline = Date.now() + deadlineMs;
   for (let attempt = 0; ; attempt++) {
     const sender = senders[(i + attempt) % senders.length]!;
-    const status = await sender.dispatch(body).then((r) => r.status, () => 0);
+    const status = await sender.dispatch(body).then(
+      (r) => r.status,
+      () => 0,
+    );
     outcomes.push(status);
     if (status === 200) return;
     if (Date.now() > deadline) throw new Error(`event ${i} never acknowledged`);
@@ -152,12 +155,16 @@ describe('2 ingress + 2 gateway processes over a real Redis', () => {
   });
 
   it('survives a Redis outage: ingress answers 5xx, recovers by itself, and every acknowledged event is delivered', async () => {
-    const { ingresses, gateways } = await cluster({ ingress: 2, gateway: 1 }, { appendOnly: true, env: { REDIS_COMMAND_TIMEOUT_MS: '500' } });
+    const { ingresses, gateways } = await cluster(
+      { ingress: 2, gateway: 1 },
+      { appendOnly: true, env: { REDIS_COMMAND_TIMEOUT_MS: '500' } },
+    );
     const senders = ingresses.map((p) => new WebhookSender(p.baseUrl, SECRET));
     const client = await connect(wsUrl(gateways[0]!));
     const bodies = Array.from({ length: 60 }, () => groupAtMessage());
     const outcomes: number[] = [];
     let readyDuringOutage: number | undefined;
+    let restartFailure: unknown;
     for (const [i, body] of bodies.entries()) {
       if (i === 20) {
         await redis!.kill();
@@ -165,10 +172,11 @@ describe('2 ingress + 2 gateway processes over a real Redis', () => {
         const deadline = Date.now() + 1000;
         do readyDuringOutage = (await fetch(`${ingresses[0]!.baseUrl}/readyz`)).status;
         while (readyDuringOutage === 200 && Date.now() < deadline && (await sleep(20), true));
-        setTimeout(() => void redis!.restart(), 1500);
+        setTimeout(() => redis!.restart().catch((err: unknown) => (restartFailure = err)), 1500);
       }
       await postUntilAcked(senders, body, i, outcomes);
     }
+    expect(restartFailure).toBeUndefined();
     expect(readyDuringOutage).toBe(503);
     expect(outcomes.some((s) => s >= 500)).toBe(true);
     expect(outcomes.filter((s) => s === 200)).toHaveLength(bodies.length);

@@ -43,10 +43,13 @@ export async function startProcess(role: Role, env: Record<string, string>): Pro
       }
     };
     child.stdout.on('data', check);
-    void exited.then((code) => {
-      clearTimeout(timer);
-      reject(new Error(`${role} exited with ${code} before listening:\n${out}`));
-    });
+    exited.then(
+      (code) => {
+        clearTimeout(timer);
+        reject(new Error(`${role} exited with ${code} before listening:\n${out}`));
+      },
+      (err: unknown) => reject(err instanceof Error ? err : new Error(String(err))),
+    );
   });
   return {
     role,

@@ -59,9 +59,17 @@ describe('the README’s Node client example', () => {
       await other.waitForFrames(2);
 
       await until(() => stdout.split('\n').filter(Boolean).length === 4, 'four events printed');
-      const printed = stdout.trim().split('\n').map((line) => JSON.parse(line.slice(line.indexOf(' ') + 1)).content);
+      const printed = stdout
+        .trim()
+        .split('\n')
+        .map((line) => JSON.parse(line.slice(line.indexOf(' ') + 1)).content);
       expect(printed).toEqual(contents);
-      expect(stdout.trim().split('\n').every((line) => line.startsWith('GROUP_AT_MESSAGE_CREATE '))).toBe(true);
+      expect(
+        stdout
+          .trim()
+          .split('\n')
+          .every((line) => line.startsWith('GROUP_AT_MESSAGE_CREATE ')),
+      ).toBe(true);
       expect(stderr).toBe('');
       other.close();
     } finally {

@@ -9,7 +9,16 @@ const GUILD_EVENT = (guildId: string, content = 'ping') =>
   JSON.stringify({
     op: 0,
     id: `AT_MESSAGE_CREATE:${Math.random().toString(36).slice(2)}`,
-    d: { author: { id: '1234567890123456789', username: 'abc', bot: false }, channel_id: '100010', guild_id: guildId, content, id: '08ef', seq: 101, seq_in_channel: '101', timestamp: '2021-05-20T15:14:58+08:00' },
+    d: {
+      author: { id: '1234567890123456789', username: 'abc', bot: false },
+      channel_id: '100010',
+      guild_id: guildId,
+      content,
+      id: '08ef',
+      seq: 101,
+      seq_in_channel: '101',
+      timestamp: '2021-05-20T15:14:58+08:00',
+    },
     t: 'AT_MESSAGE_CREATE',
   });
 
@@ -186,7 +195,13 @@ describe('handshake edges', () => {
   it('resumes (on Redis) a session identified before the bot’s first event ever', async () => {
     const secret = `FreshBot${Date.now().toString(36)}x1`;
     fake = await (await fake.stop(), new FakeQqPlatform([BOT, { ...BOT, appid: '102000099', secret }])).start();
-    const bus = new RedisBus({ url: inject('redisUrl'), historyMaxEvents: 100, historyMaxAgeMs: 60_000, historyMaxBytes: 1 << 20, dedupWindowMs: 60_000 });
+    const bus = new RedisBus({
+      url: inject('redisUrl'),
+      historyMaxEvents: 100,
+      historyMaxAgeMs: 60_000,
+      historyMaxBytes: 1 << 20,
+      dedupWindowMs: 60_000,
+    });
     expect(await bus.whenReady()).toBe(true);
     const r = await start({ ...gatewayConfig(), bots: new Map([['102000099', secret]]) }, { bus });
     const c = await open(r);
@@ -272,7 +287,9 @@ describe('an unsigned X-Bot-Appid cannot bind another secret to a real appid', (
     await new WebhookSender(r.baseUrl, SECRET).dispatch(groupAtMessage(), { headers: { 'x-bot-appid': BOT.appid } });
     const attacker = 'AttackerOwnSecret99';
     // Validly signed with the attacker's own secret, claiming the victim's appid.
-    await new WebhookSender(r.baseUrl, attacker).dispatch(groupAtMessage({ content: 'INJECTED' }), { headers: { 'x-bot-appid': BOT.appid } });
+    await new WebhookSender(r.baseUrl, attacker).dispatch(groupAtMessage({ content: 'INJECTED' }), {
+      headers: { 'x-bot-appid': BOT.appid },
+    });
     await sleep(200);
     expect(r.logs.join('')).toMatch(/does not match the secret/);
 
@@ -318,7 +335,9 @@ describe('learning bots from X-Bot-Appid is rationed and retried', () => {
     const r = await start({ ...gatewayConfig(), bots: new Map() });
     const before = fake.callsTo('/app/getAppAccessToken').length;
     for (let i = 0; i < 40; i++) {
-      await new WebhookSender(r.baseUrl, 'MadeUpSecret123').dispatch(groupAtMessage(), { headers: { 'x-bot-appid': String(900000000 + i) } });
+      await new WebhookSender(r.baseUrl, 'MadeUpSecret123').dispatch(groupAtMessage(), {
+        headers: { 'x-bot-appid': String(900000000 + i) },
+      });
     }
     await sleep(300);
     expect(fake.callsTo('/app/getAppAccessToken').length - before).toBe(30);
@@ -362,7 +381,9 @@ describe('Hookway as the SDK’s API host', () => {
     const r = await start(gatewayConfig());
     const port = new URL(r.baseUrl).port;
     expect(await (await fetch(`${r.baseUrl}/gateway`)).json()).toEqual({ url: `ws://127.0.0.1:${port}/websocket` });
-    const bot = (await (await fetch(`${r.baseUrl}/gateway/bot`, { headers: { 'x-forwarded-proto': 'https', 'x-forwarded-host': 'bot.example.com' } })).json()) as Record<string, unknown>;
+    const bot = (await (
+      await fetch(`${r.baseUrl}/gateway/bot`, { headers: { 'x-forwarded-proto': 'https', 'x-forwarded-host': 'bot.example.com' } })
+    ).json()) as Record<string, unknown>;
     expect(bot).toMatchObject({ url: 'wss://bot.example.com/websocket', shards: 1 });
     expect(bot.session_start_limit).toMatchObject({ max_concurrency: 1 });
     // Behind a proxy that turned an HTTPS_PROXY request into origin-form, the Host is the platform's: never answer with it.
@@ -379,7 +400,13 @@ describe('Hookway as the SDK’s API host', () => {
     const token = fake.tokenOf(BOT.appid);
     const res = await fetch(`${r.baseUrl}/v2/groups/C9F778FE/messages`, {
       method: 'POST',
-      headers: { authorization: `QQBot ${token}`, 'content-type': 'application/json', cookie: 'panel=1', 'x-forwarded-for': '10.9.8.7', 'x-union-appid': BOT.appid },
+      headers: {
+        authorization: `QQBot ${token}`,
+        'content-type': 'application/json',
+        cookie: 'panel=1',
+        'x-forwarded-for': '10.9.8.7',
+        'x-union-appid': BOT.appid,
+      },
       body: JSON.stringify({ content: '你好', msg_type: 0, msg_id: 'ROBOT1.0_x' }),
     });
     expect(res.status).toBe(200);
@@ -394,10 +421,13 @@ describe('Hookway as the SDK’s API host', () => {
     const port = Number(new URL(r.baseUrl).port);
     for (const host of ['api.sgroup.qq.com', 'evil.example']) {
       const status = await new Promise<number>((resolve, reject) => {
-        const req = request({ host: '127.0.0.1', port, method: 'GET', path: `https://${host}/users/@me`, headers: { host, authorization: `QQBot ${token}` } }, (answer) => {
-          answer.resume();
-          resolve(answer.statusCode ?? 0);
-        });
+        const req = request(
+          { host: '127.0.0.1', port, method: 'GET', path: `https://${host}/users/@me`, headers: { host, authorization: `QQBot ${token}` } },
+          (answer) => {
+            answer.resume();
+            resolve(answer.statusCode ?? 0);
+          },
+        );
         req.on('error', reject);
         req.end();
       });
@@ -451,7 +481,13 @@ describe('Hookway as the SDK’s API host', () => {
     const body = JSON.stringify({ appId: BOT.appid, clientSecret: BOT.secret });
     const answer = await new Promise<string>((resolve, reject) => {
       const req = request(
-        { host: '127.0.0.1', port: Number(new URL(r.baseUrl).port), method: 'POST', path: '/gateway/../app/getAppAccessToken', headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } },
+        {
+          host: '127.0.0.1',
+          port: Number(new URL(r.baseUrl).port),
+          method: 'POST',
+          path: '/gateway/../app/getAppAccessToken',
+          headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+        },
         (res) => {
           let text = '';
           res.on('data', (d) => (text += d));
@@ -467,7 +503,11 @@ describe('Hookway as the SDK’s API host', () => {
   it('forwards /app/getAppAccessToken to QQ_TOKEN_URL and swaps Bot <appid>.<AppSecret> for a real token upstream', async () => {
     const r = await start(gatewayConfig());
     const answer = (await (
-      await fetch(`${r.baseUrl}/app/getAppAccessToken`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ appId: BOT.appid, clientSecret: BOT.secret }) })
+      await fetch(`${r.baseUrl}/app/getAppAccessToken`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ appId: BOT.appid, clientSecret: BOT.secret }),
+      })
     ).json()) as { access_token: string; expires_in: string };
     expect(answer.access_token).toBe(fake.tokenOf(BOT.appid));
     expect(answer.expires_in).toMatch(/^\d+$/);

@@ -14,7 +14,7 @@ const pausedSocket = (c: WsCollector) => (c.ws as unknown as { _socket: Socket }
 async function serverClosesSilentPeer(port: number, request: string): Promise<{ response: string; closedByServer: boolean }> {
   const socket = netConnect({ port, host: '127.0.0.1', allowHalfOpen: true });
   let response = '';
-  socket.on('data', (d) => (response += d));
+  socket.on('data', (d: Buffer) => (response += d.toString('latin1')));
   socket.on('error', () => {});
   await new Promise((r) => socket.once('connect', r));
   socket.write(request);

@@ -28,7 +28,13 @@ export async function startRelay(
   const redactor = createRedactor();
   const logger = createLogger({ level: 'trace', redactor, destination: sink });
   // The OpenAPI pass-through points at a closed local port unless a test brings a fake platform.
-  const config = defaultConfig({ port: 0, host: '127.0.0.1', qqApiBase: 'http://127.0.0.1:9', qqTokenUrl: 'http://127.0.0.1:9/app/getAppAccessToken', ...overrides });
+  const config = defaultConfig({
+    port: 0,
+    host: '127.0.0.1',
+    qqApiBase: 'http://127.0.0.1:9',
+    qqTokenUrl: 'http://127.0.0.1:9/app/getAppAccessToken',
+    ...overrides,
+  });
   const { port: listenPort = 0, ...deps } = extra;
   const relay = createRelay({ config, logger, redactor, ...deps });
   relay.server.listen(listenPort, '127.0.0.1');

@@ -1,7 +1,16 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { FakeQqPlatform, freePort, groupAtMessage, idOf, startRedisServer, WebhookSender, WsCollector, type RedisServer } from '@hookway/testkit';
+import {
+  FakeQqPlatform,
+  freePort,
+  groupAtMessage,
+  idOf,
+  startRedisServer,
+  WebhookSender,
+  WsCollector,
+  type RedisServer,
+} from '@hookway/testkit';
 import { startProcess, type HookwayProcess } from './cluster.ts';
 import { SECRET, sleep } from './harness.ts';
 import { nginxBinary, startNginx, type RunningNginx } from './nginx.ts';
@@ -43,9 +52,9 @@ describe.runIf(installed)('behind nginx with deploy/nginx/hookway.conf', () => {
     const statuses: number[] = [];
     let resumedFrom: { seen: string[]; client: WsCollector } | undefined;
     for (const [i, body] of bodies.entries()) {
-      if (i === 30) expect(await ingresses[0]!.stop('SIGTERM')).toBe(0);
+      if (i === 30) expect(await ingresses[0].stop('SIGTERM')).toBe(0);
       if (i === 60) {
-        await gateways[0]!.stop('SIGKILL');
+        await gateways[0].stop('SIGKILL');
         await sleep(300);
         const dropped = first.filter((c) => c.ws.readyState !== c.ws.OPEN);
         expect(dropped).toHaveLength(1);
@@ -110,9 +119,9 @@ describe.runIf(installed)('behind nginx with deploy/nginx/hookway.conf', () => {
         await until('login', (l) => l.login === 1);
         await sender.dispatch(groupAtMessage({ content: 'split-1' }));
         await until('a reply to split-1', (l) => String(l.replied ?? '').includes('split-1'));
-        const sessions = async (p: HookwayProcess) => ((await (await fetch(`${p.baseUrl}/healthz`)).json()) as Record<string, number>);
-        const serving = (await sessions(gateways[0]!)).gatewaySessions === 1 ? 0 : 1;
-        expect(await gateways[serving]!.stop('SIGTERM')).toBe(0);
+        const sessions = async (p: HookwayProcess) => (await (await fetch(`${p.baseUrl}/healthz`)).json()) as Record<string, number>;
+        const serving = (await sessions(gateways[0])).gatewaySessions === 1 ? 0 : 1;
+        expect(await gateways[serving].stop('SIGTERM')).toBe(0);
         await sender.dispatch(groupAtMessage({ content: 'split-2' }));
         await until('a reply to split-2', (l) => String(l.replied ?? '').includes('split-2'));
         expect((await sessions(gateways[1 - serving]!)).gatewayResumes).toBeGreaterThanOrEqual(1);

@@ -66,7 +66,10 @@ export async function startNginx(port: number, upstreams: { ingress: number[]; g
   const deadline = Date.now() + 10_000;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`nginx exited: ${stderr}${safeRead(join(dir, 'error.log'))}`);
-    const ok = await fetch(`http://127.0.0.1:${port}/readyz`).then((r) => r.status > 0, () => false);
+    const ok = await fetch(`http://127.0.0.1:${port}/readyz`).then(
+      (r) => r.status > 0,
+      () => false,
+    );
     if (ok) break;
     if (Date.now() > deadline) throw new Error(`nginx did not come up: ${stderr}`);
     await new Promise((r) => setTimeout(r, 50));

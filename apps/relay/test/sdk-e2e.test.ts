@@ -13,20 +13,43 @@ import { SECRET, sleep, startRelay, type RunningRelay } from './harness.ts';
  */
 const SDK_DIR = fileURLToPath(new URL('./sdk/', import.meta.url));
 const BOT = { appid: '102000007', secret: SECRET, userId: '6158788878435714165', username: 'e2e机器人' };
-const memoryBus = () => new MemoryBus({ historyMaxEvents: 1000, historyMaxAgeMs: 600_000, historyMaxBytes: 1 << 24, dedupWindowMs: 600_000 });
+const memoryBus = () =>
+  new MemoryBus({ historyMaxEvents: 1000, historyMaxAgeMs: 600_000, historyMaxBytes: 1 << 24, dedupWindowMs: 600_000 });
 
 const C2C = (content: string) =>
   JSON.stringify({
     op: 0,
     id: `C2C_MESSAGE_CREATE:${Math.random().toString(36).slice(2)}`,
-    d: { id: `ROBOT1.0_${Math.random().toString(36).slice(2)}`, content, timestamp: '2025-05-14T21:29:29+08:00', author: { id: 'A317B61B65FF0E81CD3C30F45AEBA2CC', user_openid: 'A317B61B65FF0E81CD3C30F45AEBA2CC', union_openid: 'A317B61B65FF0E81CD3C30F45AEBA2CC' }, message_scene: { source: 'default' }, message_type: 0 },
+    d: {
+      id: `ROBOT1.0_${Math.random().toString(36).slice(2)}`,
+      content,
+      timestamp: '2025-05-14T21:29:29+08:00',
+      author: {
+        id: 'A317B61B65FF0E81CD3C30F45AEBA2CC',
+        user_openid: 'A317B61B65FF0E81CD3C30F45AEBA2CC',
+        union_openid: 'A317B61B65FF0E81CD3C30F45AEBA2CC',
+      },
+      message_scene: { source: 'default' },
+      message_type: 0,
+    },
     t: 'C2C_MESSAGE_CREATE',
   });
 const GUILD = (t: 'AT_MESSAGE_CREATE' | 'DIRECT_MESSAGE_CREATE', content: string) =>
   JSON.stringify({
     op: 0,
     id: `${t}:${Math.random().toString(36).slice(2)}`,
-    d: { author: { id: '1234567890123456789', username: 'abc', bot: false }, channel_id: '100010', guild_id: '18700000000001', content, id: `08ef${Math.random().toString(16).slice(2)}`, member: { joined_at: '2021-04-12T16:34:42+08:00', roles: ['1'] }, seq: 101, seq_in_channel: '101', timestamp: '2021-05-20T15:14:58+08:00', ...(t === 'DIRECT_MESSAGE_CREATE' ? { direct_message: true, src_guild_id: '18700000000002' } : {}) },
+    d: {
+      author: { id: '1234567890123456789', username: 'abc', bot: false },
+      channel_id: '100010',
+      guild_id: '18700000000001',
+      content,
+      id: `08ef${Math.random().toString(16).slice(2)}`,
+      member: { joined_at: '2021-04-12T16:34:42+08:00', roles: ['1'] },
+      seq: 101,
+      seq_in_channel: '101',
+      timestamp: '2021-05-20T15:14:58+08:00',
+      ...(t === 'DIRECT_MESSAGE_CREATE' ? { direct_message: true, src_guild_id: '18700000000002' } : {}),
+    },
     t,
   });
 
@@ -66,20 +89,20 @@ class Front {
   private readonly sockets = new Set<Socket>();
   private constructor(private readonly server: Server) {}
   static async start(): Promise<Front> {
-    let front: Front | undefined;
-    const server = createServer((client) => {
-      const upstream = connect(front!.backendPort, '127.0.0.1');
+    const server = createServer();
+    const front = new Front(server);
+    server.on('connection', (client: Socket) => {
+      const upstream = connect(front.backendPort, '127.0.0.1');
       for (const s of [client, upstream]) {
-        front!.sockets.add(s);
+        front.sockets.add(s);
         s.on('error', () => {
           client.destroy();
           upstream.destroy();
         });
-        s.on('close', () => front!.sockets.delete(s));
+        s.on('close', () => front.sockets.delete(s));
       }
       client.pipe(upstream).pipe(client);
     });
-    front = new Front(server);
     server.listen(0, '127.0.0.1');
     await once(server, 'listening');
     return front;
@@ -153,7 +176,9 @@ async function survivesReconnectAndInvalidSession(bus: Bus, event: (label: strin
 }
 
 function runSdk(script: string, env: Record<string, string>): SdkProcess {
-  return new SdkProcess(spawn(process.execPath, [`${SDK_DIR}${script}`], { cwd: SDK_DIR, env: { ...process.env, APPID: BOT.appid, SECRET, ...env } }));
+  return new SdkProcess(
+    spawn(process.execPath, [`${SDK_DIR}${script}`], { cwd: SDK_DIR, env: { ...process.env, APPID: BOT.appid, SECRET, ...env } }),
+  );
 }
 
 describe('@satorijs/adapter-qq (Koishi) through Hookway', { timeout: 90_000 }, () => {

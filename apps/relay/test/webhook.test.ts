@@ -16,16 +16,16 @@ const V4 = {
 const { start } = relayFixture();
 
 describe('op 13 callback validation', () => {
-  it.each([['query', `/webhook?secret=${SECRET}`], ['path', `/webhook/${SECRET}`]])(
-    'answers at once with no client connected (%s form)',
-    async (_form, path) => {
-      const r = await start();
-      const res = await r.sender().validate('Arq0D5A61EgUu4OxUvOp', '1725442341', path);
-      expect(res.status).toBe(200);
-      expect(res.headers.get('content-type')).toMatch(/application\/json/);
-      expect(res.json()).toEqual({ plain_token: 'Arq0D5A61EgUu4OxUvOp', signature: V1_SIGNATURE });
-    },
-  );
+  it.each([
+    ['query', `/webhook?secret=${SECRET}`],
+    ['path', `/webhook/${SECRET}`],
+  ])('answers at once with no client connected (%s form)', async (_form, path) => {
+    const r = await start();
+    const res = await r.sender().validate('Arq0D5A61EgUu4OxUvOp', '1725442341', path);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toMatch(/application\/json/);
+    expect(res.json()).toEqual({ plain_token: 'Arq0D5A61EgUu4OxUvOp', signature: V1_SIGNATURE });
+  });
 
   it('rejects op 13 without plain_token/event_ts strings', async () => {
     const r = await start();

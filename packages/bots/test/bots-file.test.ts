@@ -12,7 +12,9 @@ const file = (text: string) => {
 
 describe('BOTS_FILE', () => {
   it('reads appid:secret per line or comma-separated, with # comments', () => {
-    const bots = readBotsFile(file('# production\n102000001:DG5g3B4j9X2KOErG\n102000002:naOC0ocQE3shWLAfffVLB1rhYPG7, 102000003:123456abcdef # sandbox\n\n'));
+    const bots = readBotsFile(
+      file('# production\n102000001:DG5g3B4j9X2KOErG\n102000002:naOC0ocQE3shWLAfffVLB1rhYPG7, 102000003:123456abcdef # sandbox\n\n'),
+    );
     expect([...bots]).toEqual([
       ['102000001', 'DG5g3B4j9X2KOErG'],
       ['102000002', 'naOC0ocQE3shWLAfffVLB1rhYPG7'],
@@ -21,6 +23,8 @@ describe('BOTS_FILE', () => {
   });
 
   it('names the line of a bad entry, without repeating the entry', () => {
-    expect(() => readBotsFile(file('102000001:DG5g3B4j9X2KOErG\nnot-an-entry-with-SecretValue\n'))).toThrow(/line 2: expected appid:secret$/);
+    expect(() => readBotsFile(file('102000001:DG5g3B4j9X2KOErG\nnot-an-entry-with-SecretValue\n'))).toThrow(
+      /line 2: expected appid:secret$/,
+    );
   });
 });

@@ -31,10 +31,7 @@ export function historyLimits(settings: Omit<BusSettings, 'redisUrl' | 'redisCom
 }
 
 /** Redis when REDIS_URL is set, else the in-process bus; waits briefly for Redis but starts without it. */
-export async function createBus(
-  settings: BusSettings,
-  onWarning: (message: string, detail?: unknown) => void,
-): Promise<ConfiguredBus> {
+export async function createBus(settings: BusSettings, onWarning: (message: string, detail?: unknown) => void): Promise<ConfiguredBus> {
   const limits = historyLimits(settings);
   if (settings.redisUrl === '') {
     const bus = new MemoryBus(limits);

@@ -157,20 +157,22 @@ export class RedisBus implements Bus {
   async publish(bot: string, event: IncomingEvent): Promise<PublishResult> {
     this.assertOpen();
     const id = event.eventId ?? '';
-    const [status, epoch, seq] = await this.run(this.client.hwPublish(
-      redisKeys.meta(bot),
-      redisKeys.stream(bot),
-      id === '' ? redisKeys.meta(bot) : redisKeys.eventId(bot, id),
-      id,
-      event.body,
-      this.options.historyMaxEvents,
-      this.options.historyMaxAgeMs,
-      this.options.historyMaxBytes,
-      this.options.dedupWindowMs,
-      META_TTL_MS,
-      redisKeys.channel(bot),
-      newEpoch(),
-    ));
+    const [status, epoch, seq] = await this.run(
+      this.client.hwPublish(
+        redisKeys.meta(bot),
+        redisKeys.stream(bot),
+        id === '' ? redisKeys.meta(bot) : redisKeys.eventId(bot, id),
+        id,
+        event.body,
+        this.options.historyMaxEvents,
+        this.options.historyMaxAgeMs,
+        this.options.historyMaxBytes,
+        this.options.dedupWindowMs,
+        META_TTL_MS,
+        redisKeys.channel(bot),
+        newEpoch(),
+      ),
+    );
     if (status === 'duplicate') return { status: 'duplicate' };
     return { status: 'accepted', position: { epoch: String(epoch), seq: Number(seq) } };
   }
@@ -195,43 +197,39 @@ export class RedisBus implements Bus {
       events.push(...page.events);
     }
     const current = events.filter((e) => e.epoch === head.epoch);
-    const complete =
-      cursor === undefined || (usable && (current.length === 0 ? afterSeq === head.seq : current[0]!.seq === afterSeq + 1));
+    const complete = cursor === undefined || (usable && (current.length === 0 ? afterSeq === head.seq : current[0]!.seq === afterSeq + 1));
     return { head: { epoch: head.epoch, seq: Math.max(head.seq, current.at(-1)?.seq ?? 0) }, events: current, complete };
   }
 
   private async historyPage(bot: string, afterSeq: number) {
-    const [epochBytes, headSeq, nextAfter, ...entries] = await this.run(this.client.hwHistoryPageBuffer(
-      redisKeys.meta(bot),
-      redisKeys.stream(bot),
-      afterSeq,
-      HISTORY_PAGE,
-      this.options.historyMaxEvents,
-      this.options.historyMaxAgeMs,
-      this.options.historyMaxBytes,
-    ));
-    const epoch = epochBytes.toString();
-    const events = entries.map(
-      ([seq, body, acceptedAtMs, id]): BusEvent => ({
-        epoch,
-        seq: Number(seq),
-        body,
-        acceptedAtMs: Number(acceptedAtMs),
-        eventId: id.length > 0 ? id.toString() : undefined,
-      }),
+    const [epochBytes, headSeq, nextAfter, ...entries] = await this.run(
+      this.client.hwHistoryPageBuffer(
+        redisKeys.meta(bot),
+        redisKeys.stream(bot),
+        afterSeq,
+        HISTORY_PAGE,
+        this.options.historyMaxEvents,
+        this.options.historyMaxAgeMs,
+        this.options.historyMaxBytes,
+      ),
     );
+    const epoch = epochBytes.toString();
+    const events = entries.map(([seq, body, acceptedAtMs, id]): BusEvent => ({
+      epoch,
+      seq: Number(seq),
+      body,
+      acceptedAtMs: Number(acceptedAtMs),
+      eventId: id.length > 0 ? id.toString() : undefined,
+    }));
     /** Where the next page starts, or -1 when this page reached the end. */
     return { epoch, headSeq: Number(headSeq), events, nextAfter: Number(nextAfter) };
   }
 
   async locate(bot: string, eventId: string): Promise<StreamPosition | undefined> {
     this.assertOpen();
-    const found = await this.run(this.client.hwLocate(
-      redisKeys.meta(bot),
-      redisKeys.eventId(bot, eventId),
-      redisKeys.stream(bot),
-      this.options.historyMaxAgeMs,
-    ));
+    const found = await this.run(
+      this.client.hwLocate(redisKeys.meta(bot), redisKeys.eventId(bot, eventId), redisKeys.stream(bot), this.options.historyMaxAgeMs),
+    );
     return found ? { epoch: String(found[0]), seq: Number(found[1]) } : undefined;
   }
 
@@ -355,24 +353,27 @@ export class RedisBus implements Bus {
    */
   private startProbing(): void {
     const intervalMs = this.options.subscriberProbeIntervalMs ?? 15_000;
-    this.probeTimer = setInterval(() => {
-      const subscriber = this.subscriber;
-      if (!subscriber || this.closed || subscriber.status !== 'ready') return;
-      const now = Date.now();
-      if (this.probeSentMs !== undefined && now - this.probeSentMs >= intervalMs) {
-        this.counters.redisProbeFailures++;
-        this.probeSentMs = undefined;
-        this.warn('subscriber probe unanswered; reconnecting the subscriber');
-        subscriber.disconnect(true);
-        return;
-      }
-      if (this.probeSentMs === undefined && now - this.lastSubscriberMessageMs >= intervalMs) {
-        this.probeSentMs = now;
-        this.client.publish(redisKeys.probeChannel(this.nodeId), 'probe').catch(() => {
+    this.probeTimer = setInterval(
+      () => {
+        const subscriber = this.subscriber;
+        if (!subscriber || this.closed || subscriber.status !== 'ready') return;
+        const now = Date.now();
+        if (this.probeSentMs !== undefined && now - this.probeSentMs >= intervalMs) {
+          this.counters.redisProbeFailures++;
           this.probeSentMs = undefined;
-        });
-      }
-    }, Math.max(250, Math.floor(intervalMs / 2)));
+          this.warn('subscriber probe unanswered; reconnecting the subscriber');
+          subscriber.disconnect(true);
+          return;
+        }
+        if (this.probeSentMs === undefined && now - this.lastSubscriberMessageMs >= intervalMs) {
+          this.probeSentMs = now;
+          this.client.publish(redisKeys.probeChannel(this.nodeId), 'probe').catch(() => {
+            this.probeSentMs = undefined;
+          });
+        }
+      },
+      Math.max(250, Math.floor(intervalMs / 2)),
+    );
     this.probeTimer.unref();
   }
 

@@ -24,9 +24,7 @@ export interface BusEvent extends StreamPosition {
   readonly acceptedAtMs: number;
 }
 
-export type PublishResult =
-  | { readonly status: 'accepted'; readonly position: StreamPosition }
-  | { readonly status: 'duplicate' };
+export type PublishResult = { readonly status: 'accepted'; readonly position: StreamPosition } | { readonly status: 'duplicate' };
 
 export interface HistorySlice {
   /** The stream's current epoch and last assigned number (seq 0: nothing published yet in this epoch). */

@@ -191,9 +191,7 @@ export function busContract(name: string, makeBus: BusFactory): void {
       const x = freshBot();
       const live: number[] = [];
       await b.subscribe(x, (e) => live.push(e.seq));
-      await Promise.all(
-        Array.from({ length: 200 }, (_, i) => b.publish(x, { eventId: `c${i}`, body: body(`c${i}`) })),
-      );
+      await Promise.all(Array.from({ length: 200 }, (_, i) => b.publish(x, { eventId: `c${i}`, body: body(`c${i}`) })));
       await until(() => live.length === 200, '200 live events');
       const seqs = (await b.history(x)).events.map((e) => e.seq);
       expect(seqs).toEqual(Array.from({ length: 200 }, (_, i) => i + 1));

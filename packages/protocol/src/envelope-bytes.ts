@@ -24,7 +24,8 @@ export function topLevelValueRange(body: Buffer, key: string): [number, number] 
       return [valueStart, valueEnd];
     }
     i = skipSpace(body, valueEnd);
-    if (body[i] === 0x2c) i++; // ,
+    if (body[i] === 0x2c)
+      i++; // ,
     else return undefined;
   }
 }
@@ -37,7 +38,8 @@ function skipSpace(b: Buffer, i: number): number {
 /** `i` at the opening quote; returns the index just past the closing quote. */
 function skipString(b: Buffer, i: number): number | undefined {
   for (i++; i < b.length; i++) {
-    if (b[i] === 0x5c) i++; // backslash: skip the escaped byte
+    if (b[i] === 0x5c)
+      i++; // backslash: skip the escaped byte
     else if (b[i] === 0x22) return i + 1;
   }
   return undefined;

@@ -61,9 +61,7 @@ export function signCallbackValidation(secret: string, eventTs: string, plainTok
 
 /** What the platform sends in `X-Signature-Ed25519` for a delivery: `sign(timestamp ‖ raw body)`. */
 export function signDispatch(secret: string, timestamp: string, rawBody: Uint8Array): string {
-  return sign(null, Buffer.concat([Buffer.from(timestamp, 'utf8'), rawBody]), keysForSecret(secret).privateKey).toString(
-    'hex',
-  );
+  return sign(null, Buffer.concat([Buffer.from(timestamp, 'utf8'), rawBody]), keysForSecret(secret).privateKey).toString('hex');
 }
 
 export type DispatchVerdict =
@@ -88,7 +86,5 @@ export function verifyDispatch(
   // Same cheap malleability pre-check as BOTGO and nonebot: the top three bits of S must be clear.
   if ((signature[63]! & 0xe0) !== 0) return { ok: false, reason: 'bad_signature' };
   const message = Buffer.concat([Buffer.from(timestamp, 'utf8'), rawBody]);
-  return verify(null, message, keysForSecret(secret).publicKey, signature)
-    ? { ok: true }
-    : { ok: false, reason: 'bad_signature' };
+  return verify(null, message, keysForSecret(secret).publicKey, signature) ? { ok: true } : { ok: false, reason: 'bad_signature' };
 }

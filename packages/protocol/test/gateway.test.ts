@@ -28,7 +28,9 @@ describe('topLevelValueRange', () => {
 describe('gateway frames', () => {
   it('builds a dispatch around the raw d, with s, t and id', () => {
     const frame = dispatchFrame(7, 'GROUP_AT_MESSAGE_CREATE', 'GROUP_AT_MESSAGE_CREATE:x', Buffer.from('{"big":12345678901234567890}'));
-    expect(frame.toString()).toBe('{"op":0,"s":7,"t":"GROUP_AT_MESSAGE_CREATE","id":"GROUP_AT_MESSAGE_CREATE:x","d":{"big":12345678901234567890}}');
+    expect(frame.toString()).toBe(
+      '{"op":0,"s":7,"t":"GROUP_AT_MESSAGE_CREATE","id":"GROUP_AT_MESSAGE_CREATE:x","d":{"big":12345678901234567890}}',
+    );
   });
   it('builds READY with everything the SDKs read', () => {
     expect(JSON.parse(readyFrame({ sessionId: 'abc', user: { id: '123', username: 'bot' }, shard: [0, 1] }))).toEqual({

@@ -1,13 +1,7 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import nacl from 'tweetnacl';
-import {
-  deriveSeed,
-  keysForSecret,
-  signCallbackValidation,
-  signDispatch,
-  verifyDispatch,
-} from '../src/index.ts';
+import { deriveSeed, keysForSecret, signCallbackValidation, signDispatch, verifyDispatch } from '../src/index.ts';
 
 // Vectors from ../shared/reference/qq-protocol.md §2.7 (verified there with Python `cryptography`).
 const V1 = {

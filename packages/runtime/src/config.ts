@@ -16,20 +16,25 @@ const int = (min: number, max: number) =>
     .max(max, { error: `must be at most ${max}` });
 
 /** `appid:secret[,appid:secret…]` (commas or newlines). */
-const botList = z
-  .string()
-  .transform((text, ctx) => {
-    const bots = new Map<string, string>();
-    for (const entry of text.split(/[,\n]/).map((e) => e.trim()).filter(Boolean)) {
-      const match = /^(\d{1,20}):([A-Za-z0-9._~-]{6,128})$/.exec(entry);
-      if (!match) {
-        ctx.addIssue({ code: 'custom', message: 'expected appid:secret[,appid:secret…] (appid digits, secret 6–128 of A-Z a-z 0-9 . _ ~ -)' });
-        return z.NEVER;
-      }
-      bots.set(match[1]!, match[2]!);
+const botList = z.string().transform((text, ctx): ReadonlyMap<string, string> => {
+  const bots = new Map<string, string>();
+  const entries = text
+    .split(/[,\n]/)
+    .map((e) => e.trim())
+    .filter(Boolean);
+  for (const entry of entries) {
+    const match = /^(\d{1,20}):([A-Za-z0-9._~-]{6,128})$/.exec(entry);
+    if (!match) {
+      ctx.addIssue({
+        code: 'custom',
+        message: 'expected appid:secret[,appid:secret…] (appid digits, secret 6–128 of A-Z a-z 0-9 . _ ~ -)',
+      });
+      return z.NEVER;
     }
-    return bots as ReadonlyMap<string, string>;
-  });
+    bots.set(match[1]!, match[2]!);
+  }
+  return bots;
+});
 
 const httpUrl = z
   .string()
@@ -80,7 +85,11 @@ export const SETTINGS = {
     'How long a top-level event id is remembered; platform retries with the same id are acknowledged but not delivered again.',
   ),
   HISTORY_MAX_EVENTS: setting(int(1, 1_000_000), '10000', 'Events kept per bot for clients that connect later or resume with `after`.'),
-  HISTORY_MAX_AGE_SEC: setting(int(1, 7 * 24 * 3600), '600', 'How long an event is kept per bot (whichever of count and age is smaller wins).'),
+  HISTORY_MAX_AGE_SEC: setting(
+    int(1, 7 * 24 * 3600),
+    '600',
+    'How long an event is kept per bot (whichever of count and age is smaller wins).',
+  ),
   HISTORY_MAX_BYTES: setting(
     int(64 * KiB, 4096 * MiB),
     String(64 * MiB),
@@ -92,7 +101,11 @@ export const SETTINGS = {
     'true',
     'Terminate a client that has not answered the previous ping. Set false for clients that never answer pings (some 易语言 WebSocket modules).',
   ),
-  WS_MAX_CLIENT_FRAME_BYTES: setting(int(128, 16 * MiB), String(64 * KiB), 'Largest frame a client may send; larger frames close the socket with 1009.'),
+  WS_MAX_CLIENT_FRAME_BYTES: setting(
+    int(128, 16 * MiB),
+    String(64 * KiB),
+    'Largest frame a client may send; larger frames close the socket with 1009.',
+  ),
   WS_MAX_BUFFERED_BYTES: setting(
     int(16 * KiB, 1024 * MiB),
     String(MiB),
@@ -100,12 +113,19 @@ export const SETTINGS = {
   ),
   TCP_KEEPALIVE_DELAY_MS: setting(int(1000, 3600_000), '30000', 'Idle time before TCP keepalive probes start on every socket.'),
   REDIS_URL: setting(
-    z.string().trim().regex(/^(rediss?:\/\/.+)?$/, { error: 'expected redis://[:password@]host:port[/db] or rediss://…' }),
+    z
+      .string()
+      .trim()
+      .regex(/^(rediss?:\/\/.+)?$/, { error: 'expected redis://[:password@]host:port[/db] or rediss://…' }),
     '',
     'Redis for scale-out (redis://[:password@]host:port[/db], or rediss:// for TLS). Empty: `pnpm start` runs both roles on an in-process bus; `start:ingress` and `start:gateway` refuse to start without it.',
     true,
   ),
-  REDIS_COMMAND_TIMEOUT_MS: setting(int(100, 60_000), '2000', 'A Redis command slower than this fails; the webhook then gets 503 and the platform retries.'),
+  REDIS_COMMAND_TIMEOUT_MS: setting(
+    int(100, 60_000),
+    '2000',
+    'A Redis command slower than this fails; the webhook then gets 503 and the platform retries.',
+  ),
   REDIS_PROBE_INTERVAL_MS: setting(
     int(500, 600_000),
     '15000',
@@ -116,7 +136,11 @@ export const SETTINGS = {
     '0',
     'On SIGTERM, how long /readyz answers 503 before clients are closed, so a load balancer stops sending new ones here. Set it to about two health-check intervals behind a load balancer.',
   ),
-  SHUTDOWN_CLOSE_BATCH: setting(int(1, 100_000), '200', 'On shutdown, clients are closed with 1001 this many at a time, so they do not all reconnect to the other replicas at once.'),
+  SHUTDOWN_CLOSE_BATCH: setting(
+    int(1, 100_000),
+    '200',
+    'On shutdown, clients are closed with 1001 this many at a time, so they do not all reconnect to the other replicas at once.',
+  ),
   SHUTDOWN_BATCH_INTERVAL_MS: setting(int(0, 10_000), '100', 'Pause between two shutdown batches.'),
   BOTS: setting(
     botList,
@@ -125,8 +149,16 @@ export const SETTINGS = {
     true,
   ),
   BOTS_FILE: setting(z.string().trim(), '', 'A file with more appid:secret entries (one per line or comma-separated), read at start-up.'),
-  QQ_API_BASE: setting(httpUrl, 'https://api.sgroup.qq.com', 'Upstream OpenAPI that SDK calls through Hookway are forwarded to (https://sandbox.api.sgroup.qq.com for the sandbox).'),
-  QQ_TOKEN_URL: setting(httpUrl, 'https://bots.qq.com/app/getAppAccessToken', 'Where access tokens come from; /app/getAppAccessToken through Hookway is forwarded here.'),
+  QQ_API_BASE: setting(
+    httpUrl,
+    'https://api.sgroup.qq.com',
+    'Upstream OpenAPI that SDK calls through Hookway are forwarded to (https://sandbox.api.sgroup.qq.com for the sandbox).',
+  ),
+  QQ_TOKEN_URL: setting(
+    httpUrl,
+    'https://bots.qq.com/app/getAppAccessToken',
+    'Where access tokens come from; /app/getAppAccessToken through Hookway is forwarded here.',
+  ),
   PUBLIC_URL: setting(
     z.union([z.literal(''), httpUrl]),
     '',
@@ -143,8 +175,16 @@ export const SETTINGS = {
     '0',
     'Close a gateway-mode socket that has not identified after this long (4003); 0 never does. Leave it 0 unless you must: qq-official-bot keeps an idle second socket whose closing tears down its live one, and dead peers are found by pings anyway.',
   ),
-  GATEWAY_CLOSE_GRACE_MS: setting(int(0, 60_000), '1000', 'After op 7 or op 9, how long before the server closes the socket itself (4009 or 4006).'),
-  GATEWAY_SESSION_TTL_SEC: setting(int(10, 7 * 24 * 3600), '600', 'How long a gateway session can still be resumed after its connection ends.'),
+  GATEWAY_CLOSE_GRACE_MS: setting(
+    int(0, 60_000),
+    '1000',
+    'After op 7 or op 9, how long before the server closes the socket itself (4009 or 4006).',
+  ),
+  GATEWAY_SESSION_TTL_SEC: setting(
+    int(10, 7 * 24 * 3600),
+    '600',
+    'How long a gateway session can still be resumed after its connection ends.',
+  ),
   SHUTDOWN_TIMEOUT_MS: setting(
     int(1000, 600_000),
     '9000',

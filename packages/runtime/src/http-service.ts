@@ -21,7 +21,7 @@ export interface HttpServiceParts {
 }
 
 export interface HttpService extends Service {
-  notReadyReason(): string | undefined;
+  readonly notReadyReason: () => string | undefined;
 }
 
 /**
@@ -38,7 +38,8 @@ export function createHttpService(parts: HttpServiceParts): HttpService {
   });
   const handleUpgrade = parts.handleUpgrade;
   if (handleUpgrade) server.on('upgrade', handleUpgrade);
-  else server.on('upgrade', (_req, socket: Duplex) => refuseUpgrade(socket, 404, 'not_found', 'this instance serves no WebSocket endpoint'));
+  else
+    server.on('upgrade', (_req, socket: Duplex) => refuseUpgrade(socket, 404, 'not_found', 'this instance serves no WebSocket endpoint'));
   server.on('clientError', (_err, socket) => {
     // HTTP sockets allow half-open; destroy once the answer is flushed so a silent peer cannot pin the fd.
     if (!socket.writable) return void socket.destroy();

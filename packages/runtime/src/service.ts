@@ -22,7 +22,14 @@ export interface Service {
  * message naming it), build the service, listen, and turn SIGTERM/SIGINT into a graceful shutdown and exit.
  * This is the only place a port is bound or a signal handled.
  */
-export async function runService(role: string, build: (context: ServiceContext) => Promise<Service>): Promise<void> {
+export function runService(role: string, build: (context: ServiceContext) => Promise<Service>): void {
+  serve(role, build).catch((err: unknown) => {
+    process.stderr.write(`hookway ${role}: could not start: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exit(1);
+  });
+}
+
+async function serve(role: string, build: (context: ServiceContext) => Promise<Service>): Promise<void> {
   let config: Config;
   try {
     config = loadConfig();
@@ -60,20 +67,29 @@ export async function runService(role: string, build: (context: ServiceContext) 
     if (stopping) return;
     stopping = true;
     logger.info({ reason }, 'shutting down');
-    const clean = await service.close(config.shutdownTimeoutMs);
+    let clean = false;
+    try {
+      clean = await service.close(config.shutdownTimeoutMs);
+    } catch (err) {
+      // Without this the process would stay up, half closed, because `stopping` refuses a second attempt.
+      logger.error({ err }, 'shutdown failed');
+    }
     logger.info({ clean }, 'stopped');
     logger.flush();
     process.exit(clean ? exitCode : 1);
   };
-  process.on('SIGTERM', () => void stop('SIGTERM', 0));
-  process.on('SIGINT', () => void stop('SIGINT', 0));
+  const stopOn = (reason: string, exitCode: number) => () => {
+    stop(reason, exitCode).catch(() => process.exit(1));
+  };
+  process.on('SIGTERM', stopOn('SIGTERM', 0));
+  process.on('SIGINT', stopOn('SIGINT', 0));
   process.on('uncaughtException', (err) => {
     logger.fatal({ err }, 'uncaught exception');
-    void stop('uncaughtException', 1);
+    stopOn('uncaughtException', 1)();
   });
   process.on('unhandledRejection', (err) => {
     logger.fatal({ err }, 'unhandled rejection');
-    void stop('unhandledRejection', 1);
+    stopOn('unhandledRejection', 1)();
   });
 }
 

@@ -42,10 +42,17 @@ export class FakeQqPlatform {
 
   async start(): Promise<this> {
     this.server = createServer((req, res) => {
-      void this.handle(req).then(({ status, body }) => {
-        res.writeHead(status, { 'content-type': 'application/json', 'x-tps-trace-id': 'fake-trace' });
-        res.end(body === undefined ? '' : JSON.stringify(body));
-      });
+      this.handle(req).then(
+        ({ status, body }) => {
+          res.writeHead(status, { 'content-type': 'application/json', 'x-tps-trace-id': 'fake-trace' });
+          res.end(body === undefined ? '' : JSON.stringify(body));
+        },
+        (err: unknown) => {
+          // A broken fake must fail the test loudly, not hang it.
+          res.writeHead(500, { 'content-type': 'application/json' });
+          res.end(JSON.stringify({ message: `fake platform error: ${String(err)}` }));
+        },
+      );
     });
     this.server.listen(0, '127.0.0.1');
     await once(this.server, 'listening');
@@ -63,7 +70,10 @@ export class FakeQqPlatform {
     const now = Date.now();
     let entry = this.tokens.get(appid);
     if (!entry || entry.expiresAtMs <= now) {
-      entry = { token: `tok-${appid}-${++this.generation}-${Math.random().toString(36).slice(2, 10)}`, expiresAtMs: now + this.tokenLifetimeSec * 1000 };
+      entry = {
+        token: `tok-${appid}-${++this.generation}-${Math.random().toString(36).slice(2, 10)}`,
+        expiresAtMs: now + this.tokenLifetimeSec * 1000,
+      };
       this.tokens.set(appid, entry);
     }
     return entry.token;
@@ -98,7 +108,14 @@ export class FakeQqPlatform {
       // keep the text
     }
     const path = (req.url ?? '/').replace(/^[a-z]+:\/\/[^/]*/i, '');
-    this.calls.push({ method: req.method ?? 'GET', path, authorization: req.headers.authorization, host: req.headers.host, headers: { ...req.headers }, body });
+    this.calls.push({
+      method: req.method ?? 'GET',
+      path,
+      authorization: req.headers.authorization,
+      host: req.headers.host,
+      headers: { ...req.headers },
+      body,
+    });
 
     if (req.method === 'POST' && path === '/app/getAppAccessToken' && this.tokenOutage) {
       return { status: 503, body: { code: 503, message: 'try again later' } };

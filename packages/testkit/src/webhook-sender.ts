@@ -29,12 +29,16 @@ export class WebhookSender {
     const raw = typeof body === 'string' ? Buffer.from(body, 'utf8') : body;
     const timestamp = options.timestamp ?? String(Math.floor(Date.now() / 1000));
     const signature = options.signature === undefined ? signDispatch(this.secret, timestamp, raw) : options.signature;
-    return this.post(raw, {
-      'x-signature-timestamp': timestamp,
-      ...(signature === null ? {} : { 'x-signature-ed25519': signature }),
-      'x-signature-method': 'Ed25519',
-      ...options.headers,
-    }, options.path);
+    return this.post(
+      raw,
+      {
+        'x-signature-timestamp': timestamp,
+        ...(signature === null ? {} : { 'x-signature-ed25519': signature }),
+        'x-signature-method': 'Ed25519',
+        ...options.headers,
+      },
+      options.path,
+    );
   }
 
   /** Posts an op 13 validation request, as the console does when the callback URL is saved. */

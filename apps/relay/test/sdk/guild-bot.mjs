@@ -3,7 +3,12 @@
 import { createOpenAPI, createWebsocket } from 'qq-guild-bot';
 
 const print = (line) => process.stdout.write(`${JSON.stringify(line)}\n`);
-const config = { appID: process.env.APPID, token: process.env.SECRET, intents: ['PUBLIC_GUILD_MESSAGES', 'DIRECT_MESSAGE'], sandbox: false };
+const config = {
+  appID: process.env.APPID,
+  token: process.env.SECRET,
+  intents: ['PUBLIC_GUILD_MESSAGES', 'DIRECT_MESSAGE'],
+  sandbox: false,
+};
 const api = createOpenAPI(config);
 const ws = createWebsocket(config);
 ws.on('READY', () => print({ ready: true }));
@@ -11,7 +16,8 @@ const onMessage = async (data) => {
   print({ message: data.msg.content, type: data.eventType });
   try {
     const path = data.eventType === 'DIRECT_MESSAGE_CREATE' ? 'directMessageApi' : 'messageApi';
-    if (path === 'messageApi') await api.messageApi.postMessage(data.msg.channel_id, { content: `pong ${data.msg.content}`, msg_id: data.msg.id });
+    if (path === 'messageApi')
+      await api.messageApi.postMessage(data.msg.channel_id, { content: `pong ${data.msg.content}`, msg_id: data.msg.id });
     else await api.directMessageApi.postDirectMessage(data.msg.guild_id, { content: `pong ${data.msg.content}`, msg_id: data.msg.id });
     print({ replied: data.msg.content });
   } catch (err) {
