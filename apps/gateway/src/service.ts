@@ -1,33 +1,45 @@
-import { directoryFromConfig, type BotDirectory } from '@hookway/bots';
-import type { ConfiguredBus } from '@hookway/bus';
+import { directoryFromConfig, openBotRegistry, type BotDirectory } from '@hookway/bots';
+import { openEventLog, type EventLog } from '@hookway/bus';
+import { closeBackend, type StoreBackend } from '@hookway/redis';
 import { createHttpService, type HttpService, type ServiceContext } from '@hookway/runtime';
-import { createGateway } from './create-gateway.ts';
+import { createGateway, type GatewayDeps } from './create-gateway.ts';
+import { openSessionStore, type SessionStore } from './official/session-store.ts';
 import { answerPlainHttp } from './plain-http.ts';
 
-/** The gateway role alone: WebSocket clients fed from the bus, plus health endpoints. */
-export function createGatewayService({ config, logger, redactor }: ServiceContext, configured: ConfiguredBus): HttpService {
-  const gateway = createGateway(gatewayDeps(config, logger, redactor, configured));
+/** The gateway role alone: WebSocket clients fed from the event log, plus health endpoints. */
+export function createGatewayService(context: ServiceContext, backend: StoreBackend): HttpService {
+  const { config, logger, redactor } = context;
+  const events = openEventLog(backend, config);
+  const sessions = openSessionStore(backend);
+  const bots = openBotRegistry(backend);
+  const directory = directoryFromConfig(config, bots, (value) => redactor.remember(value));
+  const gateway = createGateway(gatewayDeps(context, events.log, sessions, directory));
   return createHttpService({
     logger,
     tcpKeepaliveDelayMs: config.tcpKeepaliveDelayMs,
     drainMs: config.shutdownDrainMs,
-    health: [configured.health, gateway],
+    health: [events.health, gateway],
     handleRequest: answerPlainHttp,
     handleUpgrade: gateway.handleUpgrade,
     services: [{ name: 'gateway', resource: gateway }],
-    backends: [{ name: 'bus', resource: configured.bus }],
+    backends: [
+      { name: 'event log', resource: events.log },
+      { name: 'session store', resource: sessions },
+      { name: 'bot registry', resource: bots },
+      { name: 'store backend', resource: { close: () => closeBackend(backend) } },
+    ],
   });
 }
 
+/** What `createGateway` needs, from the settings: shared by the gateway role and the relay. */
 export function gatewayDeps(
-  config: ServiceContext['config'],
-  logger: ServiceContext['logger'],
-  redactor: ServiceContext['redactor'],
-  configured: Pick<ConfiguredBus, 'bus'>,
-  directory: BotDirectory = directoryFromConfig(config, configured.bus, (value) => redactor.remember(value)),
-) {
+  { config, logger }: Pick<ServiceContext, 'config' | 'logger'>,
+  events: EventLog,
+  sessions: SessionStore,
+  directory: BotDirectory,
+): GatewayDeps {
   return {
-    bus: configured.bus,
+    events,
     logger,
     pingIntervalMs: config.wsPingIntervalMs,
     terminateUnresponsive: config.wsTerminateUnresponsive,
@@ -38,6 +50,7 @@ export function gatewayDeps(
     closeBatchIntervalMs: config.shutdownBatchIntervalMs,
     gatewayMode: {
       directory,
+      sessions,
       intents: config.gatewayIntents,
       heartbeatIntervalMs: config.gatewayHeartbeatIntervalMs,
       identifyTimeoutMs: config.gatewayIdentifyTimeoutMs,

@@ -1,9 +1,9 @@
-import { matchSecretEndpoint, stripAbsoluteForm } from '@hookway/protocol';
+import { matchSecretEndpoint, stripAbsoluteForm, type AppSecret } from '@hookway/protocol';
 
 /** What a WebSocket upgrade asked for, or why it cannot be served. */
 export type UpgradeTarget =
-  | { kind: 'raw'; secret: string; after: string | undefined }
-  | { kind: 'gateway'; secret: string | undefined }
+  | { kind: 'raw'; secret: AppSecret; after: string | undefined }
+  | { kind: 'gateway'; secret: AppSecret | undefined }
   | { kind: 'refused'; status: number; error: string; message: string };
 
 const MAX_CURSOR_LENGTH = 512;

@@ -1,9 +1,13 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import pino from 'pino';
 import { Redis } from 'ioredis';
-import { RedisBus, redisKeys, type BusEvent } from '@hookway/bus';
+import { RedisEventLog, type BusEvent } from '@hookway/bus';
+import { AppSecret } from '@hookway/protocol';
+import { RedisConnection, redisKeys } from '@hookway/redis';
 import { startRedisServer, type RedisServer } from '@hookway/testkit';
-import { BotFeeds } from '../src/bot-feeds.ts';
+import { BotFeeds } from '../src/shared/bot-feeds.ts';
+
+const BOT = AppSecret.of('rollbackBot');
 
 const silent = pino({ level: 'silent' });
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -14,35 +18,36 @@ afterEach(async () => server?.dispose());
 describe('BotFeeds over Redis', () => {
   it('notices a numbering that went back (lost last writes) and tells clients instead of skipping new events', async () => {
     server = await startRedisServer();
-    const bus = new RedisBus({
-      url: server.url,
+    const connection = new RedisConnection({ url: server.url });
+    const bus = new RedisEventLog({
+      connection,
       historyMaxEvents: 1000,
       historyMaxAgeMs: 60_000,
       historyMaxBytes: 1 << 20,
       dedupWindowMs: 60_000,
     });
-    expect(await bus.whenReady()).toBe(true);
+    expect(await connection.whenReady()).toBe(true);
     const raw = new Redis(server.url);
     raw.on('error', () => {});
     const feeds = new BotFeeds(bus, silent);
     const got: string[] = [];
     let lost = 0;
-    await feeds.join('rollbackBot', {
+    await feeds.join(BOT, {
       deliver: (e: BusEvent) => (got.push(e.body.toString()), true),
       lostEvents: () => void lost++,
     });
-    for (let i = 1; i <= 10; i++) await bus.publish('rollbackBot', { eventId: `e${i}`, body: Buffer.from(`old${i}`) });
+    for (let i = 1; i <= 10; i++) await bus.publish(BOT, { eventId: `e${i}`, body: Buffer.from(`old${i}`) });
     while (got.length < 10) await sleep(10);
 
     // What a crash with appendfsync everysec (or a failover to a lagging replica) leaves: the state as of event 7.
-    const stream = redisKeys.stream('rollbackBot');
+    const stream = redisKeys.stream(BOT);
     const kept = (await raw.xrange(stream, '-', '+')).slice(0, 7);
     await raw.del(stream);
     for (const [id, fields] of kept) await raw.xadd(stream, id, ...fields);
-    await raw.hset(redisKeys.meta('rollbackBot'), 'seq', 7);
-    await raw.del(...[8, 9, 10].map((i) => redisKeys.eventId('rollbackBot', `e${i}`)));
+    await raw.hset(redisKeys.meta(BOT), 'seq', 7);
+    await raw.del(...[8, 9, 10].map((i) => redisKeys.eventId(BOT, `e${i}`)));
     await raw.call('CLIENT', 'KILL', 'TYPE', 'pubsub');
-    for (let i = 1; i <= 3; i++) await bus.publish('rollbackBot', { eventId: `n${i}`, body: Buffer.from(`new${i}`) });
+    for (let i = 1; i <= 3; i++) await bus.publish(BOT, { eventId: `n${i}`, body: Buffer.from(`new${i}`) });
 
     const deadline = Date.now() + 5000;
     while (lost === 0 && Date.now() < deadline) await sleep(20);
@@ -51,5 +56,6 @@ describe('BotFeeds over Redis', () => {
     await feeds.close();
     raw.disconnect();
     await bus.close();
+    await connection.close();
   });
 });

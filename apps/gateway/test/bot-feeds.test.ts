@@ -1,8 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import pino from 'pino';
-import { MemoryBus, type Bus, type BusEvent } from '@hookway/bus';
-import { BotFeeds } from '../src/bot-feeds.ts';
-import type { FeedClient } from '../src/feed-client.ts';
+import { MemoryEventLog, type EventLog, type BusEvent } from '@hookway/bus';
+import { AppSecret } from '@hookway/protocol';
+import { BotFeeds } from '../src/shared/bot-feeds.ts';
+import type { FeedClient } from '../src/shared/feed-client.ts';
+
+const BOT = AppSecret.of('feedBot1');
 
 const limits = { historyMaxEvents: 100, historyMaxAgeMs: 60_000, historyMaxBytes: 1 << 20, dedupWindowMs: 60_000 };
 const silent = pino({ level: 'silent' });
@@ -19,12 +22,12 @@ class Recorder implements FeedClient {
   }
 }
 
-/** A real MemoryBus whose live subscription loses the events numbered in `drop`, as pub/sub may. */
-function lossyBus(inner: MemoryBus, drop: Set<number>): Bus & { resync: () => void } {
+/** A real MemoryEventLog whose live subscription loses the events numbered in `drop`, as pub/sub may. */
+function lossyBus(inner: MemoryEventLog, drop: Set<number>): EventLog & { resync: () => void } {
   let resync = () => {};
-  return Object.assign(Object.create(inner) as Bus, {
+  return Object.assign(Object.create(inner) as EventLog, {
     resync: () => resync(),
-    subscribe: (bot: string, listener: (e: BusEvent) => void, options?: { onResync?: () => void }) => {
+    subscribe: (bot: AppSecret, listener: (e: BusEvent) => void, options?: { onResync?: () => void }) => {
       resync = options?.onResync ?? (() => {});
       return inner.subscribe(bot, (e) => {
         if (!drop.has(e.seq)) listener(e);
@@ -32,17 +35,17 @@ function lossyBus(inner: MemoryBus, drop: Set<number>): Bus & { resync: () => vo
     },
   });
 }
-const publishN = async (bus: Bus, bot: string, from: number, to: number) => {
+const publishN = async (bus: EventLog, bot: AppSecret, from: number, to: number) => {
   for (let i = from; i <= to; i++) await bus.publish(bot, { eventId: `e${i}`, body: Buffer.from(String(i)) });
 };
 const settle = () => new Promise((r) => setTimeout(r, 20));
 
-/** A real MemoryBus whose subscribe resolves late, and which counts live subscriptions. */
-function slowSubscribeBus(inner: MemoryBus, delayMs: number): Bus & { live: () => number } {
+/** A real MemoryEventLog whose subscribe resolves late, and which counts live subscriptions. */
+function slowSubscribeBus(inner: MemoryEventLog, delayMs: number): EventLog & { live: () => number } {
   let live = 0;
-  return Object.assign(Object.create(inner) as Bus, {
+  return Object.assign(Object.create(inner) as EventLog, {
     live: () => live,
-    subscribe: async (...args: Parameters<Bus['subscribe']>) => {
+    subscribe: async (...args: Parameters<EventLog['subscribe']>) => {
       await new Promise((r) => setTimeout(r, delayMs));
       const sub = await inner.subscribe(...args);
       live++;
@@ -53,15 +56,15 @@ function slowSubscribeBus(inner: MemoryBus, delayMs: number): Bus & { live: () =
 
 describe('BotFeeds', () => {
   it.each([0, 1, 2, 3, 5])('a client joining %i microtasks after the last one left still receives live events', async (ticks) => {
-    const bus = new MemoryBus(limits);
+    const bus = new MemoryEventLog(limits);
     const feeds = new BotFeeds(bus, silent);
     const first = new Recorder();
-    await feeds.join('bot', first);
-    void feeds.leave('bot', first);
+    await feeds.join(BOT, first);
+    void feeds.leave(BOT, first);
     for (let i = 0; i < ticks; i++) await Promise.resolve();
     const second = new Recorder();
-    await feeds.join('bot', second);
-    await bus.publish('bot', { body: Buffer.from('x') });
+    await feeds.join(BOT, second);
+    await bus.publish(BOT, { body: Buffer.from('x') });
     expect(second.got).toEqual([1]);
     expect(first.got).toEqual([]);
     expect(feeds.botCount).toBe(1);
@@ -70,45 +73,45 @@ describe('BotFeeds', () => {
   });
 
   it('shares one subscription per bot and drops it when the last client leaves, even mid-subscribe', async () => {
-    const inner = new MemoryBus(limits);
+    const inner = new MemoryEventLog(limits);
     const bus = slowSubscribeBus(inner, 30);
     const feeds = new BotFeeds(bus, silent);
     const [a, b] = [new Recorder(), new Recorder()];
-    const joining = Promise.all([feeds.join('bot', a), feeds.join('bot', b)]);
-    void feeds.leave('bot', a);
-    void feeds.leave('bot', b);
+    const joining = Promise.all([feeds.join(BOT, a), feeds.join(BOT, b)]);
+    void feeds.leave(BOT, a);
+    void feeds.leave(BOT, b);
     await joining;
     await new Promise((r) => setTimeout(r, 10));
     expect(bus.live()).toBe(0);
     expect(feeds.botCount).toBe(0);
-    await inner.publish('bot', { body: Buffer.from('x') });
+    await inner.publish(BOT, { body: Buffer.from('x') });
     expect([...a.got, ...b.got]).toEqual([]);
     await inner.close();
   });
 
   it('keeps delivering to other clients when one throws', async () => {
-    const bus = new MemoryBus(limits);
+    const bus = new MemoryEventLog(limits);
     const feeds = new BotFeeds(bus, silent);
     const good = new Recorder();
-    await feeds.join('bot', {
+    await feeds.join(BOT, {
       deliver: () => {
         throw new Error('broken client');
       },
       lostEvents: () => {},
     });
-    await feeds.join('bot', good);
-    await bus.publish('bot', { body: Buffer.from('x') });
+    await feeds.join(BOT, good);
+    await bus.publish(BOT, { body: Buffer.from('x') });
     expect(good.got).toEqual([1]);
     await feeds.close();
     await bus.close();
   });
 
   it('backfills events the subscription lost, in order, from the history', async () => {
-    const inner = new MemoryBus(limits);
+    const inner = new MemoryEventLog(limits);
     const feeds = new BotFeeds(lossyBus(inner, new Set([3, 4, 7])), silent);
     const client = new Recorder();
-    await feeds.join('bot', client);
-    await publishN(inner, 'bot', 1, 8);
+    await feeds.join(BOT, client);
+    await publishN(inner, BOT, 1, 8);
     await settle();
     expect(client.got).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
     expect(client.lost).toBe(0);
@@ -118,16 +121,16 @@ describe('BotFeeds', () => {
   });
 
   it('tells clients when the lost events are no longer in the history', async () => {
-    const inner = new MemoryBus({ ...limits, historyMaxEvents: 2 });
+    const inner = new MemoryEventLog({ ...limits, historyMaxEvents: 2 });
     const feeds = new BotFeeds(lossyBus(inner, new Set([2, 3, 4])), silent);
     const client = new Recorder();
-    await feeds.join('bot', client);
-    await publishN(inner, 'bot', 1, 5);
+    await feeds.join(BOT, client);
+    await publishN(inner, BOT, 1, 5);
     await settle();
     expect(client.got).toEqual([1]);
     expect(client.lost).toBe(1);
     expect(feeds.counters.gapsLost).toBe(1);
-    await publishN(inner, 'bot', 6, 6);
+    await publishN(inner, BOT, 6, 6);
     await settle();
     expect(client.got).toEqual([1, 6]);
     await feeds.close();
@@ -135,12 +138,12 @@ describe('BotFeeds', () => {
   });
 
   it('on a resync request, delivers trailing events that were lost with nothing after them', async () => {
-    const inner = new MemoryBus(limits);
+    const inner = new MemoryEventLog(limits);
     const bus = lossyBus(inner, new Set([2, 3]));
     const feeds = new BotFeeds(bus, silent);
     const client = new Recorder();
-    await feeds.join('bot', client);
-    await publishN(inner, 'bot', 1, 3);
+    await feeds.join(BOT, client);
+    await publishN(inner, BOT, 1, 3);
     await settle();
     expect(client.got).toEqual([1]);
     bus.resync();
@@ -151,10 +154,10 @@ describe('BotFeeds', () => {
   });
 
   it('does not drop a resync request that arrives while a backfill is in flight', async () => {
-    const inner = new MemoryBus(limits);
+    const inner = new MemoryEventLog(limits);
     const bus = lossyBus(inner, new Set([2, 4, 5]));
     const lateReplies = Object.assign(Object.create(bus) as typeof bus, {
-      history: async (...args: Parameters<Bus['history']>) => {
+      history: async (...args: Parameters<EventLog['history']>) => {
         const slice = await inner.history(...args);
         await new Promise((r) => setTimeout(r, 50));
         return slice;
@@ -162,9 +165,9 @@ describe('BotFeeds', () => {
     });
     const feeds = new BotFeeds(lateReplies, silent);
     const client = new Recorder();
-    await feeds.join('bot', client);
-    await publishN(inner, 'bot', 1, 3); // 2 is lost: the backfill starts and its reply comes 50 ms later
-    await publishN(inner, 'bot', 4, 5); // lost too, after the backfill read
+    await feeds.join(BOT, client);
+    await publishN(inner, BOT, 1, 3); // 2 is lost: the backfill starts and its reply comes 50 ms later
+    await publishN(inner, BOT, 4, 5); // lost too, after the backfill read
     bus.resync(); // the subscriber reconnected meanwhile
     await new Promise((r) => setTimeout(r, 200));
     expect(client.got).toEqual([1, 2, 3, 4, 5]);
@@ -173,19 +176,19 @@ describe('BotFeeds', () => {
   });
 
   it('passes on an event that arrives while the feed is still reading the head position', async () => {
-    const inner = new MemoryBus(limits);
+    const inner = new MemoryEventLog(limits);
     let publishDuringHead = async () => {};
-    const slowHead = Object.assign(Object.create(inner) as Bus, {
-      head: async (bot: string) => {
+    const slowHead = Object.assign(Object.create(inner) as EventLog, {
+      head: async (bot: AppSecret) => {
         const head = await inner.head(bot);
         await publishDuringHead();
         return head;
       },
     });
-    publishDuringHead = async () => void (await inner.publish('bot', { eventId: 'racer', body: Buffer.from('racer') }));
+    publishDuringHead = async () => void (await inner.publish(BOT, { eventId: 'racer', body: Buffer.from('racer') }));
     const feeds = new BotFeeds(slowHead, silent);
     const client = new Recorder();
-    await feeds.join('bot', client);
+    await feeds.join(BOT, client);
     await settle();
     expect(client.got).toEqual([1]);
     await feeds.close();

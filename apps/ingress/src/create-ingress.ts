@@ -1,13 +1,13 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import express, { type ErrorRequestHandler, type Express } from 'express';
-import { matchSecretEndpoint, secretFingerprint } from '@hookway/protocol';
-import type { Bus } from '@hookway/bus';
+import { matchSecretEndpoint, type AppSecret } from '@hookway/protocol';
+import type { EventLog } from '@hookway/bus';
 import { sendJson, type HealthSource, type Logger, type Redactor } from '@hookway/runtime';
 import { readBody } from './read-body.ts';
 import { handleWebhook, type WebhookOutcome, type WebhookReply } from './webhook.ts';
 
 export interface IngressDeps {
-  readonly bus: Pick<Bus, 'publish' | 'isReady'>;
+  readonly events: Pick<EventLog, 'publish' | 'isReady'>;
   readonly logger: Logger;
   readonly redactor: Redactor;
   readonly maxBodyBytes: number;
@@ -16,7 +16,7 @@ export interface IngressDeps {
   /** Serves the OpenAPI paths (gateway discovery and the pass-through); returns false when it did not. */
   readonly openApi?: (req: IncomingMessage, res: ServerResponse) => boolean;
   /** Told appid → secret for a verified webhook that names its bot (X-Bot-Appid); resolves whether it was kept. */
-  readonly learnBot?: (appid: string, secret: string) => Promise<boolean>;
+  readonly learnBot?: (appid: string, secret: AppSecret) => Promise<boolean>;
 }
 
 export type IngressStats = {
@@ -100,7 +100,7 @@ export function createIngress(deps: IngressDeps): Ingress {
   };
   app.use(onError);
 
-  async function serveWebhook(req: IncomingMessage, res: ServerResponse, secret: string | undefined): Promise<void> {
+  async function serveWebhook(req: IncomingMessage, res: ServerResponse, secret: AppSecret | undefined): Promise<void> {
     if (secret === undefined) {
       req.resume();
       counts.webhooksRejected++;
@@ -120,7 +120,7 @@ export function createIngress(deps: IngressDeps): Ingress {
     const read = await readBody(req, deps.maxBodyBytes);
     if (!read.ok) {
       counts.webhooksRejected++;
-      log.warn({ bot: secretFingerprint(secret), outcome: read.error, status: read.status }, 'webhook rejected');
+      log.warn({ bot: secret.tag, outcome: read.error, status: read.status }, 'webhook rejected');
       return sendProblem(res, read.status, read.error, read.message);
     }
     const startedMs = nowMs();
@@ -131,18 +131,18 @@ export function createIngress(deps: IngressDeps): Ingress {
         signatureTimestamp: header(req, 'x-signature-timestamp'),
         signature: header(req, 'x-signature-ed25519'),
       },
-      { bus: deps.bus, signatureMaxSkewSec: deps.signatureMaxSkewSec, nowMs },
+      { events: deps.events, signatureMaxSkewSec: deps.signatureMaxSkewSec, nowMs },
     );
     count(reply);
     // Only a verified event proves the secret is a bot's; op 13 and WebSocket connects are unauthenticated.
     if (reply.outcome === 'accepted') {
-      deps.redactor.remember(secret);
+      deps.redactor.remember(secret.reveal());
       learn(header(req, 'x-bot-appid'), secret);
     }
     const level = REJECTIONS.has(reply.outcome) ? 'warn' : reply.outcome === 'bus_unavailable' ? 'error' : 'debug';
     if (log.isLevelEnabled(level)) {
       log[level](
-        { bot: secretFingerprint(secret), outcome: reply.outcome, status: reply.status, bytes: read.body.length, ms: nowMs() - startedMs },
+        { bot: secret.tag, outcome: reply.outcome, status: reply.status, bytes: read.body.length, ms: nowMs() - startedMs },
         level === 'debug' ? 'webhook' : level === 'warn' ? 'webhook rejected' : 'webhook not stored: bus unavailable',
       );
     }
@@ -152,9 +152,9 @@ export function createIngress(deps: IngressDeps): Ingress {
   /** appid:fingerprint → when it may be tried again (learning asks the platform, so it is rationed). */
   const learned = new Map<string, number>();
   let learnBudget = { windowStartMs: 0, used: 0 };
-  const learn = (appid: string | undefined, secret: string) => {
+  const learn = (appid: string | undefined, secret: AppSecret) => {
     if (!deps.learnBot || !appid || !/^\d{1,20}$/.test(appid)) return;
-    const key = `${appid}:${secretFingerprint(secret)}`;
+    const key = `${appid}:${secret.tag}`;
     const now = nowMs();
     if ((learned.get(key) ?? 0) > now) return;
     // X-Bot-Appid is unsigned: at most LEARN_PER_MINUTE checks with the token service, whatever is claimed.
@@ -193,7 +193,7 @@ export function createIngress(deps: IngressDeps): Ingress {
   return {
     handleRequest,
     app,
-    notReadyReason: () => (!accepting ? 'shutting down' : deps.bus.isReady() ? undefined : 'bus not ready'),
+    notReadyReason: () => (!accepting ? 'shutting down' : deps.events.isReady() ? undefined : 'bus not ready'),
     stats: () => ({ ...counts }),
     close: () => {
       accepting = false;

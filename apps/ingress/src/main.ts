@@ -1,10 +1,10 @@
-import { createBus } from '@hookway/bus';
+import { openBackend } from '@hookway/redis';
 import { requireRedis, runService } from '@hookway/runtime';
 import { createIngressService } from './service.ts';
 
 /** `pnpm start:ingress`: the ingress role alone, publishing through Redis. */
 runService('ingress', async (context) => {
   requireRedis('ingress', context.config);
-  const bus = await createBus(context.config, (message, detail) => context.logger.warn({ detail }, message));
-  return createIngressService(context, bus);
+  const backend = await openBackend(context.config, (message, detail) => context.logger.warn({ detail }, message));
+  return createIngressService(context, backend);
 });

@@ -1,7 +1,7 @@
 import { request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import type { BotDirectory } from '@hookway/bots';
-import { parseGatewayToken, stripAbsoluteForm } from '@hookway/protocol';
+import { AppSecret, parseGatewayToken, stripAbsoluteForm } from '@hookway/protocol';
 import { sendJson, type Logger } from '@hookway/runtime';
 
 export interface OpenApiOptions {
@@ -94,8 +94,9 @@ export function createOpenApi(options: OpenApiOptions) {
   /** `Bot <appid>.<AppSecret>` (the documented setting for legacy SDKs) becomes a real token upstream. */
   const upstreamAuthorization = async (value: string | undefined): Promise<string | undefined> => {
     const credential = value?.startsWith('Bot ') ? parseGatewayToken(value) : undefined;
-    if (credential?.kind !== 'bot_token') return value;
-    const token = await options.directory.tokenForSecret(credential.appid, credential.token).catch(() => undefined);
+    const secret = credential?.kind === 'bot_token' ? AppSecret.parse(credential.token) : undefined;
+    if (credential?.kind !== 'bot_token' || !secret) return value;
+    const token = await options.directory.tokenForSecret(credential.appid, secret).catch(() => undefined);
     return token ? `QQBot ${token}` : value;
   };
 

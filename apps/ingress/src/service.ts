@@ -1,32 +1,42 @@
-import { directoryFromConfig, type BotDirectory } from '@hookway/bots';
-import type { ConfiguredBus } from '@hookway/bus';
+import { directoryFromConfig, openBotRegistry, type BotDirectory } from '@hookway/bots';
+import { openEventLog, type EventLog } from '@hookway/bus';
+import type { AppSecret } from '@hookway/protocol';
+import { closeBackend, type StoreBackend } from '@hookway/redis';
 import { createHttpService, type HttpService, type ServiceContext } from '@hookway/runtime';
 import { createIngress } from './create-ingress.ts';
 import { createOpenApi } from './openapi.ts';
 
-/** The ingress role alone: webhooks in, events onto the bus, plus health endpoints. Stateless. */
-export function createIngressService({ config, logger, redactor }: ServiceContext, configured: ConfiguredBus): HttpService {
-  const ingress = createIngress(ingressDeps(config, logger, redactor, configured));
+/** The ingress role alone: webhooks in, events onto the event log, plus health endpoints. Stateless. */
+export function createIngressService(context: ServiceContext, backend: StoreBackend): HttpService {
+  const { config, logger, redactor } = context;
+  const events = openEventLog(backend, config);
+  const bots = openBotRegistry(backend);
+  const ingress = createIngress(
+    ingressDeps(
+      context,
+      events.log,
+      directoryFromConfig(config, bots, (value) => redactor.remember(value)),
+    ),
+  );
   return createHttpService({
     logger,
     tcpKeepaliveDelayMs: config.tcpKeepaliveDelayMs,
     drainMs: config.shutdownDrainMs,
-    health: [configured.health, ingress],
+    health: [events.health, ingress],
     handleRequest: ingress.handleRequest,
     services: [{ name: 'ingress', resource: ingress }],
-    backends: [{ name: 'bus', resource: configured.bus }],
+    backends: [
+      { name: 'event log', resource: events.log },
+      { name: 'bot registry', resource: bots },
+      { name: 'store backend', resource: { close: () => closeBackend(backend) } },
+    ],
   });
 }
 
-export function ingressDeps(
-  config: ServiceContext['config'],
-  logger: ServiceContext['logger'],
-  redactor: ServiceContext['redactor'],
-  configured: Pick<ConfiguredBus, 'bus'>,
-  directory: BotDirectory = directoryFromConfig(config, configured.bus, (value) => redactor.remember(value)),
-) {
+/** What `createIngress` needs, from the settings: shared by the ingress role and the relay. */
+export function ingressDeps({ config, logger, redactor }: ServiceContext, events: EventLog, directory: BotDirectory) {
   return {
-    bus: configured.bus,
+    events,
     logger,
     redactor,
     maxBodyBytes: config.maxBodyBytes,
@@ -38,7 +48,7 @@ export function ingressDeps(
       directory,
       logger,
     }),
-    learnBot: async (appid: string, secret: string) => {
+    learnBot: async (appid: string, secret: AppSecret) => {
       const kept = await directory.learn(appid, secret);
       if (!kept)
         logger.warn({ appid }, 'X-Bot-Appid does not match the secret in the callback URL (or the token service failed); not learned');

@@ -7,7 +7,8 @@ import {
   webhookEnvelopeSchema,
 } from '@hookway/protocol';
 import { isUtf8 } from 'node:buffer';
-import type { Bus } from '@hookway/bus';
+import type { EventLog } from '@hookway/bus';
+import type { AppSecret } from '@hookway/protocol';
 
 /** What the webhook endpoint answers; `error` names the problem for every non-2xx answer. */
 export interface WebhookReply {
@@ -35,14 +36,14 @@ export type WebhookOutcome =
   | 'bus_unavailable';
 
 export interface WebhookRequest {
-  readonly secret: string;
+  readonly secret: AppSecret;
   readonly rawBody: Buffer;
   readonly signatureTimestamp: string | undefined;
   readonly signature: string | undefined;
 }
 
 export interface WebhookDeps {
-  readonly bus: Pick<Bus, 'publish'>;
+  readonly events: Pick<EventLog, 'publish'>;
   readonly signatureMaxSkewSec: number;
   readonly nowMs: () => number;
 }
@@ -96,7 +97,7 @@ export async function handleWebhook(req: WebhookRequest, deps: WebhookDeps): Pro
   }
 }
 
-function validateCallback(secret: string, parsed: unknown): WebhookReply {
+function validateCallback(secret: AppSecret, parsed: unknown): WebhookReply {
   const request = callbackValidationSchema.safeParse(parsed);
   if (!request.success) {
     return problem(
@@ -106,11 +107,11 @@ function validateCallback(secret: string, parsed: unknown): WebhookReply {
     );
   }
   const { plain_token, event_ts } = request.data.d;
-  return json(200, 'validated', { plain_token, signature: signCallbackValidation(secret, event_ts, plain_token) });
+  return json(200, 'validated', { plain_token, signature: signCallbackValidation(secret.reveal(), event_ts, plain_token) });
 }
 
 async function dispatch(req: WebhookRequest, eventId: string | undefined, deps: WebhookDeps): Promise<WebhookReply> {
-  const verdict = verifyDispatch(req.secret, req.signatureTimestamp, req.signature, req.rawBody);
+  const verdict = verifyDispatch(req.secret.reveal(), req.signatureTimestamp, req.signature, req.rawBody);
   if (!verdict.ok) return problem(401, verdict.reason, SIGNATURE_MESSAGES[verdict.reason]);
 
   if (deps.signatureMaxSkewSec > 0) {
@@ -126,7 +127,7 @@ async function dispatch(req: WebhookRequest, eventId: string | undefined, deps: 
 
   let result;
   try {
-    result = await deps.bus.publish(req.secret, { eventId, body: req.rawBody });
+    result = await deps.events.publish(req.secret, { eventId, body: req.rawBody });
   } catch {
     return problem(503, 'bus_unavailable', 'event store is unavailable; the platform will retry', { 'retry-after': '1' });
   }

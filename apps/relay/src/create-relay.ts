@@ -1,68 +1,97 @@
 import type { Server } from 'node:http';
-import { historyLimits, MemoryBus, type Bus } from '@hookway/bus';
-import { directoryFromConfig } from '@hookway/bots';
-import { createGateway, gatewayDeps, type Gateway } from '@hookway/gateway';
+import { directoryFromConfig, MemoryBotRegistry, type BotRegistry } from '@hookway/bots';
+import { historyLimits, MemoryEventLog, type EventLog } from '@hookway/bus';
+import { createGateway, gatewayDeps, MemorySessionStore, type Gateway, type SessionStore } from '@hookway/gateway';
 import { createIngress, ingressDeps, type Ingress } from '@hookway/ingress';
-import { createHttpService, type Config, type HealthSource, type Logger, type Redactor } from '@hookway/runtime';
+import { createHttpService, type Closeable, type Config, type HealthSource, type Logger, type Redactor } from '@hookway/runtime';
+
+/** Every store the two roles use, one per concern. */
+export interface RelayStores {
+  readonly events: EventLog;
+  readonly sessions: SessionStore;
+  readonly bots: BotRegistry;
+}
 
 export interface RelayDeps {
   readonly config: Config;
   readonly logger: Logger;
   readonly redactor: Redactor;
-  /** Defaults to a new in-process bus (the embedded, no-Redis mode). */
-  readonly bus?: Bus;
-  /** Whether closing the relay closes the bus: by default only a bus the relay created itself. */
-  readonly closeBus?: boolean;
+  /** Defaults to new in-process stores (the embedded, no-Redis mode). */
+  readonly stores?: RelayStores;
+  /**
+   * What closing the relay closes after its services, in order (e.g. the stores, then the Redis connection under
+   * them): by default the stores the relay created itself, and nothing that was handed in.
+   */
+  readonly ownedResources?: readonly { name: string; resource: Closeable }[];
   /** Extra readiness and counters for the health endpoints (e.g. the Redis connection). */
-  readonly busHealth?: HealthSource;
+  readonly storesHealth?: HealthSource;
   readonly nowMs?: () => number;
 }
 
 export interface Relay {
   /** Not listening yet: `main` (or a test) calls `listen`. */
   readonly server: Server;
-  readonly bus: Bus;
+  readonly stores: RelayStores;
   readonly ingress: Ingress;
   readonly gateway: Gateway;
   /** Why `/readyz` answers 503 right now, or undefined when ready. */
   notReadyReason(): string | undefined;
   /**
    * Drains, stops listening, answers further webhooks 503, closes clients with 1001 in batches, drops HTTP
-   * connections and closes the bus if it owns it — in that order, within the deadline.
+   * connections and closes what it owns — in that order, within the deadline.
    */
   close(deadlineMs?: number): Promise<boolean>;
 }
 
-/** Both roles on one HTTP server: webhooks and health over HTTP, raw clients over the WebSocket upgrade. */
+/** In-process stores for the embedded mode (and for tests that share them between relays). */
+export function memoryStores(config: Config, nowMs?: () => number): RelayStores {
+  return {
+    events: new MemoryEventLog({ ...historyLimits(config), ...(nowMs ? { nowMs } : {}) }),
+    sessions: new MemorySessionStore(nowMs),
+    bots: new MemoryBotRegistry(),
+  };
+}
+
+/** Both roles on one HTTP server: webhooks and health over HTTP, clients over the WebSocket upgrade. */
 export function createRelay(deps: RelayDeps): Relay {
   const { config, logger, redactor } = deps;
-  const bus = deps.bus ?? new MemoryBus({ ...historyLimits(config), ...(deps.nowMs ? { nowMs: deps.nowMs } : {}) });
-  const closeBus = deps.closeBus ?? deps.bus === undefined;
+  const stores = deps.stores ?? memoryStores(config, deps.nowMs);
+  const owned =
+    deps.ownedResources ??
+    (deps.stores
+      ? []
+      : [
+          { name: 'event log', resource: stores.events },
+          { name: 'session store', resource: stores.sessions },
+          { name: 'bot registry', resource: stores.bots },
+        ]);
 
   // One directory for both roles: one token cache per bot in this process.
-  const directory = directoryFromConfig(config, bus, (value) => redactor.remember(value));
+  const directory = directoryFromConfig(config, stores.bots, (value) => redactor.remember(value));
   const ingress = createIngress({
-    ...ingressDeps(config, logger.child({ role: 'ingress' }), redactor, { bus }, directory),
+    ...ingressDeps({ config, logger: logger.child({ role: 'ingress' }), redactor }, stores.events, directory),
     ...(deps.nowMs ? { nowMs: deps.nowMs } : {}),
   });
-  const gateway = createGateway(gatewayDeps(config, logger.child({ role: 'gateway' }), redactor, { bus }, directory));
+  const gateway = createGateway(
+    gatewayDeps({ config, logger: logger.child({ role: 'gateway' }) }, stores.events, stores.sessions, directory),
+  );
   const service = createHttpService({
     logger,
     tcpKeepaliveDelayMs: config.tcpKeepaliveDelayMs,
     drainMs: config.shutdownDrainMs,
-    health: [...(deps.busHealth ? [deps.busHealth] : []), ingress, gateway],
+    health: [...(deps.storesHealth ? [deps.storesHealth] : []), ingress, gateway],
     handleRequest: ingress.handleRequest,
     handleUpgrade: gateway.handleUpgrade,
     services: [
       { name: 'ingress', resource: ingress },
       { name: 'gateway', resource: gateway },
     ],
-    backends: closeBus ? [{ name: 'bus', resource: bus }] : [],
+    backends: owned,
   });
 
   return {
     server: service.server,
-    bus,
+    stores,
     ingress,
     gateway,
     notReadyReason: service.notReadyReason,

@@ -1,1 +1,1 @@
-export { createRelay, type Relay, type RelayDeps } from './create-relay.ts';
+export { createRelay, memoryStores, type Relay, type RelayDeps, type RelayStores } from './create-relay.ts';

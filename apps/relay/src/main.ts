@@ -1,13 +1,30 @@
-import { createBus } from '@hookway/bus';
+import { openBotRegistry } from '@hookway/bots';
+import { openEventLog } from '@hookway/bus';
+import { openSessionStore } from '@hookway/gateway';
+import { closeBackend, openBackend } from '@hookway/redis';
 import { runService } from '@hookway/runtime';
 import { createRelay } from './create-relay.ts';
 
 /**
- * `pnpm start`: both roles in one process — over Redis when REDIS_URL is set, else on the in-process bus
+ * `pnpm start`: both roles in one process — over Redis when REDIS_URL is set, else in process memory
  * (the embedded default: nothing else to install).
  */
 runService('relay', async ({ config, logger, redactor }) => {
-  const configured = await createBus(config, (message, detail) => logger.warn({ detail }, message));
-  logger.info({ bus: configured.kind }, configured.kind === 'redis' ? 'using Redis' : 'embedded mode: in-process bus');
-  return createRelay({ config, logger, redactor, bus: configured.bus, closeBus: true, busHealth: configured.health });
+  const backend = await openBackend(config, (message, detail) => logger.warn({ detail }, message));
+  logger.info({ stores: backend.kind }, backend.kind === 'redis' ? 'using Redis' : 'embedded mode: stores in process memory');
+  const events = openEventLog(backend, config);
+  const stores = { events: events.log, sessions: openSessionStore(backend), bots: openBotRegistry(backend) };
+  return createRelay({
+    config,
+    logger,
+    redactor,
+    stores,
+    storesHealth: events.health,
+    ownedResources: [
+      { name: 'event log', resource: stores.events },
+      { name: 'session store', resource: stores.sessions },
+      { name: 'bot registry', resource: stores.bots },
+      { name: 'store backend', resource: { close: () => closeBackend(backend) } },
+    ],
+  });
 });

@@ -2,10 +2,9 @@ import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
-import { MemoryBus } from '@hookway/bus';
 import { SETTINGS } from '@hookway/runtime';
 import { groupAtMessage, WsCollector } from '@hookway/testkit';
-import { SECRET, sleep, startRelay, type RunningRelay } from './harness.ts';
+import { SECRET, sleep, testStores, startRelay, type RunningRelay } from './harness.ts';
 
 const ROOT = fileURLToPath(new URL('../../..', import.meta.url));
 const EXAMPLE = `${ROOT}examples/raw-client.mjs`;
@@ -32,8 +31,8 @@ describe('the README’s Node client example', () => {
   });
 
   it('receives events, and after its connection drops resumes with after and misses nothing', async () => {
-    const bus = new MemoryBus({ historyMaxEvents: 1000, historyMaxAgeMs: 600_000, historyMaxBytes: 1 << 24, dedupWindowMs: 600_000 });
-    const first = await startRelay({}, { bus });
+    const stores = testStores();
+    const first = await startRelay({}, { stores });
     relays.push(first);
     const port = Number(new URL(first.baseUrl).port);
     const child = spawn(process.execPath, [EXAMPLE], {
@@ -51,7 +50,7 @@ describe('the README’s Node client example', () => {
 
       await first.close();
       relays.splice(relays.indexOf(first), 1);
-      const second = await startRelay({}, { bus, port });
+      const second = await startRelay({}, { stores, port });
       relays.push(second);
       // Another client takes events 3 and 4 first, so they count as delivered: only `after` can bring them back.
       const other = await WsCollector.connect(second.wsUrl(`/ws?secret=${SECRET}`));
@@ -74,7 +73,7 @@ describe('the README’s Node client example', () => {
       other.close();
     } finally {
       child.kill();
-      await bus.close();
+      await stores.events.close();
     }
   });
 });

@@ -1,8 +1,11 @@
 import { afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
-import { MemoryBus, RedisBus } from '@hookway/bus';
+import { RedisEventLog } from '@hookway/bus';
+import { RedisBotRegistry } from '@hookway/bots';
+import { RedisSessionStore } from '@hookway/gateway';
+import { RedisConnection } from '@hookway/redis';
 import { defaultConfig } from '@hookway/runtime';
 import { FakeQqPlatform, GatewayTestClient, groupAtMessage, WebhookSender } from '@hookway/testkit';
-import { relayFixture, SECRET, sleep, startRelay, type RunningRelay } from './harness.ts';
+import { relayFixture, SECRET, sleep, testStores, startRelay, type RunningRelay } from './harness.ts';
 
 const BOT = { appid: '102000001', secret: SECRET, userId: '6158788878435714165', username: '测试机器人' };
 const GUILD_EVENT = (guildId: string, content = 'ping') =>
@@ -100,9 +103,9 @@ describe('gateway protocol on /websocket', () => {
   });
 
   it('resumes on another replica: replays every event after seq, then RESUMED', async () => {
-    const bus = new MemoryBus({ historyMaxEvents: 1000, historyMaxAgeMs: 600_000, historyMaxBytes: 1 << 24, dedupWindowMs: 600_000 });
-    const one = await startRelay(gatewayConfig(), { bus });
-    const two = await startRelay(gatewayConfig(), { bus });
+    const stores = testStores();
+    const one = await startRelay(gatewayConfig(), { stores });
+    const two = await startRelay(gatewayConfig(), { stores });
     extra.push(one, two);
     const first = await identified(one);
     const sessionId = (first.parsed()[1]!.d as { session_id: string }).session_id;
@@ -195,15 +198,17 @@ describe('handshake edges', () => {
   it('resumes (on Redis) a session identified before the bot’s first event ever', async () => {
     const secret = `FreshBot${Date.now().toString(36)}x1`;
     fake = await (await fake.stop(), new FakeQqPlatform([BOT, { ...BOT, appid: '102000099', secret }])).start();
-    const bus = new RedisBus({
-      url: inject('redisUrl'),
+    const connection = new RedisConnection({ url: inject('redisUrl') });
+    const events = new RedisEventLog({
+      connection,
       historyMaxEvents: 100,
       historyMaxAgeMs: 60_000,
       historyMaxBytes: 1 << 20,
       dedupWindowMs: 60_000,
     });
-    expect(await bus.whenReady()).toBe(true);
-    const r = await start({ ...gatewayConfig(), bots: new Map([['102000099', secret]]) }, { bus });
+    expect(await connection.whenReady()).toBe(true);
+    const stores = { events, sessions: new RedisSessionStore(connection), bots: new RedisBotRegistry(connection) };
+    const r = await start({ ...gatewayConfig(), bots: new Map([['102000099', secret]]) }, { stores });
     const c = await open(r);
     c.identify(`QQBot ${fake.tokenOf('102000099')}`);
     const sessionId = ((await c.next(2))[1]!.d as { session_id: string }).session_id;
@@ -217,7 +222,8 @@ describe('handshake edges', () => {
     expect(frames[1]).toMatchObject({ s: 2, id: JSON.parse(missed).id });
     expect(frames[2]).toMatchObject({ t: 'RESUMED', s: 2 });
     await r.close();
-    await bus.close();
+    await events.close();
+    await connection.close();
   });
 });
 

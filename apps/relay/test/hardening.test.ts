@@ -1,8 +1,8 @@
 import { connect as netConnect, type Socket } from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { MemoryBus, type Bus } from '@hookway/bus';
+import type { EventLog } from '@hookway/bus';
 import { groupAtMessage, idOf, signDispatch, WsCollector } from './kit.ts';
-import { relayFixture, SECRET, sleep } from './harness.ts';
+import { relayFixture, SECRET, sleep, testStores } from './harness.ts';
 
 const { start, connect, track } = relayFixture();
 const pausedSocket = (c: WsCollector) => (c.ws as unknown as { _socket: Socket })._socket;
@@ -126,14 +126,15 @@ describe('slow readers', () => {
 describe('catch-up merge', () => {
   it('sends an event that is both in the history read and in the live buffer exactly once', async () => {
     // History reads start 40 ms late, so events published meanwhile are in the slice *and* in `pending`.
-    const inner = new MemoryBus({ historyMaxEvents: 1000, historyMaxAgeMs: 600_000, historyMaxBytes: 1 << 24, dedupWindowMs: 600_000 });
-    const lateHistory: Bus = Object.assign(Object.create(inner) as Bus, {
-      history: async (...args: Parameters<Bus['history']>) => {
+    const stores = testStores();
+    const inner = stores.events;
+    const lateHistory: EventLog = Object.assign(Object.create(inner) as EventLog, {
+      history: async (...args: Parameters<EventLog['history']>) => {
         await sleep(40);
         return inner.history(...args);
       },
     });
-    const r = await start({}, { bus: lateHistory });
+    const r = await start({}, { stores: { ...stores, events: lateHistory } });
     const first = groupAtMessage();
     await r.sender().dispatch(first);
     const resuming = connect(r, `/ws?secret=${SECRET}&after=${encodeURIComponent(idOf(first))}`);

@@ -1,11 +1,10 @@
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
-import type { Bus } from '@hookway/bus';
 import { createLogger, createRedactor, defaultConfig, type Config } from '@hookway/runtime';
 import { afterEach } from 'vitest';
 import type WebSocket from 'ws';
 import { lineSink, WebhookSender, WsCollector } from '@hookway/testkit';
-import { createRelay, type Relay } from '../src/index.ts';
+import { createRelay, memoryStores, type Relay, type RelayStores } from '../src/index.ts';
 
 export const SECRET = 'DG5g3B4j9X2KOErG';
 export const OTHER_SECRET = 'naOC0ocQE3shWLAfffVLB1rhYPG7';
@@ -22,7 +21,7 @@ export interface RunningRelay {
 /** A real relay on an ephemeral port, logging at trace level into memory. */
 export async function startRelay(
   overrides: Partial<Config> = {},
-  extra: { bus?: Bus; nowMs?: () => number; port?: number } = {},
+  extra: { stores?: RelayStores; nowMs?: () => number; port?: number } = {},
 ): Promise<RunningRelay> {
   const { stream: sink, lines: logs } = lineSink();
   const redactor = createRedactor();
@@ -54,6 +53,10 @@ export async function startRelay(
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** In-process stores with roomy limits, for tests that share them between relays (another instance, same data). */
+export const testStores = (): RelayStores =>
+  memoryStores(defaultConfig({ historyMaxEvents: 1000, historyMaxAgeSec: 600, historyMaxBytes: 1 << 24, dedupWindowSec: 600 }));
 
 /**
  * Per-test relays and clients that are torn down after each test: `start` a relay, `connect` clients to it.

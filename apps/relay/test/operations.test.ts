@@ -17,7 +17,7 @@ afterEach(async () => {
 describe('health endpoints', () => {
   it('/readyz answers 503 with the reason when the bus is not ready', async () => {
     const r = (running = await startRelay());
-    await r.relay.bus.close();
+    await r.relay.stores.events.close();
     const res = await fetch(`${r.baseUrl}/readyz`);
     expect(res.status).toBe(503);
     expect(await res.json()).toMatchObject({ status: 'not_ready', reasons: ['bus not ready'] });

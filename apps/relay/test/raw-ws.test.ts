@@ -1,8 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { MemoryBus, type Bus } from '@hookway/bus';
+import type { EventLog } from '@hookway/bus';
+import { AppSecret } from '@hookway/protocol';
 import { groupAtMessage, idOf, upgradeStatus, WsCollector } from '@hookway/testkit';
 import { OTHER_SECRET, relayFixture, SECRET, sleep, type RunningRelay } from './harness.ts';
+import { memoryStores } from '../src/index.ts';
+import { defaultConfig } from '@hookway/runtime';
 
 const { start, connect } = relayFixture();
 const postAll = async (r: RunningRelay, bodies: string[], secret = SECRET) => {
@@ -36,7 +39,7 @@ describe('live delivery', () => {
     expect(seenB).toEqual(seenA);
     expect(new Set(seenA).size).toBe(100);
     expect([...seenA].sort()).toEqual([...bodies].sort());
-    const history = await r.relay.bus.history(SECRET);
+    const history = await r.relay.stores.events.history(AppSecret.of(SECRET));
     expect(history.events.map((e) => e.body.toString())).toEqual(seenA);
   });
 
@@ -128,15 +131,18 @@ describe('resume with ?after=<id>', () => {
 
   it('has no gap and no duplicate when events keep arriving during the catch-up', async () => {
     // A real MemoryBus whose history reads take 30 ms, so live events certainly land mid-catch-up.
-    const inner = new MemoryBus({ historyMaxEvents: 10_000, historyMaxAgeMs: 600_000, historyMaxBytes: 1 << 26, dedupWindowMs: 600_000 });
-    const slowHistory: Bus = Object.assign(Object.create(inner) as Bus, {
-      history: async (...args: Parameters<Bus['history']>) => {
+    const stores = memoryStores(
+      defaultConfig({ historyMaxEvents: 10_000, historyMaxAgeSec: 600, historyMaxBytes: 1 << 26, dedupWindowSec: 600 }),
+    );
+    const inner = stores.events;
+    const slowHistory: EventLog = Object.assign(Object.create(inner) as EventLog, {
+      history: async (...args: Parameters<EventLog['history']>) => {
         const slice = await inner.history(...args);
         await sleep(30);
         return slice;
       },
     });
-    const r = await start({}, { bus: slowHistory });
+    const r = await start({}, { stores: { ...stores, events: slowHistory } });
     const before = events(10);
     await postAll(r, before);
     const during = events(60);
@@ -255,7 +261,7 @@ describe('dead and slow clients', () => {
       if (r.relay.gateway.stats().slowConsumerCloses > 0) break;
     }
     expect(r.relay.gateway.stats().slowConsumerCloses).toBe(1);
-    const accepted = (await r.relay.bus.history(SECRET)).events.map((e) => e.body.toString());
+    const accepted = (await r.relay.stores.events.history(AppSecret.of(SECRET))).events.map((e) => e.body.toString());
     socket.resume();
     expect((await slow.closed).code).toBe(4100);
     const got = slow.frames;

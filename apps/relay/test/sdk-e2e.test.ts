@@ -3,9 +3,9 @@ import { once } from 'node:events';
 import { connect, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { MemoryBus, type Bus } from '@hookway/bus';
+import type { RelayStores } from '../src/index.ts';
 import { FakeQqPlatform, groupAtMessage } from '@hookway/testkit';
-import { SECRET, sleep, startRelay, type RunningRelay } from './harness.ts';
+import { SECRET, sleep, testStores, startRelay, type RunningRelay } from './harness.ts';
 
 /**
  * Real, unmodified SDKs from npm, each in its own process, talking to Hookway exactly as they would talk to the
@@ -13,8 +13,7 @@ import { SECRET, sleep, startRelay, type RunningRelay } from './harness.ts';
  */
 const SDK_DIR = fileURLToPath(new URL('./sdk/', import.meta.url));
 const BOT = { appid: '102000007', secret: SECRET, userId: '6158788878435714165', username: 'e2e机器人' };
-const memoryBus = () =>
-  new MemoryBus({ historyMaxEvents: 1000, historyMaxAgeMs: 600_000, historyMaxBytes: 1 << 24, dedupWindowMs: 600_000 });
+const memoryBus = () => testStores();
 
 const C2C = (content: string) =>
   JSON.stringify({
@@ -145,15 +144,15 @@ const config = () => ({
   publicUrl: `http://127.0.0.1:${front.port}`,
 });
 /** Another instance takes over behind the front, then the old one shuts down (op 7 → 4009 to its clients). */
-async function replaceRelay(bus: Bus): Promise<RunningRelay> {
-  const next = await startRelay(config(), { bus });
+async function replaceRelay(bus: RelayStores): Promise<RunningRelay> {
+  const next = await startRelay(config(), { stores: bus });
   front.routeTo(next);
   await relay?.close();
   relay = next;
   return next;
 }
-async function firstRelay(bus: Bus): Promise<RunningRelay> {
-  relay = await startRelay(config(), { bus });
+async function firstRelay(bus: RelayStores): Promise<RunningRelay> {
+  relay = await startRelay(config(), { stores: bus });
   front.routeTo(relay);
   return relay;
 }
@@ -161,7 +160,7 @@ async function firstRelay(bus: Bus): Promise<RunningRelay> {
  * The second half of every SDK test: op 7 → 4009 as the next instance takes over (same bus: the SDK must resume),
  * then an instance that never heard of the session (op 9 → 4006: the SDK must identify again).
  */
-async function survivesReconnectAndInvalidSession(bus: Bus, event: (label: string) => string, firstLabel: string): Promise<void> {
+async function survivesReconnectAndInvalidSession(bus: RelayStores, event: (label: string) => string, firstLabel: string): Promise<void> {
   const second = await replaceRelay(bus);
   await second.sender().dispatch(event('after-op7'));
   await sdk!.waitFor('the event after op 7', (l) => String(l.message ?? '').includes('after-op7'));

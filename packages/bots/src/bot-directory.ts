@@ -1,10 +1,10 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
-import type { Bus } from '@hookway/bus';
-import type { GatewayCredential, ReadyUser } from '@hookway/protocol';
+import { timingSafeEqual } from 'node:crypto';
+import type { AppSecret, GatewayCredential, ReadyUser } from '@hookway/protocol';
+import type { BotRegistry } from './bot-registry.ts';
 
 /** The two platform calls gateway mode needs, behind a small interface so tests can point it at a fake. */
 export interface QqApi {
-  fetchToken(appid: string, secret: string): Promise<{ token: string; expiresInSec: number }>;
+  fetchToken(appid: string, secret: AppSecret): Promise<{ token: string; expiresInSec: number }>;
   fetchSelf(appid: string, token: string): Promise<ReadyUser>;
 }
 
@@ -15,7 +15,8 @@ export function createQqApi(options: { tokenUrl: string; apiBase: string; timeou
       const res = await fetch(options.tokenUrl, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ appId: appid, clientSecret: secret }),
+        // The one request the AppSecret is sent in: to the platform's own token service.
+        body: JSON.stringify({ appId: appid, clientSecret: secret.reveal() }),
         signal: timeout(),
       });
       const body = (await res.json().catch(() => ({}))) as { access_token?: unknown; expires_in?: unknown };
@@ -38,7 +39,7 @@ export function createQqApi(options: { tokenUrl: string; apiBase: string; timeou
 
 export interface BotIdentity {
   readonly appid: string | undefined;
-  readonly secret: string;
+  readonly secret: AppSecret;
 }
 
 interface TokenState {
@@ -65,20 +66,20 @@ const TOKEN_STATES_MAX = 10_000;
 export class BotDirectory {
   private readonly tokens = new Map<string, TokenState>();
   private readonly users = new Map<string, ReadyUser>();
-  private known: { bots: ReadonlyMap<string, string>; atMs: number } | undefined;
+  private known: { bots: ReadonlyMap<string, AppSecret>; atMs: number } | undefined;
 
   constructor(
-    private readonly configured: ReadonlyMap<string, string>,
-    private readonly bus: Pick<Bus, 'knownBots' | 'rememberBot'>,
+    private readonly configured: ReadonlyMap<string, AppSecret>,
+    private readonly registry: Pick<BotRegistry, 'all' | 'remember'>,
     private readonly api: QqApi,
     private readonly onToken: (token: string) => void = () => {},
     private readonly nowMs: () => number = Date.now,
   ) {}
 
   /** Configured bots win over learned ones. */
-  async bots(): Promise<ReadonlyMap<string, string>> {
+  async bots(): Promise<ReadonlyMap<string, AppSecret>> {
     if (!this.known || this.nowMs() - this.known.atMs > KNOWN_BOTS_CACHE_MS) {
-      const learned = await this.bus.knownBots().catch(() => new Map<string, string>());
+      const learned = await this.registry.all().catch(() => new Map<string, AppSecret>());
       this.known = { bots: new Map([...learned, ...this.configured]), atMs: this.nowMs() };
     }
     return this.known.bots;
@@ -89,23 +90,24 @@ export class BotDirectory {
    * only proves the sender knows *some* secret, so the pair is kept only if the platform issues a token for it.
    * Configured bots are never replaced. Resolves true when the pair is (now) known.
    */
-  async learn(appid: string, secret: string): Promise<boolean> {
-    if (this.configured.has(appid)) return equal(this.configured.get(appid)!, secret);
+  async learn(appid: string, secret: AppSecret): Promise<boolean> {
+    const configured = this.configured.get(appid);
+    if (configured) return configured.equals(secret);
     const bots = await this.bots();
-    if (bots.get(appid) !== undefined && equal(bots.get(appid)!, secret)) return true;
+    if (bots.get(appid)?.equals(secret)) return true;
     if (bots.size >= LEARNED_MAX) return false;
     try {
       await this.refresh(appid, secret, true);
     } catch {
       return false;
     }
-    await this.bus.rememberBot(appid, secret);
+    await this.registry.remember(appid, secret);
     this.known = undefined;
     return true;
   }
 
-  async appidOf(secret: string): Promise<string | undefined> {
-    for (const [appid, s] of await this.bots()) if (equal(s, secret)) return appid;
+  async appidOf(secret: AppSecret): Promise<string | undefined> {
+    for (const [appid, s] of await this.bots()) if (s.equals(secret)) return appid;
     return undefined;
   }
 
@@ -114,7 +116,7 @@ export class BotDirectory {
     if (credential.kind === 'bot_token') {
       const secret = bots.get(credential.appid);
       if (!secret) return undefined;
-      if (equal(credential.token, secret) || (await this.isValidToken(credential.appid, secret, credential.token))) {
+      if (equal(credential.token, secret.reveal()) || (await this.isValidToken(credential.appid, secret, credential.token))) {
         return { appid: credential.appid, secret };
       }
       return undefined;
@@ -131,9 +133,9 @@ export class BotDirectory {
   }
 
   /** A current access token for `appid`, if `secret` really is its AppSecret. */
-  async tokenForSecret(appid: string, secret: string): Promise<string | undefined> {
+  async tokenForSecret(appid: string, secret: AppSecret): Promise<string | undefined> {
     const known = (await this.bots()).get(appid);
-    if (!known || !equal(known, secret)) return undefined;
+    if (!known?.equals(secret)) return undefined;
     return this.tokenFor(appid, secret);
   }
 
@@ -152,7 +154,7 @@ export class BotDirectory {
     }
   }
 
-  private async isValidToken(appid: string, secret: string, token: string): Promise<boolean> {
+  private async isValidToken(appid: string, secret: AppSecret, token: string): Promise<boolean> {
     const state = this.tokens.get(tokenKey(appid, secret));
     if (state && this.matches(state, token)) return true;
     if (state && this.nowMs() - state.fetchedAtMs < REFETCH_MIN_INTERVAL_MS) return false;
@@ -169,13 +171,13 @@ export class BotDirectory {
     return [state.current, state.previous].some((t) => t !== undefined && t.expiresAtMs > now && equal(t.token, token));
   }
 
-  private async tokenFor(appid: string, secret: string): Promise<string> {
+  private async tokenFor(appid: string, secret: AppSecret): Promise<string> {
     const state = this.tokens.get(tokenKey(appid, secret));
     if (!state?.current || state.current.expiresAtMs - RENEW_BEFORE_EXPIRY_MS <= this.nowMs()) await this.refresh(appid, secret, false);
     return this.tokens.get(tokenKey(appid, secret))!.current!.token;
   }
 
-  private async refresh(appid: string, secret: string, force: boolean): Promise<void> {
+  private async refresh(appid: string, secret: AppSecret, force: boolean): Promise<void> {
     const key = tokenKey(appid, secret);
     let state = this.tokens.get(key);
     if (!state) {
@@ -213,8 +215,9 @@ export class BotDirectory {
 }
 
 /** Tokens are cached per appid *and* secret: a wrong secret for a real appid never reaches its token. */
-function tokenKey(appid: string, secret: string): string {
-  return `${appid}:${createHash('sha256').update(secret).digest('hex')}`;
+function tokenKey(appid: string, secret: AppSecret): string {
+  // Kept in this process's memory only, like the secret itself.
+  return `${appid}:${secret.reveal()}`;
 }
 
 function equal(a: string, b: string): boolean {

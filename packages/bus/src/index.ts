@@ -1,5 +1,5 @@
 export * from './types.ts';
-export { MemoryBus, newEpoch, type MemoryBusOptions } from './memory.ts';
-export { RedisBus, RedisBusError, decodeChannelMessage, type RedisBusOptions, type RedisBusStats } from './redis.ts';
-export { redisKeys, META_TTL_MS } from './redis-keys.ts';
-export { createBus, historyLimits, type BusSettings, type ConfiguredBus } from './create-bus.ts';
+export { continuesWithoutGap } from './continuity.ts';
+export { MemoryEventLog, newEpoch, type MemoryEventLogOptions } from './memory-event-log.ts';
+export { RedisEventLog, decodeChannelMessage, type RedisEventLogOptions, type RedisEventLogStats } from './redis-event-log.ts';
+export { openEventLog, historyLimits, type EventLogSettings, type OpenedEventLog } from './open-event-log.ts';

@@ -1,6 +1,9 @@
+import type { AppSecret } from '@hookway/protocol';
+
 /**
- * The bus carries accepted webhook events from ingress to gateways. Per bot it keeps a numbered, bounded
- * history and a live stream; every implementation (in-memory, Redis) passes the same contract suite.
+ * The bus carries accepted webhook events from ingress to gateways. Its one interface is the `EventLog`: per bot
+ * a numbered, bounded history and a live stream; every implementation (in-memory, Redis) passes the same
+ * contract suite (test/event-log.contract.ts).
  *
  * Bots are keyed by their AppSecret, as the design card's channel `qq:<secret>` is.
  */
@@ -52,29 +55,22 @@ export interface SubscribeOptions {
   readonly onResync?: () => void;
 }
 
-export interface Bus {
+export interface EventLog {
   /** Numbers, stores and announces one event atomically; a repeated `eventId` within the dedup window is refused. */
-  publish(bot: string, event: IncomingEvent): Promise<PublishResult>;
+  publish(bot: AppSecret, event: IncomingEvent): Promise<PublishResult>;
   /** Resolves once live events will reach `listener`; events arrive in sequence order. */
-  subscribe(bot: string, listener: BusListener, options?: SubscribeOptions): Promise<BusSubscription>;
+  subscribe(bot: AppSecret, listener: BusListener, options?: SubscribeOptions): Promise<BusSubscription>;
   /** The bot's current epoch and last assigned number (`{epoch: '', seq: 0}` before any event). */
-  head(bot: string): Promise<StreamPosition>;
+  head(bot: AppSecret): Promise<StreamPosition>;
   /** Retained events after `cursor`; without a cursor, everything retained. */
-  history(bot: string, cursor?: StreamPosition): Promise<HistorySlice>;
+  history(bot: AppSecret, cursor?: StreamPosition): Promise<HistorySlice>;
   /** The position of a retained event by its top-level id. */
-  locate(bot: string, eventId: string): Promise<StreamPosition | undefined>;
+  locate(bot: AppSecret, eventId: string): Promise<StreamPosition | undefined>;
   /** Records that events up to `position` reached at least one client (monotonic; older positions are ignored). */
-  markDelivered(bot: string, position: StreamPosition): Promise<void>;
+  markDelivered(bot: AppSecret, position: StreamPosition): Promise<void>;
   /** The last position that reached a client, if any, in the current epoch. */
-  deliveredPosition(bot: string): Promise<StreamPosition | undefined>;
-  /** Stores a gateway session (an opaque JSON string) so that any replica can resume it. */
-  saveSession(sessionId: string, data: string, ttlMs: number): Promise<void>;
-  loadSession(sessionId: string): Promise<string | undefined>;
-  /** Records which AppSecret belongs to an appid (learned from a verified webhook's X-Bot-Appid). */
-  rememberBot(appid: string, secret: string): Promise<void>;
-  /** Every appid → AppSecret pair learned so far. */
-  knownBots(): Promise<ReadonlyMap<string, string>>;
-  /** False while the bus cannot accept events (for `/readyz`). */
+  deliveredPosition(bot: AppSecret): Promise<StreamPosition | undefined>;
+  /** False while the log cannot accept events (for `/readyz`). */
   isReady(): boolean;
   close(): Promise<void>;
 }
@@ -92,7 +88,7 @@ export interface HistoryLimits {
 
 export class BusClosedError extends Error {
   constructor() {
-    super('bus is closed');
+    super('event log is closed');
     this.name = 'BusClosedError';
   }
 }

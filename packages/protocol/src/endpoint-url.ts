@@ -1,8 +1,8 @@
-import { isPlausibleSecret } from './secret.ts';
+import { AppSecret } from './secret.ts';
 
 export interface EndpointMatch {
   /** The AppSecret from `/<name>/S` or `?secret=S`, or undefined when it is missing, repeated or implausible. */
-  readonly secret: string | undefined;
+  readonly secret: AppSecret | undefined;
   readonly query: URLSearchParams;
 }
 
@@ -30,7 +30,7 @@ export function matchSecretEndpoint(rawUrl: string, name: string): EndpointMatch
   const inPath = segments[2] ? safeDecode(segments[2]) : undefined;
   const inQuery = query.getAll('secret');
   const candidate = inPath !== undefined ? (inQuery.length === 0 ? inPath : undefined) : inQuery.length === 1 ? inQuery[0] : undefined;
-  return { secret: isPlausibleSecret(candidate) ? candidate : undefined, query };
+  return { secret: AppSecret.parse(candidate), query };
 }
 
 function safeDecode(segment: string): string | undefined {

@@ -13,7 +13,7 @@ describe('matchSecretEndpoint', () => {
     `http://example.com/webhook?secret=${S}`,
     `https://example.com:8443/webhook/${S}`,
   ])('finds the secret in %s', (url) => {
-    expect(matchSecretEndpoint(url, 'webhook')?.secret).toBe(S);
+    expect(matchSecretEndpoint(url, 'webhook')?.secret?.reveal()).toBe(S);
   });
 
   it.each([

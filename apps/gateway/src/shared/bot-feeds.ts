@@ -1,9 +1,9 @@
-import type { Bus, BusEvent, BusSubscription, StreamPosition } from '@hookway/bus';
+import { continuesWithoutGap, type BusEvent, type BusSubscription, type EventLog, type StreamPosition } from '@hookway/bus';
+import type { AppSecret } from '@hookway/protocol';
 import type { Logger } from '@hookway/runtime';
-import { secretFingerprint } from '@hookway/protocol';
 import type { FeedClient } from './feed-client.ts';
 
-type FeedBus = Pick<Bus, 'subscribe' | 'markDelivered' | 'head' | 'history'>;
+type FeedEventLog = Pick<EventLog, 'subscribe' | 'markDelivered' | 'head' | 'history'>;
 
 export type FeedCounters = { gapsBackfilled: number; gapsLost: number };
 
@@ -33,19 +33,19 @@ export class BotFeed {
   private markScheduled = false;
 
   constructor(
-    readonly bot: string,
-    private readonly bus: FeedBus,
+    readonly bot: AppSecret,
+    private readonly events: FeedEventLog,
     private readonly logger: Logger,
     private readonly counters: FeedCounters,
   ) {
-    this.ready = bus
+    this.ready = events
       .subscribe(bot, (event) => this.onEvent(event), { onResync: () => this.resync() })
       .then(async (subscription) => {
         // Stopped while subscribing: release the subscription nobody wants any more.
         if (this.stopped) return void (await subscription.close());
         this.subscription = subscription;
         // Read after subscribing: anything newer than this arrives live; anything older, clients read from history.
-        this.position = await bus.head(bot);
+        this.position = await events.head(bot);
         // Events that arrived while head() was on its way waited in the queue: pass on the newer ones now.
         this.drainQueue();
       });
@@ -85,37 +85,26 @@ export class BotFeed {
     const expectedId =
       from.seq >= 1 && this.position?.epoch === from.epoch && this.position.seq === from.seq ? this.positionEventId : undefined;
     // Read from one before our position: that entry must still be the event we passed on, or the numbering went back.
-    this.bus
+    this.events
       .history(this.bot, { epoch: from.epoch, seq: Math.max(0, from.seq - 1) })
       .then((slice) => {
         if (this.stopped) return;
-        const atPosition = slice.events.find((e) => e.seq === from.seq);
-        const rewound =
-          slice.head.epoch === from.epoch &&
-          (slice.head.seq < from.seq || (expectedId !== undefined && atPosition !== undefined && atPosition.eventId !== expectedId));
-        const missing = slice.events.filter((e) => e.seq > from.seq);
-        const complete =
-          !rewound &&
-          slice.head.epoch === from.epoch &&
-          (missing.length === 0 ? slice.head.seq === from.seq : missing[0]!.seq === from.seq + 1);
-        if (!complete) {
+        if (!continuesWithoutGap(from, slice.head, slice.events, expectedId)) {
           this.counters.gapsLost++;
-          this.logger.warn(
-            { bot: secretFingerprint(this.bot), from, head: slice.head, rewound },
-            'events lost upstream; clients will resume',
-          );
+          this.logger.warn({ bot: this.bot.tag, from, head: slice.head }, 'events lost upstream; clients will resume');
           for (const client of this.clients) client.lostEvents();
           this.position = slice.head;
           this.positionEventId = slice.events.at(-1)?.seq === slice.head.seq ? slice.events.at(-1)?.eventId : undefined;
           return;
         }
+        const missing = slice.events.filter((e) => e.seq > from.seq);
         if (missing.length > 0) this.counters.gapsBackfilled++;
         for (const event of missing) this.dispatch(event);
       })
       .then(
         () => this.drainQueue(),
         (err: unknown) => {
-          this.logger.warn({ bot: secretFingerprint(this.bot), err }, 'history read failed; retrying');
+          this.logger.warn({ bot: this.bot.tag, err }, 'history read failed; retrying');
           setTimeout(() => {
             if (!this.stopped) this.backfill(from);
           }, RESYNC_RETRY_MS).unref();
@@ -142,7 +131,7 @@ export class BotFeed {
       try {
         written = client.deliver(event) || written;
       } catch (err) {
-        this.logger.error({ bot: secretFingerprint(this.bot), err }, 'delivering to a client failed');
+        this.logger.error({ bot: this.bot.tag, err }, 'delivering to a client failed');
       }
     }
     if (written) this.noteDelivered(event);
@@ -160,8 +149,8 @@ export class BotFeed {
       this.markScheduled = false;
       const mark = this.deliveredMark;
       if (!mark) return;
-      this.bus.markDelivered(this.bot, mark).catch((err: unknown) => {
-        this.logger.warn({ bot: secretFingerprint(this.bot), err }, 'could not record delivered position');
+      this.events.markDelivered(this.bot, mark).catch((err: unknown) => {
+        this.logger.warn({ bot: this.bot.tag, err }, 'could not record delivered position');
       });
     });
   }
@@ -181,20 +170,21 @@ export class BotFeed {
  * join racing a leave can never attach a client to a feed that is being stopped.
  */
 export class BotFeeds {
+  /** By the revealed secret: every AppSecret object for one bot must find the same feed. */
   private readonly feeds = new Map<string, BotFeed>();
   readonly counters: FeedCounters = { gapsBackfilled: 0, gapsLost: 0 };
 
   constructor(
-    private readonly bus: FeedBus,
+    private readonly events: FeedEventLog,
     private readonly logger: Logger,
   ) {}
 
   /** Adds the client to its bot's feed; resolves once live events for the bot will reach it. */
-  async join(bot: string, client: FeedClient): Promise<BotFeed> {
-    let feed = this.feeds.get(bot);
+  async join(bot: AppSecret, client: FeedClient): Promise<BotFeed> {
+    let feed = this.feeds.get(bot.reveal());
     if (!feed) {
-      feed = new BotFeed(bot, this.bus, this.logger, this.counters);
-      this.feeds.set(bot, feed);
+      feed = new BotFeed(bot, this.events, this.logger, this.counters);
+      this.feeds.set(bot.reveal(), feed);
     }
     feed.clients.add(client);
     try {
@@ -207,12 +197,12 @@ export class BotFeeds {
   }
 
   /** Removes the client; the last one out stops the feed (in the background). */
-  leave(bot: string, client: FeedClient): void {
-    const feed = this.feeds.get(bot);
+  leave(bot: AppSecret, client: FeedClient): void {
+    const feed = this.feeds.get(bot.reveal());
     if (!feed || !feed.clients.delete(client) || feed.clients.size > 0) return;
-    this.feeds.delete(bot);
+    this.feeds.delete(bot.reveal());
     feed.stop().catch((err: unknown) => {
-      this.logger.warn({ bot: secretFingerprint(bot), err }, 'unsubscribing failed');
+      this.logger.warn({ bot: bot.tag, err }, 'unsubscribing failed');
     });
   }
 

@@ -1,6 +1,8 @@
 import { randomBytes } from 'node:crypto';
+import type { AppSecret } from '@hookway/protocol';
+import { continuesWithoutGap } from './continuity.ts';
 import type {
-  Bus,
+  EventLog,
   BusEvent,
   BusListener,
   BusSubscription,
@@ -13,7 +15,7 @@ import type {
 } from './types.ts';
 import { BusClosedError } from './types.ts';
 
-export interface MemoryBusOptions extends HistoryLimits {
+export interface MemoryEventLogOptions extends HistoryLimits {
   /** Milliseconds since the epoch; injectable so tests can move time. */
   readonly nowMs?: () => number;
   /** How often idle bots are swept (expired history and dedup entries freed). */
@@ -105,10 +107,6 @@ class BotLog {
     return this.events.slice(this.head + Math.max(0, afterSeq + 1 - first.seq));
   }
 
-  oldestRetainedSeq(): number {
-    return this.events[this.head]?.seq ?? this.headSeq + 1;
-  }
-
   locate(eventId: string): number | undefined {
     return this.seqByEventId.get(eventId);
   }
@@ -122,34 +120,37 @@ class BotLog {
 const DEFAULT_DEDUP_MAX_IDS = 200_000;
 
 /** The embedded default: one process, no Redis. Events live as long as the process. */
-export class MemoryBus implements Bus {
+export class MemoryEventLog implements EventLog {
+  /** By the revealed secret: two AppSecret objects for one bot must find the same log. */
   private readonly logs = new Map<string, BotLog>();
-  private readonly sessions = new Map<string, { data: string; expiresAtMs: number }>();
-  private readonly bots = new Map<string, string>();
   private readonly nowMs: () => number;
   private readonly sweepTimer: NodeJS.Timeout;
   private closed = false;
 
-  constructor(private readonly options: MemoryBusOptions) {
+  constructor(private readonly options: MemoryEventLogOptions) {
     this.nowMs = options.nowMs ?? Date.now;
     this.sweepTimer = setInterval(() => this.sweep(), options.sweepIntervalMs ?? 30_000);
     this.sweepTimer.unref();
   }
 
-  private log(bot: string): BotLog {
-    let log = this.logs.get(bot);
+  private log(bot: AppSecret): BotLog {
+    let log = this.logs.get(bot.reveal());
     if (!log) {
       log = new BotLog(this.options, this.options.dedupMaxIds ?? DEFAULT_DEDUP_MAX_IDS);
-      this.logs.set(bot, log);
+      this.logs.set(bot.reveal(), log);
     }
     return log;
+  }
+
+  private existingLog(bot: AppSecret): BotLog | undefined {
+    return this.logs.get(bot.reveal());
   }
 
   private assertOpen(): void {
     if (this.closed) throw new BusClosedError();
   }
 
-  async publish(bot: string, event: IncomingEvent): Promise<PublishResult> {
+  async publish(bot: AppSecret, event: IncomingEvent): Promise<PublishResult> {
     this.assertOpen();
     const now = this.nowMs();
     const log = this.log(bot);
@@ -166,7 +167,7 @@ export class MemoryBus implements Bus {
   }
 
   /** In-process delivery cannot miss events, so `onResync` is never called. */
-  async subscribe(bot: string, listener: BusListener, _options?: SubscribeOptions): Promise<BusSubscription> {
+  async subscribe(bot: AppSecret, listener: BusListener, _options?: SubscribeOptions): Promise<BusSubscription> {
     this.assertOpen();
     const log = this.log(bot);
     log.listeners.add(listener);
@@ -177,64 +178,42 @@ export class MemoryBus implements Bus {
     };
   }
 
-  async head(bot: string): Promise<StreamPosition> {
+  async head(bot: AppSecret): Promise<StreamPosition> {
     this.assertOpen();
-    const log = this.logs.get(bot);
+    const log = this.existingLog(bot);
     return log ? { epoch: log.epoch, seq: log.headSeq } : { epoch: '', seq: 0 };
   }
 
-  async history(bot: string, cursor?: StreamPosition): Promise<HistorySlice> {
+  async history(bot: AppSecret, cursor?: StreamPosition): Promise<HistorySlice> {
     this.assertOpen();
     const log = this.log(bot);
     log.trim(this.nowMs());
     const head = { epoch: log.epoch, seq: log.headSeq };
-    if (!cursor || cursor.epoch !== log.epoch || cursor.seq > log.headSeq) {
-      return { head, events: log.after(0), complete: cursor === undefined };
-    }
-    return { head, events: log.after(cursor.seq), complete: cursor.seq + 1 >= log.oldestRetainedSeq() };
+    const usable = cursor !== undefined && cursor.epoch === log.epoch && cursor.seq <= log.headSeq;
+    // A cursor from another numbering cannot be honoured: hand out everything retained instead.
+    const events = log.after(usable ? cursor.seq : 0);
+    return { head, events, complete: cursor === undefined || continuesWithoutGap(cursor, head, events) };
   }
 
-  async locate(bot: string, eventId: string): Promise<StreamPosition | undefined> {
+  async locate(bot: AppSecret, eventId: string): Promise<StreamPosition | undefined> {
     this.assertOpen();
-    const log = this.logs.get(bot);
+    const log = this.existingLog(bot);
     if (!log) return undefined;
     log.trim(this.nowMs());
     const seq = log.locate(eventId);
     return seq === undefined ? undefined : { epoch: log.epoch, seq };
   }
 
-  async markDelivered(bot: string, position: StreamPosition): Promise<void> {
+  async markDelivered(bot: AppSecret, position: StreamPosition): Promise<void> {
     this.assertOpen();
-    const log = this.logs.get(bot);
+    const log = this.existingLog(bot);
     if (!log || log.epoch !== position.epoch) return;
     if (!log.delivered || log.delivered.seq < position.seq) log.delivered = position;
   }
 
-  async deliveredPosition(bot: string): Promise<StreamPosition | undefined> {
+  async deliveredPosition(bot: AppSecret): Promise<StreamPosition | undefined> {
     this.assertOpen();
-    return this.logs.get(bot)?.delivered;
-  }
-
-  async saveSession(sessionId: string, data: string, ttlMs: number): Promise<void> {
-    this.assertOpen();
-    this.sessions.set(sessionId, { data, expiresAtMs: this.nowMs() + ttlMs });
-  }
-
-  async loadSession(sessionId: string): Promise<string | undefined> {
-    this.assertOpen();
-    const session = this.sessions.get(sessionId);
-    if (!session || session.expiresAtMs <= this.nowMs()) return undefined;
-    return session.data;
-  }
-
-  async rememberBot(appid: string, secret: string): Promise<void> {
-    this.assertOpen();
-    this.bots.set(appid, secret);
-  }
-
-  async knownBots(): Promise<ReadonlyMap<string, string>> {
-    this.assertOpen();
-    return new Map(this.bots);
+    return this.existingLog(bot)?.delivered;
   }
 
   isReady(): boolean {
@@ -252,7 +231,6 @@ export class MemoryBus implements Bus {
       log.trim(now);
       if (log.isIdle()) this.logs.delete(bot);
     }
-    for (const [id, session] of this.sessions) if (session.expiresAtMs <= now) this.sessions.delete(id);
   }
 
   async close(): Promise<void> {

@@ -1,18 +1,22 @@
+import type { AppSecret } from '@hookway/protocol';
+
 /**
- * Every Redis key and channel Hookway uses, built in this one module (documented in docs/redis.md).
+ * Every Redis key and channel Hookway uses, built in this one module (documented in docs/redis.md; a test fails
+ * when a builder is missing there).
  *
  * Per-bot keys carry the secret in a `{…}` hash tag so that, on Redis Cluster, all of a bot's keys share a slot
  * and one Lua script may touch them together. The live channel is exactly `qq:<secret>`, as the design card says.
+ * This is one of the few places an AppSecret is revealed: Redis is a trusted backend.
  */
 export const redisKeys = {
   /** Pub/sub channel with every accepted event of the bot: `<header JSON>\n<raw body>`. */
-  channel: (bot: string) => `qq:${bot}`,
+  channel: (bot: AppSecret) => `qq:${bot.reveal()}`,
   /** Hash: epoch, seq (last assigned), bytes (retained body bytes), dseq (last delivered seq). */
-  meta: (bot: string) => `qq:{${bot}}:meta`,
+  meta: (bot: AppSecret) => `qq:{${bot.reveal()}}:meta`,
   /** Stream: the bounded history; entry id `<seq>-0`, fields b (body), t (accepted at, ms), i (event id). */
-  stream: (bot: string) => `qq:{${bot}}:stream`,
+  stream: (bot: AppSecret) => `qq:{${bot.reveal()}}:stream`,
   /** String `epoch|seq|dedupUntilMs` per event id: retry de-duplication and the `after` cursor lookup. */
-  eventId: (bot: string, eventId: string) => `qq:{${bot}}:id:${eventId}`,
+  eventId: (bot: AppSecret, eventId: string) => `qq:{${bot.reveal()}}:id:${eventId}`,
   /** String: one gateway session (JSON), so that a Resume can land on any replica. */
   session: (sessionId: string) => `hookway:session:${sessionId}`,
   /** Hash appid → AppSecret, learned from verified webhooks (X-Bot-Appid) for gateway-mode token checks. */

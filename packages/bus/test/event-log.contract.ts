@@ -1,11 +1,12 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import type { Bus, BusEvent, HistoryLimits } from '../src/index.ts';
+import { AppSecret } from '@hookway/protocol';
+import type { BusEvent, EventLog, HistoryLimits } from '../src/index.ts';
 
 /**
- * The behaviour every Bus implementation must have. Time-based cases use real time with short windows,
+ * The behaviour every EventLog implementation must have. Time-based cases use real time with short windows,
  * because a Redis TTL cannot be driven by a fake clock.
  */
-export type BusFactory = (limits: HistoryLimits) => Promise<Bus>;
+export type EventLogFactory = (limits: HistoryLimits) => Promise<EventLog>;
 
 const DEFAULT_LIMITS: HistoryLimits = {
   historyMaxEvents: 1000,
@@ -18,7 +19,7 @@ const body = (text: string) => Buffer.from(text, 'utf8');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 let botCounter = 0;
 /** Unique per test so implementations with shared storage (Redis) never see another test's data. */
-const freshBot = () => `contractBot${process.pid}x${Date.now().toString(36)}x${++botCounter}`;
+const freshBot = () => AppSecret.of(`contractBot${process.pid}x${Date.now().toString(36)}x${++botCounter}`);
 
 async function until(check: () => boolean, what: string, timeoutMs = 2000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -28,11 +29,11 @@ async function until(check: () => boolean, what: string, timeoutMs = 2000): Prom
   }
 }
 
-export function busContract(name: string, makeBus: BusFactory): void {
-  describe(`Bus contract: ${name}`, () => {
-    const open: Bus[] = [];
+export function eventLogContract(name: string, makeLog: EventLogFactory): void {
+  describe(`EventLog contract: ${name}`, () => {
+    const open: EventLog[] = [];
     const bus = async (limits: Partial<HistoryLimits> = {}) => {
-      const b = await makeBus({ ...DEFAULT_LIMITS, ...limits });
+      const b = await makeLog({ ...DEFAULT_LIMITS, ...limits });
       open.push(b);
       return b;
     };
@@ -229,26 +230,6 @@ export function busContract(name: string, makeBus: BusFactory): void {
       const tail = await b.history(x, { epoch: all.head.epoch, seq: 600 });
       expect(tail.complete).toBe(true);
       expect(tail.events.map((e) => e.seq)).toEqual(Array.from({ length: 634 }, (_, i) => i + 601));
-    });
-
-    it('stores gateway sessions for their lifetime, readable by any instance on the same backend', async () => {
-      const b = await bus();
-      const id = `session-${freshBot()}`;
-      expect(await b.loadSession(id)).toBeUndefined();
-      await b.saveSession(id, '{"bot":"x","base":3}', 60_000);
-      expect(await b.loadSession(id)).toBe('{"bot":"x","base":3}');
-      await b.saveSession(id, '{"bot":"x","base":4}', 150);
-      expect(await b.loadSession(id)).toBe('{"bot":"x","base":4}');
-      await sleep(300);
-      expect(await b.loadSession(id)).toBeUndefined();
-    });
-
-    it('remembers which secret belongs to which appid', async () => {
-      const b = await bus();
-      const appid = String(100_000_000 + (Date.now() % 1_000_000) * 10 + (botCounter % 10));
-      await b.rememberBot(appid, 'secretOne1');
-      await b.rememberBot(appid, 'secretTwo2');
-      expect((await b.knownBots()).get(appid)).toBe('secretTwo2');
     });
 
     it('refuses work after close and reports not ready', async () => {

@@ -1,13 +1,15 @@
 import { randomBytes } from 'node:crypto';
-import { Redis, type RedisOptions } from 'ioredis';
-import { newEpoch } from './memory.ts';
-import { META_TTL_MS, redisKeys } from './redis-keys.ts';
+import type { Redis } from 'ioredis';
+import type { AppSecret } from '@hookway/protocol';
+import { cleanRedisError, META_TTL_MS, quitRedis, redisKeys, type RedisConnection, type RedisConnectionStats } from '@hookway/redis';
+import { continuesWithoutGap } from './continuity.ts';
+import { newEpoch } from './memory-event-log.ts';
 import { HISTORY_PAGE_LUA, LOCATE_LUA, MARK_DELIVERED_LUA, PUBLISH_LUA } from './redis-scripts.ts';
 import type {
-  Bus,
   BusEvent,
   BusListener,
   BusSubscription,
+  EventLog,
   HistoryLimits,
   HistorySlice,
   IncomingEvent,
@@ -17,47 +19,25 @@ import type {
 } from './types.ts';
 import { BusClosedError } from './types.ts';
 
-export interface RedisBusOptions extends HistoryLimits {
-  readonly url: string;
-  /** A command that takes longer fails (the ingress then answers 503 instead of hanging). */
-  readonly commandTimeoutMs?: number;
+export interface RedisEventLogOptions extends HistoryLimits {
+  /** The process's shared command connection; its owner closes it after this log. */
+  readonly connection: RedisConnection;
   /** How often an idle subscriber connection is probed; a probe unanswered for this long forces a reconnect. */
   readonly subscriberProbeIntervalMs?: number;
-  /** Called for problems worth a log line (connection errors, malformed channel messages). */
-  readonly onWarning?: (message: string, detail?: unknown) => void;
 }
 
-export type RedisBusStats = {
+export type RedisEventLogStats = RedisConnectionStats & {
   redisMalformedMessages: number;
   redisResyncs: number;
   redisProbeFailures: number;
-  redisCommandTimeouts: number;
 };
 
-/**
- * An error from Redis without ioredis's attached command: those arguments hold keys named after AppSecrets
- * (and AUTH holds the password), and error objects end up in logs.
- */
-export class RedisBusError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'RedisBusError';
-  }
-}
-
-const cleanError = (err: unknown) => new RedisBusError(err instanceof Error ? err.message : String(err));
-/** A stalled Redis (partition, CLIENT PAUSE) keeps its TCP up: this many timeouts in a row count as down. */
-const TIMEOUTS_BEFORE_RECONNECT = 3;
-
 interface ChannelEntry {
-  readonly bot: string;
+  readonly bot: AppSecret;
   readonly subscribers: Set<{ listener: BusListener; options: SubscribeOptions | undefined }>;
 }
 
 const HISTORY_PAGE = 500;
-
-/** Capped, jittered reconnect backoff: 100 ms doubling to 2 s, never a tight loop. */
-const retryStrategy = (times: number) => Math.min(100 * 2 ** Math.min(times, 5), 2000) + Math.floor(Math.random() * 250);
 
 type ScriptClient = Redis & {
   hwPublish(...args: (string | Buffer | number)[]): Promise<[string, string?, number?]>;
@@ -68,11 +48,12 @@ type ScriptClient = Redis & {
 };
 
 /**
- * The bus over Redis: a Lua script numbers, stores and publishes each event atomically; gateways subscribe to
- * `qq:<secret>` for bots with local clients and read the bounded stream to catch up or backfill gaps.
+ * The event log over Redis: a Lua script numbers, stores and publishes each event atomically; gateways subscribe
+ * to `qq:<secret>` for bots with local clients and read the bounded stream to catch up or backfill gaps.
  */
-export class RedisBus implements Bus {
+export class RedisEventLog implements EventLog {
   private readonly client: ScriptClient;
+  private readonly connection: RedisConnection;
   private subscriber: Redis | undefined;
   private readonly channels = new Map<string, ChannelEntry>();
   private readonly nodeId = randomBytes(6).toString('hex');
@@ -81,80 +62,30 @@ export class RedisBus implements Bus {
   private probeSentMs: number | undefined;
   private subscriberWasReady = false;
   private closed = false;
-  private readonly counters: RedisBusStats = { redisMalformedMessages: 0, redisResyncs: 0, redisProbeFailures: 0, redisCommandTimeouts: 0 };
-  private consecutiveTimeouts = 0;
+  private readonly counters = { redisMalformedMessages: 0, redisResyncs: 0, redisProbeFailures: 0 };
 
-  constructor(private readonly options: RedisBusOptions) {
-    this.client = new Redis(options.url, {
-      ...this.connectionOptions(),
-      // Fail at once while disconnected: the ingress answers 503 and the platform retries.
-      enableOfflineQueue: false,
-      maxRetriesPerRequest: 1,
-    }) as ScriptClient;
-    this.client.on('error', (err: Error) => this.warn('redis connection error', { message: err.message }));
-    this.client.on('ready', () => (this.consecutiveTimeouts = 0));
+  constructor(private readonly options: RedisEventLogOptions) {
+    this.connection = options.connection;
+    this.client = options.connection.client as ScriptClient;
     this.client.defineCommand('hwPublish', { numberOfKeys: 3, lua: PUBLISH_LUA });
     this.client.defineCommand('hwHistoryPage', { numberOfKeys: 2, lua: HISTORY_PAGE_LUA });
     this.client.defineCommand('hwLocate', { numberOfKeys: 3, lua: LOCATE_LUA });
     this.client.defineCommand('hwMarkDelivered', { numberOfKeys: 1, lua: MARK_DELIVERED_LUA });
   }
 
-  /**
-   * Resolves true once the command connection is up, or false after `timeoutMs`. Processes start serving either
-   * way: until Redis answers, `/readyz` says why and webhooks get 503.
-   */
-  async whenReady(timeoutMs = 5000): Promise<boolean> {
-    if (this.client.status === 'ready') return true;
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        this.client.off('ready', onReady);
-        resolve(false);
-      }, timeoutMs);
-      timer.unref();
-      const onReady = () => {
-        clearTimeout(timer);
-        resolve(true);
-      };
-      this.client.once('ready', onReady);
-    });
-  }
-
-  private connectionOptions(): RedisOptions {
-    return {
-      commandTimeout: this.options.commandTimeoutMs ?? 2000,
-      retryStrategy,
-      connectTimeout: 5000,
-      keepAlive: 15_000,
-    };
-  }
-
   private warn(message: string, detail?: unknown): void {
-    this.options.onWarning?.(message, detail);
+    this.connection.warn(message, detail);
   }
 
   private assertOpen(): void {
     if (this.closed) throw new BusClosedError();
   }
 
-  /** Every command goes through here: errors lose their command, and repeated timeouts force a reconnect. */
-  private async run<T>(command: Promise<T>): Promise<T> {
-    try {
-      const result = await command;
-      this.consecutiveTimeouts = 0;
-      return result;
-    } catch (err) {
-      if (err instanceof Error && /timed out/i.test(err.message)) {
-        this.counters.redisCommandTimeouts++;
-        if (++this.consecutiveTimeouts === TIMEOUTS_BEFORE_RECONNECT) {
-          this.warn('redis stopped answering; reconnecting');
-          this.client.disconnect(true);
-        }
-      }
-      throw cleanError(err);
-    }
+  private run<T>(command: Promise<T>): Promise<T> {
+    return this.connection.run(command);
   }
 
-  async publish(bot: string, event: IncomingEvent): Promise<PublishResult> {
+  async publish(bot: AppSecret, event: IncomingEvent): Promise<PublishResult> {
     this.assertOpen();
     const id = event.eventId ?? '';
     const [status, epoch, seq] = await this.run(
@@ -177,31 +108,31 @@ export class RedisBus implements Bus {
     return { status: 'accepted', position: { epoch: String(epoch), seq: Number(seq) } };
   }
 
-  async head(bot: string): Promise<StreamPosition> {
+  async head(bot: AppSecret): Promise<StreamPosition> {
     this.assertOpen();
     const [epoch, seq] = await this.run(this.client.hmget(redisKeys.meta(bot), 'epoch', 'seq'));
     return epoch ? { epoch, seq: Number(seq ?? 0) } : { epoch: '', seq: 0 };
   }
 
-  async history(bot: string, cursor?: StreamPosition): Promise<HistorySlice> {
+  async history(bot: AppSecret, cursor?: StreamPosition): Promise<HistorySlice> {
     this.assertOpen();
     let page = await this.historyPage(bot, cursor?.seq ?? 0);
     const head = { epoch: page.epoch, seq: page.headSeq };
     const usable = cursor !== undefined && cursor.epoch === page.epoch && cursor.seq <= page.headSeq;
     // A cursor from another numbering cannot be honoured: read everything retained instead.
     if (cursor !== undefined && !usable && cursor.seq > 0) page = await this.historyPage(bot, 0);
-    const afterSeq = usable ? cursor.seq : 0;
     const events: BusEvent[] = [...page.events];
     while (page.nextAfter >= 0) {
       page = await this.historyPage(bot, page.nextAfter);
       events.push(...page.events);
     }
     const current = events.filter((e) => e.epoch === head.epoch);
-    const complete = cursor === undefined || (usable && (current.length === 0 ? afterSeq === head.seq : current[0]!.seq === afterSeq + 1));
-    return { head: { epoch: head.epoch, seq: Math.max(head.seq, current.at(-1)?.seq ?? 0) }, events: current, complete };
+    // Later pages may reach past the head the first page saw: the slice's head is its last event.
+    const latest = { epoch: head.epoch, seq: Math.max(head.seq, current.at(-1)?.seq ?? 0) };
+    return { head: latest, events: current, complete: cursor === undefined || continuesWithoutGap(cursor, latest, current) };
   }
 
-  private async historyPage(bot: string, afterSeq: number) {
+  private async historyPage(bot: AppSecret, afterSeq: number) {
     const [epochBytes, headSeq, nextAfter, ...entries] = await this.run(
       this.client.hwHistoryPageBuffer(
         redisKeys.meta(bot),
@@ -225,7 +156,7 @@ export class RedisBus implements Bus {
     return { epoch, headSeq: Number(headSeq), events, nextAfter: Number(nextAfter) };
   }
 
-  async locate(bot: string, eventId: string): Promise<StreamPosition | undefined> {
+  async locate(bot: AppSecret, eventId: string): Promise<StreamPosition | undefined> {
     this.assertOpen();
     const found = await this.run(
       this.client.hwLocate(redisKeys.meta(bot), redisKeys.eventId(bot, eventId), redisKeys.stream(bot), this.options.historyMaxAgeMs),
@@ -233,39 +164,19 @@ export class RedisBus implements Bus {
     return found ? { epoch: String(found[0]), seq: Number(found[1]) } : undefined;
   }
 
-  async markDelivered(bot: string, position: StreamPosition): Promise<void> {
+  async markDelivered(bot: AppSecret, position: StreamPosition): Promise<void> {
     this.assertOpen();
     await this.run(this.client.hwMarkDelivered(redisKeys.meta(bot), position.epoch, position.seq));
   }
 
-  async deliveredPosition(bot: string): Promise<StreamPosition | undefined> {
+  async deliveredPosition(bot: AppSecret): Promise<StreamPosition | undefined> {
     this.assertOpen();
     const [epoch, dseq] = await this.run(this.client.hmget(redisKeys.meta(bot), 'epoch', 'dseq'));
     const seq = Number(dseq ?? 0);
     return epoch && seq > 0 ? { epoch, seq } : undefined;
   }
 
-  async saveSession(sessionId: string, data: string, ttlMs: number): Promise<void> {
-    this.assertOpen();
-    await this.run(this.client.set(redisKeys.session(sessionId), data, 'PX', ttlMs));
-  }
-
-  async loadSession(sessionId: string): Promise<string | undefined> {
-    this.assertOpen();
-    return (await this.run(this.client.get(redisKeys.session(sessionId)))) ?? undefined;
-  }
-
-  async rememberBot(appid: string, secret: string): Promise<void> {
-    this.assertOpen();
-    await this.run(this.client.hset(redisKeys.bots(), appid, secret));
-  }
-
-  async knownBots(): Promise<ReadonlyMap<string, string>> {
-    this.assertOpen();
-    return new Map(Object.entries(await this.run(this.client.hgetall(redisKeys.bots()))));
-  }
-
-  async subscribe(bot: string, listener: BusListener, options?: SubscribeOptions): Promise<BusSubscription> {
+  async subscribe(bot: AppSecret, listener: BusListener, options?: SubscribeOptions): Promise<BusSubscription> {
     this.assertOpen();
     const subscriber = this.ensureSubscriber();
     const channel = redisKeys.channel(bot);
@@ -287,7 +198,7 @@ export class RedisBus implements Bus {
           // ioredis may still send the queued SUBSCRIBE later (and repeat it after every reconnect): take it back.
           void subscriber.unsubscribe(channel).catch(() => undefined);
         }
-        throw cleanError(err);
+        throw cleanRedisError(err);
       }
     }
     return {
@@ -303,7 +214,7 @@ export class RedisBus implements Bus {
   /** One subscriber connection per process, created on the first subscription (ingress-only processes never need it). */
   private ensureSubscriber(): Redis {
     if (this.subscriber) return this.subscriber;
-    const subscriber = new Redis(this.options.url, { ...this.connectionOptions(), autoResubscribe: true });
+    const subscriber = this.connection.newSubscriber();
     this.subscriber = subscriber;
     subscriber.on('error', (err: Error) => this.warn('redis subscriber error', { message: err.message }));
     subscriber.on('ready', () => {
@@ -389,31 +300,27 @@ export class RedisBus implements Bus {
     return this.notReadyReason() === undefined;
   }
 
-  /** Why the bus is not ready, for `/readyz`. */
+  /** Why the log is not ready, for `/readyz`: the shared connection's reason, or the subscriber's. */
   notReadyReason(): string | undefined {
-    if (this.closed) return 'bus closed';
-    if (this.client.status !== 'ready') return `redis ${this.client.status}`;
-    if (this.consecutiveTimeouts >= TIMEOUTS_BEFORE_RECONNECT) return 'redis not answering';
+    if (this.closed) return 'event log closed';
+    const reason = this.connection.notReadyReason();
+    if (reason !== undefined) return reason;
     if (this.subscriber && this.subscriber.status !== 'ready') return `redis subscriber ${this.subscriber.status}`;
     return undefined;
   }
 
-  stats(): RedisBusStats {
-    return { ...this.counters };
+  stats(): RedisEventLogStats {
+    return { ...this.connection.stats(), ...this.counters };
   }
 
+  /** Drops the subscriber connection; the shared command connection stays with its owner. */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     clearInterval(this.probeTimer);
     this.channels.clear();
-    await Promise.allSettled([quit(this.client), this.subscriber ? quit(this.subscriber) : undefined]);
+    if (this.subscriber) await quitRedis(this.subscriber);
   }
-}
-
-async function quit(connection: Redis): Promise<void> {
-  if (connection.status === 'ready') await connection.quit().catch(() => connection.disconnect());
-  else connection.disconnect();
 }
 
 /**

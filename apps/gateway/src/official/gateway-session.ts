@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import type { Bus, BusEvent, StreamPosition } from '@hookway/bus';
+import { continuesWithoutGap, type BusEvent, type StreamPosition } from '@hookway/bus';
 import {
+  AppSecret,
   dispatchFrame,
   GatewayClose,
   HEARTBEAT_ACK_FRAME,
@@ -11,19 +12,17 @@ import {
   readyFrame,
   RECONNECT_FRAME,
   resumedFrame,
-  secretFingerprint,
   shardOf,
   type CloseCodeInfo,
 } from '@hookway/protocol';
-import type { Logger } from '@hookway/runtime';
 import type WebSocket from 'ws';
-import type { BotFeeds } from './bot-feeds.ts';
 import type { BotDirectory, BotIdentity } from '@hookway/bots';
+import { StreamClient, type StreamClientContext } from '../shared/stream-client.ts';
 import { envelopeFacts } from './envelope-cache.ts';
-import { StreamClient, type StreamClientCounters } from './stream-client.ts';
+import type { SessionStore } from './session-store.ts';
 
+/** The protocol's timings and rules, from the settings. */
 export interface GatewaySessionOptions {
-  readonly maxBufferedBytes: number;
   readonly heartbeatIntervalMs: number;
   readonly identifyTimeoutMs: number;
   readonly closeGraceMs: number;
@@ -31,16 +30,25 @@ export interface GatewaySessionOptions {
   readonly intents: 'strict' | 'all';
 }
 
-export interface GatewaySessionDeps {
-  readonly bus: Pick<Bus, 'head' | 'history' | 'deliveredPosition' | 'saveSession' | 'loadSession'>;
-  readonly feeds: BotFeeds;
+/** Counted by gateway sessions, under the names `/healthz` shows. */
+export type GatewaySessionCounters = {
+  gatewaySessions: number;
+  gatewayAuthFailures: number;
+  gatewayResumes: number;
+  gatewayInvalidSessions: number;
+};
+
+/** What gateway mode adds to every client's context: who bots are, where sessions live, its own counters. */
+export interface GatewayModeContext {
   readonly directory: BotDirectory;
-  readonly logger: Logger;
-  readonly counters: StreamClientCounters & { authFailures: number; resumes: number; invalidSessions: number };
+  readonly sessions: SessionStore;
+  readonly counters: GatewaySessionCounters;
+  readonly options: GatewaySessionOptions;
 }
 
 /** What a session is, stored so any replica can resume it: `s = bus seq − base + 1` within `epoch`. */
 interface StoredSession {
+  /** The raw AppSecret (sessions live in the trusted store, like the event log's keys). */
   readonly secret: string;
   readonly epoch: string;
   readonly base: number;
@@ -55,40 +63,41 @@ interface StoredSession {
  */
 export class GatewaySession extends StreamClient {
   protected readonly slowConsumerClose: CloseCodeInfo = GatewayClose.Reconnect;
-  private session: (StoredSession & { id: string }) | undefined;
+  private session: (StoredSession & { id: string; bot: AppSecret }) | undefined;
   private handshaking = false;
   /** A heartbeat that came during the handshake: answered right after READY/RESUMED, which must come first. */
   private ackOwed = false;
   private lastS = 1;
   private lastPersistMs = 0;
-  /** The bot whose feed this connection joined (even if the handshake then failed), to leave it on close. */
-  joinedBot: string | undefined;
-  private readonly identifyTimer: NodeJS.Timeout | undefined;
+  private identifyTimer: NodeJS.Timeout | undefined;
+  private readonly settings: GatewaySessionOptions;
 
   constructor(
     ws: WebSocket,
+    context: StreamClientContext,
+    private readonly mode: GatewayModeContext,
     /** The AppSecret from `/websocket?secret=S`, which identifies the bot without a token check. */
-    private readonly urlSecret: string | undefined,
-    private readonly settings: GatewaySessionOptions,
-    private readonly deps: GatewaySessionDeps,
+    private readonly urlSecret: AppSecret | undefined,
   ) {
-    super(ws, { maxBufferedBytes: settings.maxBufferedBytes }, deps.counters);
-    this.sendControl(helloFrame(settings.heartbeatIntervalMs));
+    super(ws, context);
+    this.settings = mode.options;
+  }
+
+  /** Hello goes out at once; Identify or Resume may follow whenever the client likes. */
+  protected begin(): void {
+    this.mode.counters.gatewaySessions++;
+    this.sendControl(helloFrame(this.settings.heartbeatIntervalMs));
     // Off by default: qq-official-bot keeps an idle second socket, and closing it tears down its live session.
-    if (settings.identifyTimeoutMs > 0) {
+    if (this.settings.identifyTimeoutMs > 0) {
       this.identifyTimer = setTimeout(() => {
         if (!this.session) this.closeAfterGrace(GatewayClose.NotAuthenticated);
-      }, settings.identifyTimeoutMs);
+      }, this.settings.identifyTimeoutMs);
       this.identifyTimer.unref();
     }
   }
 
-  get sessionBot(): string | undefined {
-    return this.session?.secret;
-  }
-
-  /** One text frame from the client. Returns false for anything that is not a gateway payload (counted by the caller). */
-  onFrame(text: string): boolean {
+  /** One text frame from the client. Returns false for anything that is not a gateway payload. */
+  protected onText(text: string): boolean {
     let payload: { op?: unknown; d?: unknown };
     try {
       payload = JSON.parse(text) as typeof payload;
@@ -117,7 +126,7 @@ export class GatewaySession extends StreamClient {
   /** Identify or Resume: one handshake per connection, as on the platform; a failed one invalidates the session. */
   private startHandshake(work: () => Promise<void>): void {
     if (this.handshaking || this.session) return;
-    this.runHandshake(work).catch((err: unknown) => this.deps.logger.error({ err }, 'gateway handshake cleanup failed'));
+    this.runHandshake(work).catch((err: unknown) => this.context.logger.error({ err }, 'gateway handshake cleanup failed'));
   }
 
   private async runHandshake(work: () => Promise<void>): Promise<void> {
@@ -125,7 +134,7 @@ export class GatewaySession extends StreamClient {
     try {
       await work();
     } catch (err) {
-      this.deps.logger.error({ err }, 'gateway handshake failed');
+      this.context.logger.error({ err }, 'gateway handshake failed');
       this.invalidate(GatewayClose.InvalidSession, 'handshake failed');
     } finally {
       this.handshaking = false;
@@ -137,9 +146,9 @@ export class GatewaySession extends StreamClient {
   }
 
   private async authenticate(token: unknown): Promise<BotIdentity | undefined> {
-    if (this.urlSecret) return { secret: this.urlSecret, appid: await this.deps.directory.appidOf(this.urlSecret) };
+    if (this.urlSecret) return { secret: this.urlSecret, appid: await this.mode.directory.appidOf(this.urlSecret) };
     const credential = parseGatewayToken(token);
-    return credential ? this.deps.directory.authenticate(credential) : undefined;
+    return credential ? this.mode.directory.authenticate(credential) : undefined;
   }
 
   private async identify(d: Record<string, unknown>): Promise<void> {
@@ -147,45 +156,53 @@ export class GatewaySession extends StreamClient {
     if (!identity) return this.refuse('identify');
     const intents = Number.isInteger(d.intents) && (d.intents as number) >= 0 ? (d.intents as number) : 0;
     const shard = validShard(d.shard);
-    const user = await this.deps.directory.user(identity);
-    this.joinedBot = identity.secret;
-    const feed = await this.deps.feeds.join(identity.secret, this);
+    const user = await this.mode.directory.user(identity);
+    await this.joinFeed(identity.secret);
+    const { events } = this.context;
     // Start after what some client already received, so a fresh session still gets what nobody has seen.
-    const head = await this.deps.bus.head(identity.secret);
-    const delivered = await this.deps.bus.deliveredPosition(identity.secret);
+    const head = await events.head(identity.secret);
+    const delivered = await events.deliveredPosition(identity.secret);
     // Nothing delivered yet in this numbering: everything retained is unseen (as raw mode hands it out too).
     const base: StreamPosition = delivered && delivered.epoch === head.epoch ? delivered : { epoch: head.epoch, seq: 0 };
-    const slice = await this.deps.bus.history(identity.secret, base);
+    const slice = await events.history(identity.secret, base);
     if (this.isClosed()) return;
-    this.session = { id: randomUUID(), secret: identity.secret, epoch: base.epoch, base: base.seq, intents, shard };
+    this.session = {
+      id: randomUUID(),
+      bot: identity.secret,
+      secret: identity.secret.reveal(),
+      epoch: base.epoch,
+      base: base.seq,
+      intents,
+      shard,
+    };
     await this.persist();
     clearTimeout(this.identifyTimer);
     this.sendControl(readyFrame({ sessionId: this.session.id, user, shard }));
     this.log(identity, 'gateway session ready', { intents, shard, mode: this.urlSecret ? 'secret' : 'token' });
-    const lastReplayed = await this.replayThenGoLive(slice);
-    if (lastReplayed) feed.noteDelivered(lastReplayed);
+    await this.catchUp(slice);
   }
 
   private async resume(d: Record<string, unknown>): Promise<void> {
-    const stored = typeof d.session_id === 'string' ? await this.deps.bus.loadSession(d.session_id) : undefined;
-    const session = stored ? (JSON.parse(stored) as StoredSession) : undefined;
+    const stored = typeof d.session_id === 'string' ? await this.mode.sessions.load(d.session_id) : undefined;
+    const session = stored ? parseStoredSession(stored) : undefined;
     const identity = await this.authenticate(d.token);
     if (!identity) return this.refuse('resume');
     const seq = Number.isInteger(d.seq) && (d.seq as number) >= 1 ? (d.seq as number) : 1;
-    if (!session || session.secret !== identity.secret) {
-      this.deps.counters.invalidSessions++;
+    if (!session || !session.bot.equals(identity.secret)) {
+      this.mode.counters.gatewayInvalidSessions++;
       return this.invalidate(GatewayClose.InvalidSession, 'unknown session');
     }
-    this.joinedBot = session.secret;
-    const feed = await this.deps.feeds.join(session.secret, this);
+    await this.joinFeed(session.bot);
+    const { events } = this.context;
     let epoch = session.epoch;
     if (epoch === '' && session.base === 0) {
       // Identified before the bot's first event: its numbering is the one that began after that.
-      epoch = (await this.deps.bus.head(session.secret)).epoch;
+      epoch = (await events.head(session.bot)).epoch;
     }
-    const slice = await this.deps.bus.history(session.secret, { epoch, seq: session.base + seq - 1 });
-    if (!slice.complete || slice.head.epoch !== epoch) {
-      this.deps.counters.invalidSessions++;
+    const from = { epoch, seq: session.base + seq - 1 };
+    const slice = await events.history(session.bot, from);
+    if (!continuesWithoutGap(from, slice.head, slice.events)) {
+      this.mode.counters.gatewayInvalidSessions++;
       return this.invalidate(GatewayClose.InvalidSession, 'events after seq are no longer held');
     }
     if (this.isClosed()) return;
@@ -193,9 +210,8 @@ export class GatewaySession extends StreamClient {
     this.lastS = seq;
     clearTimeout(this.identifyTimer);
     await this.persist();
-    this.deps.counters.resumes++;
-    const lastReplayed = await this.replayThenGoLive(slice);
-    if (lastReplayed) feed.noteDelivered(lastReplayed);
+    this.mode.counters.gatewayResumes++;
+    await this.catchUp(slice);
     this.sendControl(resumedFrame(this.lastS));
     this.log(identity, 'gateway session resumed', { replayed: slice.events.length });
   }
@@ -206,7 +222,7 @@ export class GatewaySession extends StreamClient {
     if (session.epoch === '' && session.base === 0) {
       // Identified before the bot's first event ever: the numbering starts now, with this event's epoch.
       session = this.session = { ...session, epoch: event.epoch };
-      void this.persist().catch(() => undefined);
+      this.persist().catch(() => undefined);
     }
     if (event.epoch !== session.epoch) {
       // Redis lost its numbering: this session's `s` can no longer be mapped, so it cannot continue.
@@ -229,27 +245,27 @@ export class GatewaySession extends StreamClient {
   }
 
   lostEvents(): void {
-    this.deps.counters.invalidSessions++;
+    this.mode.counters.gatewayInvalidSessions++;
     this.invalidate(GatewayClose.InvalidSession, 'events were lost');
   }
 
   /** Shutdown: op 7, then close 4009 after the grace, so the client resumes elsewhere. */
-  reconnectElsewhere(): void {
+  shutdown(): void {
     if (this.isClosed()) return;
     this.sendControl(RECONNECT_FRAME);
     this.closeAfterGrace(GatewayClose.Reconnect);
   }
 
   private refuse(what: string): void {
-    this.deps.counters.authFailures++;
-    this.deps.logger.warn({ what, mode: this.urlSecret ? 'secret' : 'token' }, 'gateway authentication failed');
+    this.mode.counters.gatewayAuthFailures++;
+    this.context.logger.warn({ what, mode: this.urlSecret ? 'secret' : 'token' }, 'gateway authentication failed');
     this.invalidate(GatewayClose.AuthenticationFailed, 'authentication failed');
   }
 
   /** op 9, then the close code that makes each SDK do the right thing (4006: identify; 4004: new token). */
   private invalidate(close: CloseCodeInfo, why: string): void {
     if (this.isClosed()) return;
-    this.deps.logger.debug({ why, code: close.code }, 'gateway session invalidated');
+    this.context.logger.debug({ why, code: close.code }, 'gateway session invalidated');
     this.sendControl(INVALID_SESSION_FRAME);
     this.closeAfterGrace(close);
   }
@@ -262,24 +278,34 @@ export class GatewaySession extends StreamClient {
   /** Heartbeats keep a long-lived session resumable (its record's TTL refreshed at most four times per TTL). */
   private keepResumable(): void {
     if (!this.session || Date.now() - this.lastPersistMs < this.settings.sessionTtlMs / 4) return;
-    void this.persist().catch(() => undefined);
+    this.persist().catch(() => undefined);
   }
 
   /** Keeps the session resumable for its TTL from now. */
-  async persist(): Promise<void> {
+  private async persist(): Promise<void> {
     if (!this.session) return;
     this.lastPersistMs = Date.now();
-    const { id, ...stored } = this.session;
-    await this.deps.bus.saveSession(id, JSON.stringify(stored), this.settings.sessionTtlMs);
+    const { id, bot: _bot, ...stored } = this.session;
+    await this.mode.sessions.save(id, JSON.stringify(stored), this.settings.sessionTtlMs);
   }
 
-  dispose(): void {
+  /** A closed session stays resumable for its TTL from its last moment, on any replica. */
+  protected onClosed(code: number): void {
     clearTimeout(this.identifyTimer);
+    this.mode.counters.gatewaySessions--;
+    if (this.session) this.persist().catch(() => undefined);
+    this.context.logger.info({ code, connections: this.context.connections() }, 'gateway client disconnected');
   }
 
   private log(identity: BotIdentity, message: string, extra: object): void {
-    this.deps.logger.info({ bot: secretFingerprint(identity.secret), appid: identity.appid, ...extra }, message);
+    this.context.logger.info({ bot: identity.secret.tag, appid: identity.appid, ...extra }, message);
   }
+}
+
+function parseStoredSession(stored: string): (StoredSession & { bot: AppSecret }) | undefined {
+  const session = JSON.parse(stored) as StoredSession;
+  const bot = AppSecret.parse(session.secret);
+  return bot ? { ...session, bot } : undefined;
 }
 
 function validShard(raw: unknown): readonly [number, number] {

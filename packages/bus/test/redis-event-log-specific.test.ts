@@ -1,21 +1,26 @@
 import { afterEach, describe, expect, inject, it } from 'vitest';
 import { Redis } from 'ioredis';
 import { startRedisServer, type RedisServer } from '@hookway/testkit';
-import { RedisBus, redisKeys, type BusEvent, type HistoryLimits } from '../src/index.ts';
+import { AppSecret } from '@hookway/protocol';
+import { RedisConnection, redisKeys } from '@hookway/redis';
+import { RedisEventLog, type BusEvent, type HistoryLimits } from '../src/index.ts';
 
 const limits: HistoryLimits = { historyMaxEvents: 1000, historyMaxAgeMs: 60_000, historyMaxBytes: 1 << 20, dedupWindowMs: 60_000 };
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 let n = 0;
-const freshBot = () => `redisSpecific${process.pid}x${Date.now().toString(36)}x${++n}`;
+const freshBot = () => AppSecret.of(`redisSpecific${process.pid}x${Date.now().toString(36)}x${++n}`);
 
 const cleanup: (() => Promise<unknown>)[] = [];
 afterEach(async () => {
   for (const c of cleanup.splice(0).reverse()) await c();
 });
-async function bus(url = inject('redisUrl'), extra: Partial<ConstructorParameters<typeof RedisBus>[0]> = {}) {
-  const b = new RedisBus({ url, ...limits, ...extra });
+async function bus(url = inject('redisUrl'), extra: { commandTimeoutMs?: number; subscriberProbeIntervalMs?: number } = {}) {
+  const { commandTimeoutMs, ...logOptions } = extra;
+  const connection = new RedisConnection({ url, ...(commandTimeoutMs ? { commandTimeoutMs } : {}) });
+  const b = new RedisEventLog({ connection, ...limits, ...logOptions });
+  cleanup.push(() => connection.close());
   cleanup.push(() => b.close());
-  expect(await b.whenReady()).toBe(true);
+  expect(await connection.whenReady()).toBe(true);
   return b;
 }
 async function raw(url = inject('redisUrl')) {
@@ -32,14 +37,14 @@ async function until(check: () => boolean | Promise<boolean>, what: string, time
   }
 }
 
-describe('RedisBus on the wire', () => {
+describe('RedisEventLog on the wire', () => {
   it('publishes `<header JSON>\\n<raw body>` on qq:<secret>, readable by any Redis client', async () => {
     const b = await bus();
     const bot = freshBot();
     const listener = await raw();
     const got: Buffer[] = [];
     listener.on('messageBuffer', (_channel: Buffer, message: Buffer) => got.push(message));
-    await listener.subscribe(`qq:${bot}`);
+    await listener.subscribe(`qq:${bot.reveal()}`);
     const body = '{"op":0,"id":"X:1","d":{"content":"你好 \\n 世界"},"t":"C2C_MESSAGE_CREATE"}';
     const result = await b.publish(bot, { eventId: 'X:1', body: Buffer.from(body) });
     await until(() => got.length === 1, 'the channel message');
@@ -55,7 +60,7 @@ describe('RedisBus on the wire', () => {
     const bot = freshBot();
     await b.publish(bot, { eventId: 'k1', body: Buffer.from('{}') });
     const r = await raw();
-    const keys = (await r.keys(`qq:{${bot}}:*`)).sort();
+    const keys = (await r.keys(`qq:{${bot.reveal()}}:*`)).sort();
     expect(keys).toEqual([redisKeys.eventId(bot, 'k1'), redisKeys.meta(bot), redisKeys.stream(bot)].sort());
     expect(await r.hgetall(redisKeys.meta(bot))).toMatchObject({ seq: '1', dseq: '0', bytes: '2' });
     expect(await r.pttl(redisKeys.stream(bot))).toBeGreaterThan(50_000);
@@ -68,7 +73,7 @@ describe('RedisBus on the wire', () => {
     await b.subscribe(bot, (e) => got.push(e));
     const r = await raw();
     for (const junk of ['no header', '{"v":2}\n{}', '{"v":1,"epoch":"e","seq":"1"}\nx', '\n', 'null\n{}']) {
-      await r.publish(`qq:${bot}`, junk);
+      await r.publish(`qq:${bot.reveal()}`, junk);
     }
     await b.publish(bot, { eventId: 'ok', body: Buffer.from('{"ok":true}') });
     await until(() => got.length === 1, 'the good event');
@@ -94,7 +99,7 @@ describe('RedisBus on the wire', () => {
   });
 });
 
-describe('RedisBus through an outage', () => {
+describe('RedisEventLog through an outage', () => {
   let server: RedisServer;
   afterEach(async () => server?.dispose());
 

@@ -1,0 +1,212 @@
+import WebSocket from 'ws';
+import type { BusEvent, EventLog, HistorySlice, StreamPosition } from '@hookway/bus';
+import type { AppSecret, CloseCodeInfo } from '@hookway/protocol';
+import type { Logger } from '@hookway/runtime';
+import type { BotFeed, BotFeeds } from './bot-feeds.ts';
+import type { FeedClient } from './feed-client.ts';
+import type { Pingable } from './heartbeat.ts';
+
+/** Counted by every kind of client, under the names `/healthz` shows. */
+export type StreamClientCounters = {
+  framesSent: number;
+  slowConsumerCloses: number;
+  ignoredClientFrames: number;
+};
+
+/** What every kind of client is given: the stores it reads from, the feeds it joins, where it counts and logs. */
+export interface StreamClientContext {
+  readonly events: Pick<EventLog, 'head' | 'history' | 'locate' | 'deliveredPosition'>;
+  readonly feeds: BotFeeds;
+  readonly logger: Logger;
+  readonly counters: StreamClientCounters;
+  /** Above this many queued bytes the client is closed as slow; replays wait for half of it to drain. */
+  readonly maxBufferedBytes: number;
+  /** How many clients this gateway has now, for log lines. */
+  readonly connections: () => number;
+}
+
+/**
+ * One WebSocket client fed from one bot's stream, in order, without gaps or repeats — and the one lifecycle every
+ * kind of client shares:
+ *
+ *   start → (the kind's handshake) → join the bot's feed → catch up from history → live → shutdown → closed
+ *
+ * `start` wires the socket; a kind calls `joinFeed` and `catchUp` when it knows the bot and where to start. While it
+ * catches up, live events wait in `pending` and are merged by sequence. When the socket closes the client leaves
+ * its feed and `closed` resolves, whatever stage it was in. A kind decides how an event is framed (or skipped),
+ * what its frames mean, which close codes it uses and how it says goodbye on shutdown — adding a kind of client
+ * means one new subclass, nothing else.
+ */
+export abstract class StreamClient implements FeedClient, Pingable {
+  protected state: 'catching_up' | 'live' | 'closed' = 'catching_up';
+  private pending: BusEvent[] = [];
+  private pendingBytes = 0;
+  /** The last position written to this client (or known to be behind it). */
+  protected last: StreamPosition | undefined;
+  /** The bot whose feed this client joined (even if it then failed), to leave it on close. */
+  private feedBot: AppSecret | undefined;
+  private feed: BotFeed | undefined;
+  isAlive = true;
+  /** Resolves with the close code once the socket has closed and the client has left its feed. */
+  readonly closed: Promise<number>;
+  private resolveClosed!: (code: number) => void;
+
+  constructor(
+    readonly ws: WebSocket,
+    protected readonly context: StreamClientContext,
+  ) {
+    this.closed = new Promise((resolve) => (this.resolveClosed = resolve));
+  }
+
+  /** The frame for one event, or undefined when this client does not get it (it still counts as passed). */
+  protected abstract render(event: BusEvent): string | Buffer | undefined;
+  protected abstract readonly slowConsumerClose: CloseCodeInfo;
+  /** One text frame from the client; false when this kind does not take it (counted as ignored). */
+  protected abstract onText(text: string): boolean;
+  /** The kind's first step once the socket is wired: a raw client joins at once, a gateway session says Hello. */
+  protected abstract begin(): void;
+  /** Events this client should have had are gone for good: make it reconnect and resume. */
+  abstract lostEvents(): void;
+  /** The server is shutting down: tell the client to reconnect elsewhere, in this kind's words. */
+  abstract shutdown(): void;
+  /** Called once, after the socket closed and the feed was left: timers, logs, last words to the stores. */
+  protected abstract onClosed(code: number): void;
+
+  /** Wires the socket (liveness, frames, close) and begins. Call once, right after the upgrade. */
+  start(): void {
+    this.ws.on('pong', () => (this.isAlive = true));
+    this.ws.on('message', (data, isBinary) => {
+      this.isAlive = true;
+      if (isBinary || !this.onText(rawText(data))) this.context.counters.ignoredClientFrames++;
+    });
+    this.ws.on('error', (err) => this.context.logger.debug({ err: err.message }, 'client socket error'));
+    this.ws.on('close', (code) => {
+      this.markClosed();
+      if (this.feedBot) this.context.feeds.leave(this.feedBot, this);
+      this.onClosed(code);
+      this.resolveClosed(code);
+    });
+    this.begin();
+  }
+
+  /**
+   * Joins the bot's live feed. From here on its events wait in `pending` until `catchUp` is done, so reading the
+   * starting point afterwards can miss nothing. A client that closed meanwhile is taken out again.
+   */
+  protected async joinFeed(bot: AppSecret): Promise<void> {
+    this.feedBot = bot;
+    this.feed = await this.context.feeds.join(bot, this);
+    if (this.isClosed()) this.context.feeds.leave(bot, this);
+  }
+
+  /**
+   * Writes the history slice, then whatever arrived live meanwhile (newer than the slice), then goes live, and
+   * records how far the bot's stream has now reached a client.
+   */
+  protected async catchUp(slice: HistorySlice): Promise<void> {
+    const lastWritten = await this.replayThenGoLive(slice);
+    if (lastWritten) this.feed?.noteDelivered(lastWritten);
+  }
+
+  deliver(event: BusEvent): boolean {
+    if (this.state === 'closed') return false;
+    if (this.state === 'catching_up') {
+      this.pending.push(event);
+      this.pendingBytes += event.body.length;
+      if (this.pendingBytes > this.context.maxBufferedBytes) this.closeWith(this.slowConsumerClose);
+      return false;
+    }
+    return this.isNew(event) && this.write(event);
+  }
+
+  private async replayThenGoLive(slice: HistorySlice): Promise<BusEvent | undefined> {
+    let lastWritten = await this.replay(slice.events);
+    this.last = slice.head;
+    while (this.pending.length > 0 && this.state === 'catching_up') {
+      const batch = this.pending;
+      this.pending = [];
+      this.pendingBytes = 0;
+      lastWritten = (await this.replay(batch.filter((e) => this.isNew(e)))) ?? lastWritten;
+    }
+    if (this.state === 'catching_up') this.state = 'live';
+    return lastWritten;
+  }
+
+  private async replay(events: readonly BusEvent[]): Promise<BusEvent | undefined> {
+    let lastWritten: BusEvent | undefined;
+    let flushed: Promise<void> = Promise.resolve();
+    const cap = this.context.maxBufferedBytes;
+    for (const event of events) {
+      // Replays can be megabytes; wait for the kernel to take what is queued instead of tripping the cap.
+      const queued = this.ws.bufferedAmount;
+      if (queued > cap / 2 || (queued > 0 && queued + event.body.length > cap)) await flushed;
+      if (this.state === 'closed') break;
+      let onFlushed!: () => void;
+      flushed = new Promise<void>((resolve) => (onFlushed = resolve));
+      if (this.write(event, onFlushed)) lastWritten = event;
+      else onFlushed();
+      if (this.isClosed()) break;
+    }
+    return lastWritten;
+  }
+
+  private isNew(event: BusEvent): boolean {
+    return this.last === undefined || event.epoch !== this.last.epoch || event.seq > this.last.seq;
+  }
+
+  /** True when a frame went out; false when the event was skipped or the socket cannot take it. */
+  private write(event: BusEvent, onFlushed?: () => void): boolean {
+    if (this.ws.readyState !== WebSocket.OPEN) return false;
+    const frame = this.render(event);
+    this.last = { epoch: event.epoch, seq: event.seq };
+    if (frame === undefined) return false;
+    const queued = this.ws.bufferedAmount;
+    if (queued > 0 && queued + frame.length > this.context.maxBufferedBytes) {
+      this.closeWith(this.slowConsumerClose);
+      return false;
+    }
+    // The callback also fires (with an error) if the socket dies, so a waiting replay never hangs.
+    this.ws.send(frame, { binary: false }, onFlushed && (() => onFlushed()));
+    this.context.counters.framesSent++;
+    return true;
+  }
+
+  /** A small frame of our own (a heartbeat ack, a control frame): subject to the same buffer cap as events. */
+  sendControl(frame: string): void {
+    if (this.state === 'closed' || this.ws.readyState !== WebSocket.OPEN) return;
+    if (this.ws.bufferedAmount + frame.length > this.context.maxBufferedBytes) return this.closeWith(this.slowConsumerClose);
+    this.ws.send(frame);
+  }
+
+  closeWith(info: CloseCodeInfo): void {
+    if (this.state === 'closed') return;
+    if (info === this.slowConsumerClose) this.context.counters.slowConsumerCloses++;
+    this.markClosed();
+    this.ws.close(info.code, info.reason);
+  }
+
+  ping(): void {
+    if (this.ws.readyState === WebSocket.OPEN) this.ws.ping();
+  }
+
+  terminate(): void {
+    this.markClosed();
+    this.ws.terminate();
+  }
+
+  isClosed(): boolean {
+    return this.state === 'closed';
+  }
+
+  /** No more frames from here on; the socket's own close event finishes the lifecycle. */
+  protected markClosed(): void {
+    this.state = 'closed';
+    this.pending = [];
+    this.pendingBytes = 0;
+  }
+}
+
+function rawText(data: WebSocket.RawData): string {
+  if (Buffer.isBuffer(data)) return data.toString('utf8');
+  return Array.isArray(data) ? Buffer.concat(data).toString('utf8') : Buffer.from(data).toString('utf8');
+}
