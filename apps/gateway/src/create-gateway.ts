@@ -3,7 +3,7 @@ import { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type ServerOptions } from 'ws';
 import type { BotDirectory } from '@hookway/bots';
-import type { EventLog } from '@hookway/bus';
+import type { EventReader } from '@hookway/bus';
 import { refuseUpgrade, type HealthSource, type Logger } from '@hookway/runtime';
 import { GatewaySession, type GatewaySessionCounters, type GatewaySessionOptions } from './official/gateway-session.ts';
 import type { SessionStore } from './official/session-store.ts';
@@ -14,7 +14,7 @@ import type { StreamClient, StreamClientContext, StreamClientCounters } from './
 import { parseUpgradeTarget } from './upgrade-request.ts';
 
 export interface GatewayDeps {
-  readonly events: Pick<EventLog, 'subscribe' | 'head' | 'history' | 'locate' | 'markDelivered' | 'deliveredPosition' | 'isReady'>;
+  readonly events: EventReader;
   readonly logger: Logger;
   readonly pingIntervalMs: number;
   readonly terminateUnresponsive: boolean;

@@ -1,13 +1,13 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import express, { type ErrorRequestHandler, type Express } from 'express';
 import { matchSecretEndpoint, type AppSecret } from '@hookway/protocol';
-import type { EventLog } from '@hookway/bus';
+import type { EventPublisher } from '@hookway/bus';
 import { sendJson, type HealthSource, type Logger, type Redactor } from '@hookway/runtime';
 import { readBody } from './read-body.ts';
 import { handleWebhook, type WebhookOutcome, type WebhookReply } from './webhook.ts';
 
 export interface IngressDeps {
-  readonly events: Pick<EventLog, 'publish' | 'isReady'>;
+  readonly events: EventPublisher;
   readonly logger: Logger;
   readonly redactor: Redactor;
   readonly maxBodyBytes: number;

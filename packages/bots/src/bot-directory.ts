@@ -70,7 +70,7 @@ export class BotDirectory {
 
   constructor(
     private readonly configured: ReadonlyMap<string, AppSecret>,
-    private readonly registry: Pick<BotRegistry, 'all' | 'remember'>,
+    private readonly registry: BotRegistry,
     private readonly api: QqApi,
     private readonly onToken: (token: string) => void = () => {},
     private readonly nowMs: () => number = Date.now,

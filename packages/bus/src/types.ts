@@ -75,6 +75,11 @@ export interface EventLog {
   close(): Promise<void>;
 }
 
+/** The ingress's side of the log: it only appends (and says whether it can). */
+export type EventPublisher = Pick<EventLog, 'publish' | 'isReady'>;
+/** The gateways' side of the log: everything but appending (and closing, which its owner does). */
+export type EventReader = Omit<EventLog, 'publish' | 'close'>;
+
 export interface HistoryLimits {
   /** Events kept per bot. */
   readonly historyMaxEvents: number;
