@@ -124,13 +124,12 @@ describe('the token cache is bounded', () => {
     // The revoked bot's failed request is remembered: asking again at once does not reach the platform.
     await dir.authenticate(bearer('unknown'));
     await dir.authenticate(bearer('unknown'));
-    const revokedCalls = () => api.tokenCalls.filter((a) => a === revoked.appid).length;
-    expect(revokedCalls()).toBe(1);
+    expect(api.tokenCalls.filter((a) => a === revoked.appid)).toHaveLength(1);
     for (let i = 0; i < TOKEN_STATES_MAX; i++) await dir.learn(String(900_000_000 + i), 'MadeUpSecret123');
-    await dir.authenticate(bearer('unknown'));
-    expect(revokedCalls()).toBe(2);
     const before = api.tokenCalls.length;
     expect(await dir.authenticate(bearer(api.tokenOf(A.appid)))).toBeDefined();
     expect(api.tokenCalls).toHaveLength(before);
+    await dir.authenticate(bearer('unknown'));
+    expect(api.tokenCalls.slice(before)).toEqual([revoked.appid]);
   });
 });
