@@ -89,11 +89,16 @@ describe('slow readers', () => {
 
 describe('catch-up merge', () => {
   it('sends an event that is both in the history read and in the live buffer exactly once', async () => {
-    // History reads start 40 ms late, so events published meanwhile are in the slice *and* in `pending`.
+    // History reads wait until the test has published more events, so those are in the slice *and* in `pending`.
     const inner = new MemoryBus({ historyMaxEvents: 1000, historyMaxAgeMs: 600_000, historyMaxBytes: 1 << 24, dedupWindowMs: 600_000 });
+    let historyAsked = () => {};
+    const asked = new Promise<void>((resolve) => (historyAsked = resolve));
+    let release = () => {};
+    const released = new Promise<void>((resolve) => (release = resolve));
     const lateHistory: Bus = Object.assign(Object.create(inner) as Bus, {
       history: async (...args: Parameters<Bus['history']>) => {
-        await sleep(40);
+        historyAsked();
+        await released;
         return inner.history(...args);
       },
     });
@@ -101,15 +106,19 @@ describe('catch-up merge', () => {
     const first = groupAtMessage();
     await r.sender().dispatch(first);
     const resuming = connect(r, `/ws?secret=${SECRET}&after=${encodeURIComponent(idOf(first))}`);
-    await sleep(15);
+    await asked;
     const during = [groupAtMessage(), groupAtMessage()];
     for (const body of during) await r.sender().dispatch(body);
+    release();
     const c = await resuming;
-    const frames = await c.waitForFrames(3);
-    await sleep(50);
-    expect(c.frames).toHaveLength(3);
+    // A later event marks the end: a duplicate of `during` would arrive before it.
+    const marker = groupAtMessage();
+    await c.waitForFrames(3);
+    await r.sender().dispatch(marker);
+    const frames = await c.waitForFrames(4);
     expect(JSON.parse(frames[0]!)).toMatchObject({ recovered: true, replayed: 2 });
-    expect(frames.slice(1)).toEqual(during);
+    expect(frames.slice(1)).toEqual([...during, marker]);
+    expect(c.frames).toHaveLength(4);
     await inner.close();
   });
 });
