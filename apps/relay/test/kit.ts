@@ -1,2 +1,0 @@
-export { groupAtMessage, idOf, WsCollector } from '@hookway/testkit';
-export { signDispatch } from '@hookway/protocol';
