@@ -7,7 +7,6 @@ import { lineSink, WebhookSender, WsCollector } from '@hookway/testkit';
 import { createRelay, memoryStores, type Relay, type RelayStores } from '../src/index.ts';
 
 export const SECRET = 'DG5g3B4j9X2KOErG';
-export const OTHER_SECRET = 'naOC0ocQE3shWLAfffVLB1rhYPG7';
 
 export interface RunningRelay {
   readonly relay: Relay;
