@@ -27,55 +27,30 @@ export function memoryStores(config: Config = defaultConfig()): GatewayStores {
   return { events: new MemoryEventLog(historyLimits(config)), sessions: new MemorySessionStore(), bots: new MemoryBotRegistry() };
 }
 
-/** Real time plus whatever a test has skipped ahead: token expiry and re-fetch limits without waiting. */
-export class TestClock {
-  private offsetMs = 0;
-  readonly now = (): number => Date.now() + this.offsetMs;
-  advance(ms: number): void {
-    this.offsetMs += ms;
-  }
-}
-
 /**
- * The platform's token service and `/users/@me` as a `QqApi`, on a test clock: one token per appid until it expires
- * (as the platform hands out the same one), `rotate` makes the next request get a new one.
+ * The platform's token service and `/users/@me` as a `QqApi`: one token per appid, as the platform hands out the
+ * same one until it expires. (Token expiry and rotation are BotDirectory's, tested beside it in packages/bots.)
  */
 export class FakeQqApi implements QqApi {
-  readonly tokenRequests: string[] = [];
-  tokenLifetimeSec = 7200;
-  private readonly tokens = new Map<string, { token: string; expiresAtMs: number }>();
-  private generation = 0;
+  private readonly tokens = new Map<string, string>();
 
-  constructor(
-    readonly bots: readonly FakeBot[],
-    readonly clock: TestClock = new TestClock(),
-  ) {}
+  constructor(readonly bots: readonly FakeBot[]) {}
 
-  /** The token the platform currently hands out for the bot (issuing one if needed), as an SDK would obtain it. */
+  /** The token the platform currently hands out for the bot, as an SDK would obtain it. */
   tokenOf(appid: string): string {
-    const now = this.clock.now();
-    let entry = this.tokens.get(appid);
-    if (!entry || entry.expiresAtMs <= now) {
-      entry = { token: `tok-${appid}-${++this.generation}`, expiresAtMs: now + this.tokenLifetimeSec * 1000 };
-      this.tokens.set(appid, entry);
-    }
-    return entry.token;
-  }
-
-  rotate(appid: string): void {
-    this.tokens.delete(appid);
+    let token = this.tokens.get(appid);
+    if (token === undefined) this.tokens.set(appid, (token = `tok-${appid}-${this.tokens.size + 1}`));
+    return token;
   }
 
   async fetchToken(appid: string, secret: AppSecret): Promise<{ token: string; expiresInSec: number }> {
-    this.tokenRequests.push(appid);
     if (!this.bots.some((b) => b.appid === appid && secret.equals(AppSecret.of(b.secret)))) throw new Error('invalid appid or secret');
-    const token = this.tokenOf(appid);
-    return { token, expiresInSec: Math.max(1, Math.round((this.tokens.get(appid)!.expiresAtMs - this.clock.now()) / 1000)) };
+    return { token: this.tokenOf(appid), expiresInSec: 7200 };
   }
 
   async fetchSelf(appid: string, token: string): Promise<ReadyUser> {
     const bot = this.bots.find((b) => b.appid === appid);
-    if (!bot || this.tokens.get(appid)?.token !== token) throw new Error('token not exist or expire');
+    if (!bot || this.tokens.get(appid) !== token) throw new Error('token not exist or expire');
     return { id: bot.userId, username: bot.username };
   }
 }
@@ -85,9 +60,8 @@ export interface RunningGateway {
   /** A real node:http server whose `upgrade` event goes to `gateway.handleUpgrade`; plain HTTP gets the gateway's answer. */
   readonly server: Server;
   readonly stores: GatewayStores;
-  /** The platform as this gateway's bot directory sees it, and the clock the directory reads. */
+  /** The platform as this gateway's bot directory sees it. */
   readonly api: FakeQqApi;
-  readonly clock: TestClock;
   readonly logs: string[];
   url(pathAndQuery: string): string;
   /** Puts an event in the log as an accepted webhook would: its top-level id and the bytes as sent. */
@@ -98,7 +72,7 @@ export interface RunningGateway {
 export interface StartOptions {
   /** Shared with another gateway, or on Redis; by default new in-process stores the gateway closes itself. */
   readonly stores?: GatewayStores;
-  /** The platform and its clock: pass one to gateways that stand for replicas of one deployment. */
+  /** The platform: pass one to gateways that stand for replicas of one deployment. */
   readonly api?: FakeQqApi;
 }
 
@@ -114,10 +88,9 @@ export async function startGateway(overrides: Partial<Config> = {}, options: Sta
   const logger = createLogger({ level: 'trace', redactor, destination: stream });
   const stores = options.stores ?? memoryStores(config);
   const api = options.api ?? new FakeQqApi([BOT]);
-  const { clock } = api;
   const configured = new Map([...config.bots].map(([appid, secret]) => [appid, AppSecret.of(secret)] as const));
   for (const secret of configured.values()) redactor.remember(secret.reveal());
-  const directory = new BotDirectory(configured, stores.bots, api, (token) => redactor.remember(token), clock.now);
+  const directory = new BotDirectory(configured, stores.bots, api, (token) => redactor.remember(token));
   const gateway = createGateway(gatewayDeps({ config, logger }, stores.events, stores.sessions, directory));
   const server = createServer(answerPlainHttp);
   server.on('upgrade', gateway.handleUpgrade);
@@ -130,7 +103,6 @@ export async function startGateway(overrides: Partial<Config> = {}, options: Sta
     server,
     stores,
     api,
-    clock,
     logs,
     url: (path) => `ws://127.0.0.1:${port}${path}`,
     publish: (body, secret = SECRET) =>
