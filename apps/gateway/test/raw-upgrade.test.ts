@@ -20,3 +20,19 @@ describe('upgrade requests', () => {
     expect(await upgradeStatus(g.url(`/ws?secret=${SECRET}&after=${'x'.repeat(600)}`))).toBe(400);
   });
 });
+
+describe('plain HTTP on a gateway', () => {
+  it('tells clients of /ws and /websocket to upgrade (426) and answers other paths 404, as JSON', async () => {
+    const g = await start();
+    const http = (path: string) => fetch(g.url(path).replace(/^ws:/, 'http:'));
+    for (const path of [`/ws?secret=${SECRET}`, '/websocket', '/websocket?secret=x']) {
+      const res = await http(path);
+      expect(res.status, path).toBe(426);
+      expect(res.headers.get('upgrade')).toBe('websocket');
+      expect(await res.json()).toMatchObject({ error: 'upgrade_required' });
+    }
+    const other = await http('/elsewhere');
+    expect(other.status).toBe(404);
+    expect(await other.json()).toMatchObject({ error: 'not_found' });
+  });
+});

@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import express, { type ErrorRequestHandler, type Express } from 'express';
-import { matchSecretEndpoint, type AppSecret } from '@hookway/protocol';
+import { isWebSocketEndpoint, matchSecretEndpoint, type AppSecret } from '@hookway/protocol';
 import type { EventPublisher } from '@hookway/bus';
 import { sendJson, type HealthSource, type Logger, type Redactor } from '@hookway/runtime';
 import { readBody } from './read-body.ts';
@@ -83,7 +83,7 @@ export function createIngress(deps: IngressDeps): Ingress {
       res.set('allow', 'POST');
       return sendProblem(res, 405, 'method_not_allowed', 'the webhook endpoint only accepts POST');
     }
-    if (matchSecretEndpoint(req.url, 'ws')) {
+    if (isWebSocketEndpoint(req.url)) {
       res.set('upgrade', 'websocket');
       return sendProblem(res, 426, 'upgrade_required', 'this is a WebSocket endpoint: connect with ws:// (or wss://), not plain HTTP');
     }

@@ -16,6 +16,9 @@ describe('everything that is not a webhook POST', () => {
     expect(plainWs.status).toBe(426);
     expect(plainWs.headers.get('upgrade')).toBe('websocket');
     expect(await plainWs.json()).toMatchObject({ error: 'upgrade_required' });
+    const plainGateway = await fetch(`${r.baseUrl}/websocket`);
+    expect(plainGateway.status).toBe(426);
+    expect(await plainGateway.json()).toMatchObject({ error: 'upgrade_required' });
     // Without an OpenAPI handler nothing else is served (openapi.test.ts covers the pass-through).
     const other = await fetch(`${r.baseUrl}/nope`, { method: 'POST', body: '{}' });
     expect(other.status).toBe(404);

@@ -40,3 +40,8 @@ function safeDecode(segment: string): string | undefined {
     return undefined;
   }
 }
+
+/** `/ws…` (raw mode) or `/websocket…` (gateway mode): what plain HTTP there is told to upgrade instead. */
+export function isWebSocketEndpoint(rawUrl: string): boolean {
+  return matchSecretEndpoint(rawUrl, 'ws') !== null || matchSecretEndpoint(rawUrl, 'websocket') !== null;
+}
