@@ -83,7 +83,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
     logger: log,
     counters,
     maxBufferedBytes: deps.maxBufferedBytes,
-    connections: () => clients.size,
+    clients,
   };
   const { gatewayMode } = deps;
   const gatewayContext = gatewayMode && {
@@ -114,10 +114,6 @@ export function createGateway(deps: GatewayDeps): Gateway {
           : new RawClient(ws, context, target.secret, target.after);
       clients.add(client);
       counters.connectionsTotal++;
-      client.closed.then(
-        () => clients.delete(client),
-        () => clients.delete(client),
-      );
       client.start();
     });
   }

@@ -294,7 +294,7 @@ export class GatewaySession extends StreamClient {
     clearTimeout(this.identifyTimer);
     this.mode.counters.gatewaySessions--;
     if (this.session) this.persist().catch(() => undefined);
-    this.context.logger.info({ code, connections: this.context.connections() }, 'gateway client disconnected');
+    this.context.logger.info({ code, connections: this.context.clients.size }, 'gateway client disconnected');
   }
 
   private log(identity: BotIdentity, message: string, extra: object): void {

@@ -31,7 +31,7 @@ export class RawClient extends StreamClient {
     await this.joinFeed(this.bot);
     if (this.isClosed()) return;
     this.context.logger.info(
-      { bot: this.bot.tag, resume: this.after !== undefined, connections: this.context.connections() },
+      { bot: this.bot.tag, resume: this.after !== undefined, connections: this.context.clients.size },
       'client connected',
     );
     const { events } = this.context;
@@ -72,7 +72,7 @@ export class RawClient extends StreamClient {
   }
 
   protected onClosed(code: number): void {
-    this.context.logger.info({ bot: this.bot.tag, code, connections: this.context.connections() }, 'client disconnected');
+    this.context.logger.info({ bot: this.bot.tag, code, connections: this.context.clients.size }, 'client disconnected');
   }
 }
 

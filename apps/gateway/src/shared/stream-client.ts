@@ -21,8 +21,8 @@ export interface StreamClientContext {
   readonly counters: StreamClientCounters;
   /** Above this many queued bytes the client is closed as slow; replays wait for half of it to drain. */
   readonly maxBufferedBytes: number;
-  /** How many clients this gateway has now, for log lines. */
-  readonly connections: () => number;
+  /** Every client this gateway has; a client takes itself out when its socket closes (its size is in log lines). */
+  readonly clients: { readonly size: number; delete(client: StreamClient): boolean };
 }
 
 /**
@@ -82,6 +82,7 @@ export abstract class StreamClient implements FeedClient, Pingable {
     this.ws.on('error', (err) => this.context.logger.debug({ err: err.message }, 'client socket error'));
     this.ws.on('close', (code) => {
       this.markClosed();
+      this.context.clients.delete(this);
       if (this.feedBot) this.context.feeds.leave(this.feedBot, this);
       this.onClosed(code);
       this.resolveClosed(code);
