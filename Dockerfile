@@ -14,6 +14,7 @@ COPY packages/bus/package.json packages/bus/
 COPY packages/runtime/package.json packages/runtime/
 COPY packages/redis/package.json packages/redis/
 COPY packages/bots/package.json packages/bots/
+COPY packages/keys/package.json packages/keys/
 COPY packages/testkit/package.json packages/testkit/
 COPY bench/package.json bench/
 COPY examples/package.json examples/
