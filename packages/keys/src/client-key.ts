@@ -1,11 +1,13 @@
 import { createHash, randomBytes } from 'node:crypto';
+import { CLIENT_KEY_PREFIX } from '@hookway/protocol';
+
+export { CLIENT_KEY_PREFIX };
 
 /**
  * A client key: a credential of its own for one bot's clients, so the AppSecret can stay on the server.
  * `hwk_` + base64url of 32 random bytes (256 bits). Hookway stores only its SHA-256; the key itself is shown once,
  * when it is created, and never logged.
  */
-export const CLIENT_KEY_PREFIX = 'hwk_';
 const KEY_BYTES = 32;
 /** At least 24 random bytes (32 base64url characters); longer keys made elsewhere are accepted up to a bound. */
 const CLIENT_KEY_PATTERN = /^hwk_[A-Za-z0-9_-]{32,128}$/;
