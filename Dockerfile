@@ -12,6 +12,9 @@ COPY apps/relay/package.json apps/relay/
 COPY packages/protocol/package.json packages/protocol/
 COPY packages/bus/package.json packages/bus/
 COPY packages/runtime/package.json packages/runtime/
+COPY packages/redis/package.json packages/redis/
+COPY packages/bots/package.json packages/bots/
+COPY packages/keys/package.json packages/keys/
 COPY packages/testkit/package.json packages/testkit/
 COPY bench/package.json bench/
 COPY examples/package.json examples/

@@ -4,14 +4,17 @@ import type { Duplex } from 'node:stream';
 import { WebSocketServer, type ServerOptions } from 'ws';
 import type { BotDirectory } from '@hookway/bots';
 import type { EventReader } from '@hookway/bus';
-import { refuseUpgrade, type HealthSource, type Logger } from '@hookway/runtime';
-import { GatewaySession, type GatewaySessionCounters, type GatewaySessionOptions } from './official/gateway-session.ts';
+import type { ClientKeyStore } from '@hookway/keys';
+import { refuseUpgrade, type AuthFailureThrottle, type HealthSource, type Logger, type ProxyTrust } from '@hookway/runtime';
+import { GatewaySession, type Admission, type GatewaySessionCounters, type GatewaySessionOptions } from './official/gateway-session.ts';
 import type { SessionStore } from './official/session-store.ts';
 import { RawClient } from './raw/raw-client.ts';
 import { BotFeeds } from './shared/bot-feeds.ts';
+import { ClientKeys, type KeyGrant } from './shared/client-keys.ts';
 import { startHeartbeat } from './shared/heartbeat.ts';
+import { startKeyRecheck } from './shared/key-recheck.ts';
 import type { StreamClient, StreamClientContext, StreamClientCounters } from './shared/stream-client.ts';
-import { parseUpgradeTarget } from './upgrade-request.ts';
+import { parseUpgradeTarget, type UpgradeTarget } from './upgrade-request.ts';
 
 export interface GatewayDeps {
   readonly events: EventReader;
@@ -25,8 +28,18 @@ export interface GatewayDeps {
   readonly closeBatchSize?: number;
   /** …with this pause between batches, so they do not all reconnect elsewhere at once. */
   readonly closeBatchIntervalMs?: number;
-  /** Gateway mode (`/websocket`): who clients are, where sessions live, the protocol's timings. Absent: raw mode only. */
-  readonly gatewayMode?: GatewaySessionOptions & { readonly directory: BotDirectory; readonly sessions: SessionStore };
+  /** Who the bots are (configured and learned): a client key's appid → its AppSecret; gateway-mode tokens. */
+  readonly directory: BotDirectory;
+  /** The client keys clients may present instead of the AppSecret. */
+  readonly keys: ClientKeyStore;
+  /** ALLOW_SECRET_IN_URL: false refuses the AppSecret in `/ws` and `/websocket` URLs with 403. */
+  readonly allowSecretInUrl: boolean;
+  /** Where a client's address comes from (TRUST_PROXY), for the failure throttle and logs. */
+  readonly proxyTrust: ProxyTrust;
+  /** Failed key and token authentications per client address; past the limit, upgrades get 429 before any lookup. */
+  readonly authFailures: AuthFailureThrottle;
+  /** Gateway mode (`/websocket`): where sessions live, the protocol's timings. Absent: raw mode only. */
+  readonly gatewayMode?: GatewaySessionOptions & { readonly sessions: SessionStore };
 }
 
 /** Every counter, under the one name it has from where it is counted to `/healthz`. */
@@ -38,6 +51,12 @@ export type GatewayStats = StreamClientCounters &
     unresponsiveTerminated: number;
     gapsBackfilled: number;
     gapsLost: number;
+    /** Upgrades refused because a client key was wrong, expired or of an unknown bot (401). */
+    clientKeyRefusals: number;
+    /** Connections closed because their client key was revoked or expired. */
+    clientKeyRevocationCloses: number;
+    /** Upgrades refused with 429: their address failed to authenticate too often. */
+    authThrottled: number;
   };
 
 export interface Gateway extends HealthSource {
@@ -50,6 +69,11 @@ export interface Gateway extends HealthSource {
 
 /** How long clients get to answer our close frame before their sockets are destroyed. */
 const CLOSE_GRACE_MS = 3000;
+
+/** An upgrade that will be served. */
+type Served = Exclude<UpgradeTarget, { kind: 'refused' }>;
+
+const grantOf = (admission: Admission | undefined): KeyGrant | undefined => (admission?.via === 'key' ? admission.grant : undefined);
 
 export function createGateway(deps: GatewayDeps): Gateway {
   const log = deps.logger;
@@ -70,6 +94,9 @@ export function createGateway(deps: GatewayDeps): Gateway {
     ignoredClientFrames: 0,
     connectionsTotal: 0,
     unresponsiveTerminated: 0,
+    clientKeyRefusals: 0,
+    clientKeyRevocationCloses: 0,
+    authThrottled: 0,
   };
   const sessionCounters: GatewaySessionCounters = {
     gatewaySessions: 0,
@@ -85,9 +112,12 @@ export function createGateway(deps: GatewayDeps): Gateway {
     maxBufferedBytes: deps.maxBufferedBytes,
     clients,
   };
+  const keys = new ClientKeys(deps.keys, deps.directory);
   const { gatewayMode } = deps;
   const gatewayContext = gatewayMode && {
-    directory: gatewayMode.directory,
+    directory: deps.directory,
+    keys,
+    authFailures: deps.authFailures,
     sessions: gatewayMode.sessions,
     counters: sessionCounters,
     options: gatewayMode,
@@ -99,19 +129,78 @@ export function createGateway(deps: GatewayDeps): Gateway {
     terminateUnresponsive: deps.terminateUnresponsive,
     onTerminate: () => counters.unresponsiveTerminated++,
   });
+  const keyRecheck = startKeyRecheck(
+    () => clients,
+    keys,
+    log,
+    (closed) => (counters.clientKeyRevocationCloses += closed),
+  );
 
   function handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     socket.on('error', () => socket.destroy());
     if (closing) return refuseUpgrade(socket, 503, 'shutting_down', 'server is shutting down; reconnect to another instance');
-    const target = parseUpgradeTarget(req.url);
-    if (target.kind === 'refused') return refuseUpgrade(socket, target.status, target.error, target.message);
+    const address = deps.proxyTrust.clientAddress(req);
+    // Before anything is parsed or looked up: an address past its failures costs almost nothing.
+    const retryAfter = deps.authFailures.retryAfterSec(address);
+    if (retryAfter !== undefined) {
+      counters.authThrottled++;
+      return refuseUpgrade(
+        socket,
+        429,
+        'too_many_failures',
+        `too many failed authentications from this address; try again in ${retryAfter} s`,
+        {
+          'Retry-After': String(retryAfter),
+        },
+      );
+    }
+    const target = parseUpgradeTarget(req, { allowSecretInUrl: deps.allowSecretInUrl });
+    if (target.kind === 'refused') {
+      if (target.status === 401) refuseKey(address, target.error);
+      return refuseUpgrade(socket, target.status, target.error, target.message);
+    }
     if (target.kind === 'gateway' && !gatewayContext) return refuseUpgrade(socket, 404, 'not_found', 'gateway mode is not enabled here');
+    const credential = target.credential;
+    if (credential?.kind !== 'key') {
+      return accept(req, socket, head, target, credential && { via: 'secret', bot: credential.secret }, address);
+    }
+    admitWithKey(req, socket, head, target, credential.key, address).catch((err: unknown) => {
+      log.error({ err }, 'client key upgrade failed');
+      socket.destroy();
+    });
+  }
+
+  /** Looks the key up; the upgrade goes on as the key's bot, or is answered 401 (503 when the keys cannot be read). */
+  async function admitWithKey(req: IncomingMessage, socket: Duplex, head: Buffer, target: Served, key: string, address: string) {
+    let check;
+    try {
+      check = await keys.check(key);
+    } catch (err) {
+      log.error({ err }, 'client keys could not be read');
+      return refuseUpgrade(socket, 503, 'keys_unavailable', 'client keys cannot be checked right now; try again shortly');
+    }
+    if (!check.ok) {
+      refuseKey(address, check.error, check.keyName, check.countsAsFailure);
+      return refuseUpgrade(socket, 401, check.error, check.message);
+    }
+    if (closing) return refuseUpgrade(socket, 503, 'shutting_down', 'server is shutting down; reconnect to another instance');
+    if (socket.destroyed) return;
+    accept(req, socket, head, target, { via: 'key', bot: check.bot, grant: check.grant }, address);
+  }
+
+  function refuseKey(address: string, error: string, keyName?: string, countsAsFailure = true): void {
+    counters.clientKeyRefusals++;
+    if (countsAsFailure) deps.authFailures.recordFailure(address);
+    log.warn({ address, error, ...(keyName !== undefined ? { key: keyName } : {}) }, 'client key refused');
+  }
+
+  function accept(req: IncomingMessage, socket: Duplex, head: Buffer, target: Served, admission: Admission | undefined, address: string) {
     if (socket instanceof Socket) socket.setKeepAlive(true, deps.tcpKeepaliveDelayMs);
     wss.handleUpgrade(req, socket, head, (ws) => {
       const client =
         target.kind === 'gateway'
-          ? new GatewaySession(ws, context, gatewayContext!, target.secret)
-          : new RawClient(ws, context, target.secret, target.after);
+          ? new GatewaySession(ws, context, gatewayContext!, admission, address)
+          : new RawClient(ws, context, admission!.bot, target.after, grantOf(admission));
       clients.add(client);
       counters.connectionsTotal++;
       client.start();
@@ -121,6 +210,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
   async function close(): Promise<void> {
     closing = true;
     heartbeat.stop();
+    keyRecheck.stop();
     const closed = [...clients].map((c) => c.closed);
     const batchSize = deps.closeBatchSize ?? Number.POSITIVE_INFINITY;
     const pending = [...clients];

@@ -1,7 +1,8 @@
 import { directoryFromConfig, openBotRegistry, type BotDirectory } from '@hookway/bots';
 import { openEventLog, type EventLog } from '@hookway/bus';
+import { openClientKeyStore, type ClientKeyStore } from '@hookway/keys';
 import { closeBackend, type StoreBackend } from '@hookway/redis';
-import { createHttpService, type HttpService, type ServiceContext } from '@hookway/runtime';
+import { AuthFailureThrottle, createHttpService, createProxyTrust, type HttpService, type ServiceContext } from '@hookway/runtime';
 import { createGateway, type GatewayDeps } from './create-gateway.ts';
 import { openSessionStore, type SessionStore } from './official/session-store.ts';
 import { answerPlainHttp } from './plain-http.ts';
@@ -12,8 +13,9 @@ export function createGatewayService(context: ServiceContext, backend: StoreBack
   const events = openEventLog(backend, config);
   const sessions = openSessionStore(backend);
   const bots = openBotRegistry(backend);
+  const keys = openClientKeyStore(backend, config);
   const directory = directoryFromConfig(config, bots, (value) => redactor.remember(value));
-  const gateway = createGateway(gatewayDeps(context, events.log, sessions, directory));
+  const gateway = createGateway(gatewayDeps(context, events.log, sessions, directory, keys));
   return createHttpService({
     logger,
     tcpKeepaliveDelayMs: config.tcpKeepaliveDelayMs,
@@ -26,6 +28,7 @@ export function createGatewayService(context: ServiceContext, backend: StoreBack
       { name: 'event log', resource: events.log },
       { name: 'session store', resource: sessions },
       { name: 'bot registry', resource: bots },
+      { name: 'client keys', resource: keys },
       { name: 'store backend', resource: { close: () => closeBackend(backend) } },
     ],
   });
@@ -37,10 +40,16 @@ export function gatewayDeps(
   events: EventLog,
   sessions: SessionStore,
   directory: BotDirectory,
+  keys: ClientKeyStore,
 ): GatewayDeps {
   return {
     events,
     logger,
+    directory,
+    keys,
+    allowSecretInUrl: config.allowSecretInUrl,
+    proxyTrust: createProxyTrust(config.trustProxy),
+    authFailures: new AuthFailureThrottle(config.authFailuresPerMinute),
     pingIntervalMs: config.wsPingIntervalMs,
     terminateUnresponsive: config.wsTerminateUnresponsive,
     maxClientFrameBytes: config.wsMaxClientFrameBytes,
@@ -49,7 +58,6 @@ export function gatewayDeps(
     closeBatchSize: config.shutdownCloseBatch,
     closeBatchIntervalMs: config.shutdownBatchIntervalMs,
     gatewayMode: {
-      directory,
       sessions,
       intents: config.gatewayIntents,
       heartbeatIntervalMs: config.gatewayHeartbeatIntervalMs,

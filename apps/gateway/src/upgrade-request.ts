@@ -1,34 +1,109 @@
-import { matchSecretEndpoint, stripAbsoluteForm, type AppSecret } from '@hookway/protocol';
+import type { IncomingHttpHeaders } from 'node:http';
+import { isClientKeyShaped } from '@hookway/keys';
+import { CLIENT_KEY_PREFIX, matchSecretEndpoint, stripAbsoluteForm, type AppSecret } from '@hookway/protocol';
+
+/** What a client presented at the upgrade: the bot's AppSecret in the URL, or a client key (query or header). */
+export type UpgradeCredential = { kind: 'secret'; secret: AppSecret } | { kind: 'key'; key: string };
 
 /** What a WebSocket upgrade asked for, or why it cannot be served. */
 export type UpgradeTarget =
-  | { kind: 'raw'; secret: AppSecret; after: string | undefined }
-  | { kind: 'gateway'; secret: AppSecret | undefined }
+  | { kind: 'raw'; credential: UpgradeCredential; after: string | undefined }
+  /** Without a credential here, the client authenticates in Identify (a token, or a client key as the token). */
+  | { kind: 'gateway'; credential: UpgradeCredential | undefined }
   | { kind: 'refused'; status: number; error: string; message: string };
 
-const MAX_CURSOR_LENGTH = 512;
+export interface UpgradeRequest {
+  readonly url?: string | undefined;
+  readonly headers: IncomingHttpHeaders;
+}
 
-/** `/ws?secret=S[&after=ID]` and `/ws/S[?after=ID]` are raw mode; anything else is refused with a reason. */
-export function parseUpgradeTarget(rawUrl: string | undefined): UpgradeTarget {
-  const gateway = matchSecretEndpoint(rawUrl ?? '/', 'websocket');
-  if (gateway) {
-    // The secret is optional here: SDKs that only take the URL from /gateway/bot authenticate with a token.
-    const given = gateway.query.has('secret') || /^\/websocket\/[^/?]/.test(stripAbsoluteForm(rawUrl ?? ''));
-    if (given && gateway.secret === undefined) {
-      return refused(400, 'invalid_secret', 'use /websocket?secret=<AppSecret>, or /websocket with a token in Identify');
-    }
-    return { kind: 'gateway', secret: gateway.secret };
+export interface UpgradeRules {
+  /** ALLOW_SECRET_IN_URL: false refuses `/ws?secret=`, `/ws/S`, `/websocket?secret=` and `/websocket/S` with 403. */
+  readonly allowSecretInUrl: boolean;
+}
+
+const MAX_CURSOR_LENGTH = 512;
+type Endpoint = 'ws' | 'websocket';
+
+const KEY_FORMS: Record<Endpoint, string> = {
+  ws: '/ws with the header Authorization: Bearer <client key>, or /ws?key=<client key>',
+  websocket: '/websocket?key=<client key>, or /websocket with the key (or an access token) as the Identify token',
+};
+const CREATE_KEY = 'create a key with `pnpm hookway keys add --bot <appid> --name <name>`';
+
+/**
+ * The one parser of WebSocket upgrades: the endpoint (`/ws` raw mode, `/websocket` gateway mode), the credential
+ * (`?secret=` or `/<endpoint>/S` when ALLOW_SECRET_IN_URL allows it; `?key=` or `Authorization: Bearer` for a
+ * client key) and the resume cursor — or why the upgrade is refused (400 malformed, 401 not a key, 403 a form
+ * turned off, 404 no such endpoint). Nothing is looked up here: a well-formed key is checked by the gateway.
+ */
+export function parseUpgradeTarget(req: UpgradeRequest, rules: UpgradeRules): UpgradeTarget {
+  const rawUrl = req.url ?? '/';
+  const endpoint: Endpoint | undefined = matchSecretEndpoint(rawUrl, 'websocket')
+    ? 'websocket'
+    : matchSecretEndpoint(rawUrl, 'ws')
+      ? 'ws'
+      : undefined;
+  if (!endpoint) return refused(404, 'not_found', `WebSocket endpoints: ${KEY_FORMS.ws}; ${KEY_FORMS.websocket}`);
+  const match = matchSecretEndpoint(rawUrl, endpoint)!;
+
+  const inPath = new RegExp(`^/${endpoint}/([^/?#]+)`).exec(stripAbsoluteForm(rawUrl))?.[1];
+  const secretsGiven = [...(inPath === undefined ? [] : [inPath]), ...match.query.getAll('secret')];
+  if (secretsGiven.some((value) => value.startsWith(CLIENT_KEY_PREFIX))) {
+    return refused(400, 'key_in_secret_place', `that is a client key, not an AppSecret: connect to ${KEY_FORMS[endpoint]}`);
   }
-  const match = matchSecretEndpoint(rawUrl ?? '/', 'ws');
-  if (!match) return refused(404, 'not_found', 'WebSocket endpoints: /ws?secret=<AppSecret>, /ws/<AppSecret>, /websocket');
-  if (match.secret === undefined) {
-    return refused(400, 'invalid_secret', 'connect to /ws?secret=<AppSecret> or /ws/<AppSecret> (6–128 of A-Z a-z 0-9 . _ ~ -)');
+  if (secretsGiven.length > 0 && !rules.allowSecretInUrl) {
+    return refused(
+      403,
+      'secret_in_url_disabled',
+      `the AppSecret in the URL is turned off here (ALLOW_SECRET_IN_URL=false): connect to ${KEY_FORMS[endpoint]} (${CREATE_KEY})`,
+    );
+  }
+
+  const key = presentedKey(match.query, req.headers, endpoint);
+  if (typeof key === 'object') return key;
+  if (key !== undefined && secretsGiven.length > 0) {
+    return refused(400, 'ambiguous_credentials', 'give either the AppSecret or a client key, not both');
+  }
+  if (key !== undefined && !isClientKeyShaped(key)) {
+    return refused(401, 'invalid_key', `that is not a client key (hwk_…): ${CREATE_KEY}`);
+  }
+  if (secretsGiven.length > 0 && match.secret === undefined) {
+    return refused(
+      400,
+      'invalid_secret',
+      `an AppSecret is 6–128 of A-Z a-z 0-9 . _ ~ -, given once; better, connect to ${KEY_FORMS[endpoint]} and keep the AppSecret on the server`,
+    );
+  }
+  const credential: UpgradeCredential | undefined =
+    key !== undefined ? { kind: 'key', key } : match.secret !== undefined ? { kind: 'secret', secret: match.secret } : undefined;
+
+  if (endpoint === 'websocket') return { kind: 'gateway', credential };
+  if (!credential) {
+    const secretForms = rules.allowSecretInUrl ? ', or /ws?secret=<AppSecret>' : '';
+    return refused(400, 'missing_credentials', `connect to ${KEY_FORMS.ws}${secretForms}`);
   }
   const after = match.query.getAll('after');
   if (after.length > 1 || (after.length === 1 && (after[0]!.length === 0 || after[0]!.length > MAX_CURSOR_LENGTH))) {
     return refused(400, 'invalid_after', `after must be the top-level id of the last event received (1–${MAX_CURSOR_LENGTH} characters)`);
   }
-  return { kind: 'raw', secret: match.secret, after: after[0] };
+  return { kind: 'raw', credential, after: after[0] };
+}
+
+/**
+ * The client key from `?key=` or `Authorization: Bearer`, undefined when there is none, or a refusal. On `/ws` any
+ * Bearer credential is meant as a key; on `/websocket` only one that starts like a key is (an SDK may send its
+ * access token there, and gateway mode authenticates in Identify).
+ */
+function presentedKey(query: URLSearchParams, headers: IncomingHttpHeaders, endpoint: Endpoint): string | UpgradeTarget | undefined {
+  const inQuery = query.getAll('key');
+  if (inQuery.length > 1) return refused(400, 'invalid_key', 'give ?key= once');
+  const bearer = /^Bearer\s+(\S+)\s*$/i.exec(headers.authorization ?? '')?.[1];
+  const inHeader = endpoint === 'ws' || bearer?.startsWith(CLIENT_KEY_PREFIX) ? bearer : undefined;
+  if (inQuery[0] !== undefined && inHeader !== undefined && inQuery[0] !== inHeader) {
+    return refused(400, 'ambiguous_credentials', 'the key in ?key= and the one in Authorization differ: give one');
+  }
+  return inQuery[0] ?? inHeader;
 }
 
 function refused(status: number, error: string, message: string): UpgradeTarget {

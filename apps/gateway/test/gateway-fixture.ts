@@ -1,10 +1,14 @@
 import { once } from 'node:events';
+import { mkdtempSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { afterEach, expect } from 'vitest';
 import type WebSocket from 'ws';
 import { BotDirectory, MemoryBotRegistry, type BotRegistry, type QqApi } from '@hookway/bots';
 import { historyLimits, MemoryEventLog, type EventLog, type PublishResult } from '@hookway/bus';
+import { FileClientKeyStore, newClientKey, type ClientKeyRecord, type ClientKeyStore } from '@hookway/keys';
 import { AppSecret, type ReadyUser } from '@hookway/protocol';
 import { createLogger, createRedactor, defaultConfig, type Config } from '@hookway/runtime';
 import { GatewayTestClient, lineSink, WsCollector, type FakeBot } from '@hookway/testkit';
@@ -20,11 +24,49 @@ export interface GatewayStores {
   readonly events: EventLog;
   readonly sessions: SessionStore;
   readonly bots: BotRegistry;
+  readonly keys: ClientKeyStore;
 }
 
-/** In-process stores with the given config's history limits, for one gateway or several sharing them. */
+/**
+ * In-process stores with the given config's history limits, for one gateway or several sharing them; client keys in a
+ * file of their own, as the embedded mode keeps them.
+ */
 export function memoryStores(config: Config = defaultConfig()): GatewayStores {
-  return { events: new MemoryEventLog(historyLimits(config)), sessions: new MemorySessionStore(), bots: new MemoryBotRegistry() };
+  return {
+    events: new MemoryEventLog(historyLimits(config)),
+    sessions: new MemorySessionStore(),
+    bots: new MemoryBotRegistry(),
+    keys: new FileClientKeyStore(join(mkdtempSync(join(tmpdir(), 'hookway-gateway-keys-')), 'keys.json')),
+  };
+}
+
+/** The gateway's key store, counting lookups (to show what is not looked up). */
+export function counting(store: ClientKeyStore): ClientKeyStore & { lookups: number } {
+  const counted = {
+    lookups: 0,
+    add: (r: Parameters<ClientKeyStore['add']>[0]) => store.add(r),
+    list: () => store.list(),
+    revoke: (name: string) => store.revoke(name),
+    findByHash: (hash: string) => {
+      counted.lookups++;
+      return store.findByHash(hash);
+    },
+    close: () => store.close(),
+  };
+  return counted;
+}
+
+let keyCounter = 0;
+/** Creates a client key as `hookway keys add` does (for BOT unless said otherwise) and returns the key itself. */
+export async function addKey(
+  keys: ClientKeyStore,
+  options: Partial<Omit<ClientKeyRecord, 'hash'>> = {},
+): Promise<{ key: string; name: string }> {
+  const { key, hash } = newClientKey();
+  const name = options.name ?? `test-key-${++keyCounter}`;
+  const added = await keys.add({ appid: BOT.appid, createdAtMs: Date.now(), ...options, name, hash });
+  if (!added) throw new Error(`key name ${name} is taken`);
+  return { key, name };
 }
 
 /**
@@ -91,7 +133,7 @@ export async function startGateway(overrides: Partial<Config> = {}, options: Sta
   const configured = new Map([...config.bots].map(([appid, secret]) => [appid, AppSecret.of(secret)] as const));
   for (const secret of configured.values()) redactor.remember(secret.reveal());
   const directory = new BotDirectory(configured, stores.bots, api, (token) => redactor.remember(token));
-  const gateway = createGateway(gatewayDeps({ config, logger }, stores.events, stores.sessions, directory));
+  const gateway = createGateway(gatewayDeps({ config, logger }, stores.events, stores.sessions, directory, stores.keys));
   const server = createServer(answerPlainHttp);
   server.on('upgrade', gateway.handleUpgrade);
   server.listen(0, '127.0.0.1');

@@ -1,6 +1,7 @@
 import { describe, expect, inject, it } from 'vitest';
 import { RedisBotRegistry } from '@hookway/bots';
 import { RedisEventLog } from '@hookway/bus';
+import { RedisClientKeyStore } from '@hookway/keys';
 import { RedisConnection } from '@hookway/redis';
 import { groupAtMessage, idOf } from '@hookway/testkit';
 import { RedisSessionStore } from '../src/index.ts';
@@ -72,7 +73,12 @@ describe('sessions resume across gateways sharing the stores', () => {
       dedupWindowMs: 60_000,
     });
     expect(await connection.whenReady()).toBe(true);
-    const stores = { events, sessions: new RedisSessionStore(connection), bots: new RedisBotRegistry(connection) };
+    const stores = {
+      events,
+      sessions: new RedisSessionStore(connection),
+      bots: new RedisBotRegistry(connection),
+      keys: new RedisClientKeyStore(connection),
+    };
     const g = await start({ bots: new Map([[fresh.appid, fresh.secret]]) }, { stores, api: new FakeQqApi([BOT, fresh]) });
     const c = await open(g);
     c.identify(accessToken(g, fresh.appid));

@@ -3,6 +3,7 @@ import { directoryFromConfig, MemoryBotRegistry, type BotRegistry } from '@hookw
 import { historyLimits, MemoryEventLog, type EventLog } from '@hookway/bus';
 import { createGateway, gatewayDeps, MemorySessionStore, type Gateway, type SessionStore } from '@hookway/gateway';
 import { createIngress, ingressDeps, type Ingress } from '@hookway/ingress';
+import { FileClientKeyStore, type ClientKeyStore } from '@hookway/keys';
 import { createHttpService, type Closeable, type Config, type HealthSource, type Logger, type Redactor } from '@hookway/runtime';
 
 /** Every store the two roles use, one per concern. */
@@ -10,6 +11,7 @@ export interface RelayStores {
   readonly events: EventLog;
   readonly sessions: SessionStore;
   readonly bots: BotRegistry;
+  readonly keys: ClientKeyStore;
 }
 
 export interface RelayDeps {
@@ -43,12 +45,16 @@ export interface Relay {
   close(deadlineMs?: number): Promise<boolean>;
 }
 
-/** In-process stores for the embedded mode (and for tests that share them between relays). */
+/**
+ * In-process stores for the embedded mode (and for tests that share them between relays); the client keys are in
+ * CLIENT_KEYS_FILE, where `hookway keys` writes them.
+ */
 export function memoryStores(config: Config, nowMs?: () => number): RelayStores {
   return {
     events: new MemoryEventLog({ ...historyLimits(config), ...(nowMs ? { nowMs } : {}) }),
     sessions: new MemorySessionStore(nowMs),
     bots: new MemoryBotRegistry(),
+    keys: new FileClientKeyStore(config.clientKeysFile),
   };
 }
 
@@ -64,6 +70,7 @@ export function createRelay(deps: RelayDeps): Relay {
           { name: 'event log', resource: stores.events },
           { name: 'session store', resource: stores.sessions },
           { name: 'bot registry', resource: stores.bots },
+          { name: 'client keys', resource: stores.keys },
         ]);
 
   // One directory for both roles: one token cache per bot in this process.
@@ -73,7 +80,7 @@ export function createRelay(deps: RelayDeps): Relay {
     ...(deps.nowMs ? { nowMs: deps.nowMs } : {}),
   });
   const gateway = createGateway(
-    gatewayDeps({ config, logger: logger.child({ role: 'gateway' }) }, stores.events, stores.sessions, directory),
+    gatewayDeps({ config, logger: logger.child({ role: 'gateway' }) }, stores.events, stores.sessions, directory, stores.keys),
   );
   const service = createHttpService({
     logger,

@@ -12,6 +12,32 @@ export const ROLE_ENTRY: Record<Role, string> = {
   relay: 'apps/relay/src/main.ts',
 };
 
+/** `pnpm hookway …`: the command line (package.json's `hookway` script runs exactly this). */
+export const CLI_ENTRY = 'apps/relay/src/cli.ts';
+
+export interface CliRun {
+  readonly status: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** Runs `pnpm hookway <args>` as its own process with these settings (and nothing else from this process's). */
+export async function runHookway(args: readonly string[], env: Record<string, string>): Promise<CliRun> {
+  const child = spawn(process.execPath, ['--import', 'tsx', CLI_ENTRY, ...args], {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d) => (stdout += d));
+  child.stderr.on('data', (d) => (stderr += d));
+  const status = await new Promise<number | null>((resolve, reject) => {
+    child.once('error', reject);
+    child.once('close', (code) => resolve(code));
+  });
+  return { status, stdout, stderr };
+}
+
 export interface HookwayProcess {
   readonly role: Role;
   readonly port: number;

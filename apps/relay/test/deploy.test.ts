@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { ROLE_ENTRY } from './cluster.ts';
+import { CLI_ENTRY, ROLE_ENTRY } from './cluster.ts';
 
 const ROOT = fileURLToPath(new URL('../../..', import.meta.url));
 const compose = readFileSync(`${ROOT}docker-compose.yml`, 'utf8');
@@ -32,6 +32,10 @@ describe('deployment files', () => {
   it('the image’s default command is the relay that `pnpm start` runs', () => {
     expect(readFileSync(`${ROOT}Dockerfile`, 'utf8')).toContain(`CMD ["node", "--import", "tsx", "${ROLE_ENTRY.relay}"]`);
     expect(packageJson.scripts.start).toBe(`node --import tsx ${ROLE_ENTRY.relay}`);
+  });
+
+  it('`pnpm hookway` runs the command line the tests run', () => {
+    expect(packageJson.scripts.hookway).toBe(`node --import tsx ${CLI_ENTRY}`);
   });
 
   it('nginx in docker-compose mounts the same files the end-to-end test runs', () => {

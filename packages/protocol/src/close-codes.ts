@@ -23,4 +23,9 @@ export const RawClose = {
   StreamGap: { code: 4101, reason: 'events lost upstream, reconnect with after', reconnect: 'resume' },
   /** The client read too slowly and its send buffer hit the cap; reconnect and resume with `after`. */
   SlowConsumer: { code: 4100, reason: 'send buffer full, reconnect with after', reconnect: 'resume' },
+  /**
+   * The client key this connection was admitted with was revoked or has expired (`hookway keys revoke`). Reconnecting
+   * with the same key is refused (401); the client needs a new key.
+   */
+  KeyRevoked: { code: 4102, reason: 'key revoked or expired', reconnect: 'never' },
 } as const satisfies Record<string, CloseCodeInfo>;

@@ -55,6 +55,19 @@ export type GatewayCredential =
   | { readonly kind: 'access_token'; readonly token: string }
   | { readonly kind: 'bot_token'; readonly appid: string; readonly token: string };
 
+/** What every Hookway client key starts with (`hwk_…`; see @hookway/keys). */
+export const CLIENT_KEY_PREFIX = 'hwk_';
+
+/**
+ * The client key given as a gateway token — bare, or after the `QQBot ` or `Bearer ` an SDK puts before its token —
+ * or undefined when the token is no key. Only the prefix is looked at here; whether it is a key is decided on lookup.
+ */
+export function clientKeyInToken(raw: unknown): string | undefined {
+  if (typeof raw !== 'string' || raw.length > 2048) return undefined;
+  const value = raw.trim().replace(/^(?:QQBot|Bearer)\s+/, '');
+  return value.startsWith(CLIENT_KEY_PREFIX) ? value : undefined;
+}
+
 /** `QQBot <access_token>`, the legacy `Bot <appid>.<token>`, or a bare access token (botgo's Resume). */
 export function parseGatewayToken(raw: unknown): GatewayCredential | undefined {
   if (typeof raw !== 'string') return undefined;

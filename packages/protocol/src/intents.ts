@@ -19,7 +19,8 @@ export const Intent = {
 
 export type IntentName = keyof typeof Intent;
 
-const EVENTS_BY_INTENT: Record<IntentName, readonly string[]> = {
+/** The event types (`t`) each intent subscribes to: the event types Hookway knows by name. */
+export const EVENTS_BY_INTENT: Readonly<Record<IntentName, readonly string[]>> = {
   GUILDS: ['GUILD_CREATE', 'GUILD_UPDATE', 'GUILD_DELETE', 'CHANNEL_CREATE', 'CHANNEL_UPDATE', 'CHANNEL_DELETE'],
   GUILD_MEMBERS: ['GUILD_MEMBER_ADD', 'GUILD_MEMBER_UPDATE', 'GUILD_MEMBER_REMOVE'],
   GUILD_MESSAGES: ['MESSAGE_CREATE', 'MESSAGE_DELETE'],

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { dispatchFrame, parseGatewayToken, readyFrame, shardOf, topLevelValueRange } from '../src/index.ts';
+import { clientKeyInToken, dispatchFrame, parseGatewayToken, readyFrame, shardOf, topLevelValueRange } from '../src/index.ts';
 
 describe('topLevelValueRange', () => {
   const cases: [string, string | undefined][] = [
@@ -52,6 +52,24 @@ describe('parseGatewayToken', () => {
   });
   it.each(['', 'QQBot', 'Bot', 'two words here', 42, null])('refuses %j', (raw) => {
     expect(parseGatewayToken(raw)).toBeUndefined();
+  });
+});
+
+describe('clientKeyInToken', () => {
+  const key = `hwk_${'k'.repeat(43)}`;
+  it.each([
+    [key, key],
+    [`QQBot ${key}`, key],
+    [`Bearer ${key}`, key],
+    [`  QQBot   ${key} `, key],
+    ['hwk_short', 'hwk_short'],
+    ['QQBot tok-102000001-1', undefined],
+    [`Bot 102000001.${key}`, undefined],
+    [`Basic ${key}`, undefined],
+    [42, undefined],
+    [`hwk_${'k'.repeat(2100)}`, undefined],
+  ])('finds the key in %j: %s', (raw, expected) => {
+    expect(clientKeyInToken(raw)).toBe(expected);
   });
 });
 

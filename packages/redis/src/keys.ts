@@ -21,6 +21,8 @@ export const redisKeys = {
   session: (sessionId: string) => `hookway:session:${sessionId}`,
   /** Hash appid → AppSecret, learned from verified webhooks (X-Bot-Appid) for gateway-mode token checks. */
   bots: () => 'hookway:bots',
+  /** Hash SHA-256 of a client key → its record (JSON: name, appid, events, expiry); never the key itself. */
+  clientKeys: () => 'hookway:client-keys',
   /** A gateway's own probe channel, used to prove its subscriber connection still receives messages. */
   probeChannel: (nodeId: string) => `hookway:probe:${nodeId}`,
 } as const;

@@ -14,6 +14,7 @@ const ARGUMENTS: Record<keyof typeof redisKeys, unknown[]> = {
   eventId: [SECRET, 'PLACEHOLDERevent'],
   session: ['PLACEHOLDERsession'],
   bots: [],
+  clientKeys: [],
   probeChannel: ['PLACEHOLDERnode'],
 };
 const documented = (key: string) =>

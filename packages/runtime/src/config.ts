@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { z } from 'zod';
 
 /**
@@ -41,6 +42,30 @@ const httpUrl = z
   .trim()
   .regex(/^https?:\/\/[^\s/]+(\/[^\s]*)?$/, { error: 'expected an http(s):// URL' })
   .transform((u) => u.replace(/\/+$/, ''));
+
+/**
+ * Who may tell us a client's address and the host it asked for (X-Forwarded-For/-Proto/-Host): `loopback`,
+ * addresses and CIDR ranges, comma-separated; `none` trusts nobody.
+ */
+const proxyList = z
+  .string()
+  .trim()
+  .transform((text, ctx): readonly string[] => {
+    if (text === 'none') return [];
+    const entries = text
+      .split(',')
+      .map((e) => e.trim())
+      .filter(Boolean);
+    for (const entry of entries) {
+      if (entry === 'loopback' || isIP(entry) !== 0) continue;
+      const [address, bits] = entry.split('/');
+      const width = isIP(address ?? '') === 4 ? 32 : isIP(address ?? '') === 6 ? 128 : 0;
+      if (width > 0 && /^\d{1,3}$/.test(bits ?? '') && Number(bits) <= width) continue;
+      ctx.addIssue({ code: 'custom', message: `${JSON.stringify(entry)} is not loopback, an IP address or a CIDR range like 10.0.0.0/8` });
+      return z.NEVER;
+    }
+    return entries;
+  });
 
 const bool = z
   .string()
@@ -184,6 +209,51 @@ export const SETTINGS = {
     int(10, 7 * 24 * 3600),
     '600',
     'How long a gateway session can still be resumed after its connection ends.',
+  ),
+  ALLOW_SECRET_IN_URL: setting(
+    bool,
+    'true',
+    'Accept the AppSecret in URLs (/webhook?secret=, /webhook/S, /ws?secret=, /ws/S, /websocket?secret=), as the original relay did. Set false on anything reachable from the internet: those forms then get 403 naming the replacement (POST /webhook with BOTS, client keys).',
+  ),
+  CLIENT_KEYS_FILE: setting(
+    z.string().trim(),
+    'hookway-keys.json',
+    'Where client keys (hashes only) are kept without Redis; `hookway keys …` writes it and running relays pick up changes. With REDIS_URL the keys live in Redis instead.',
+  ),
+  OPENAPI_PROXY: setting(
+    bool,
+    'true',
+    'Forward the QQ OpenAPI (/v2/…, /channels/…, the token path, …) to QQ_API_BASE for SDKs and key holders. false: Hookway forwards nothing (raw-mode-only deployments).',
+  ),
+  TRUST_PROXY: setting(
+    proxyList,
+    'loopback',
+    'Addresses whose X-Forwarded-For/-Proto/-Host are believed (loopback, IPs, CIDR ranges, comma-separated; none: nobody). Client addresses in logs, limits and the status page come from the same rule.',
+  ),
+  MAX_CONNECTIONS: setting(
+    int(16, 1_000_000),
+    '10000',
+    'Open TCP connections (HTTP and WebSocket) one process accepts; further ones are refused at once.',
+  ),
+  WEBHOOK_BODY_BUDGET_BYTES: setting(
+    int(64 * KiB, 4096 * MiB),
+    String(32 * MiB),
+    'Webhook body bytes being read at once across all requests; past it a webhook gets 503 with Retry-After (the platform retries).',
+  ),
+  HTTP_HEADERS_TIMEOUT_MS: setting(
+    int(500, 600_000),
+    '5000',
+    'A request whose headers have not all arrived after this long is dropped (408).',
+  ),
+  HTTP_BODY_TIMEOUT_MS: setting(
+    int(500, 600_000),
+    '10000',
+    'A request whose body has not fully arrived after this long from its start is dropped (408), freeing its share of the body budget.',
+  ),
+  AUTH_FAILURES_PER_MINUTE: setting(
+    int(1, 100_000),
+    '30',
+    'Failed authentications (bad key, forged token, bad signature) one client address may make per minute; past it the answer is 429 with Retry-After, at almost no cost.',
   ),
   SHUTDOWN_TIMEOUT_MS: setting(
     int(1000, 600_000),

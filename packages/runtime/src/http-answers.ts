@@ -8,14 +8,24 @@ export function sendJson(res: ServerResponse, status: number, body: object, head
 }
 
 /**
- * Answers a WebSocket upgrade that will not be served, on the raw socket, with a JSON error. Like ws's
+ * Answers a WebSocket upgrade that will not be served, on the raw socket, with a JSON error (and any extra headers,
+ * such as Retry-After). Like ws's
  * abortHandshake, the socket is destroyed once the answer is flushed: it allows half-open, so a silent peer would
  * otherwise pin it.
  */
-export function refuseUpgrade(socket: Duplex, status: number, error: string, message: string): void {
+export function refuseUpgrade(
+  socket: Duplex,
+  status: number,
+  error: string,
+  message: string,
+  headers: Readonly<Record<string, string>> = {},
+): void {
   const body = JSON.stringify({ error, message });
+  const extra = Object.entries(headers)
+    .map(([name, value]) => `${name}: ${value}\r\n`)
+    .join('');
   socket.once('finish', () => socket.destroy());
   socket.end(
-    `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n${extra}Connection: close\r\n\r\n${body}`,
   );
 }

@@ -6,3 +6,5 @@ export * from './lifecycle.ts';
 export * from './service.ts';
 export * from './http-service.ts';
 export * from './http-answers.ts';
+export * from './proxy-trust.ts';
+export * from './auth-throttle.ts';

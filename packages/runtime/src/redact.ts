@@ -13,6 +13,9 @@ export interface Redactor {
 
 const URL_SECRET_PATTERNS: readonly RegExp[] = [
   /([?&]secret=)([^&\s"'#\\]+)/g,
+  // Client keys: in `?key=`, and anywhere by their prefix (a Bearer header, a token in a frame).
+  /([?&]key=)([^&\s"'#\\]+)/g,
+  /(hwk_)([A-Za-z0-9_-]{8,})/g,
   /(\/(?:ws|webhook|websocket)\/)([^/?\s"'#\\]+)/g,
   // Redis keys and channels are named after the secret: qq:{<secret>}:… and qq:<secret>.
   /(qq:\{)([A-Za-z0-9._~-]{6,128})(?=\})/g,

@@ -36,6 +36,10 @@ describe('loadConfig', () => {
     ['LOG_LEVEL', 'loud'],
     ['WS_TERMINATE_UNRESPONSIVE', 'maybe'],
     ['HISTORY_MAX_EVENTS', '0'],
+    ['TRUST_PROXY', 'localhost'],
+    ['TRUST_PROXY', '10.0.0.0/33'],
+    ['TRUST_PROXY', 'loopback,not-an-ip'],
+    ['ALLOW_SECRET_IN_URL', 'sometimes'],
   ])('refuses %s=%s with a message naming the variable', (name, value) => {
     expect(() => loadConfig({ [name]: value })).toThrow(ConfigError);
     expect(() => loadConfig({ [name]: value })).toThrow(new RegExp(`${name}=`));
@@ -54,5 +58,13 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ MAX_BODY_BYTES: String(8 << 20), HISTORY_MAX_BYTES: String(1 << 20) })).toThrow(
       /HISTORY_MAX_BYTES=.*MAX_BODY_BYTES/,
     );
+  });
+
+  it.each([
+    ['loopback', ['loopback']],
+    ['none', []],
+    [' 10.0.0.0/8, 192.168.1.7 ,::1, fd00::/8', ['10.0.0.0/8', '192.168.1.7', '::1', 'fd00::/8']],
+  ])('reads TRUST_PROXY=%j as a list of trusted proxies', (value, expected) => {
+    expect(loadConfig({ TRUST_PROXY: value }).trustProxy).toEqual(expected);
   });
 });

@@ -14,6 +14,14 @@ describe('redactor', () => {
     expect(r.redact(`"url":"/ws/${SECRET}"`)).toBe(`"url":"/ws/${fp}"`);
   });
 
+  it('replaces client keys by shape: in ?key=, and anywhere by their hwk_ prefix', () => {
+    const r = createRedactor();
+    const key = `hwk_${'Ab3-_'.repeat(8)}xyz`;
+    expect(r.redact(`GET /ws?key=${key}&after=x`)).toBe(`GET /ws?key=${secretFingerprint(key)}&after=x`);
+    expect(r.redact(`"authorization":"Bearer ${key}"`)).toBe(`"authorization":"Bearer hwk_${secretFingerprint(key.slice(4))}"`);
+    expect(r.redact(`{"op":2,"d":{"token":"QQBot ${key}"}}`)).not.toContain(key.slice(4));
+  });
+
   it('replaces secrets inside Redis key and channel names by shape', () => {
     const r = createRedactor();
     const fp = secretFingerprint(SECRET);

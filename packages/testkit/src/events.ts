@@ -36,3 +36,21 @@ export function groupAtMessage(options: { id?: string; content?: string } = {}):
 export function idOf(body: string): string {
   return (JSON.parse(body) as { id: string }).id;
 }
+
+/** A C2C_MESSAGE_CREATE body (a user's direct message to the bot), serialised the way the platform does. */
+export function c2cMessage(options: { id?: string; content?: string } = {}): string {
+  const id = options.id ?? eventId('C2C_MESSAGE_CREATE');
+  return JSON.stringify({
+    op: 0,
+    id,
+    d: {
+      id: `ROBOT1.0_${id.split(':')[1] ?? id}.c2cXq9Tr2dQ0mB4wYp7Lz8aVg!`,
+      content: options.content ?? 'hello',
+      timestamp: '2025-09-08T23:15:02+08:00',
+      author: { id: '6F2AE41B4C0D0A5E8E0E36E0F1C7A123', user_openid: '6F2AE41B4C0D0A5E8E0E36E0F1C7A123' },
+      message_scene: { source: 'default' },
+      message_type: 0,
+    },
+    t: 'C2C_MESSAGE_CREATE',
+  });
+}

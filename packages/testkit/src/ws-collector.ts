@@ -1,3 +1,4 @@
+import type { IncomingHttpHeaders } from 'node:http';
 import WebSocket from 'ws';
 
 /** A real WebSocket client that records every text frame and how the connection ended. */
@@ -71,4 +72,40 @@ export async function upgradeStatus(url: string): Promise<number> {
   } catch (err) {
     return (err as { statusCode?: number }).statusCode ?? -1;
   }
+}
+
+export interface UpgradeAnswer {
+  readonly status: number;
+  readonly headers: IncomingHttpHeaders;
+  /** The refusal's body (Hookway answers `{error, message}`), empty when the upgrade succeeded. */
+  readonly body: string;
+  /** The parsed body, when it is JSON. */
+  readonly json: { error?: string; message?: string } | undefined;
+}
+
+/** What an upgrade was answered with: 101 (the socket is closed at once), or the refusal's status, headers and body. */
+export async function upgradeAnswer(url: string, options: WebSocket.ClientOptions = {}): Promise<UpgradeAnswer> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(url, options);
+    ws.once('open', () => {
+      ws.close();
+      resolve({ status: 101, headers: {}, body: '', json: undefined });
+    });
+    ws.once('unexpected-response', (req, res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => (body += chunk));
+      res.on('end', () => {
+        req.destroy();
+        let json: UpgradeAnswer['json'];
+        try {
+          json = JSON.parse(body) as UpgradeAnswer['json'];
+        } catch {
+          json = undefined;
+        }
+        resolve({ status: res.statusCode ?? -1, headers: res.headers, body, json });
+      });
+    });
+    ws.on('error', reject);
+  });
 }

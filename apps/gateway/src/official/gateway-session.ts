@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { continuesWithoutGap, type BusEvent, type StreamPosition } from '@hookway/bus';
 import {
   AppSecret,
+  clientKeyInToken,
   dispatchFrame,
   GatewayClose,
   HEARTBEAT_ACK_FRAME,
@@ -17,8 +18,10 @@ import {
 } from '@hookway/protocol';
 import type WebSocket from 'ws';
 import type { BotDirectory, BotIdentity } from '@hookway/bots';
+import type { AuthFailureThrottle } from '@hookway/runtime';
+import type { ClientKeys, KeyGrant } from '../shared/client-keys.ts';
 import { StreamClient, type StreamClientContext } from '../shared/stream-client.ts';
-import { envelopeFacts } from './envelope-cache.ts';
+import { envelopeFacts } from '../shared/envelope-cache.ts';
 import type { SessionStore } from './session-store.ts';
 
 /** The protocol's timings and rules, from the settings. */
@@ -41,10 +44,27 @@ export type GatewaySessionCounters = {
 /** What gateway mode adds to every client's context: who bots are, where sessions live, its own counters. */
 export interface GatewayModeContext {
   readonly directory: BotDirectory;
+  /** Client keys given as the Identify or Resume token. */
+  readonly keys: ClientKeys;
+  /** Failed token and key authentications count here, per client address. */
+  readonly authFailures: AuthFailureThrottle;
   readonly sessions: SessionStore;
   readonly counters: GatewaySessionCounters;
   readonly options: GatewaySessionOptions;
 }
+
+/**
+ * Who the upgrade already proved the client to be — `/websocket?secret=S` (the bot, by its AppSecret) or
+ * `/websocket?key=K` (a client key) — so any Identify token is accepted, as on the original relay.
+ */
+export type Admission =
+  { readonly via: 'secret'; readonly bot: AppSecret } | { readonly via: 'key'; readonly bot: AppSecret; readonly grant: KeyGrant };
+
+/** Who a handshake's token (or the upgrade) says the client is. */
+type Authenticated = BotIdentity & { readonly grant?: KeyGrant };
+/** Not authenticated; a guess (forged token, wrong key) counts against the address, a genuine key of an unknown bot does not. */
+type Refused = { readonly refused: true; readonly countsAsFailure: boolean };
+const REFUSED: Refused = { refused: true, countsAsFailure: true };
 
 /** What a session is, stored so any replica can resume it: `s = bus seq − base + 1` within `epoch`. */
 interface StoredSession {
@@ -76,11 +96,13 @@ export class GatewaySession extends StreamClient {
     ws: WebSocket,
     context: StreamClientContext,
     private readonly mode: GatewayModeContext,
-    /** The AppSecret from `/websocket?secret=S`, which identifies the bot without a token check. */
-    private readonly urlSecret: AppSecret | undefined,
+    private readonly admission: Admission | undefined,
+    /** The client's address (TRUST_PROXY rule), where failed authentications are counted. */
+    private readonly address: string,
   ) {
     super(ws, context);
     this.settings = mode.options;
+    if (admission?.via === 'key') this.keyGrant = admission.grant;
   }
 
   /** Hello goes out at once; Identify or Resume may follow whenever the client likes. */
@@ -145,15 +167,26 @@ export class GatewaySession extends StreamClient {
     }
   }
 
-  private async authenticate(token: unknown): Promise<BotIdentity | undefined> {
-    if (this.urlSecret) return { secret: this.urlSecret, appid: await this.mode.directory.appidOf(this.urlSecret) };
+  private async authenticate(token: unknown): Promise<Authenticated | Refused> {
+    const { admission } = this;
+    if (admission?.via === 'secret') return { secret: admission.bot, appid: await this.mode.directory.appidOf(admission.bot) };
+    if (admission?.via === 'key') return { secret: admission.bot, appid: admission.grant.appid, grant: admission.grant };
+    // Past the limit of failures, no lookup at all (the upgrade refuses such addresses too; this covers sockets opened before).
+    if (this.mode.authFailures.retryAfterSec(this.address) !== undefined) return { refused: true, countsAsFailure: false };
+    const key = clientKeyInToken(token);
+    if (key !== undefined) {
+      const check = await this.mode.keys.check(key);
+      if (check.ok) return { secret: check.bot, appid: check.grant.appid, grant: check.grant };
+      this.context.logger.warn({ address: this.address, error: check.error, key: check.keyName }, 'client key refused');
+      return { refused: true, countsAsFailure: check.countsAsFailure };
+    }
     const credential = parseGatewayToken(token);
-    return credential ? this.mode.directory.authenticate(credential) : undefined;
+    return (credential && (await this.mode.directory.authenticate(credential))) ?? REFUSED;
   }
 
   private async identify(d: Record<string, unknown>): Promise<void> {
     const identity = await this.authenticate(d.token);
-    if (!identity) return this.refuse('identify');
+    if ('refused' in identity) return this.refuse('identify', identity);
     const intents = Number.isInteger(d.intents) && (d.intents as number) >= 0 ? (d.intents as number) : 0;
     const shard = validShard(d.shard);
     const user = await this.mode.directory.user(identity);
@@ -166,6 +199,7 @@ export class GatewaySession extends StreamClient {
     const base: StreamPosition = delivered && delivered.epoch === head.epoch ? delivered : { epoch: head.epoch, seq: 0 };
     const slice = await events.history(identity.secret, base);
     if (this.isClosed()) return;
+    this.keyGrant = identity.grant;
     this.session = {
       id: randomUUID(),
       bot: identity.secret,
@@ -178,7 +212,7 @@ export class GatewaySession extends StreamClient {
     await this.persist();
     clearTimeout(this.identifyTimer);
     this.sendControl(readyFrame({ sessionId: this.session.id, user, shard }));
-    this.log(identity, 'gateway session ready', { intents, shard, mode: this.urlSecret ? 'secret' : 'token' });
+    this.log(identity, 'gateway session ready', { intents, shard, mode: this.modeName(identity) });
     await this.catchUp(slice);
   }
 
@@ -186,7 +220,7 @@ export class GatewaySession extends StreamClient {
     const stored = typeof d.session_id === 'string' ? await this.mode.sessions.load(d.session_id) : undefined;
     const session = stored ? parseStoredSession(stored) : undefined;
     const identity = await this.authenticate(d.token);
-    if (!identity) return this.refuse('resume');
+    if ('refused' in identity) return this.refuse('resume', identity);
     const seq = Number.isInteger(d.seq) && (d.seq as number) >= 1 ? (d.seq as number) : 1;
     if (!session || !session.bot.equals(identity.secret)) {
       this.mode.counters.gatewayInvalidSessions++;
@@ -206,6 +240,7 @@ export class GatewaySession extends StreamClient {
       return this.invalidate(GatewayClose.InvalidSession, 'events after seq are no longer held');
     }
     if (this.isClosed()) return;
+    this.keyGrant = identity.grant;
     this.session = { ...session, epoch, id: d.session_id as string };
     this.lastS = seq;
     clearTimeout(this.identifyTimer);
@@ -213,7 +248,7 @@ export class GatewaySession extends StreamClient {
     this.mode.counters.gatewayResumes++;
     await this.catchUp(slice);
     this.sendControl(resumedFrame(this.lastS));
-    this.log(identity, 'gateway session resumed', { replayed: slice.events.length });
+    this.log(identity, 'gateway session resumed', { replayed: slice.events.length, mode: this.modeName(identity) });
   }
 
   protected render(event: BusEvent): Buffer | undefined {
@@ -238,6 +273,8 @@ export class GatewaySession extends StreamClient {
 
   private wants(session: StoredSession, t: string, guildId: unknown): boolean {
     if (shardOf(guildId, session.shard[1]) !== session.shard[0]) return false;
+    // A key limited to certain event types: intents can narrow that further, never widen it.
+    if (!this.keyAllows(t)) return false;
     if (this.settings.intents === 'all') return true;
     const bit = intentOf(t);
     // Types missing from the intent table (new ones) are passed on rather than silently dropped.
@@ -256,9 +293,15 @@ export class GatewaySession extends StreamClient {
     this.closeAfterGrace(GatewayClose.Reconnect);
   }
 
-  private refuse(what: string): void {
+  /** The client key this session was admitted with was revoked or expired: op 9, then 4004 (get a new credential). */
+  keyRevoked(): void {
+    this.invalidate(GatewayClose.AuthenticationFailed, 'client key revoked or expired');
+  }
+
+  private refuse(what: string, outcome: Refused): void {
     this.mode.counters.gatewayAuthFailures++;
-    this.context.logger.warn({ what, mode: this.urlSecret ? 'secret' : 'token' }, 'gateway authentication failed');
+    if (outcome.countsAsFailure) this.mode.authFailures.recordFailure(this.address);
+    this.context.logger.warn({ what, address: this.address }, 'gateway authentication failed');
     this.invalidate(GatewayClose.AuthenticationFailed, 'authentication failed');
   }
 
@@ -294,11 +337,18 @@ export class GatewaySession extends StreamClient {
     clearTimeout(this.identifyTimer);
     this.mode.counters.gatewaySessions--;
     if (this.session) this.persist().catch(() => undefined);
-    this.context.logger.info({ code, connections: this.context.clients.size }, 'gateway client disconnected');
+    const key = this.keyGrant ? { key: this.keyGrant.name } : {};
+    this.context.logger.info({ ...key, code, connections: this.context.clients.size }, 'gateway client disconnected');
   }
 
-  private log(identity: BotIdentity, message: string, extra: object): void {
-    this.context.logger.info({ bot: identity.secret.tag, appid: identity.appid, ...extra }, message);
+  private modeName(identity: Authenticated): 'key' | 'secret' | 'token' {
+    return identity.grant ? 'key' : this.admission?.via === 'secret' ? 'secret' : 'token';
+  }
+
+  /** Session lines name the key a client came with (never the key or its hash). */
+  private log(identity: Authenticated, message: string, extra: object): void {
+    const key = identity.grant ? { key: identity.grant.name } : {};
+    this.context.logger.info({ bot: identity.secret.tag, appid: identity.appid, ...key, ...extra }, message);
   }
 }
 

@@ -3,8 +3,10 @@ import type { BusEvent, EventLog, HistorySlice, StreamPosition } from '@hookway/
 import type { AppSecret, CloseCodeInfo } from '@hookway/protocol';
 import type { Logger } from '@hookway/runtime';
 import type { BotFeed, BotFeeds } from './bot-feeds.ts';
+import type { KeyGrant } from './client-keys.ts';
 import type { FeedClient } from './feed-client.ts';
 import type { Pingable } from './heartbeat.ts';
+import type { KeyedClient } from './key-recheck.ts';
 
 /** Counted by every kind of client, under the names `/healthz` shows. */
 export type StreamClientCounters = {
@@ -37,7 +39,7 @@ export interface StreamClientContext {
  * what its frames mean, which close codes it uses and how it says goodbye on shutdown — adding a kind of client
  * means one new subclass, nothing else.
  */
-export abstract class StreamClient implements FeedClient, Pingable {
+export abstract class StreamClient implements FeedClient, Pingable, KeyedClient {
   protected state: 'catching_up' | 'live' | 'closed' = 'catching_up';
   private pending: BusEvent[] = [];
   private pendingBytes = 0;
@@ -47,6 +49,8 @@ export abstract class StreamClient implements FeedClient, Pingable {
   private feedBot: AppSecret | undefined;
   private feed: BotFeed | undefined;
   isAlive = true;
+  /** The client key this connection was admitted with (re-checked while it lasts), or undefined for other credentials. */
+  keyGrant: KeyGrant | undefined;
   /** Resolves with the close code once the socket has closed and the client has left its feed. */
   readonly closed: Promise<number>;
   private resolveClosed!: (code: number) => void;
@@ -69,6 +73,8 @@ export abstract class StreamClient implements FeedClient, Pingable {
   abstract lostEvents(): void;
   /** The server is shutting down: tell the client to reconnect elsewhere, in this kind's words. */
   abstract shutdown(): void;
+  /** The client key this connection was admitted with was revoked or expired: close it, telling it not to come back. */
+  abstract keyRevoked(): void;
   /** Called once, after the socket closed and the feed was left: timers, logs, last words to the stores. */
   protected abstract onClosed(code: number): void;
 
@@ -118,6 +124,12 @@ export abstract class StreamClient implements FeedClient, Pingable {
       return false;
     }
     return this.isNew(event) && this.write(event);
+  }
+
+  /** Whether a key limited to certain event types lets this event through (events without a `t` do not pass such a key). */
+  protected keyAllows(t: string | undefined): boolean {
+    const events = this.keyGrant?.events;
+    return events === undefined || (t !== undefined && events.has(t));
   }
 
   private async replayThenGoLive(slice: HistorySlice): Promise<BusEvent | undefined> {

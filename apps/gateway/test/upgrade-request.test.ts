@@ -1,0 +1,94 @@
+import type { IncomingHttpHeaders } from 'node:http';
+import { describe, expect, it } from 'vitest';
+import { parseUpgradeTarget, type UpgradeTarget } from '../src/index.ts';
+
+const S = 'DG5g3B4j9X2KOErG';
+const K = `hwk_${'Kk0_-'.repeat(8)}xyz`;
+const K2 = `hwk_${'Zz9'.repeat(11)}`;
+const bearer = (value: string): IncomingHttpHeaders => ({ authorization: `Bearer ${value}` });
+
+/** One line per outcome, so the table reads like the rules. */
+function summary(target: UpgradeTarget): string {
+  if (target.kind === 'refused') return `${target.status} ${target.error}`;
+  const c = target.credential;
+  const who = !c ? 'none' : c.kind === 'key' ? `key:${c.key}` : `secret:${c.secret.reveal()}`;
+  return `${target.kind} ${who}${target.kind === 'raw' && target.after !== undefined ? ` after:${target.after}` : ''}`;
+}
+
+type Case = [description: string, url: string, headers: IncomingHttpHeaders, allowSecretInUrl: boolean, expected: string];
+const cases: Case[] = [
+  // Raw mode with the AppSecret, as the original relay took it.
+  ['secret in the query', `/ws?secret=${S}`, {}, true, `raw secret:${S}`],
+  ['secret in the path', `/ws/${S}`, {}, true, `raw secret:${S}`],
+  ['secret in the path, trailing slash, after', `/ws/${S}/?after=X:1`, {}, true, `raw secret:${S} after:X:1`],
+  ['absolute form from a proxy', `http://h:8000/ws?secret=${S}`, {}, true, `raw secret:${S}`],
+  ['implausible secret', '/ws?secret=abc', {}, true, '400 invalid_secret'],
+  ['secret given twice', `/ws?secret=${S}&secret=${S}`, {}, true, '400 invalid_secret'],
+  ['secret in path and query', `/ws/${S}?secret=${S}`, {}, true, '400 invalid_secret'],
+  ['undecodable path secret', '/ws/has%2', {}, true, '400 invalid_secret'],
+  ['nothing at all', '/ws', {}, true, '400 missing_credentials'],
+  ['empty after', `/ws?secret=${S}&after=`, {}, true, '400 invalid_after'],
+  ['two afters', `/ws?secret=${S}&after=a&after=b`, {}, true, '400 invalid_after'],
+  ['oversized after', `/ws?secret=${S}&after=${'x'.repeat(513)}`, {}, true, '400 invalid_after'],
+  // ALLOW_SECRET_IN_URL=false refuses every URL form, even malformed ones, and keys keep working.
+  ['secret in the query, forms off', `/ws?secret=${S}`, {}, false, '403 secret_in_url_disabled'],
+  ['secret in the path, forms off', `/ws/${S}`, {}, false, '403 secret_in_url_disabled'],
+  ['implausible secret, forms off', '/ws?secret=abc', {}, false, '403 secret_in_url_disabled'],
+  ['gateway secret, forms off', `/websocket?secret=${S}`, {}, false, '403 secret_in_url_disabled'],
+  ['gateway path secret, forms off', `/websocket/${S}`, {}, false, '403 secret_in_url_disabled'],
+  ['nothing at all, forms off', '/ws', {}, false, '400 missing_credentials'],
+  ['key in the query, forms off', `/ws?key=${K}`, {}, false, `raw key:${K}`],
+  ['gateway without a credential, forms off', '/websocket', {}, false, 'gateway none'],
+  // Raw mode with a client key.
+  ['key in the query', `/ws?key=${K}&after=X:1`, {}, true, `raw key:${K} after:X:1`],
+  ['key in the header', '/ws', bearer(K), true, `raw key:${K}`],
+  ['key in the header, lower-case scheme', '/ws', { authorization: `bearer ${K}` }, true, `raw key:${K}`],
+  ['same key in both', `/ws?key=${K}`, bearer(K), true, `raw key:${K}`],
+  ['different keys in query and header', `/ws?key=${K}`, bearer(K2), true, '400 ambiguous_credentials'],
+  ['key given twice', `/ws?key=${K}&key=${K}`, {}, true, '400 invalid_key'],
+  ['secret and key', `/ws?secret=${S}&key=${K}`, {}, true, '400 ambiguous_credentials'],
+  ['secret in the path and a key in the header', `/ws/${S}`, bearer(K), true, '400 ambiguous_credentials'],
+  ['not a key in the query', '/ws?key=letmein', {}, true, '401 invalid_key'],
+  ['empty key', '/ws?key=', {}, true, '401 invalid_key'],
+  ['too short to be a key', '/ws?key=hwk_abc', {}, true, '401 invalid_key'],
+  ['not a key in the header', '/ws', bearer('letmein'), true, '401 invalid_key'],
+  ['a Basic header is not ours', '/ws', { authorization: 'Basic dXNlcjpwYXNz' }, true, '400 missing_credentials'],
+  ['a key where the secret goes (query)', `/ws?secret=${K}`, {}, true, '400 key_in_secret_place'],
+  ['a key where the secret goes (path)', `/ws/${K}`, {}, false, '400 key_in_secret_place'],
+  // Gateway mode: the credential is optional at the upgrade.
+  ['gateway, no credential', '/websocket', {}, true, 'gateway none'],
+  ['gateway, secret', `/websocket?secret=${S}`, {}, true, `gateway secret:${S}`],
+  ['gateway, implausible secret', '/websocket?secret=x', {}, true, '400 invalid_secret'],
+  ['gateway, key in the query', `/websocket?key=${K}`, {}, true, `gateway key:${K}`],
+  ['gateway, key in the header', '/websocket', bearer(K), true, `gateway key:${K}`],
+  ['gateway, an access token in the header is left to Identify', '/websocket', bearer('tok-1'), true, 'gateway none'],
+  ['gateway, not a key in the query', '/websocket?key=tok-1', {}, true, '401 invalid_key'],
+  ['gateway, a key where the secret goes', `/websocket/${K}`, {}, true, '400 key_in_secret_place'],
+  // Elsewhere.
+  ['unknown path', '/elsewhere', {}, true, '404 not_found'],
+  ['extra path segment', `/ws/${S}/extra`, {}, true, '404 not_found'],
+  ['no url', '', {}, true, '404 not_found'],
+];
+
+describe('parseUpgradeTarget', () => {
+  it.each(cases)('%s: %s', (_description, url, headers, allowSecretInUrl, expected) => {
+    expect(summary(parseUpgradeTarget({ url, headers }, { allowSecretInUrl }))).toBe(expected);
+  });
+
+  it('names the replacement when a secret form is turned off', () => {
+    const raw = parseUpgradeTarget({ url: `/ws?secret=${S}`, headers: {} }, { allowSecretInUrl: false });
+    const gateway = parseUpgradeTarget({ url: `/websocket?secret=${S}`, headers: {} }, { allowSecretInUrl: false });
+    expect(raw).toMatchObject({
+      message: expect.stringMatching(/ALLOW_SECRET_IN_URL=false.*Authorization: Bearer <client key>.*\/ws\?key=/),
+    });
+    expect(gateway).toMatchObject({ message: expect.stringMatching(/ALLOW_SECRET_IN_URL=false.*\/websocket\?key=<client key>/) });
+    for (const t of [raw, gateway]) expect(JSON.stringify(t)).not.toContain(S);
+  });
+
+  it('offers ?secret= among the ways to connect only while it is allowed', () => {
+    const on = parseUpgradeTarget({ url: '/ws', headers: {} }, { allowSecretInUrl: true });
+    const off = parseUpgradeTarget({ url: '/ws', headers: {} }, { allowSecretInUrl: false });
+    expect(on).toMatchObject({ message: expect.stringContaining('?secret=') });
+    expect(off).toMatchObject({ message: expect.not.stringContaining('secret') });
+  });
+});

@@ -1,0 +1,16 @@
+export {
+  CLIENT_KEY_PREFIX,
+  KEY_NAME_PATTERN,
+  KEY_NAME_RULE,
+  APPID_PATTERN,
+  newClientKey,
+  hashClientKey,
+  isClientKeyShaped,
+  isExpired,
+  parseClientKeyRecord,
+  type ClientKeyRecord,
+} from './client-key.ts';
+export { type ClientKeyStore } from './client-key-store.ts';
+export { FileClientKeyStore } from './file-client-key-store.ts';
+export { RedisClientKeyStore } from './redis-client-key-store.ts';
+export { openClientKeyStore, type ClientKeySettings } from './open-client-key-store.ts';

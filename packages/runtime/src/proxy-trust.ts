@@ -1,0 +1,63 @@
+import type { IncomingMessage } from 'node:http';
+import { BlockList, isIP } from 'node:net';
+
+/** What a trusted proxy told us about the original request. */
+export interface ForwardedFacts {
+  /** The client's address: the proxy's X-Forwarded-For, else the socket's peer. */
+  readonly clientAddress: string;
+  /** `https` or `http` as the client used it (X-Forwarded-Proto from a trusted proxy), if said. */
+  readonly proto: string | undefined;
+  /** The host the client asked for (X-Forwarded-Host from a trusted proxy, else Host), if any. */
+  readonly host: string | undefined;
+}
+
+export interface ProxyTrust {
+  /** X-Forwarded-* are believed only when the socket's peer is a trusted proxy; otherwise they are ignored. */
+  facts(req: IncomingMessage): ForwardedFacts;
+  /** Shorthand for `facts(req).clientAddress`. */
+  clientAddress(req: IncomingMessage): string;
+}
+
+const unmapped = (address: string) => address.replace(/^::ffff:(?=\d+\.\d+\.\d+\.\d+$)/, '');
+const first = (value: string | string[] | undefined) => (Array.isArray(value) ? value[0] : value)?.split(',')[0]?.trim() || undefined;
+
+/**
+ * The TRUST_PROXY rule, written once: `loopback`, addresses and CIDR ranges (as the config validated them).
+ * Client addresses in logs, limits and the status page, and the host `GET /gateway` answers with, all come from it.
+ */
+export function createProxyTrust(entries: readonly string[]): ProxyTrust {
+  const trusted = new BlockList();
+  for (const entry of entries) {
+    if (entry === 'loopback') {
+      trusted.addSubnet('127.0.0.0', 8, 'ipv4');
+      trusted.addAddress('::1', 'ipv6');
+      continue;
+    }
+    const [address = '', bits] = entry.split('/');
+    const family = isIP(address) === 6 ? 'ipv6' : 'ipv4';
+    if (bits === undefined) trusted.addAddress(address, family);
+    else trusted.addSubnet(address, Number(bits), family);
+  }
+  const isTrusted = (address: string) => {
+    const family = isIP(address);
+    return family !== 0 && trusted.check(address, family === 6 ? 'ipv6' : 'ipv4');
+  };
+
+  const facts = (req: IncomingMessage): ForwardedFacts => {
+    const peer = unmapped(req.socket.remoteAddress ?? '');
+    if (!isTrusted(peer)) return { clientAddress: peer, proto: undefined, host: first(req.headers.host) };
+    // The right-most address a trusted proxy appended is the one it saw; walk left past other trusted proxies.
+    const chain = String(req.headers['x-forwarded-for'] ?? '')
+      .split(',')
+      .map((a) => unmapped(a.trim()))
+      .filter((a) => isIP(a) !== 0);
+    let client = peer;
+    while (chain.length > 0 && isTrusted(client)) client = chain.pop()!;
+    return {
+      clientAddress: client,
+      proto: first(req.headers['x-forwarded-proto'])?.toLowerCase(),
+      host: first(req.headers['x-forwarded-host']) ?? first(req.headers.host),
+    };
+  };
+  return { facts, clientAddress: (req) => facts(req).clientAddress };
+}
