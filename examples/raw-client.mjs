@@ -1,4 +1,4 @@
-// npm i ws && HOOKWAY_URL="ws://your-server:8000/ws?secret=<AppSecret>" node raw-client.mjs
+// npm i ws && HOOKWAY_URL="wss://your-domain/ws?key=<client key>" node raw-client.mjs
 import WebSocket from 'ws';
 
 let lastId; // top-level id of the last event handled: the resume cursor

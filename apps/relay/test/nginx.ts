@@ -20,6 +20,8 @@ export function nginxBinary(): string | undefined {
 
 export interface RunningNginx {
   readonly port: number;
+  /** Both of nginx's logs as they are now (the access log as the shipped config writes it). */
+  logs(): { access: string; error: string };
   stop(): Promise<void>;
 }
 
@@ -31,7 +33,9 @@ export async function startNginx(port: number, upstreams: { ingress: number[]; g
   const binary = nginxBinary();
   if (!binary) throw new Error('nginx is not installed');
   const dir = mkdtempSync(join(tmpdir(), 'hookway-nginx-'));
-  const site = readFileSync(join(ROOT, 'deploy/nginx/hookway.conf'), 'utf8').replace(/listen 8080;/, `listen 127.0.0.1:${port};`);
+  const site = readFileSync(join(ROOT, 'deploy/nginx/hookway.conf'), 'utf8')
+    .replace(/listen 8080;/, `listen 127.0.0.1:${port};`)
+    .replace(/access_log \/var\/log\/nginx\/hookway\.access\.log/, `access_log ${dir}/access.log`);
   const committed = readFileSync(join(ROOT, 'deploy/nginx/upstreams.conf'), 'utf8');
   let upstreamConf = committed;
   for (const [role, ports] of Object.entries(upstreams)) {
@@ -50,10 +54,9 @@ export async function startNginx(port: number, upstreams: { ingress: number[]; g
       'worker_processes 1;',
       ...(process.getuid?.() === 0 ? ['user root;'] : []),
       `pid ${dir}/nginx.pid;`,
-      `error_log ${dir}/error.log warn;`,
+      `error_log ${dir}/error.log info;`,
       'events { worker_connections 1024; }',
       'http {',
-      '  access_log off;',
       ...['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'].map((t) => `  ${t}_temp_path ${dir}/${t};`),
       `  include ${dir}/upstreams.conf;`,
       `  include ${dir}/hookway.conf;`,
@@ -76,6 +79,7 @@ export async function startNginx(port: number, upstreams: { ingress: number[]; g
   }
   return {
     port,
+    logs: () => ({ access: safeRead(join(dir, 'access.log')), error: safeRead(join(dir, 'error.log')) }),
     stop: async () => {
       if (child.exitCode === null) {
         const exited = new Promise((r) => child.once('exit', r));

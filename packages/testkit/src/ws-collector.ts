@@ -63,8 +63,8 @@ export class WsCollector {
 }
 
 /** Rejects with the HTTP status an upgrade was refused with. */
-export async function upgradeStatus(url: string): Promise<number> {
-  const c = new WsCollector(url);
+export async function upgradeStatus(url: string, options: WebSocket.ClientOptions = {}): Promise<number> {
+  const c = new WsCollector(url, options);
   try {
     await c.opened;
     c.close();
