@@ -13,6 +13,14 @@ export function sendJson(res: ServerResponse, status: number, body: object, head
  * otherwise pin it.
  */
 export function refuseUpgrade(socket: Duplex, status: number, error: string, message: string): void {
+  answerOnSocket(socket, status, error, message);
+}
+
+/**
+ * A JSON error written straight onto a socket that has no ServerResponse (a refused upgrade, an HTTP request the
+ * parser refused or that timed out), then the socket is destroyed once the answer is flushed.
+ */
+export function answerOnSocket(socket: Duplex, status: number, error: string, message: string): void {
   const body = JSON.stringify({ error, message });
   socket.once('finish', () => socket.destroy());
   socket.end(
