@@ -60,7 +60,22 @@ export class RawHttpConnection {
   /** The status code and JSON body of the first answer received. */
   answer(): { status: number; body: unknown } {
     const status = Number(/^HTTP\/1\.1 (\d{3})/.exec(this.received)?.[1] ?? 0);
-    const text = this.received.slice(this.received.indexOf('\r\n\r\n') + 4);
+    const headEnd = this.received.indexOf('\r\n\r\n');
+    const head = this.received.slice(0, headEnd);
+    let text = this.received.slice(headEnd + 4);
+    if (/^transfer-encoding: *chunked/im.test(head)) {
+      let unchunked = '';
+      for (let at = 0; ;) {
+        const lineEnd = text.indexOf('\r\n', at);
+        const size = lineEnd === -1 ? 0 : parseInt(text.slice(at, lineEnd), 16);
+        if (!size) break;
+        unchunked += text.slice(lineEnd + 2, lineEnd + 2 + size);
+        at = lineEnd + 2 + size + 2;
+      }
+      text = unchunked;
+    }
+    // Received as latin1 (one char per byte, so chunk sizes hold); the body itself is UTF-8.
+    text = Buffer.from(text, 'latin1').toString('utf8');
     let body: unknown = text;
     try {
       body = JSON.parse(text);
