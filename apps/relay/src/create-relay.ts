@@ -3,7 +3,15 @@ import { directoryFromConfig, MemoryBotRegistry, type BotRegistry } from '@hookw
 import { historyLimits, MemoryEventLog, type EventLog } from '@hookway/bus';
 import { createGateway, gatewayDeps, MemorySessionStore, type Gateway, type SessionStore } from '@hookway/gateway';
 import { createIngress, ingressDeps, type Ingress } from '@hookway/ingress';
-import { createHttpService, type Closeable, type Config, type HealthSource, type Logger, type Redactor } from '@hookway/runtime';
+import {
+  createHttpService,
+  httpLimits,
+  type Closeable,
+  type Config,
+  type HealthSource,
+  type Logger,
+  type Redactor,
+} from '@hookway/runtime';
 
 /** Every store the two roles use, one per concern. */
 export interface RelayStores {
@@ -79,6 +87,7 @@ export function createRelay(deps: RelayDeps): Relay {
     logger,
     tcpKeepaliveDelayMs: config.tcpKeepaliveDelayMs,
     drainMs: config.shutdownDrainMs,
+    limits: httpLimits(config),
     health: [...(deps.storesHealth ? [deps.storesHealth] : []), ingress, gateway],
     handleRequest: ingress.handleRequest,
     handleUpgrade: gateway.handleUpgrade,
