@@ -6,3 +6,4 @@ export * from './redis-server.ts';
 export * from './fake-qq.ts';
 export * from './gateway-client.ts';
 export * from './raw-http.ts';
+export * from './stalled-bodies.ts';
