@@ -58,6 +58,23 @@ describe('POST /webhook without a secret in the URL', () => {
     expect(r.ingress.stats()).toMatchObject({ webhooksUnknownBot: 1, webhooksAccepted: 0 });
   });
 
+  it('is no signing oracle: op 13 never signs bytes that could pass for an event (op 13 and op 0 share one key)', async () => {
+    const r = await start({}, { configured });
+    // Anyone who knows the appid can call op 13. Asked to sign event_ts ‖ plain_token = timestamp ‖ body, a naive
+    // answer is a valid op 0 signature for a body of the caller's choosing.
+    const forged = groupAtMessage();
+    const timestamp = String(Math.floor(Date.now() / 1000));
+    const oracle = await r
+      .sender()
+      .post(JSON.stringify({ op: 13, d: { plain_token: forged, event_ts: timestamp } }), appid(APPID), '/webhook');
+    expect(oracle.status).toBe(400);
+    expect(oracle.json()).toMatchObject({ error: 'invalid_validation_request', message: expect.stringMatching(/\{/) as unknown });
+    const signature = oracle.status === 200 ? oracle.json<{ signature: string }>().signature : 'f'.repeat(128);
+    const res = await r.sender().dispatch(forged, { path: '/webhook', headers: appid(APPID), timestamp, signature });
+    expect(res.status).toBe(401);
+    expect(await r.accepted()).toEqual([]);
+  });
+
   it('picks only configured bots (a bot learned from X-Bot-Appid does not count)', async () => {
     const r = await start({}, { configured: {} });
     expect((await r.sender().validate('t', '1', '/webhook')).status).toBe(404);
