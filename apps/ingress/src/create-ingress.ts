@@ -151,13 +151,19 @@ export function createIngress(deps: IngressDeps): Ingress {
   /** Answers before the body is read, and closes the connection: a refused peer's body is never read. */
   const refuse = (
     res: ServerResponse,
-    counter: keyof IngressStats,
+    counter:
+      | 'webhooksRejected'
+      | 'webhooksUnavailable'
+      | 'webhooksUnknownBot'
+      | 'webhooksSecretInUrlRefused'
+      | 'webhooksThrottled'
+      | 'webhooksOverBudget',
     status: number,
     error: string,
     message: string,
     headers: Record<string, string> = {},
   ) => {
-    counts[counter] = (counts[counter] ?? 0) + 1;
+    counts[counter]++;
     sendJson(res, status, { error, message }, { connection: 'close', ...headers });
   };
 
