@@ -41,6 +41,7 @@ export function gatewayDeps(
   sessions: SessionStore,
   directory: BotDirectory,
   keys: ClientKeyStore,
+  authFailures = new AuthFailureThrottle(config.authFailuresPerMinute),
 ): GatewayDeps {
   return {
     events,
@@ -49,7 +50,7 @@ export function gatewayDeps(
     keys,
     allowSecretInUrl: config.allowSecretInUrl,
     proxyTrust: createProxyTrust(config.trustProxy),
-    authFailures: new AuthFailureThrottle(config.authFailuresPerMinute),
+    authFailures,
     pingIntervalMs: config.wsPingIntervalMs,
     terminateUnresponsive: config.wsTerminateUnresponsive,
     maxClientFrameBytes: config.wsMaxClientFrameBytes,

@@ -1,9 +1,12 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import express, { type ErrorRequestHandler, type Express } from 'express';
-import { isWebSocketEndpoint, matchSecretEndpoint, type AppSecret } from '@hookway/protocol';
+import { isWebSocketEndpoint, matchSecretEndpoint, type AppSecret, type EndpointMatch } from '@hookway/protocol';
 import type { EventPublisher } from '@hookway/bus';
-import { sendJson, type HealthSource, type Logger, type Redactor } from '@hookway/runtime';
-import { readBody } from './read-body.ts';
+import { AuthFailureThrottle, sendJson, type HealthSource, type Logger, type ProxyTrust, type Redactor } from '@hookway/runtime';
+import { BodyBudget } from './body-budget.ts';
+import type { OpenApi, OpenApiStats } from './openapi.ts';
+import { declaredLength, readBody } from './read-body.ts';
+import { routeHint } from './routes.ts';
 import { handleWebhook, type WebhookOutcome, type WebhookReply } from './webhook.ts';
 
 export interface IngressDeps {
@@ -12,9 +15,21 @@ export interface IngressDeps {
   readonly redactor: Redactor;
   readonly maxBodyBytes: number;
   readonly signatureMaxSkewSec: number;
+  /** ALLOW_SECRET_IN_URL: false refuses /webhook?secret= and /webhook/S with 403. */
+  readonly allowSecretInUrl: boolean;
+  /** The AppSecret of a bot configured with BOTS/BOTS_FILE: the secretless `POST /webhook` picks its bot by X-Bot-Appid. */
+  readonly configuredSecret: (appid: string) => AppSecret | undefined;
+  /** TRUST_PROXY: the client address of a request, for limits and logs. */
+  readonly trust: ProxyTrust;
+  /** WEBHOOK_BODY_BUDGET_BYTES. */
+  readonly bodyBudgetBytes: number;
+  /** AUTH_FAILURES_PER_MINUTE: failed signatures per client address before 429. */
+  readonly authFailuresPerMinute: number;
+  /** The process's one failure throttle, when another role shares it (the relay); else one of its own. */
+  readonly authFailures?: AuthFailureThrottle;
   readonly nowMs?: () => number;
-  /** Serves the OpenAPI paths (gateway discovery and the pass-through); returns false when it did not. */
-  readonly openApi?: (req: IncomingMessage, res: ServerResponse) => boolean;
+  /** Serves the OpenAPI paths (gateway discovery and the pass-through). */
+  readonly openApi?: OpenApi;
   /** Told appid → secret for a verified webhook that names its bot (X-Bot-Appid); resolves whether it was kept. */
   readonly learnBot?: (appid: string, secret: AppSecret) => Promise<boolean>;
 }
@@ -23,18 +38,33 @@ export type IngressStats = {
   webhooksAccepted: number;
   webhooksDuplicate: number;
   webhooksValidated: number;
+  /** Bad input or failed verification (400, 401, 413, 415). */
   webhooksRejected: number;
   webhooksUnavailable: number;
-};
+  /** Secretless `POST /webhook` whose X-Bot-Appid names no configured bot (404). */
+  webhooksUnknownBot: number;
+  /** A secret in the URL with ALLOW_SECRET_IN_URL=false (403). */
+  webhooksSecretInUrlRefused: number;
+  /** Refused before the body because the client address failed authentication too often (429). */
+  webhooksThrottled: number;
+  /** Refused because the body budget (total or the client's share) was spent (503). */
+  webhooksOverBudget: number;
+  /** Bodies that never arrived whole: the peer went away or HTTP_BODY_TIMEOUT_MS cut it off. */
+  webhooksAborted: number;
+  /** Requests for no endpoint at all (404), typos of /webhook and /ws included. */
+  requestsNotFound: number;
+  /** Webhook body bytes held right now (WEBHOOK_BODY_BUDGET_BYTES is the limit). */
+  webhookBodyBytesHeld: number;
+} & Partial<OpenApiStats>;
 
 export interface Ingress extends HealthSource {
   /**
-   * The node:http request listener. `POST /webhook?secret=S` and `POST /webhook/S` are served directly
-   * (express's per-request cost alone is ~40 % of the bare ceiling on this path; see docs/ARCHITECTURE.md);
+   * The node:http request listener. `POST /webhook`, `POST /webhook?secret=S` and `POST /webhook/S` are served
+   * directly (express's per-request cost alone is ~40 % of the bare ceiling on this path; see docs/ARCHITECTURE.md);
    * every other request goes to `app`.
    */
   readonly handleRequest: (req: IncomingMessage, res: ServerResponse) => void;
-  /** The express app for everything that is not a webhook POST: 405 on /webhook, JSON 404 elsewhere. */
+  /** The express app for everything that is not a webhook POST: 405 on /webhook, the OpenAPI, JSON 404 elsewhere. */
   readonly app: Express;
   stats(): IngressStats;
   /** Stops accepting events: webhooks get 503 so the platform retries them elsewhere or later. */
@@ -45,6 +75,8 @@ export interface Ingress extends HealthSource {
 const LEARN_PER_MINUTE = 30;
 const LEARN_RETRY_MS = 60_000;
 const LEARNED_KEYS_MAX = 10_000;
+/** Refusals a flood can cause by the thousand are logged at most once per this long per kind, with their count. */
+const FLOOD_LOG_INTERVAL_MS = 10_000;
 
 const REJECTIONS = new Set<WebhookOutcome>([
   'malformed_json',
@@ -60,6 +92,11 @@ const REJECTIONS = new Set<WebhookOutcome>([
   'stale_timestamp',
 ]);
 
+const NOT_FOUND_MESSAGE =
+  'no such endpoint: Hookway serves POST /webhook, WebSocket upgrades on /ws and /websocket, GET /healthz and /readyz, and the QQ OpenAPI (/v2/…, /channels/…, /guilds/…, /users/@me…, /dms/…, /interactions/…, /gateway, /app/getAppAccessToken)';
+const SECRETLESS_SETUP =
+  'configure the bot with BOTS=appid:secret (several: comma-separated) or a BOTS_FILE with one appid:secret per line, and restart Hookway';
+
 export function createIngress(deps: IngressDeps): Ingress {
   const nowMs = deps.nowMs ?? Date.now;
   const log = deps.logger;
@@ -69,7 +106,16 @@ export function createIngress(deps: IngressDeps): Ingress {
     webhooksValidated: 0,
     webhooksRejected: 0,
     webhooksUnavailable: 0,
+    webhooksUnknownBot: 0,
+    webhooksSecretInUrlRefused: 0,
+    webhooksThrottled: 0,
+    webhooksOverBudget: 0,
+    webhooksAborted: 0,
+    requestsNotFound: 0,
+    webhookBodyBytesHeld: 0,
   };
+  const budget = new BodyBudget(deps.bodyBudgetBytes, deps.maxBodyBytes);
+  const throttle = deps.authFailures ?? new AuthFailureThrottle(deps.authFailuresPerMinute, nowMs);
 
   let accepting = true;
 
@@ -90,8 +136,12 @@ export function createIngress(deps: IngressDeps): Ingress {
     next();
   });
   const openApi = deps.openApi;
-  if (openApi) app.use((req, res, next) => void (openApi(req, res) || next()));
-  app.use((req, res) => sendProblem(res, 404, 'not_found', `no route for ${req.method} ${req.path}`));
+  if (openApi) app.use((req, res, next) => void (openApi.serve(req, res) || next()));
+  app.use((req, res) => {
+    counts.requestsNotFound++;
+    // Never echo the path: a mistyped callback URL carries the AppSecret.
+    sendProblem(res, 404, 'not_found', routeHint(pathOf(req.url)) ?? NOT_FOUND_MESSAGE);
+  });
   const onError: ErrorRequestHandler = (err: { status?: number }, _req, res, _next) => {
     const status = typeof err.status === 'number' && err.status >= 400 && err.status < 500 ? err.status : 500;
     if (status === 500) log.error({ err }, 'unexpected error handling request');
@@ -100,54 +150,173 @@ export function createIngress(deps: IngressDeps): Ingress {
   };
   app.use(onError);
 
-  async function serveWebhook(req: IncomingMessage, res: ServerResponse, secret: AppSecret | undefined): Promise<void> {
-    if (secret === undefined) {
-      req.resume();
-      counts.webhooksRejected++;
-      return sendProblem(
-        res,
-        400,
-        'invalid_secret',
-        'put the AppSecret in the URL: /webhook?secret=<AppSecret> or /webhook/<AppSecret> (6–128 of A-Z a-z 0-9 . _ ~ -)',
-      );
+  /** Answers before the body is read, and closes the connection: a refused peer's body is never read. */
+  const refuse = (
+    res: ServerResponse,
+    counter:
+      | 'webhooksRejected'
+      | 'webhooksUnavailable'
+      | 'webhooksUnknownBot'
+      | 'webhooksSecretInUrlRefused'
+      | 'webhooksThrottled'
+      | 'webhooksOverBudget',
+    status: number,
+    error: string,
+    message: string,
+    headers: Record<string, string> = {},
+  ) => {
+    counts[counter]++;
+    sendJson(res, status, { error, message }, { connection: 'close', ...headers });
+  };
+
+  /** Which bot a webhook is for, or the refusal: the secret in the URL, or (secretless form) X-Bot-Appid among BOTS. */
+  const pickBot = (
+    req: IncomingMessage,
+    res: ServerResponse,
+    webhook: EndpointMatch,
+    client: string,
+  ): { secret: AppSecret; inUrl: boolean } | undefined => {
+    if (webhook.secretIn !== undefined) {
+      if (!deps.allowSecretInUrl) {
+        floodWarn('secret_in_url_refused', { client });
+        refuse(
+          res,
+          'webhooksSecretInUrlRefused',
+          403,
+          'secret_in_url_refused',
+          `this Hookway does not accept the AppSecret in the URL (ALLOW_SECRET_IN_URL=false): set the callback URL to https://<your host>/webhook and ${SECRETLESS_SETUP}`,
+        );
+        return undefined;
+      }
+      if (webhook.secret === undefined) {
+        refuse(
+          res,
+          'webhooksRejected',
+          400,
+          'invalid_secret',
+          'the secret in the URL is not an AppSecret (6–128 of A-Z a-z 0-9 . _ ~ -); better still, use the callback URL https://<your host>/webhook with the bot in BOTS=appid:secret',
+        );
+        return undefined;
+      }
+      return { secret: webhook.secret, inUrl: true };
     }
-    if (!accepting) {
-      req.resume();
-      counts.webhooksUnavailable++;
-      res.setHeader('retry-after', '5');
-      return sendProblem(res, 503, 'shutting_down', 'this instance is shutting down; the platform will retry');
-    }
-    const read = await readBody(req, deps.maxBodyBytes);
-    if (!read.ok) {
-      counts.webhooksRejected++;
-      log.warn({ bot: secret.tag, outcome: read.error, status: read.status }, 'webhook rejected');
-      return sendProblem(res, read.status, read.error, read.message);
-    }
-    const startedMs = nowMs();
-    const reply = await handleWebhook(
-      {
-        secret,
-        rawBody: read.body,
-        signatureTimestamp: header(req, 'x-signature-timestamp'),
-        signature: header(req, 'x-signature-ed25519'),
-      },
-      { events: deps.events, signatureMaxSkewSec: deps.signatureMaxSkewSec, nowMs },
+    const appid = header(req, 'x-bot-appid')?.trim();
+    const secret = appid && /^\d{1,20}$/.test(appid) ? deps.configuredSecret(appid) : undefined;
+    if (secret) return { secret, inUrl: false };
+    floodWarn('unknown_bot', { client, appid: appid && /^\d{1,20}$/.test(appid) ? appid : undefined });
+    refuse(
+      res,
+      'webhooksUnknownBot',
+      404,
+      'unknown_bot',
+      appid
+        ? `no bot with this X-Bot-Appid is configured here: POST /webhook answers only the bots Hookway is configured with; ${SECRETLESS_SETUP}`
+        : `POST /webhook picks the bot by the X-Bot-Appid header the platform sends, and this request has none; ${SECRETLESS_SETUP}`,
     );
-    count(reply);
-    // Only a verified event proves the secret is a bot's; op 13 and WebSocket connects are unauthenticated.
-    if (reply.outcome === 'accepted') {
-      deps.redactor.remember(secret.reveal());
-      learn(header(req, 'x-bot-appid'), secret);
+    return undefined;
+  };
+
+  async function serveWebhook(req: IncomingMessage, res: ServerResponse, webhook: EndpointMatch): Promise<void> {
+    if (!accepting) {
+      return refuse(res, 'webhooksUnavailable', 503, 'shutting_down', 'this instance is shutting down; the platform will retry', {
+        'retry-after': '5',
+      });
     }
-    const level = REJECTIONS.has(reply.outcome) ? 'warn' : reply.outcome === 'bus_unavailable' ? 'error' : 'debug';
-    if (log.isLevelEnabled(level)) {
-      log[level](
-        { bot: secret.tag, outcome: reply.outcome, status: reply.status, bytes: read.body.length, ms: nowMs() - startedMs },
-        level === 'debug' ? 'webhook' : level === 'warn' ? 'webhook rejected' : 'webhook not stored: bus unavailable',
+    const client = deps.trust.clientAddress(req);
+    const waitSec = throttle.retryAfterSec(client);
+    if (waitSec !== undefined) {
+      floodWarn('throttled', { client });
+      return refuse(
+        res,
+        'webhooksThrottled',
+        429,
+        'too_many_auth_failures',
+        `this address failed webhook authentication too often (AUTH_FAILURES_PER_MINUTE); try again in ${waitSec} s`,
+        { 'retry-after': String(waitSec) },
       );
     }
-    send(res, reply);
+    const bot = pickBot(req, res, webhook, client);
+    if (!bot) return;
+    const { secret } = bot;
+    // The declared length is held before a byte of the body is read; a chunked body's hold grows as it arrives.
+    const hold = budget.reserve(client, Math.min(declaredLength(req) ?? 0, deps.maxBodyBytes));
+    if (!hold) {
+      floodWarn('over_budget', { client });
+      return refuse(
+        res,
+        'webhooksOverBudget',
+        503,
+        'over_budget',
+        'too many webhook bodies are being read at once (WEBHOOK_BODY_BUDGET_BYTES); the platform will retry',
+        { 'retry-after': '1' },
+      );
+    }
+    try {
+      const read = await readBody(req, deps.maxBodyBytes, hold);
+      if (!read.ok) {
+        if (read.error === 'body_read_failed') {
+          counts.webhooksAborted++;
+          log.debug({ bot: secret.tag, client }, 'webhook body never arrived whole');
+          if (!res.writable) return;
+        } else if (read.error === 'over_budget') {
+          counts.webhooksOverBudget++;
+          floodWarn('over_budget', { client });
+        } else {
+          counts.webhooksRejected++;
+          log.warn({ bot: secret.tag, client, outcome: read.error, status: read.status }, 'webhook rejected');
+        }
+        return sendJson(res, read.status, { error: read.error, message: read.message }, { connection: 'close', ...read.headers });
+      }
+      const startedMs = nowMs();
+      const reply = await handleWebhook(
+        {
+          secret,
+          rawBody: read.body,
+          signatureTimestamp: header(req, 'x-signature-timestamp'),
+          signature: header(req, 'x-signature-ed25519'),
+        },
+        { events: deps.events, signatureMaxSkewSec: deps.signatureMaxSkewSec, nowMs },
+      );
+      count(reply);
+      // A signature that does not verify is a failed authentication: past AUTH_FAILURES_PER_MINUTE, 429 before the body.
+      if (reply.status === 401) throttle.recordFailure(client);
+      // Only a verified event proves the secret is a bot's; op 13 and WebSocket connects are unauthenticated.
+      if (reply.outcome === 'accepted' && bot.inUrl) {
+        deps.redactor.remember(secret.reveal());
+        learn(header(req, 'x-bot-appid'), secret);
+      }
+      const level = REJECTIONS.has(reply.outcome) ? 'warn' : reply.outcome === 'bus_unavailable' ? 'error' : 'debug';
+      if (log.isLevelEnabled(level)) {
+        log[level](
+          {
+            bot: secret.tag,
+            ...(level === 'debug' ? {} : { client }),
+            outcome: reply.outcome,
+            status: reply.status,
+            bytes: read.body.length,
+            ms: nowMs() - startedMs,
+          },
+          level === 'debug' ? 'webhook' : level === 'warn' ? 'webhook rejected' : 'webhook not stored: bus unavailable',
+        );
+      }
+      send(res, reply);
+    } finally {
+      hold.release();
+    }
   }
+
+  /** One warn line per kind per FLOOD_LOG_INTERVAL_MS, saying how many there were: a flood cannot flood the log. */
+  const flood = new Map<string, { loggedAtMs: number; since: number }>();
+  const floodWarn = (kind: string, fields: Record<string, unknown>) => {
+    const now = nowMs();
+    const entry = flood.get(kind) ?? { loggedAtMs: Number.NEGATIVE_INFINITY, since: 0 };
+    entry.since++;
+    flood.set(kind, entry);
+    if (now - entry.loggedAtMs < FLOOD_LOG_INTERVAL_MS) return;
+    log.warn({ ...fields, outcome: kind, count: entry.since }, 'webhook refused before its body was read');
+    entry.loggedAtMs = now;
+    entry.since = 0;
+  };
 
   /** appid:fingerprint → when it may be tried again (learning asks the platform, so it is rationed). */
   const learned = new Map<string, number>();
@@ -184,7 +353,7 @@ export function createIngress(deps: IngressDeps): Ingress {
   const handleRequest = (req: IncomingMessage, res: ServerResponse) => {
     const webhook = req.method === 'POST' ? matchSecretEndpoint(req.url ?? '/', 'webhook') : null;
     if (!webhook) return void app(req, res);
-    serveWebhook(req, res, webhook.secret).catch((err: unknown) => {
+    serveWebhook(req, res, webhook).catch((err: unknown) => {
       log.error({ err }, 'unexpected error handling webhook');
       if (!res.headersSent) sendProblem(res, 500, 'internal_error', 'internal error');
     });
@@ -194,11 +363,18 @@ export function createIngress(deps: IngressDeps): Ingress {
     handleRequest,
     app,
     notReadyReason: () => (!accepting ? 'shutting down' : deps.events.isReady() ? undefined : 'bus not ready'),
-    stats: () => ({ ...counts }),
+    stats: () => ({ ...counts, webhookBodyBytesHeld: budget.bytesHeld, ...openApi?.stats() }),
     close: () => {
       accepting = false;
     },
   };
+}
+
+/** The pathname of a request target (origin or absolute form), for the 404 hint. */
+function pathOf(url: string): string {
+  const path = url.replace(/^[a-z][a-z0-9+.-]*:\/\/[^/?#]*/i, '');
+  const end = path.search(/[?#]/);
+  return end === -1 ? path : path.slice(0, end);
 }
 
 function header(req: IncomingMessage, name: string): string | undefined {

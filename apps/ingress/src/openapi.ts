@@ -2,7 +2,8 @@ import { request as httpRequest, type IncomingMessage, type ServerResponse } fro
 import { request as httpsRequest } from 'node:https';
 import type { BotDirectory } from '@hookway/bots';
 import { AppSecret, parseGatewayToken, stripAbsoluteForm } from '@hookway/protocol';
-import { sendJson, type Logger } from '@hookway/runtime';
+import { sendJson, type Logger, type ProxyTrust } from '@hookway/runtime';
+import { carriesSecret, openApiPath } from './routes.ts';
 
 export interface OpenApiOptions {
   /** Upstream OpenAPI, e.g. https://api.sgroup.qq.com. */
@@ -11,8 +12,38 @@ export interface OpenApiOptions {
   readonly tokenUrl: string;
   /** How clients reach Hookway (for GET /gateway); '' derives it from the request. */
   readonly publicUrl: string;
+  /** OPENAPI_PROXY: false forwards nothing (gateway discovery is still answered). */
+  readonly forward: boolean;
   readonly directory: BotDirectory;
+  /** TRUST_PROXY: whose X-Forwarded-Host/-Proto (and client address) are believed. */
+  readonly trust: ProxyTrust;
   readonly logger: Logger;
+}
+
+export type OpenApiStats = {
+  openApiForwarded: number;
+  openApiForwardsFailed: number;
+  /** Refused because the URL carried a secret, or a known AppSecret could not be swapped for a token. */
+  openApiSecretsRefused: number;
+  /** OpenAPI paths asked of a Hookway with OPENAPI_PROXY=false. */
+  openApiDisabled: number;
+};
+
+export interface OpenApi {
+  /** Serves the request if its path is in the OpenAPI table (routes.ts); returns false for anything else. */
+  serve(req: IncomingMessage, res: ServerResponse): boolean;
+  stats(): OpenApiStats;
+}
+
+/** A forward that must not happen: answered with this status and error, nothing sent upstream. */
+class Refusal extends Error {
+  constructor(
+    readonly status: number,
+    readonly error: string,
+    message: string,
+  ) {
+    super(message);
+  }
 }
 
 const HOP_BY_HOP = new Set([
@@ -61,12 +92,16 @@ export function upstreamUrl(base: URL, request: URL): URL | undefined {
 }
 
 /**
- * Hookway as the SDK's API host: it answers the gateway discovery calls itself and forwards every other path to
- * the configured QQ hosts — never anywhere else, whatever host the request names — streaming bodies and statuses.
+ * Hookway as the SDK's API host: it answers the gateway discovery calls itself and forwards the documented OpenAPI
+ * paths (routes.ts) to the configured QQ hosts — never anywhere else, whatever host the request names, never with a
+ * secret in the URL — streaming bodies and statuses. Other paths are not its business (the ingress answers 404).
  */
-export function createOpenApi(options: OpenApiOptions) {
+export function createOpenApi(options: OpenApiOptions): OpenApi {
   const apiBase = new URL(options.apiBase);
   const tokenUrl = new URL(options.tokenUrl);
+  const log = options.logger;
+  const counts: OpenApiStats = { openApiForwarded: 0, openApiForwardsFailed: 0, openApiSecretsRefused: 0, openApiDisabled: 0 };
+
   const gatewayUrl = (req: IncomingMessage): string | undefined => {
     if (options.publicUrl) return `${options.publicUrl.replace(/^http/, 'ws')}/websocket`;
     const absoluteForm = /^[a-z]+:\/\//i.test(req.url ?? '');
@@ -76,38 +111,52 @@ export function createOpenApi(options: OpenApiOptions) {
       const host = address.includes(':') ? `[${address}]` : address;
       return `ws://${host}:${req.socket.localPort}/websocket`;
     }
-    const proto =
-      String(req.headers['x-forwarded-proto'] ?? '')
-        .split(',')[0]
-        ?.trim() === 'https'
-        ? 'wss'
-        : 'ws';
-    const host = String(req.headers['x-forwarded-host'] ?? req.headers.host ?? 'localhost')
-      .split(',')[0]!
-      .trim();
+    // X-Forwarded-Proto/-Host only from a TRUST_PROXY address: anyone else would name their own host.
+    const facts = options.trust.facts(req);
+    const host = facts.host ?? 'localhost';
     // A proxy in front may have turned an HTTPS_PROXY request into origin-form with the platform's Host: never send
     // the SDK to the real gateway.
     if (/(^|\.)qq\.com(:\d+)?$/i.test(host)) return undefined;
-    return `${proto}://${host}/websocket`;
+    return `${facts.proto === 'https' ? 'wss' : 'ws'}://${host}/websocket`;
   };
 
-  /** `Bot <appid>.<AppSecret>` (the documented setting for legacy SDKs) becomes a real token upstream. */
-  const upstreamAuthorization = async (value: string | undefined): Promise<string | undefined> => {
+  /**
+   * `Bot <appid>.<AppSecret>` (the documented setting for legacy SDKs) becomes a real token upstream. A known AppSecret
+   * that cannot be swapped is refused rather than sent; anything else (a legacy bot token, `QQBot <token>`) passes.
+   */
+  const upstreamAuthorization = async (value: string | undefined, known: readonly AppSecret[]): Promise<string | undefined> => {
     const credential = value?.startsWith('Bot ') ? parseGatewayToken(value) : undefined;
     const secret = credential?.kind === 'bot_token' ? AppSecret.parse(credential.token) : undefined;
     if (credential?.kind !== 'bot_token' || !secret) return value;
     const token = await options.directory.tokenForSecret(credential.appid, secret).catch(() => undefined);
-    return token ? `QQBot ${token}` : value;
+    if (token) return `QQBot ${token}`;
+    if (known.some((k) => k.equals(secret))) {
+      throw new Refusal(
+        502,
+        'token_unavailable',
+        `no access token could be obtained for appid ${credential.appid}, and Hookway never sends an AppSecret upstream; try again later`,
+      );
+    }
+    return value;
   };
 
-  const forward = async (req: IncomingMessage, res: ServerResponse, target: URL) => {
+  const forward = async (req: IncomingMessage, res: ServerResponse, target: URL, pathAndQuery: string) => {
+    const known = [...(await options.directory.bots()).values()];
+    if (carriesSecret(pathAndQuery, known)) {
+      throw new Refusal(
+        400,
+        'secret_in_url',
+        'this request carries a secret in its URL, and Hookway never forwards one: the OpenAPI takes Authorization: QQBot <access token> (or Bot <appid>.<AppSecret>, swapped for a token here)',
+      );
+    }
     const headers: Record<string, string | string[]> = {};
     for (const [name, value] of Object.entries(req.headers)) {
       if (value !== undefined && !HOP_BY_HOP.has(name)) headers[name] = value;
     }
-    const authorization = await upstreamAuthorization(req.headers.authorization);
+    const authorization = await upstreamAuthorization(req.headers.authorization, known);
     if (authorization !== undefined) headers.authorization = authorization;
     const send = target.protocol === 'https:' ? httpsRequest : httpRequest;
+    counts.openApiForwarded++;
     const upstream = send(target, { method: req.method, headers }, (answer) => {
       const out: Record<string, string | string[]> = {};
       for (const [name, value] of Object.entries(answer.headers)) {
@@ -122,62 +171,83 @@ export function createOpenApi(options: OpenApiOptions) {
       if (!res.writableFinished) upstream.destroy();
     });
     upstream.on('error', (err) => {
-      options.logger.warn({ host: target.host, err: err.message }, 'OpenAPI pass-through failed');
+      counts.openApiForwardsFailed++;
+      // The path only (the query may hold ids a user did not mean to log); the logger redacts any secret left.
+      log.warn(
+        { method: req.method, path: target.pathname, host: target.host, client: options.trust.clientAddress(req), err: err.message },
+        'OpenAPI pass-through failed',
+      );
       if (!res.headersSent) sendJson(res, 502, { error: 'upstream_unreachable', message: `could not reach ${target.host}` });
       else res.destroy();
     });
     req.pipe(upstream);
   };
 
-  /** Starts a forward; anything it throws is logged and answered 502, never left as an unhandled rejection. */
-  const startForward = (req: IncomingMessage, res: ServerResponse, target: URL) => {
-    forward(req, res, target).catch((err: unknown) => {
-      options.logger.error({ err }, 'OpenAPI pass-through failed unexpectedly');
+  /** Starts a forward; a refusal is answered, anything else it throws is logged and answered 502, never left unhandled. */
+  const startForward = (req: IncomingMessage, res: ServerResponse, target: URL, pathAndQuery: string) => {
+    forward(req, res, target, pathAndQuery).catch((err: unknown) => {
+      if (err instanceof Refusal) {
+        counts.openApiSecretsRefused++;
+        log.warn({ method: req.method, client: options.trust.clientAddress(req), refused: err.error }, 'OpenAPI request not forwarded');
+        req.resume();
+        if (!res.headersSent) sendJson(res, err.status, { error: err.error, message: err.message }, { connection: 'close' });
+        return;
+      }
+      counts.openApiForwardsFailed++;
+      log.error({ err }, 'OpenAPI pass-through failed unexpectedly');
       if (!res.headersSent) sendJson(res, 502, { error: 'upstream_failed', message: 'the request could not be forwarded' });
       else res.destroy();
     });
   };
 
-  /** Serves the request if it is an OpenAPI call; returns false for anything else. */
-  return (req: IncomingMessage, res: ServerResponse): boolean => {
+  const serve = (req: IncomingMessage, res: ServerResponse): boolean => {
     const path = targetPath(req.url ?? '/');
-    if (path === undefined) {
-      sendJson(res, 400, { error: 'bad_target', message: 'the request target must be a path (or an absolute http(s) URL)' });
-      return true;
-    }
+    if (path === undefined) return false;
     // Route on the normalised path, so `/gateway/../app/getAppAccessToken` is what it says.
     const request = parseTarget(path);
-    const pathname = request.pathname;
-    const discovery = req.method === 'GET' && (pathname === '/gateway' || pathname === '/gateway/bot');
-    const url = discovery ? gatewayUrl(req) : undefined;
-    if (discovery && url === undefined) {
-      options.logger.warn('GET /gateway arrived with the platform as Host (an HTTPS_PROXY SDK behind a proxy): set PUBLIC_URL');
-      sendJson(res, 503, { error: 'public_url_required', message: 'set PUBLIC_URL so Hookway can tell SDKs where its gateway is' });
+    const entry = openApiPath(request.pathname);
+    if (!entry) return false;
+    if (entry.method !== undefined && req.method !== entry.method && !(entry.method === 'GET' && req.method === 'HEAD')) {
+      sendJson(
+        res,
+        405,
+        { error: 'method_not_allowed', message: `${entry.path} takes ${entry.method} only` },
+        { allow: entry.method === 'GET' ? 'GET, HEAD' : entry.method },
+      );
       return true;
     }
-    if (req.method === 'GET' && pathname === '/gateway') {
-      sendJson(res, 200, { url });
+    if (entry.route === 'discovery') {
+      const url = gatewayUrl(req);
+      if (url === undefined) {
+        log.warn('GET /gateway arrived with the platform as Host (an HTTPS_PROXY SDK behind a proxy): set PUBLIC_URL');
+        sendJson(res, 503, { error: 'public_url_required', message: 'set PUBLIC_URL so Hookway can tell SDKs where its gateway is' });
+      } else if (entry.path === '/gateway') sendJson(res, 200, { url });
+      else
+        sendJson(res, 200, {
+          url,
+          shards: 1,
+          session_start_limit: { total: 1000, remaining: 1000, reset_after: 86_400_000, max_concurrency: 1 },
+        });
       return true;
     }
-    if (req.method === 'GET' && pathname === '/gateway/bot') {
-      sendJson(res, 200, {
-        url,
-        shards: 1,
-        session_start_limit: { total: 1000, remaining: 1000, reset_after: 86_400_000, max_concurrency: 1 },
+    if (!options.forward) {
+      counts.openApiDisabled++;
+      sendJson(res, 404, {
+        error: 'openapi_proxy_disabled',
+        message: `this Hookway does not forward the QQ OpenAPI (OPENAPI_PROXY=false); call ${apiBase.origin} directly`,
       });
       return true;
     }
-    if (pathname === '/app/getAppAccessToken') {
-      startForward(req, res, tokenUrl);
+    if (entry.route === 'token') {
+      startForward(req, res, tokenUrl, path);
       return true;
     }
     // Only the path and query come from the request: the scheme, host and port are always the configured ones.
     const target = upstreamUrl(apiBase, request);
-    if (!target) {
-      sendJson(res, 400, { error: 'bad_target', message: 'that path cannot be forwarded' });
-      return true;
-    }
-    startForward(req, res, target);
+    if (!target) return false;
+    startForward(req, res, target, path);
     return true;
   };
+
+  return { serve, stats: () => ({ ...counts }) };
 }

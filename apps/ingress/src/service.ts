@@ -2,8 +2,15 @@ import { directoryFromConfig, openBotRegistry, type BotDirectory } from '@hookwa
 import { openEventLog, type EventLog } from '@hookway/bus';
 import type { AppSecret } from '@hookway/protocol';
 import { closeBackend, type StoreBackend } from '@hookway/redis';
-import { createHttpService, type HttpService, type ServiceContext } from '@hookway/runtime';
-import { createIngress } from './create-ingress.ts';
+import {
+  createHttpService,
+  createProxyTrust,
+  httpLimits,
+  type AuthFailureThrottle,
+  type HttpService,
+  type ServiceContext,
+} from '@hookway/runtime';
+import { createIngress, type IngressDeps } from './create-ingress.ts';
 import { createOpenApi } from './openapi.ts';
 
 /** The ingress role alone: webhooks in, events onto the event log, plus health endpoints. Stateless. */
@@ -22,6 +29,7 @@ export function createIngressService(context: ServiceContext, backend: StoreBack
     logger,
     tcpKeepaliveDelayMs: config.tcpKeepaliveDelayMs,
     drainMs: config.shutdownDrainMs,
+    limits: httpLimits(config),
     health: [events.health, ingress],
     handleRequest: ingress.handleRequest,
     services: [{ name: 'ingress', resource: ingress }],
@@ -34,18 +42,32 @@ export function createIngressService(context: ServiceContext, backend: StoreBack
 }
 
 /** What `createIngress` needs, from the settings: shared by the ingress role and the relay. */
-export function ingressDeps({ config, logger, redactor }: ServiceContext, events: EventLog, directory: BotDirectory) {
+export function ingressDeps(
+  { config, logger, redactor }: ServiceContext,
+  events: EventLog,
+  directory: BotDirectory,
+  authFailures?: AuthFailureThrottle,
+): IngressDeps {
+  const trust = createProxyTrust(config.trustProxy);
   return {
     events,
     logger,
     redactor,
     maxBodyBytes: config.maxBodyBytes,
     signatureMaxSkewSec: config.signatureMaxSkewSec,
+    allowSecretInUrl: config.allowSecretInUrl,
+    configuredSecret: (appid) => directory.configuredSecret(appid),
+    trust,
+    bodyBudgetBytes: config.webhookBodyBudgetBytes,
+    authFailuresPerMinute: config.authFailuresPerMinute,
+    ...(authFailures ? { authFailures } : {}),
     openApi: createOpenApi({
       apiBase: config.qqApiBase,
       tokenUrl: config.qqTokenUrl,
       publicUrl: config.publicUrl,
+      forward: config.openapiProxy,
       directory,
+      trust,
       logger,
     }),
     learnBot: async (appid: string, secret: AppSecret) => {

@@ -107,6 +107,16 @@ function validateCallback(secret: AppSecret, parsed: unknown): WebhookReply {
     );
   }
   const { plain_token, event_ts } = request.data.d;
+  // Op 13 signs event_ts ‖ plain_token with the key op 0 is verified with (timestamp ‖ body): signing a `{` would let
+  // anyone who can call op 13 — with the secretless POST /webhook, anyone who knows the appid — sign an event of their
+  // own. An event body is a JSON object, so bytes without `{` can never pass for one, however they are split.
+  if (`${event_ts}${plain_token}`.includes('{')) {
+    return problem(
+      400,
+      'invalid_validation_request',
+      'd.plain_token and d.event_ts may not contain "{": op 13 shares its key with op 0, and Hookway never signs bytes that could pass for an event',
+    );
+  }
   return json(200, 'validated', { plain_token, signature: signCallbackValidation(secret.reveal(), event_ts, plain_token) });
 }
 

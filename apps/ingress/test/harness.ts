@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { afterEach } from 'vitest';
 import { historyLimits, MemoryEventLog } from '@hookway/bus';
 import { AppSecret } from '@hookway/protocol';
-import { createLogger, createRedactor, defaultConfig, type Config, type Logger } from '@hookway/runtime';
+import { createLogger, createProxyTrust, createRedactor, defaultConfig, type Config, type Logger } from '@hookway/runtime';
 import { lineSink, WebhookSender } from '@hookway/testkit';
 import { createIngress, type Ingress, type IngressDeps } from '../src/index.ts';
 
@@ -27,6 +27,8 @@ export interface IngressExtras {
   /** Builds the OpenAPI handler with the ingress's own logger. */
   readonly openApi?: (logger: Logger) => NonNullable<IngressDeps['openApi']>;
   readonly learnBot?: IngressDeps['learnBot'];
+  /** The bots of BOTS/BOTS_FILE, appid → secret, for the secretless `POST /webhook`. */
+  readonly configured?: Readonly<Record<string, string>>;
 }
 
 /**
@@ -52,6 +54,14 @@ export function ingressFixture() {
       redactor,
       maxBodyBytes: config.maxBodyBytes,
       signatureMaxSkewSec: config.signatureMaxSkewSec,
+      allowSecretInUrl: config.allowSecretInUrl,
+      configuredSecret: (appid) => {
+        const secret = Object.hasOwn(extras.configured ?? {}, appid) ? extras.configured?.[appid] : undefined;
+        return secret === undefined ? undefined : AppSecret.of(secret);
+      },
+      trust: createProxyTrust(config.trustProxy),
+      bodyBudgetBytes: config.webhookBodyBudgetBytes,
+      authFailuresPerMinute: config.authFailuresPerMinute,
       ...(extras.nowMs ? { nowMs: extras.nowMs } : {}),
       ...(extras.openApi ? { openApi: extras.openApi(logger) } : {}),
       ...(extras.learnBot ? { learnBot: extras.learnBot } : {}),

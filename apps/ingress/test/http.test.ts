@@ -43,9 +43,12 @@ describe('everything that is not a webhook POST', () => {
     const r = await start(
       {},
       {
-        openApi: () => () => {
-          throw new Error('handler broke');
-        },
+        openApi: () => ({
+          serve: () => {
+            throw new Error('handler broke');
+          },
+          stats: () => ({ openApiForwarded: 0, openApiForwardsFailed: 0, openApiSecretsRefused: 0, openApiDisabled: 0 }),
+        }),
       },
     );
     const res = await fetch(`${r.baseUrl}/users/@me`);

@@ -3,14 +3,15 @@ import type { AddressInfo } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { BotDirectory, createQqApi, MemoryBotRegistry } from '@hookway/bots';
 import { AppSecret } from '@hookway/protocol';
+import { createProxyTrust } from '@hookway/runtime';
 import { FakeQqPlatform } from '@hookway/testkit';
 import { createOpenApi } from '../src/openapi.ts';
 import { ingressFixture, SECRET, type RunningIngress } from './harness.ts';
 
 const BOT = { appid: '102000001', secret: SECRET, userId: '6158788878435714165', username: '测试机器人' };
 
-/** BotDirectory's store of learned bots (the bus in production): none here, the bot is configured. */
-const noLearnedBots = new MemoryBotRegistry();
+/** A bot Hookway learned from a verified webhook (kept in the BotRegistry), not configured. */
+const LEARNED = { appid: '102000009', secret: 'LearnedSecret0009' };
 
 let fake: FakeQqPlatform;
 beforeEach(async () => {
@@ -22,29 +23,36 @@ afterEach(async () => {
 
 const { start: startIngress } = ingressFixture();
 /** The ingress with Hookway's OpenAPI handler in front of the fake platform (or `upstream` instead). */
-const start = (options: { publicUrl?: string; upstream?: string } = {}) =>
-  startIngress(
-    {},
+const start = async (options: { publicUrl?: string; upstream?: string; forward?: boolean; trustProxy?: string[] } = {}) => {
+  // BotDirectory's store of learned bots (the bus in production).
+  const learned = new MemoryBotRegistry();
+  await learned.remember(LEARNED.appid, AppSecret.of(LEARNED.secret));
+  const trustProxy = options.trustProxy ?? ['loopback'];
+  return startIngress(
+    { trustProxy },
     {
       openApi: (logger) =>
         createOpenApi({
           apiBase: options.upstream ?? fake.baseUrl,
           tokenUrl: `${options.upstream ?? fake.baseUrl}/app/getAppAccessToken`,
           publicUrl: options.publicUrl ?? '',
+          forward: options.forward ?? true,
           directory: new BotDirectory(
             new Map([[BOT.appid, AppSecret.of(BOT.secret)]]),
-            noLearnedBots,
+            learned,
             createQqApi({ tokenUrl: fake.tokenUrl, apiBase: fake.baseUrl }),
           ),
+          trust: createProxyTrust(trustProxy),
           logger,
         }),
     },
   );
+};
 
 /** A raw request with any request target (absolute-form, `*@host`…), which fetch cannot send. */
-const send = (r: RunningIngress, method: string, path: string, headers: OutgoingHttpHeaders = {}, body?: string) =>
+const send = (r: RunningIngress, method: string, path: string, headers: OutgoingHttpHeaders = {}, body?: string, localAddress?: string) =>
   new Promise<{ status: number; text: string }>((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port: r.port, method, path, headers }, (answer) => {
+    const req = request({ host: '127.0.0.1', port: r.port, method, path, headers, ...(localAddress ? { localAddress } : {}) }, (answer) => {
       let text = '';
       answer.on('data', (d) => (text += d));
       answer.on('end', () => resolve({ status: answer.statusCode ?? 0, text }));
@@ -69,6 +77,125 @@ describe('gateway discovery', () => {
     const pinned = await start({ publicUrl: 'https://hook.example.com' });
     expect(await (await fetch(`${pinned.baseUrl}/gateway`)).json()).toEqual({ url: 'wss://hook.example.com/websocket' });
     expect(fake.calls).toEqual([]);
+  });
+});
+
+describe('gateway discovery behind proxies (TRUST_PROXY)', () => {
+  it('believes X-Forwarded-Host/-Proto only from a trusted proxy address', async () => {
+    const r = await start({ trustProxy: ['127.0.0.1'] });
+    const forwarded = { 'x-forwarded-proto': 'https', 'x-forwarded-host': 'evil.example' };
+    const fromProxy = await send(r, 'GET', '/gateway', forwarded, undefined, '127.0.0.1');
+    expect(JSON.parse(fromProxy.text)).toEqual({ url: 'wss://evil.example/websocket' });
+    // Any other address (127.0.0.2 is loopback too, but not listed) names its own host: ignored, the Host header wins.
+    for (const path of ['/gateway', '/gateway/bot']) {
+      const fromClient = await send(r, 'GET', path, forwarded, undefined, '127.0.0.2');
+      expect(JSON.parse(fromClient.text), path).toMatchObject({ url: `ws://127.0.0.1:${r.port}/websocket` });
+    }
+  });
+
+  it('believes nobody with TRUST_PROXY=none', async () => {
+    const r = await start({ trustProxy: [] });
+    const res = await send(r, 'GET', '/gateway/bot', {
+      'x-forwarded-proto': 'https',
+      'x-forwarded-host': 'evil.example',
+      host: 'hook.example:8000',
+    });
+    expect(JSON.parse(res.text)).toMatchObject({ url: 'ws://hook.example:8000/websocket' });
+  });
+
+  it('answers other methods on the discovery and token paths with 405, forwarding nothing', async () => {
+    const r = await start();
+    for (const [method, path, allow] of [
+      ['POST', '/gateway', 'GET, HEAD'],
+      ['DELETE', '/gateway/bot', 'GET, HEAD'],
+      ['GET', '/app/getAppAccessToken', 'POST'],
+    ] as const) {
+      const res = await fetch(`${r.baseUrl}${path}`, { method });
+      expect(res.status, path).toBe(405);
+      expect(res.headers.get('allow')).toBe(allow);
+      expect(await res.json()).toMatchObject({ error: 'method_not_allowed' });
+    }
+    expect(fake.calls).toEqual([]);
+  });
+});
+
+describe('what never leaves the server', () => {
+  it.each([
+    ['POST', `/webhok?secret=${SECRET}`, /POST \/webhook/],
+    ['POST', `/Webhook/${SECRET}`, /POST \/webhook/],
+    ['POST', `/webhook/${SECRET}/x`, /POST \/webhook/],
+    ['GET', `/ws/${SECRET}/x`, /\/ws \(raw mode\)/],
+    ['GET', '/', /^no such endpoint: Hookway serves/],
+    ['GET', '/wp-login.php', /^no such endpoint: Hookway serves/],
+    ['GET', '/metrics', /^no such endpoint: Hookway serves/],
+    ['POST', `/callback?secret=${SECRET}`, /^no such endpoint: Hookway serves/],
+  ])('%s %s: a Hookway 404 (with a hint for a typo), nothing upstream, no secret echoed or logged', async (method, path, message) => {
+    const r = await start();
+    const res = await fetch(`${r.baseUrl}${path}`, { method, ...(method === 'POST' ? { body: '{"op":13,"d":{}}' } : {}) });
+    expect(res.status).toBe(404);
+    const text = await res.text();
+    expect(JSON.parse(text)).toEqual({ error: 'not_found', message: expect.stringMatching(message) });
+    expect(text).not.toContain(SECRET);
+    expect(r.logs.join('')).not.toContain(SECRET);
+    expect(fake.calls).toEqual([]);
+    expect(r.ingress.stats()).toMatchObject({ requestsNotFound: 1, openApiForwarded: 0 });
+  });
+
+  it.each([
+    ['a secret parameter', `/v2/groups/C9F778FE/messages?secret=${SECRET}`],
+    ['any secret parameter', '/channels/100010/messages?secret=whatever'],
+    ['a configured bot’s secret in the path', `/v2/users/${SECRET}/messages`],
+    ['a learned bot’s secret in the query', `/users/@me/guilds?before=${LEARNED.secret}`],
+    ['a percent-encoded secret', `/channels/${SECRET.replace('D', '%44')}/messages`],
+    ['a secret on the token path', `/app/getAppAccessToken?secret=${SECRET}`],
+  ])('refuses to forward a URL carrying %s (400 secret_in_url)', async (_case, path) => {
+    const r = await start();
+    const res = await fetch(`${r.baseUrl}${path}`, {
+      method: 'POST',
+      headers: { authorization: `QQBot ${fake.tokenOf(BOT.appid)}`, 'content-type': 'application/json' },
+      body: '{"content":"hi"}',
+    });
+    expect(res.status).toBe(400);
+    expect(await res.json()).toMatchObject({ error: 'secret_in_url', message: expect.stringMatching(/never forwards/) });
+    expect(fake.calls).toEqual([]);
+    expect(r.logs.join('')).not.toContain(SECRET);
+    expect(r.ingress.stats()).toMatchObject({ openApiSecretsRefused: 1, openApiForwarded: 0 });
+  });
+
+  it('refuses to send Bot <appid>.<AppSecret> upstream when no token can be had for it', async () => {
+    const r = await start();
+    fake.tokenOutage = true;
+    const res = await fetch(`${r.baseUrl}/channels/100010/messages`, {
+      method: 'POST',
+      headers: { authorization: `Bot ${BOT.appid}.${BOT.secret}`, 'content-type': 'application/json' },
+      body: '{"content":"pong"}',
+    });
+    expect(res.status).toBe(502);
+    expect(await res.json()).toMatchObject({ error: 'token_unavailable' });
+    expect(fake.callsTo('/channels')).toEqual([]);
+    // A legacy bot token that is no AppSecret Hookway knows is the SDK's business: it passes unchanged.
+    await fetch(`${r.baseUrl}/channels/100010/messages`, {
+      method: 'POST',
+      headers: { authorization: `Bot ${BOT.appid}.legacyBotToken1` },
+      body: '{}',
+    });
+    expect(fake.callsTo('/channels')[0]?.authorization).toBe(`Bot ${BOT.appid}.legacyBotToken1`);
+  });
+
+  it('forwards nothing with OPENAPI_PROXY=false, and still answers gateway discovery', async () => {
+    const r = await start({ forward: false });
+    for (const [method, path] of [
+      ['POST', '/v2/groups/C9F778FE/messages'],
+      ['GET', '/users/@me'],
+      ['POST', '/app/getAppAccessToken'],
+    ] as const) {
+      const res = await fetch(`${r.baseUrl}${path}`, { method, ...(method === 'POST' ? { body: '{}' } : {}) });
+      expect(res.status, path).toBe(404);
+      expect(await res.json()).toMatchObject({ error: 'openapi_proxy_disabled', message: expect.stringMatching(/OPENAPI_PROXY=false/) });
+    }
+    expect((await fetch(`${r.baseUrl}/gateway`)).status).toBe(200);
+    expect(fake.calls).toEqual([]);
+    expect(r.ingress.stats()).toMatchObject({ openApiDisabled: 3, openApiForwarded: 0 });
   });
 });
 
@@ -165,11 +292,17 @@ describe('pass-through', () => {
   it('answers an unreachable upstream with a JSON 502, never a hang or an HTML page', async () => {
     // Port 9 (discard) on loopback: nothing listens there.
     const r = await start({ upstream: 'http://127.0.0.1:9' });
-    for (const path of ['/nope', '/elsewhere%ZZ']) {
-      const res = await fetch(`${r.baseUrl}${path}`);
+    for (const path of ['/v2/groups/C9F778FE/messages', '/channels/elsewhere%ZZ/messages']) {
+      const res = await fetch(`${r.baseUrl}${path}`, { method: 'POST', body: '{}' });
       expect(res.status, path).toBe(502);
       expect(await res.json()).toMatchObject({ error: 'upstream_unreachable' });
     }
-    expect(r.logs.join('')).toMatch(/OpenAPI pass-through failed/);
+    // Logged with its method and path (never its query), so the failing call can be told apart.
+    const failures = r.logs.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l.msg === 'OpenAPI pass-through failed');
+    expect(failures.map((l) => [l.method, l.path, l.client])).toEqual([
+      ['POST', '/v2/groups/C9F778FE/messages', '127.0.0.1'],
+      ['POST', '/channels/elsewhere%ZZ/messages', '127.0.0.1'],
+    ]);
+    expect(r.ingress.stats()).toMatchObject({ openApiForwarded: 2, openApiForwardsFailed: 2 });
   });
 });

@@ -4,7 +4,16 @@ import { historyLimits, MemoryEventLog, type EventLog } from '@hookway/bus';
 import { createGateway, gatewayDeps, MemorySessionStore, type Gateway, type SessionStore } from '@hookway/gateway';
 import { createIngress, ingressDeps, type Ingress } from '@hookway/ingress';
 import { FileClientKeyStore, type ClientKeyStore } from '@hookway/keys';
-import { createHttpService, type Closeable, type Config, type HealthSource, type Logger, type Redactor } from '@hookway/runtime';
+import {
+  AuthFailureThrottle,
+  createHttpService,
+  httpLimits,
+  type Closeable,
+  type Config,
+  type HealthSource,
+  type Logger,
+  type Redactor,
+} from '@hookway/runtime';
 
 /** Every store the two roles use, one per concern. */
 export interface RelayStores {
@@ -75,17 +84,27 @@ export function createRelay(deps: RelayDeps): Relay {
 
   // One directory for both roles: one token cache per bot in this process.
   const directory = directoryFromConfig(config, stores.bots, (value) => redactor.remember(value));
+  // One failure throttle too: an address gets AUTH_FAILURES_PER_MINUTE in all, not that many per role.
+  const authFailures = new AuthFailureThrottle(config.authFailuresPerMinute, deps.nowMs);
   const ingress = createIngress({
-    ...ingressDeps({ config, logger: logger.child({ role: 'ingress' }), redactor }, stores.events, directory),
+    ...ingressDeps({ config, logger: logger.child({ role: 'ingress' }), redactor }, stores.events, directory, authFailures),
     ...(deps.nowMs ? { nowMs: deps.nowMs } : {}),
   });
   const gateway = createGateway(
-    gatewayDeps({ config, logger: logger.child({ role: 'gateway' }) }, stores.events, stores.sessions, directory, stores.keys),
+    gatewayDeps(
+      { config, logger: logger.child({ role: 'gateway' }) },
+      stores.events,
+      stores.sessions,
+      directory,
+      stores.keys,
+      authFailures,
+    ),
   );
   const service = createHttpService({
     logger,
     tcpKeepaliveDelayMs: config.tcpKeepaliveDelayMs,
     drainMs: config.shutdownDrainMs,
+    limits: httpLimits(config),
     health: [...(deps.storesHealth ? [deps.storesHealth] : []), ingress, gateway],
     handleRequest: ingress.handleRequest,
     handleUpgrade: gateway.handleUpgrade,

@@ -76,6 +76,14 @@ export class BotDirectory {
     private readonly nowMs: () => number = Date.now,
   ) {}
 
+  /**
+   * The AppSecret of a bot configured with BOTS or BOTS_FILE (never a learned one): how the secretless webhook
+   * `POST /webhook` picks its bot from X-Bot-Appid. Synchronous and without I/O, so it is cheap before authentication.
+   */
+  configuredSecret(appid: string): AppSecret | undefined {
+    return this.configured.get(appid);
+  }
+
   /** Configured bots win over learned ones. */
   async bots(): Promise<ReadonlyMap<string, AppSecret>> {
     if (!this.known || this.nowMs() - this.known.atMs > KNOWN_BOTS_CACHE_MS) {

@@ -82,6 +82,15 @@ describe('BotDirectory.bots', () => {
     expect([...(await dir.bots()).keys()]).toEqual([A.appid]);
   });
 
+  it('gives the secret of a configured bot only (the secretless webhook trusts BOTS and BOTS_FILE, not learning)', async () => {
+    const { dir, api, store } = directory({ configured: [A], learned: [C] });
+    expect(dir.configuredSecret(A.appid)).toBe(A.secret);
+    expect(dir.configuredSecret(C.appid)).toBeUndefined();
+    expect(dir.configuredSecret(B.appid)).toBeUndefined();
+    expect(dir.configuredSecret('')).toBeUndefined();
+    expect([api.tokenCalls, store.writes]).toEqual([[], 0]);
+  });
+
   it('finds the appid of a secret, configured or learned', async () => {
     const { dir } = directory({ configured: [A], learned: [C] });
     expect(await dir.appidOf(A.secret)).toBe(A.appid);

@@ -110,6 +110,7 @@ export function directory(options: { configured?: readonly Bot[]; learned?: read
     bots: async () => new Map([...(await real.bots())].map(([appid, secret]) => [appid, secret.reveal()])),
     authenticate: async (credential: GatewayCredential) => plain(await real.authenticate(credential)),
     appidOf: (secret: string) => real.appidOf(AppSecret.of(secret)),
+    configuredSecret: (appid: string) => real.configuredSecret(appid)?.reveal(),
     tokenForSecret: (appid: string, secret: string) => real.tokenForSecret(appid, AppSecret.of(secret)),
     user: (identity: { appid: string | undefined; secret: string }) =>
       real.user({ appid: identity.appid, secret: AppSecret.of(identity.secret) }),

@@ -3,6 +3,8 @@ import { AppSecret } from './secret.ts';
 export interface EndpointMatch {
   /** The AppSecret from `/<name>/S` or `?secret=S`, or undefined when it is missing, repeated or implausible. */
   readonly secret: AppSecret | undefined;
+  /** Where the URL carries a secret (even an implausible one): `/<name>/S`, `?secret=`, or nowhere. */
+  readonly secretIn: 'path' | 'query' | undefined;
   readonly query: URLSearchParams;
 }
 
@@ -30,7 +32,8 @@ export function matchSecretEndpoint(rawUrl: string, name: string): EndpointMatch
   const inPath = segments[2] ? safeDecode(segments[2]) : undefined;
   const inQuery = query.getAll('secret');
   const candidate = inPath !== undefined ? (inQuery.length === 0 ? inPath : undefined) : inQuery.length === 1 ? inQuery[0] : undefined;
-  return { secret: AppSecret.parse(candidate), query };
+  const secretIn = segments[2] ? 'path' : inQuery.length > 0 ? 'query' : undefined;
+  return { secret: AppSecret.parse(candidate), secretIn, query };
 }
 
 function safeDecode(segment: string): string | undefined {

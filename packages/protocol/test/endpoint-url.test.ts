@@ -37,6 +37,21 @@ describe('matchSecretEndpoint', () => {
     },
   );
 
+  it.each([
+    ['/webhook', undefined],
+    ['/webhook/', undefined],
+    ['/webhook?after=x', undefined],
+    [`/webhook?secret=${S}`, 'query'],
+    ['/webhook?secret=', 'query'],
+    [`/webhook/?secret=${S}`, 'query'],
+    [`/webhook/${S}`, 'path'],
+    ['/webhook/abc', 'path'],
+    [`/webhook/${S}?secret=${S}`, 'path'],
+    [`https://example.com/webhook/${S}/`, 'path'],
+  ] as const)('says where %s carries its secret: %s', (url, where) => {
+    expect(matchSecretEndpoint(url, 'webhook')?.secretIn).toBe(where);
+  });
+
   it('exposes the other query parameters', () => {
     expect(matchSecretEndpoint(`/ws/${S}?after=X%3Ay`, 'ws')?.query.get('after')).toBe('X:y');
   });

@@ -238,12 +238,12 @@ export const SETTINGS = {
   WEBHOOK_BODY_BUDGET_BYTES: setting(
     int(64 * KiB, 4096 * MiB),
     String(32 * MiB),
-    'Webhook body bytes being read at once across all requests; past it a webhook gets 503 with Retry-After (the platform retries).',
+    'Webhook body bytes being read at once across all requests; past it a webhook gets 503 with Retry-After (the platform retries). One client address (one /64 for IPv6) may hold at most an eighth of it (never less than MAX_BODY_BYTES), so one sender cannot starve the others. At least MAX_BODY_BYTES.',
   ),
   HTTP_HEADERS_TIMEOUT_MS: setting(
     int(500, 600_000),
     '5000',
-    'A request whose headers have not all arrived after this long is dropped (408).',
+    'A request whose headers have not all arrived after this long is dropped (408). At most HTTP_BODY_TIMEOUT_MS.',
   ),
   HTTP_BODY_TIMEOUT_MS: setting(
     int(500, 600_000),
@@ -303,6 +303,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (problems.length === 0 && config.historyMaxBytes < config.maxBodyBytes) {
     problems.push(
       `HISTORY_MAX_BYTES=${config.historyMaxBytes}: must be at least MAX_BODY_BYTES (${config.maxBodyBytes}), or a maximal event could never be kept`,
+    );
+  }
+  if (problems.length === 0 && config.webhookBodyBudgetBytes < config.maxBodyBytes) {
+    problems.push(
+      `WEBHOOK_BODY_BUDGET_BYTES=${config.webhookBodyBudgetBytes}: must be at least MAX_BODY_BYTES (${config.maxBodyBytes}), or a maximal webhook could never be read`,
+    );
+  }
+  if (problems.length === 0 && config.httpHeadersTimeoutMs > config.httpBodyTimeoutMs) {
+    problems.push(
+      `HTTP_HEADERS_TIMEOUT_MS=${config.httpHeadersTimeoutMs}: must not exceed HTTP_BODY_TIMEOUT_MS (${config.httpBodyTimeoutMs}), which counts from the same start and includes the headers`,
     );
   }
   if (problems.length > 0) throw new ConfigError(problems);

@@ -20,6 +20,20 @@ export function refuseUpgrade(
   message: string,
   headers: Readonly<Record<string, string>> = {},
 ): void {
+  answerOnSocket(socket, status, error, message, headers);
+}
+
+/**
+ * A JSON error written straight onto a socket that has no ServerResponse (a refused upgrade, an HTTP request the
+ * parser refused or that timed out), then the socket is destroyed once the answer is flushed.
+ */
+export function answerOnSocket(
+  socket: Duplex,
+  status: number,
+  error: string,
+  message: string,
+  headers: Readonly<Record<string, string>> = {},
+): void {
   const body = JSON.stringify({ error, message });
   const extra = Object.entries(headers)
     .map(([name, value]) => `${name}: ${value}\r\n`)

@@ -1,6 +1,7 @@
 import { once } from 'node:events';
 import type { Server } from 'node:http';
 import { ConfigError, loadConfig, type Config } from './config.ts';
+import { applyHttpLimits, httpLimits } from './http-service.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { createRedactor, type Redactor } from './redact.ts';
 
@@ -51,6 +52,8 @@ async function serve(role: string, build: (context: ServiceContext) => Promise<S
     logger.fatal({ err }, 'could not start');
     process.exit(1);
   }
+  // Every role's server, whoever built it, gets this process's timeouts and connection cap.
+  applyHttpLimits(service.server, httpLimits(config));
   service.server.listen(config.port, config.host);
   try {
     await once(service.server, 'listening');

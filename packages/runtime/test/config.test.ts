@@ -61,6 +61,22 @@ describe('loadConfig', () => {
   });
 
   it.each([
+    [{ WEBHOOK_BODY_BUDGET_BYTES: String(512 * 1024) }, /WEBHOOK_BODY_BUDGET_BYTES=524288: must be at least MAX_BODY_BYTES/],
+    [{ HTTP_HEADERS_TIMEOUT_MS: '20000' }, /HTTP_HEADERS_TIMEOUT_MS=20000: must not exceed HTTP_BODY_TIMEOUT_MS \(10000\)/],
+  ])('refuses settings that contradict each other: %j', (env, message) => {
+    expect(() => loadConfig(env)).toThrow(message);
+  });
+
+  it('accepts a body budget of exactly MAX_BODY_BYTES and equal header and body timeouts', () => {
+    const config = loadConfig({
+      WEBHOOK_BODY_BUDGET_BYTES: String(1 << 20),
+      HTTP_HEADERS_TIMEOUT_MS: '7000',
+      HTTP_BODY_TIMEOUT_MS: '7000',
+    });
+    expect([config.webhookBodyBudgetBytes, config.httpHeadersTimeoutMs, config.httpBodyTimeoutMs]).toEqual([1 << 20, 7000, 7000]);
+  });
+
+  it.each([
     ['loopback', ['loopback']],
     ['none', []],
     [' 10.0.0.0/8, 192.168.1.7 ,::1, fd00::/8', ['10.0.0.0/8', '192.168.1.7', '::1', 'fd00::/8']],

@@ -5,3 +5,5 @@ export * from './line-sink.ts';
 export * from './redis-server.ts';
 export * from './fake-qq.ts';
 export * from './gateway-client.ts';
+export * from './raw-http.ts';
+export * from './stalled-bodies.ts';

@@ -1,3 +1,4 @@
+import { request } from 'node:http';
 import { signDispatch } from '@hookway/protocol';
 
 /** Posts webhooks to a Hookway (or any receiver) signed exactly as the QQ platform signs them. */
@@ -22,7 +23,14 @@ export class WebhookSender {
   constructor(
     readonly baseUrl: string,
     readonly secret: string,
+    /** The client's own address (another loopback address such as 127.0.0.2 is another client to the server). */
+    readonly localAddress?: string,
   ) {}
+
+  /** The same sender, connecting from `localAddress`. */
+  from(localAddress: string): WebhookSender {
+    return new WebhookSender(this.baseUrl, this.secret, localAddress);
+  }
 
   /** Signs and posts one op 0 body (a string is sent byte for byte). */
   async dispatch(body: string | Buffer, options: SendOptions = {}): Promise<SentWebhook> {
@@ -49,6 +57,8 @@ export class WebhookSender {
   /** Posts arbitrary bytes with arbitrary headers (for malformed-input tests). */
   async post(body: Buffer | string, headers: Record<string, string> = {}, path?: string): Promise<SentWebhook> {
     const url = new URL(path ?? `/webhook?secret=${encodeURIComponent(this.secret)}`, this.baseUrl);
+    if (this.localAddress !== undefined)
+      return postFrom(this.localAddress, url, { 'content-type': 'application/json', 'user-agent': 'QQBot-Callback', ...headers }, body);
     const res = await fetch(url, {
       method: 'POST',
       headers: { 'content-type': 'application/json', 'user-agent': 'QQBot-Callback', ...headers },
@@ -57,4 +67,23 @@ export class WebhookSender {
     const text = await res.text();
     return { status: res.status, headers: res.headers, text, json: <T>() => JSON.parse(text) as T };
   }
+}
+
+/** One POST over node:http from a chosen local address (fetch cannot bind one). */
+function postFrom(localAddress: string, url: URL, headers: Record<string, string>, body: Buffer | string): Promise<SentWebhook> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { method: 'POST', headers, localAddress, agent: false }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      res.on('end', () => {
+        const text = Buffer.concat(chunks).toString('utf8');
+        const answerHeaders = new Headers();
+        for (const [name, value] of Object.entries(res.headers)) if (typeof value === 'string') answerHeaders.set(name, value);
+        resolve({ status: res.statusCode ?? 0, headers: answerHeaders, text, json: <T>() => JSON.parse(text) as T });
+      });
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
 }
