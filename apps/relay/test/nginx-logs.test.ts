@@ -37,7 +37,8 @@ describe.runIf(installed)('no credential in nginx’s logs (deploy/nginx/hookway
     const bearer = { headers: { authorization: `Bearer ${key}` } };
 
     // The usual traffic: the callback check, events, a client with its key in a header, a resume.
-    expect((await sender.validate('plainToken01', '1725442341', '/webhook')).status).toBe(200);
+    const validation = '{"op":13,"d":{"plain_token":"plainToken01","event_ts":"1725442341"}}';
+    expect((await sender.post(validation, { 'x-bot-appid': APPID }, '/webhook')).status).toBe(200);
     const client = await WsCollector.connect(`ws://${front}/ws`, bearer);
     clients.push(client);
     const bodies = [groupAtMessage(), groupAtMessage()];

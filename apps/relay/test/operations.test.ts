@@ -3,7 +3,7 @@ import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { secretFingerprint } from '@hookway/protocol';
-import { groupAtMessage, WebhookSender, WsCollector } from '@hookway/testkit';
+import { groupAtMessage, upgradeStatus, WebhookSender, WsCollector } from '@hookway/testkit';
 import { SECRET, startRelay, type RunningRelay } from './harness.ts';
 
 const ROOT = fileURLToPath(new URL('../../..', import.meta.url));
@@ -172,5 +172,21 @@ describe('the process (pnpm start)', () => {
     expect(Date.now() - startedMs).toBeLessThan(10_000);
     expect(out.stdout).toMatch(/"msg":"stopped"/);
     expect(out.stdout).not.toContain(SECRET);
+  });
+});
+
+describe('one failure throttle per process', () => {
+  it('counts failed webhook signatures and failed client keys from one address together', async () => {
+    const r = await startRelay({ authFailuresPerMinute: 2 });
+    try {
+      const forged = await r.sender().dispatch('{"op":0,"id":"X:1","d":{},"t":"C2C_MESSAGE_CREATE"}', { signature: 'a'.repeat(128) });
+      expect(forged.status).toBe(401);
+      expect(await upgradeStatus(r.wsUrl(`/ws?key=hwk_${'A'.repeat(43)}`))).toBe(401);
+      // Two failures in all: the third attempt, on either role, is refused before any work.
+      expect((await r.sender().dispatch('{"op":0,"id":"X:2","d":{},"t":"C2C_MESSAGE_CREATE"}')).status).toBe(429);
+      expect(await upgradeStatus(r.wsUrl(`/ws?key=hwk_${'B'.repeat(43)}`))).toBe(429);
+    } finally {
+      await r.close();
+    }
   });
 });
