@@ -5,3 +5,4 @@ export * from './line-sink.ts';
 export * from './redis-server.ts';
 export * from './fake-qq.ts';
 export * from './gateway-client.ts';
+export * from './wait.ts';
