@@ -1,5 +1,6 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { waitingFor } from '@hookway/testkit';
 
 const ROOT = fileURLToPath(new URL('../../..', import.meta.url));
 
@@ -44,6 +45,8 @@ export interface HookwayProcess {
   readonly baseUrl: string;
   readonly child: ChildProcessWithoutNullStreams;
   output(): string;
+  /** Resolves once the output so far matches `pattern`. */
+  outputMatching(pattern: RegExp): Promise<void>;
   /** Sends a signal and waits for the exit code. */
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
@@ -83,6 +86,21 @@ export async function startProcess(role: Role, env: Record<string, string>): Pro
     baseUrl: `http://127.0.0.1:${port}`,
     child,
     output: () => out,
+    outputMatching: (pattern) =>
+      waitingFor(
+        `${role} to print ${String(pattern)}`,
+        new Promise<void>((resolve) => {
+          const check = () => {
+            if (!pattern.test(out)) return;
+            child.stdout.off('data', check);
+            child.stderr.off('data', check);
+            resolve();
+          };
+          child.stdout.on('data', check);
+          child.stderr.on('data', check);
+          check();
+        }),
+      ),
     stop: async (signal = 'SIGTERM') => {
       if (child.exitCode === null && child.signalCode === null) child.kill(signal);
       return exited;
