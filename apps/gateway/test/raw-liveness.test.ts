@@ -58,7 +58,7 @@ describe('dead and slow clients', () => {
     const lastSeen = idOf(got[got.length - 1]!);
     const resumed = await connect(g, `/ws?secret=${SECRET}&after=${encodeURIComponent(lastSeen)}`);
     const rest = accepted.slice(got.length);
-    const frames = await resumed.waitForFrames(rest.length + 1, 15_000);
+    const frames = await resumed.waitForFrames(rest.length + 1);
     expect(parse(frames[0]!)).toMatchObject({ recovered: true, replayed: rest.length });
     expect(frames.slice(1)).toEqual(rest);
   });
