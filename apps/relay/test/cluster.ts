@@ -61,25 +61,21 @@ export async function startProcess(role: Role, env: Record<string, string>): Pro
   child.stdout.on('data', (d) => (out += d));
   child.stderr.on('data', (d) => (out += d));
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  const port = await new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${role} did not start:\n${out}`)), 20_000);
+  const listening = new Promise<number>((resolve, reject) => {
     const check = () => {
       const match = /"port":(\d+),[^\n]*listening/.exec(out);
       if (match) {
-        clearTimeout(timer);
         child.stdout.off('data', check);
         resolve(Number(match[1]));
       }
     };
     child.stdout.on('data', check);
     exited.then(
-      (code) => {
-        clearTimeout(timer);
-        reject(new Error(`${role} exited with ${code} before listening:\n${out}`));
-      },
+      (code) => reject(new Error(`${role} exited with ${code} before listening:\n${out}`)),
       (err: unknown) => reject(err instanceof Error ? err : new Error(String(err))),
     );
   });
+  const port = await waitingFor(() => `${role} to listen:\n${out}`, listening);
   return {
     role,
     port,

@@ -3,7 +3,7 @@ import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { secretFingerprint } from '@hookway/protocol';
-import { groupAtMessage, WebhookSender, WsCollector } from '@hookway/testkit';
+import { groupAtMessage, waitingFor, WebhookSender, WsCollector } from '@hookway/testkit';
 import { SECRET, startRelay, type RunningRelay } from './harness.ts';
 
 const ROOT = fileURLToPath(new URL('../../..', import.meta.url));
@@ -150,16 +150,13 @@ describe('the process (pnpm start)', () => {
   it.each(['SIGTERM', 'SIGINT'] as const)('on %s closes clients with 1001 and exits 0 well within 10 s', async (signal) => {
     const child = startProcess({});
     const out = collect(child);
-    const port = await new Promise<number>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no listening line: ${out.stdout}${out.stderr}`)), 15_000);
+    const listening = new Promise<number>((resolve) => {
       child.stdout.on('data', () => {
         const match = /"port":(\d+)/.exec(out.stdout);
-        if (match) {
-          clearTimeout(timer);
-          resolve(Number(match[1]));
-        }
+        if (match) resolve(Number(match[1]));
       });
     });
+    const port = await waitingFor(() => `a listening line: ${out.stdout}${out.stderr}`, listening);
     const client = await WsCollector.connect(`ws://127.0.0.1:${port}/ws?secret=${SECRET}`);
     const body = groupAtMessage();
     expect((await new WebhookSender(`http://127.0.0.1:${port}`, SECRET).dispatch(body)).status).toBe(200);
