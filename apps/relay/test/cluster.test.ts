@@ -82,6 +82,9 @@ describe('2 ingress + 2 gateway processes over a real Redis', () => {
     const { ingresses, gateways } = await cluster({ ingress: 2, gateway: 2 });
     const a = await connect(wsUrl(gateways[0]!));
     const b = await connect(wsUrl(gateways[1]!));
+    // A client without `after` gets what no client has received yet, then live events: if one gateway were still
+    // subscribing when the other passed on the first events, its client would never see them.
+    await Promise.all(gateways.map((g) => g.outputMatching(/"msg":"client connected"/)));
     const senders = ingresses.map((p) => new WebhookSender(p.baseUrl, SECRET));
     const bodies = Array.from({ length: 120 }, (_, i) => groupAtMessage({ content: `event ${i} 你好` }));
     await Promise.all(

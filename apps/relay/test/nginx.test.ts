@@ -50,6 +50,9 @@ describe.runIf(installed)('behind nginx with deploy/nginx/hookway.conf', () => {
 
     // nginx balances round robin, so these two land on different gateways.
     const first = [await connectViaNginx(), await connectViaNginx()];
+    // Both gateways pass on live events before the first post (a client without `after` only gets what no client
+    // has received yet).
+    await Promise.all(gateways.map((g) => g.outputMatching(/"msg":"client connected"/)));
     const bodies = Array.from({ length: 90 }, () => groupAtMessage());
     const statuses: number[] = [];
     let resumedFrom: { seen: string[]; client: WsCollector } | undefined;
