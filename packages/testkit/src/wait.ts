@@ -4,10 +4,21 @@
  * what it is waiting for, and test/setup.ts adds that to the report of a test that runs out of time.
  */
 const pending = new Set<() => string>();
+/** Counts the tests that ran out of time: a poll started before the last one belongs to a test that is over. */
+let abandoned = 0;
 
 /** What the running test is still waiting for. */
 export function pendingWaits(): string[] {
   return [...pending].map((describe) => describe());
+}
+
+/**
+ * Called (by test/setup.ts) when a test runs out of time: what it awaited leaves the report of the tests after it,
+ * and its polls stop. They never settle, so the abandoned test body goes no further.
+ */
+export function abandonWaits(): void {
+  abandoned++;
+  pending.clear();
 }
 
 /** Awaits `promise`, registered under `what` (read when the report is written) until it settles. */
@@ -26,8 +37,12 @@ export async function waitingFor<T>(what: string | (() => string), promise: Prom
  * another process's /readyz). Prefer awaiting the event itself where there is one.
  */
 export async function until(check: () => boolean | Promise<boolean>, what: string | (() => string), intervalMs = 10): Promise<void> {
+  const started = abandoned;
   const polling = async () => {
-    while (!(await check())) await new Promise((resolve) => setTimeout(resolve, intervalMs));
+    while (!(await check())) {
+      if (abandoned !== started) return new Promise<never>(() => {});
+      await new Promise((resolve) => setTimeout(resolve, intervalMs));
+    }
   };
   await waitingFor(what, polling());
 }
