@@ -77,7 +77,9 @@ async function postUntilAcked(senders: WebhookSender[], body: string, i: number,
   }
 }
 
-describe('2 ingress + 2 gateway processes over a real Redis', () => {
+// Each test starts several Node processes (tsx and the app: ~0.7 s of CPU each) and a redis-server, some of them more
+// than once: a few seconds unloaded, over 17 s on a busy 2-core box. The budget is for that, not for any wait.
+describe('2 ingress + 2 gateway processes over a real Redis', { timeout: 60_000 }, () => {
   it('delivers events posted round robin to clients on both gateways exactly once, in order, byte-identical', async () => {
     const { ingresses, gateways } = await cluster({ ingress: 2, gateway: 2 });
     const a = await connect(wsUrl(gateways[0]!));

@@ -32,7 +32,9 @@ afterEach(async () => {
   await redis?.dispose();
 });
 
-describe.runIf(installed)('behind nginx with deploy/nginx/hookway.conf', () => {
+// Four Hookway processes (tsx and the app: ~0.7 s of CPU each), nginx and redis-server per test, the SDK too in the
+// second: a few seconds unloaded, over 17 s on a busy 2-core box. The budget is for that, not for any wait.
+describe.runIf(installed)('behind nginx with deploy/nginx/hookway.conf', { timeout: 60_000 }, () => {
   it('routes webhooks to the ingresses and clients to the gateways, and loses nothing when one of each goes away', async () => {
     redis = await startRedisServer();
     const env = { REDIS_URL: redis.url, SHUTDOWN_DRAIN_MS: '0' };
