@@ -4,13 +4,12 @@ import { Redis } from 'ioredis';
 import { RedisEventLog, type BusEvent } from '@hookway/bus';
 import { AppSecret } from '@hookway/protocol';
 import { RedisConnection, redisKeys } from '@hookway/redis';
-import { startRedisServer, type RedisServer } from '@hookway/testkit';
+import { startRedisServer, until, type RedisServer } from '@hookway/testkit';
 import { BotFeeds } from '../src/shared/bot-feeds.ts';
 
 const BOT = AppSecret.of('rollbackBot');
 
 const silent = pino({ level: 'silent' });
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 let server: RedisServer | undefined;
 afterEach(async () => server?.dispose());
@@ -37,7 +36,10 @@ describe('BotFeeds over Redis', () => {
       lostEvents: () => void lost++,
     });
     for (let i = 1; i <= 10; i++) await bus.publish(BOT, { eventId: `e${i}`, body: Buffer.from(`old${i}`) });
-    while (got.length < 10) await sleep(10);
+    await until(
+      () => got.length === 10,
+      () => `10 live events (got ${got.length})`,
+    );
 
     // What a crash with appendfsync everysec (or a failover to a lagging replica) leaves: the state as of event 7.
     const stream = redisKeys.stream(BOT);
@@ -49,8 +51,7 @@ describe('BotFeeds over Redis', () => {
     await raw.call('CLIENT', 'KILL', 'TYPE', 'pubsub');
     for (let i = 1; i <= 3; i++) await bus.publish(BOT, { eventId: `n${i}`, body: Buffer.from(`new${i}`) });
 
-    const deadline = Date.now() + 5000;
-    while (lost === 0 && Date.now() < deadline) await sleep(20);
+    await until(() => lost > 0, 'the feed to notice that the numbering went back');
     expect(lost).toBe(1);
     expect(got.filter((b) => b.startsWith('new'))).toEqual([]);
     await feeds.close();

@@ -156,20 +156,24 @@ describe('BotFeeds', () => {
   it('does not drop a resync request that arrives while a backfill is in flight', async () => {
     const inner = new MemoryEventLog(limits);
     const bus = lossyBus(inner, new Set([2, 4, 5]));
+    let answerFirstRead!: () => void;
+    const firstReadAnswered = new Promise<void>((resolve) => (answerFirstRead = resolve));
+    let reads = 0;
     const lateReplies = Object.assign(Object.create(bus) as typeof bus, {
       history: async (...args: Parameters<EventLog['history']>) => {
         const slice = await inner.history(...args);
-        await new Promise((r) => setTimeout(r, 50));
+        if (reads++ === 0) await firstReadAnswered;
         return slice;
       },
     });
     const feeds = new BotFeeds(lateReplies, silent);
     const client = new Recorder();
     await feeds.join(BOT, client);
-    await publishN(inner, BOT, 1, 3); // 2 is lost: the backfill starts and its reply comes 50 ms later
+    await publishN(inner, BOT, 1, 3); // 2 is lost: the backfill starts, and its reply is held back
     await publishN(inner, BOT, 4, 5); // lost too, after the backfill read
     bus.resync(); // the subscriber reconnected meanwhile
-    await new Promise((r) => setTimeout(r, 200));
+    answerFirstRead();
+    await settle();
     expect(client.got).toEqual([1, 2, 3, 4, 5]);
     await feeds.close();
     await inner.close();

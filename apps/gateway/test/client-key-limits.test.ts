@@ -1,8 +1,8 @@
 import { writeFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import type { FileClientKeyStore } from '@hookway/keys';
-import { c2cMessage, groupAtMessage, idOf } from '@hookway/testkit';
-import { addKey, counting, gatewayFixture, memoryStores, SECRET, until } from './gateway-fixture.ts';
+import { c2cMessage, groupAtMessage, idOf, until } from '@hookway/testkit';
+import { addKey, counting, gatewayFixture, memoryStores, SECRET } from './gateway-fixture.ts';
 
 const { start, connect, open, identified } = gatewayFixture();
 const C2C = 'C2C_MESSAGE_CREATE';

@@ -225,15 +225,6 @@ export function guildEvent(guildId: string, content = 'ping'): string {
   });
 }
 
-/** Waits until `condition` holds (checked every few ms), failing with `what` after `timeoutMs`. */
-export async function until(condition: () => boolean | Promise<boolean>, what: string, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
-
 /** `QQBot <token>` with the access token the platform currently hands out for BOT, as an SDK would send it. */
 export const accessToken = (g: RunningGateway, appid = BOT.appid): string => `QQBot ${g.api.tokenOf(appid)}`;
 

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { AppSecret } from '@hookway/protocol';
 import { defaultConfig } from '@hookway/runtime';
-import { groupAtMessage, idOf } from '@hookway/testkit';
-import { BOT, gatewayFixture, guildEvent, until, accessToken } from './gateway-fixture.ts';
+import { groupAtMessage, idOf, until } from '@hookway/testkit';
+import { BOT, gatewayFixture, guildEvent, accessToken } from './gateway-fixture.ts';
 
 const { start, open, identified } = gatewayFixture();
 const rawD = (body: string) => JSON.stringify((JSON.parse(body) as { d: unknown }).d);
@@ -64,7 +64,7 @@ describe('gateway protocol on /websocket', () => {
     const idle = await open(g);
     let pings = 0;
     idle.ws.on('ping', () => pings++);
-    await until(() => pings >= 4 || idle.ws.readyState !== idle.ws.OPEN, 'four pings', 10_000);
+    await until(() => pings >= 4 || idle.ws.readyState !== idle.ws.OPEN, 'four pings');
     idle.send({ op: 1, d: null });
     expect(await idle.next(2)).toEqual([{ op: 10, d: { heartbeat_interval: 41250 } }, { op: 11 }]);
   });

@@ -3,9 +3,9 @@ import { RedisBotRegistry } from '@hookway/bots';
 import { RedisEventLog } from '@hookway/bus';
 import { RedisClientKeyStore } from '@hookway/keys';
 import { RedisConnection } from '@hookway/redis';
-import { groupAtMessage, idOf } from '@hookway/testkit';
+import { groupAtMessage, idOf, until } from '@hookway/testkit';
 import { RedisSessionStore } from '../src/index.ts';
-import { accessToken, BOT, FakeQqApi, gatewayFixture, memoryStores, sessionIdOf, until } from './gateway-fixture.ts';
+import { accessToken, BOT, FakeQqApi, gatewayFixture, memoryStores, sessionIdOf } from './gateway-fixture.ts';
 
 const { start, open, identified } = gatewayFixture();
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { AppSecret } from '@hookway/protocol';
-import { groupAtMessage } from '@hookway/testkit';
-import { gatewayFixture, OTHER_SECRET, SECRET, until, type RunningGateway } from './gateway-fixture.ts';
+import { groupAtMessage, until } from '@hookway/testkit';
+import { gatewayFixture, OTHER_SECRET, SECRET, type RunningGateway } from './gateway-fixture.ts';
 
 const { start, connect } = gatewayFixture();
 const publishAll = async (g: RunningGateway, bodies: string[], secret = SECRET) => {

@@ -1,8 +1,8 @@
 import { writeFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { hashClientKey, newClientKey, type FileClientKeyStore } from '@hookway/keys';
-import { groupAtMessage, upgradeAnswer } from '@hookway/testkit';
-import { addKey, counting, gatewayFixture, memoryStores, SECRET, until, type RunningGateway } from './gateway-fixture.ts';
+import { groupAtMessage, until, upgradeAnswer } from '@hookway/testkit';
+import { addKey, counting, gatewayFixture, memoryStores, SECRET, type RunningGateway } from './gateway-fixture.ts';
 
 const { start, connect } = gatewayFixture();
 const bearer = (key: string) => ({ headers: { authorization: `Bearer ${key}` } });

@@ -2,8 +2,8 @@ import type { Socket } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { AppSecret } from '@hookway/protocol';
-import { groupAtMessage, idOf } from '@hookway/testkit';
-import { gatewayFixture, SECRET, until } from './gateway-fixture.ts';
+import { groupAtMessage, idOf, until } from '@hookway/testkit';
+import { gatewayFixture, SECRET } from './gateway-fixture.ts';
 
 const { start, connect } = gatewayFixture();
 const parse = (frame: string) => JSON.parse(frame) as Record<string, unknown>;
@@ -28,7 +28,7 @@ describe('dead and slow clients', () => {
     let pings = 0;
     silent.ws.on('ping', () => pings++);
     // Two unanswered pings would have ended it at the next tick; a third ping shows it is still there.
-    await until(() => pings >= 3 || silent.ws.readyState !== WebSocket.OPEN, 'three pings', 10_000);
+    await until(() => pings >= 3 || silent.ws.readyState !== WebSocket.OPEN, 'three pings');
     expect(silent.ws.readyState).toBe(WebSocket.OPEN);
     const body = groupAtMessage();
     await g.publish(body);
@@ -58,7 +58,7 @@ describe('dead and slow clients', () => {
     const lastSeen = idOf(got[got.length - 1]!);
     const resumed = await connect(g, `/ws?secret=${SECRET}&after=${encodeURIComponent(lastSeen)}`);
     const rest = accepted.slice(got.length);
-    const frames = await resumed.waitForFrames(rest.length + 1, 15_000);
+    const frames = await resumed.waitForFrames(rest.length + 1);
     expect(parse(frames[0]!)).toMatchObject({ recovered: true, replayed: rest.length });
     expect(frames.slice(1)).toEqual(rest);
   });

@@ -1,17 +1,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { until } from '@hookway/testkit';
 import type { SessionStore } from '../src/official/session-store.ts';
 
 let counter = 0;
 const freshId = () => `session-${process.pid}-${Date.now().toString(36)}-${++counter}`;
-
-/** Waits until `check` holds, polling; for TTLs, which no event announces. */
-async function until(check: () => Promise<boolean>, what: string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 /** The behaviour every SessionStore implementation must have. */
 export function sessionStoreContract(name: string, openStore: () => Promise<SessionStore>): void {
@@ -41,6 +33,7 @@ export function sessionStoreContract(name: string, openStore: () => Promise<Sess
       const [short, long] = [freshId(), freshId()];
       await s.save(short, 'short', 100);
       await s.save(long, 'long', 60_000);
+      // A TTL, which no event announces.
       await until(async () => (await s.load(short)) === undefined, 'the short session to expire');
       expect(await s.load(long)).toBe('long');
     });

@@ -1,5 +1,6 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { waitingFor } from '@hookway/testkit';
 
 const ROOT = fileURLToPath(new URL('../../..', import.meta.url));
 
@@ -44,6 +45,8 @@ export interface HookwayProcess {
   readonly baseUrl: string;
   readonly child: ChildProcessWithoutNullStreams;
   output(): string;
+  /** Resolves once the output so far matches `pattern`. */
+  outputMatching(pattern: RegExp): Promise<void>;
   /** Sends a signal and waits for the exit code. */
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
@@ -58,31 +61,42 @@ export async function startProcess(role: Role, env: Record<string, string>): Pro
   child.stdout.on('data', (d) => (out += d));
   child.stderr.on('data', (d) => (out += d));
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  const port = await new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${role} did not start:\n${out}`)), 20_000);
+  const listening = new Promise<number>((resolve, reject) => {
     const check = () => {
       const match = /"port":(\d+),[^\n]*listening/.exec(out);
       if (match) {
-        clearTimeout(timer);
         child.stdout.off('data', check);
         resolve(Number(match[1]));
       }
     };
     child.stdout.on('data', check);
     exited.then(
-      (code) => {
-        clearTimeout(timer);
-        reject(new Error(`${role} exited with ${code} before listening:\n${out}`));
-      },
+      (code) => reject(new Error(`${role} exited with ${code} before listening:\n${out}`)),
       (err: unknown) => reject(err instanceof Error ? err : new Error(String(err))),
     );
   });
+  const port = await waitingFor(() => `${role} to listen:\n${out}`, listening);
   return {
     role,
     port,
     baseUrl: `http://127.0.0.1:${port}`,
     child,
     output: () => out,
+    outputMatching: (pattern) =>
+      waitingFor(
+        `${role} to print ${String(pattern)}`,
+        new Promise<void>((resolve) => {
+          const check = () => {
+            if (!pattern.test(out)) return;
+            child.stdout.off('data', check);
+            child.stderr.off('data', check);
+            resolve();
+          };
+          child.stdout.on('data', check);
+          child.stderr.on('data', check);
+          check();
+        }),
+      ),
     stop: async (signal = 'SIGTERM') => {
       if (child.exitCode === null && child.signalCode === null) child.kill(signal);
       return exited;

@@ -3,8 +3,8 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SETTINGS } from '@hookway/runtime';
-import { groupAtMessage, WsCollector } from '@hookway/testkit';
-import { SECRET, sleep, testStores, startRelay, type RunningRelay } from './harness.ts';
+import { groupAtMessage, until, WsCollector } from '@hookway/testkit';
+import { SECRET, testStores, startRelay, type RunningRelay } from './harness.ts';
 
 const ROOT = fileURLToPath(new URL('../../..', import.meta.url));
 const EXAMPLE = `${ROOT}examples/raw-client.mjs`;
@@ -14,14 +14,6 @@ const relays: RunningRelay[] = [];
 afterEach(async () => {
   for (const r of relays.splice(0)) await r.close();
 });
-
-async function until(check: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(20);
-  }
-}
 
 describe('the README’s Node client example', () => {
   it('is in the README verbatim, in both languages', () => {

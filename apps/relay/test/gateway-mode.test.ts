@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { FakeQqPlatform, GatewayTestClient, groupAtMessage, WebhookSender } from '@hookway/testkit';
+import { FakeQqPlatform, GatewayTestClient, groupAtMessage, until, WebhookSender } from '@hookway/testkit';
 import { relayFixture, SECRET, sleep, type RunningRelay } from './harness.ts';
 
 const BOT = { appid: '102000001', secret: SECRET, userId: '6158788878435714165', username: '测试机器人' };
@@ -34,6 +34,10 @@ const identified = async (r: RunningRelay, token = `QQBot ${fake.tokenOf(BOT.app
   expect(ready).toMatchObject({ op: 0, t: 'READY' });
   return c;
 };
+/** Learning a bot from X-Bot-Appid ends with the bot registry remembering it (after the token service said yes). */
+const learned = (r: RunningRelay, appid = BOT.appid) =>
+  until(async () => (await r.relay.stores.bots.all()).has(appid), `the relay to learn appid ${appid}`);
+const notLearnedLogs = (r: RunningRelay) => r.logs.filter((l) => l.includes('not learned')).length;
 
 describe('who may receive a bot’s events', () => {
   it('learns a bot from verified webhooks (X-Bot-Appid), with no BOTS setting', async () => {
@@ -42,7 +46,7 @@ describe('who may receive a bot’s events', () => {
     c.identify(`QQBot ${fake.tokenOf(BOT.appid)}`);
     expect((await c.next(2))[1]).toMatchObject({ op: 9 });
     await new WebhookSender(r.baseUrl, SECRET).dispatch(groupAtMessage(), { headers: { 'x-bot-appid': BOT.appid } });
-    await sleep(200); // learning verifies the pair with the token service first
+    await learned(r); // learning verifies the pair with the token service first
     await identified(r);
   });
 });
@@ -56,8 +60,9 @@ describe('an unsigned X-Bot-Appid cannot bind another secret to a real appid', (
     await new WebhookSender(r.baseUrl, attacker).dispatch(groupAtMessage({ content: 'INJECTED' }), {
       headers: { 'x-bot-appid': BOT.appid },
     });
-    await sleep(200);
+    await until(() => notLearnedLogs(r) >= 1, 'the relay to refuse the claimed pair');
     expect(r.logs.join('')).toMatch(/does not match the secret/);
+    await learned(r);
 
     const victim = await identified(r);
     const real = groupAtMessage({ content: 'for the victim' });

@@ -4,8 +4,8 @@ import { connect, createServer, type AddressInfo, type Server, type Socket } fro
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { RelayStores } from '../src/index.ts';
-import { FakeQqPlatform, groupAtMessage } from '@hookway/testkit';
-import { SECRET, sleep, testStores, startRelay, type RunningRelay } from './harness.ts';
+import { FakeQqPlatform, groupAtMessage, until, waitingFor } from '@hookway/testkit';
+import { SECRET, testStores, startRelay, type RunningRelay } from './harness.ts';
 
 /**
  * Real, unmodified SDKs from npm, each in its own process, talking to Hookway exactly as they would talk to the
@@ -70,12 +70,21 @@ class SdkProcess {
     });
     child.stderr.on('data', (d: Buffer) => (this.output += d.toString()));
   }
-  async waitFor(what: string, check: (line: Record<string, unknown>) => boolean, timeoutMs = 12_000): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while (!this.lines.some(check)) {
-      if (Date.now() > deadline) throw new Error(`SDK never printed ${what}; output:\n${this.output.slice(-3000)}`);
-      await sleep(50);
-    }
+  /** Resolves once the SDK has printed a line that passes `check`; rejects if it exits first. */
+  async waitFor(what: string, check: (line: Record<string, unknown>) => boolean): Promise<void> {
+    const printed = new Promise<void>((resolve, reject) => {
+      const look = () => {
+        if (!this.lines.some(check)) return;
+        this.child.stdout.off('data', look);
+        this.child.off('exit', exited);
+        resolve();
+      };
+      const exited = () => reject(new Error(`SDK exited before printing ${what}; output:\n${this.output.slice(-3000)}`));
+      this.child.stdout.on('data', look);
+      this.child.once('exit', exited);
+      look();
+    });
+    await waitingFor(() => `the SDK to print ${what}; output:\n${this.output.slice(-3000)}`, printed);
   }
   count(check: (line: Record<string, unknown>) => boolean): number {
     return this.lines.filter(check).length;
@@ -167,7 +176,7 @@ async function survivesReconnectAndInvalidSession(bus: RelayStores, event: (labe
   expect(second.relay.gateway.stats().gatewayResumes).toBeGreaterThanOrEqual(1);
 
   const third = await replaceRelay(memoryBus());
-  await sleep(1500);
+  await until(() => third.relay.gateway.stats().gatewayInvalidSessions >= 1, 'the SDK to be told its session is gone (op 9)');
   await third.sender().dispatch(event('after-op9'));
   await sdk!.waitFor('the event after op 9', (l) => String(l.message ?? '').includes('after-op9'));
   expect(third.relay.gateway.stats().gatewayInvalidSessions).toBeGreaterThanOrEqual(1);

@@ -1,12 +1,11 @@
 import { afterEach, describe, expect, inject, it } from 'vitest';
 import { Redis } from 'ioredis';
-import { startRedisServer, type RedisServer } from '@hookway/testkit';
+import { startRedisServer, until, type RedisServer } from '@hookway/testkit';
 import { AppSecret } from '@hookway/protocol';
 import { RedisConnection, redisKeys } from '@hookway/redis';
 import { RedisEventLog, type BusEvent, type HistoryLimits } from '../src/index.ts';
 
 const limits: HistoryLimits = { historyMaxEvents: 1000, historyMaxAgeMs: 60_000, historyMaxBytes: 1 << 20, dedupWindowMs: 60_000 };
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 let n = 0;
 const freshBot = () => AppSecret.of(`redisSpecific${process.pid}x${Date.now().toString(36)}x${++n}`);
 
@@ -28,13 +27,6 @@ async function raw(url = inject('redisUrl')) {
   r.on('error', () => {});
   cleanup.push(async () => r.disconnect());
   return r;
-}
-async function until(check: () => boolean | Promise<boolean>, what: string, timeoutMs = 5000) {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(20);
-  }
 }
 
 describe('RedisEventLog on the wire', () => {
@@ -115,7 +107,7 @@ describe('RedisEventLog through an outage', () => {
     await expect(b.publish(bot, { eventId: 'during', body: Buffer.from('2') })).rejects.toThrow();
     expect(Date.now() - started).toBeLessThan(1500);
     await server.restart();
-    await until(() => b.isReady(), 'the bus to reconnect', 10_000);
+    await until(() => b.isReady(), 'the bus to reconnect');
     expect((await b.publish(bot, { eventId: 'after', body: Buffer.from('3') })).status).toBe('accepted');
   });
 
@@ -131,7 +123,7 @@ describe('RedisEventLog through an outage', () => {
     const r = await raw(server.url);
     await r.call('CLIENT', 'KILL', 'TYPE', 'pubsub');
     for (let i = 2; i <= 5; i++) await b.publish(bot, { eventId: `e${i}`, body: Buffer.from(String(i)) });
-    await until(() => resyncs >= 1, 'a resync request', 10_000);
+    await until(() => resyncs >= 1, 'a resync request');
     const head = await b.head(bot);
     const missed = await b.history(bot, { epoch: head.epoch, seq: Math.max(...live) });
     expect(missed.complete).toBe(true);
@@ -144,11 +136,12 @@ describe('RedisEventLog through an outage', () => {
     const b = await bus(server.url, { subscriberProbeIntervalMs: 500 });
     let resyncs = 0;
     await b.subscribe(freshBot(), () => {}, { onResync: () => resyncs++ });
-    // Redis holds every write (PUBLISH included) for 1.5 s: the probe is not heard back within an interval,
-    // exactly what a half-dead subscriber connection looks like from here.
+    // Redis holds every write (PUBLISH included): the probe is not heard back within an interval, exactly what a
+    // half-dead subscriber connection looks like from here. Noticing takes up to two intervals; the pause is far
+    // longer, so that it cannot end first on a loaded machine (the server is killed after the test anyway).
     const r = await raw(server.url);
-    await r.call('CLIENT', 'PAUSE', '1500', 'WRITE');
-    await until(() => b.stats().redisProbeFailures >= 1, 'a failed probe', 10_000);
-    await until(() => resyncs >= 1, 'the resync after reconnecting', 10_000);
+    await r.call('CLIENT', 'PAUSE', '10000', 'WRITE');
+    await until(() => b.stats().redisProbeFailures >= 1, 'a failed probe');
+    await until(() => resyncs >= 1, 'the resync after reconnecting');
   });
 });

@@ -25,8 +25,8 @@ export class GatewayTestClient extends WsCollector {
     return this.frames.map((f) => JSON.parse(f) as GatewayFrame);
   }
 
-  /** Waits for `count` frames and returns them parsed. */
-  async next(count: number, timeoutMs = 5000): Promise<GatewayFrame[]> {
+  /** Waits for `count` frames (see `waitForFrames`) and returns them parsed. */
+  async next(count: number, timeoutMs?: number): Promise<GatewayFrame[]> {
     await this.waitForFrames(count, timeoutMs);
     return this.parsed().slice(0, count);
   }

@@ -7,3 +7,4 @@ export * from './fake-qq.ts';
 export * from './gateway-client.ts';
 export * from './raw-http.ts';
 export * from './stalled-bodies.ts';
+export * from './wait.ts';

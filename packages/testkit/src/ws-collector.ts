@@ -1,5 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import WebSocket from 'ws';
+import { waitingFor } from './wait.ts';
 
 /** A real WebSocket client that records every text frame and how the connection ended. */
 export class WsCollector {
@@ -37,23 +38,27 @@ export class WsCollector {
     return c;
   }
 
-  /** Waits until at least `count` frames arrived; rejects after `timeoutMs` saying how many did. */
-  async waitForFrames(count: number, timeoutMs = 5000): Promise<string[]> {
-    const deadline = Date.now() + timeoutMs;
-    while (this.frames.length < count) {
-      const left = deadline - Date.now();
-      if (left <= 0) throw new Error(`expected ${count} frames, got ${this.frames.length}`);
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, left);
-        this.waiters.push(() => {
-          clearTimeout(timer);
-          resolve();
+  /**
+   * Waits until at least `count` frames arrived; rejects if the connection closes first. No deadline unless
+   * `timeoutMs` is given: the test's timeout bounds the wait, and its report says how many frames came.
+   */
+  async waitForFrames(count: number, timeoutMs?: number): Promise<string[]> {
+    const deadline = timeoutMs === undefined ? Number.POSITIVE_INFINITY : Date.now() + timeoutMs;
+    const arriving = async () => {
+      while (this.frames.length < count) {
+        if (this.ws.readyState === WebSocket.CLOSED) throw new Error(`connection closed after ${this.frames.length} of ${count} frames`);
+        const left = deadline - Date.now();
+        if (left <= 0) throw new Error(`expected ${count} frames, got ${this.frames.length}`);
+        await new Promise<void>((resolve) => {
+          const timer = Number.isFinite(left) ? setTimeout(resolve, left) : undefined;
+          this.waiters.push(() => {
+            clearTimeout(timer);
+            resolve();
+          });
         });
-      });
-      if (this.ws.readyState === WebSocket.CLOSED && this.frames.length < count) {
-        throw new Error(`connection closed after ${this.frames.length} of ${count} frames`);
       }
-    }
+    };
+    await waitingFor(() => `${count} frames on ${this.ws.url} (got ${this.frames.length})`, arriving());
     return this.frames.slice(0, count);
   }
 
