@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { groupAtMessage, stalledBodiesAttack, WebhookSender } from '@hookway/testkit';
+import { groupAtMessage, rssBytes, stalledBodiesAttack, WebhookSender } from '@hookway/testkit';
 import { startProcess, type HookwayProcess } from './cluster.ts';
 
 const MiB = 1024 * 1024;
@@ -54,6 +54,8 @@ describe('bounded work before authentication, against a real relay process', () 
     const lines = await attack.closedByServer();
     expect(lines.filter((l) => l === 'HTTP/1.1 503 Service Unavailable')).toHaveLength(296);
     expect(lines.filter((l) => l === 'HTTP/1.1 408 Request Timeout')).toHaveLength(4);
+    // Whatever the relay was still reading when the attacker had written it all has been read by now: still bounded.
+    expect((rssBytes(relay.child.pid!) - f.rssBeforeBytes) / MiB).toBeLessThan(64);
     // The relay gives the bytes back when it sees the request end, a moment after the client saw the close.
     expect(await healthzOnce((h) => h.webhookBodyBytesHeld === 0)).toMatchObject({
       webhookBodyBytesHeld: 0,
