@@ -2,7 +2,14 @@ import { directoryFromConfig, openBotRegistry, type BotDirectory } from '@hookwa
 import { openEventLog, type EventLog } from '@hookway/bus';
 import { openClientKeyStore, type ClientKeyStore } from '@hookway/keys';
 import { closeBackend, type StoreBackend } from '@hookway/redis';
-import { AuthFailureThrottle, createHttpService, createProxyTrust, type HttpService, type ServiceContext } from '@hookway/runtime';
+import {
+  AuthFailureThrottle,
+  createHttpService,
+  createProxyTrust,
+  httpLimits,
+  type HttpService,
+  type ServiceContext,
+} from '@hookway/runtime';
 import { createGateway, type GatewayDeps } from './create-gateway.ts';
 import { openSessionStore, type SessionStore } from './official/session-store.ts';
 import { answerPlainHttp } from './plain-http.ts';
@@ -20,6 +27,7 @@ export function createGatewayService(context: ServiceContext, backend: StoreBack
     logger,
     tcpKeepaliveDelayMs: config.tcpKeepaliveDelayMs,
     drainMs: config.shutdownDrainMs,
+    limits: httpLimits(config),
     health: [events.health, gateway],
     handleRequest: answerPlainHttp,
     handleUpgrade: gateway.handleUpgrade,
