@@ -52,7 +52,11 @@ describe('bounded work before authentication, against a real relay process', () 
 
     // The refused got 503 at once; HTTP_BODY_TIMEOUT_MS cuts the stalled ones off (408), and their bytes go back.
     const lines = await attack.closedByServer();
-    expect(lines.filter((l) => l === 'HTTP/1.1 503 Service Unavailable')).toHaveLength(296);
+    // (A refused connection is closed with the rest of its body unread, so the kernel may answer with a reset that
+    // overtakes the 503 on the client's side: an empty first line. The server counted all 296 refusals above.)
+    expect(lines).toHaveLength(300);
+    expect(lines.filter((l) => l === 'HTTP/1.1 503 Service Unavailable' || l === '')).toHaveLength(296);
+    expect(lines.filter((l) => l === 'HTTP/1.1 503 Service Unavailable').length).toBeGreaterThan(0);
     expect(lines.filter((l) => l === 'HTTP/1.1 408 Request Timeout')).toHaveLength(4);
     // Whatever the relay was still reading when the attacker had written it all has been read by now: still bounded.
     expect((rssBytes(relay.child.pid!) - f.rssBeforeBytes) / MiB).toBeLessThan(64);
