@@ -55,7 +55,7 @@ export function parseUpgradeTarget(req: UpgradeRequest, rules: UpgradeRules): Up
   if (secretsGiven.length > 0 && !rules.allowSecretInUrl) {
     return refused(
       403,
-      'secret_in_url_disabled',
+      'secret_in_url_refused',
       `the AppSecret in the URL is turned off here (ALLOW_SECRET_IN_URL=false): connect to ${KEY_FORMS[endpoint]} (${CREATE_KEY})`,
     );
   }

@@ -139,7 +139,7 @@ describe('ALLOW_SECRET_IN_URL=false', () => {
     for (const [path, replacement] of cases) {
       const answer = await upgradeAnswer(g.url(path));
       expect(answer.status, path).toBe(403);
-      expect(answer.json, path).toMatchObject({ error: 'secret_in_url_disabled', message: expect.stringMatching(replacement) });
+      expect(answer.json, path).toMatchObject({ error: 'secret_in_url_refused', message: expect.stringMatching(replacement) });
       expect(answer.body).not.toContain(SECRET);
     }
     const { key } = await addKey(g.stores.keys);
