@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import express, { type ErrorRequestHandler, type Express } from 'express';
 import { isWebSocketEndpoint, matchSecretEndpoint, type AppSecret, type EndpointMatch } from '@hookway/protocol';
 import type { EventPublisher } from '@hookway/bus';
-import { AuthFailureThrottle, sendJson, type HealthSource, type Logger, type ProxyTrust, type Redactor } from '@hookway/runtime';
+import { sendJson, type AuthFailureThrottle, type HealthSource, type Logger, type ProxyTrust, type Redactor } from '@hookway/runtime';
 import { BodyBudget } from './body-budget.ts';
 import type { OpenApi, OpenApiStats } from './openapi.ts';
 import { declaredLength, readBody } from './read-body.ts';
@@ -23,10 +23,8 @@ export interface IngressDeps {
   readonly trust: ProxyTrust;
   /** WEBHOOK_BODY_BUDGET_BYTES. */
   readonly bodyBudgetBytes: number;
-  /** AUTH_FAILURES_PER_MINUTE: failed signatures per client address before 429. */
-  readonly authFailuresPerMinute: number;
-  /** The process's one failure throttle, when another role shares it (the relay); else one of its own. */
-  readonly authFailures?: AuthFailureThrottle;
+  /** Failed signatures per client address (AUTH_FAILURES_PER_MINUTE), shared with the gateway in the relay. */
+  readonly authFailures: AuthFailureThrottle;
   readonly nowMs?: () => number;
   /** Serves the OpenAPI paths (gateway discovery and the pass-through). */
   readonly openApi?: OpenApi;
@@ -115,7 +113,7 @@ export function createIngress(deps: IngressDeps): Ingress {
     webhookBodyBytesHeld: 0,
   };
   const budget = new BodyBudget(deps.bodyBudgetBytes, deps.maxBodyBytes);
-  const throttle = deps.authFailures ?? new AuthFailureThrottle(deps.authFailuresPerMinute, nowMs);
+  const throttle = deps.authFailures;
 
   let accepting = true;
 

@@ -6,7 +6,7 @@ import {
   createHttpService,
   createProxyTrust,
   httpLimits,
-  type AuthFailureThrottle,
+  AuthFailureThrottle,
   type HttpService,
   type ServiceContext,
 } from '@hookway/runtime';
@@ -46,7 +46,7 @@ export function ingressDeps(
   { config, logger, redactor }: ServiceContext,
   events: EventLog,
   directory: BotDirectory,
-  authFailures?: AuthFailureThrottle,
+  authFailures = new AuthFailureThrottle(config.authFailuresPerMinute),
 ): IngressDeps {
   const trust = createProxyTrust(config.trustProxy);
   return {
@@ -59,8 +59,7 @@ export function ingressDeps(
     configuredSecret: (appid) => directory.configuredSecret(appid),
     trust,
     bodyBudgetBytes: config.webhookBodyBudgetBytes,
-    authFailuresPerMinute: config.authFailuresPerMinute,
-    ...(authFailures ? { authFailures } : {}),
+    authFailures,
     openApi: createOpenApi({
       apiBase: config.qqApiBase,
       tokenUrl: config.qqTokenUrl,

@@ -4,7 +4,15 @@ import type { AddressInfo } from 'node:net';
 import { afterEach } from 'vitest';
 import { historyLimits, MemoryEventLog } from '@hookway/bus';
 import { AppSecret } from '@hookway/protocol';
-import { createLogger, createProxyTrust, createRedactor, defaultConfig, type Config, type Logger } from '@hookway/runtime';
+import {
+  AuthFailureThrottle,
+  createLogger,
+  createProxyTrust,
+  createRedactor,
+  defaultConfig,
+  type Config,
+  type Logger,
+} from '@hookway/runtime';
 import { lineSink, WebhookSender } from '@hookway/testkit';
 import { createIngress, type Ingress, type IngressDeps } from '../src/index.ts';
 
@@ -61,7 +69,7 @@ export function ingressFixture() {
       },
       trust: createProxyTrust(config.trustProxy),
       bodyBudgetBytes: config.webhookBodyBudgetBytes,
-      authFailuresPerMinute: config.authFailuresPerMinute,
+      authFailures: new AuthFailureThrottle(config.authFailuresPerMinute, extras.nowMs),
       ...(extras.nowMs ? { nowMs: extras.nowMs } : {}),
       ...(extras.openApi ? { openApi: extras.openApi(logger) } : {}),
       ...(extras.learnBot ? { learnBot: extras.learnBot } : {}),
