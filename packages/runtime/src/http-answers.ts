@@ -8,22 +8,6 @@ export function sendJson(res: ServerResponse, status: number, body: object, head
 }
 
 /**
- * Answers a WebSocket upgrade that will not be served, on the raw socket, with a JSON error (and any extra headers,
- * such as Retry-After). Like ws's
- * abortHandshake, the socket is destroyed once the answer is flushed: it allows half-open, so a silent peer would
- * otherwise pin it.
- */
-export function refuseUpgrade(
-  socket: Duplex,
-  status: number,
-  error: string,
-  message: string,
-  headers: Readonly<Record<string, string>> = {},
-): void {
-  answerOnSocket(socket, status, error, message, headers);
-}
-
-/**
  * A JSON error written straight onto a socket that has no ServerResponse (a refused upgrade, an HTTP request the
  * parser refused or that timed out), then the socket is destroyed once the answer is flushed.
  */
@@ -43,3 +27,10 @@ export function answerOnSocket(
     `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n${extra}Connection: close\r\n\r\n${body}`,
   );
 }
+
+/**
+ * Answers a WebSocket upgrade that will not be served (with any extra headers, such as Retry-After). Like ws's
+ * abortHandshake, the socket is destroyed once the answer is flushed: it allows half-open, so a silent peer would
+ * otherwise pin it.
+ */
+export const refuseUpgrade = answerOnSocket;
