@@ -1,3 +1,4 @@
 export { createIngress, type Ingress, type IngressDeps, type IngressStats } from './create-ingress.ts';
 export { handleWebhook, type WebhookReply, type WebhookOutcome } from './webhook.ts';
 export { createIngressService, ingressDeps } from './service.ts';
+export { runIngress } from './run.ts';

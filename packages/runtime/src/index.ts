@@ -8,3 +8,4 @@ export * from './http-service.ts';
 export * from './http-answers.ts';
 export * from './proxy-trust.ts';
 export * from './auth-throttle.ts';
+export * from './parent-watch.ts';

@@ -3,6 +3,7 @@ import type { Server } from 'node:http';
 import { ConfigError, loadConfig, type Config } from './config.ts';
 import { applyHttpLimits, httpLimits } from './http-service.ts';
 import { createLogger, type Logger } from './logger.ts';
+import { startedByPackageManager, watchParent } from './parent-watch.ts';
 import { createRedactor, type Redactor } from './redact.ts';
 
 export interface ServiceContext {
@@ -86,6 +87,13 @@ async function serve(role: string, build: (context: ServiceContext) => Promise<S
   };
   process.on('SIGTERM', stopOn('SIGTERM', 0));
   process.on('SIGINT', stopOn('SIGINT', 0));
+  if (startedByPackageManager(process.env)) {
+    // `kill -TERM <pid of pnpm start>` must stop the server too (parent-watch.ts says why a signal cannot).
+    watchParent({
+      intervalMs: PARENT_POLL_MS,
+      onGone: (formerParentPid) => stopOn(`parent process ${formerParentPid} exited`, 0)(),
+    });
+  }
   process.on('uncaughtException', (err) => {
     logger.fatal({ err }, 'uncaught exception');
     stopOn('uncaughtException', 1)();
@@ -95,6 +103,9 @@ async function serve(role: string, build: (context: ServiceContext) => Promise<S
     stopOn('unhandledRejection', 1)();
   });
 }
+
+/** How soon a server started by `pnpm start` notices that pnpm was stopped: well inside any shutdown deadline. */
+const PARENT_POLL_MS = 500;
 
 /** A password in REDIS_URL is a secret too: make sure no log line ever carries it. */
 function rememberUrlPassword(redactor: Redactor, url: string): void {
@@ -112,7 +123,7 @@ export function requireRedis(role: string, config: Config): void {
   if (config.redisUrl === '') {
     process.stderr.write(
       `hookway ${role}: REDIS_URL is required: the ${role} role talks to the other replicas only through Redis. ` +
-        'Set REDIS_URL=redis://host:6379, or run `pnpm start` for the single-process relay.\n',
+        'Set REDIS_URL=redis://host:6379, or run the single-process relay (`pnpm start`, `node dist/hookway.mjs`).\n',
     );
     process.exit(1);
   }

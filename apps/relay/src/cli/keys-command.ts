@@ -3,21 +3,22 @@ import { EVENT_INTENT, EVENTS_BY_INTENT } from '@hookway/protocol';
 import { ConfigError, loadConfig, type Config } from '@hookway/runtime';
 import { CommandFailed, EXIT, parseCommandArgs, UsageError, type CliCommand, type CliIo } from './command.ts';
 import { parseDuration } from './duration.ts';
+import { HOOKWAY } from './invocation.ts';
 import { openCommandKeyStore, type CommandKeyStore } from './key-store.ts';
 
-export const KEYS_HELP = `Usage: pnpm hookway keys <add|list|revoke> …
+export const KEYS_HELP = `Usage: ${HOOKWAY} keys <add|list|revoke> …
 
 Client keys let a client receive one bot's events without its AppSecret.
-  pnpm hookway keys add --bot <appid> --name <name> [--events A,B] [--expires 30d]
-  pnpm hookway keys list
-  pnpm hookway keys revoke <name>
+  ${HOOKWAY} keys add --bot <appid> --name <name> [--events A,B] [--expires 30d]
+  ${HOOKWAY} keys list
+  ${HOOKWAY} keys revoke <name>
 
 Keys live in Redis when REDIS_URL is set (every replica sees them), else in CLIENT_KEYS_FILE
 (default hookway-keys.json). Running relays pick up changes; revoking a key closes its
-connections within 5 s. Details: pnpm hookway keys <add|list|revoke> --help
+connections within 5 s. Details: ${HOOKWAY} keys <add|list|revoke> --help
 `;
 
-export const ADD_HELP = `Usage: pnpm hookway keys add --bot <appid> --name <name> [--events A,B] [--expires <n>d|<n>h|<n>m]
+export const ADD_HELP = `Usage: ${HOOKWAY} keys add --bot <appid> --name <name> [--events A,B] [--expires <n>d|<n>h|<n>m]
 
 Creates a client key for one bot and prints it once; only its SHA-256 is stored.
   --bot <appid>    the bot whose events the key's clients receive (one of BOTS or BOTS_FILE)
@@ -28,12 +29,12 @@ Creates a client key for one bot and prints it once; only its SHA-256 is stored.
 The key goes to standard output, alone on its line; everything else goes to standard error.
 `;
 
-export const LIST_HELP = `Usage: pnpm hookway keys list
+export const LIST_HELP = `Usage: ${HOOKWAY} keys list
 
 Lists the client keys: name, bot, events, expiry and creation time (never a key or its hash).
 `;
 
-export const REVOKE_HELP = `Usage: pnpm hookway keys revoke <name>
+export const REVOKE_HELP = `Usage: ${HOOKWAY} keys revoke <name>
 
 Deletes the key. Its clients are refused from now on, and those connected are closed within 5 s
 (raw mode: close code 4102; gateway mode: op 9, then 4004).
@@ -42,7 +43,7 @@ Deletes the key. Its clients are refused from now on, and those connected are cl
 /** `pnpm hookway keys …`: create, list and revoke client keys in the store the relay uses with the same settings. */
 export const keysCommand: CliCommand = {
   name: 'keys',
-  summary: 'create, list and revoke client keys (pnpm hookway keys --help)',
+  summary: `create, list and revoke client keys (${HOOKWAY} keys --help)`,
   async run(args, io) {
     const [sub, ...rest] = args;
     if (sub === undefined) {
@@ -92,7 +93,7 @@ const SUBCOMMANDS: Record<string, (args: readonly string[], io: CliIo) => Promis
       };
       if (!(await keys.store.add(record))) {
         throw new CommandFailed(
-          `a key named "${name}" exists already: choose another name, or revoke it first (pnpm hookway keys revoke ${name})`,
+          `a key named "${name}" exists already: choose another name, or revoke it first (${HOOKWAY} keys revoke ${name})`,
           'keys add',
         );
       }
@@ -121,7 +122,7 @@ const SUBCOMMANDS: Record<string, (args: readonly string[], io: CliIo) => Promis
     return withKeys(settings(io), async (keys) => {
       const records = await keys.store.list();
       if (records.length === 0) {
-        io.stdout(`No client keys in ${keys.where}. Create one: pnpm hookway keys add --bot <appid> --name <name>\n`);
+        io.stdout(`No client keys in ${keys.where}. Create one: ${HOOKWAY} keys add --bot <appid> --name <name>\n`);
         return EXIT.ok;
       }
       const now = io.nowMs();
@@ -144,7 +145,7 @@ const SUBCOMMANDS: Record<string, (args: readonly string[], io: CliIo) => Promis
     const name = required(positionals[0], '<name>', 'keys revoke');
     return withKeys(settings(io), async (keys) => {
       if (!(await keys.store.revoke(name))) {
-        throw new CommandFailed(`no key named "${name}" in ${keys.where} (pnpm hookway keys list shows them)`, 'keys revoke');
+        throw new CommandFailed(`no key named "${name}" in ${keys.where} (${HOOKWAY} keys list shows them)`, 'keys revoke');
       }
       io.stderr(`Revoked client key "${name}": it is refused from now on, and its connections close within 5 s.\n`);
       return EXIT.ok;
