@@ -1,9 +1,9 @@
 # syntax=docker/dockerfile:1
-# One image for every role; the command picks it (see docker-compose.yml). Runs TypeScript through tsx, as
-# `pnpm start` does, so what is tested is what ships.
+# One image for every role; the command picks it (see docker-compose.yml). The final image holds node and one file,
+# dist/hookway.mjs (`pnpm build`, tested by apps/relay/test/build.test.ts): no node_modules, no pnpm, no tsx.
 
-FROM node:20-bookworm-slim AS deps
-WORKDIR /app
+FROM node:20-bookworm-slim AS build
+WORKDIR /src
 RUN npm install -g pnpm@12.4.2
 COPY package.json pnpm-lock.yaml pnpm-workspace.yaml ./
 COPY apps/ingress/package.json apps/ingress/
@@ -18,18 +18,24 @@ COPY packages/keys/package.json packages/keys/
 COPY packages/testkit/package.json packages/testkit/
 COPY bench/package.json bench/
 COPY examples/package.json examples/
-RUN pnpm install --frozen-lockfile --prod
+# All dependencies: the build needs esbuild and tsx (devDependencies); none of them reach the final image.
+RUN pnpm install --frozen-lockfile
+COPY tsconfig.base.json tsconfig.json ./
+COPY scripts ./scripts
+COPY apps ./apps
+COPY packages ./packages
+RUN pnpm run build
 
 FROM node:20-bookworm-slim
 ENV NODE_ENV=production PORT=8000
 WORKDIR /app
-COPY --from=deps --chown=node:node /app ./
-COPY --chown=node:node apps ./apps
-COPY --chown=node:node packages ./packages
+# The embedded relay keeps client keys in ./hookway-keys.json (CLIENT_KEYS_FILE): its directory must be writable.
+RUN chown node:node /app
+COPY --from=build --chown=node:node /src/dist/hookway.mjs ./dist/hookway.mjs
 USER node
 EXPOSE 8000
 # Liveness (/healthz): a replica waiting for Redis is alive, only not ready — load balancers use /readyz.
 HEALTHCHECK --interval=10s --timeout=3s --start-period=10s --retries=3 \
   CMD node -e "fetch('http://127.0.0.1:'+process.env.PORT+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
 STOPSIGNAL SIGTERM
-CMD ["node", "--import", "tsx", "apps/relay/src/main.ts"]
+CMD ["node", "dist/hookway.mjs"]

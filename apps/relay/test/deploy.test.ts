@@ -23,15 +23,30 @@ const validator = composeValidator();
 if (!validator && process.env.CI) throw new Error('no docker compose / docker-compose: .ci/run should have installed it');
 
 describe('deployment files', () => {
-  it.each(['ingress', 'gateway'] as const)('docker-compose starts two %s replicas with the command the tests start', (role) => {
-    const command = `command: ["node", "--import", "tsx", "${ROLE_ENTRY[role]}"]`;
-    expect(compose.split(command).length - 1).toBe(2);
+  it.each(['ingress', 'gateway'] as const)('docker-compose starts two %s replicas of the built file', (role) => {
+    expect(compose.split(`command: ["node", "dist/hookway.mjs", "${role}"]`).length - 1).toBe(2);
     expect(packageJson.scripts[`start:${role}`]).toBe(`node --import tsx ${ROLE_ENTRY[role]}`);
   });
 
-  it('the image’s default command is the relay that `pnpm start` runs', () => {
-    expect(readFileSync(`${ROOT}Dockerfile`, 'utf8')).toContain(`CMD ["node", "--import", "tsx", "${ROLE_ENTRY.relay}"]`);
+  it('the image holds only node and dist/hookway.mjs, built by `pnpm run build`, and runs the relay by default', () => {
+    const dockerfile = readFileSync(`${ROOT}Dockerfile`, 'utf8');
+    const [build, final] = dockerfile.split(/^FROM .*\n/m).slice(1);
+    expect(build).toContain('RUN pnpm run build');
+    expect(final!.match(/^COPY .*/gm)).toEqual(['COPY --from=build --chown=node:node /src/dist/hookway.mjs ./dist/hookway.mjs']);
+    expect(final).toContain('CMD ["node", "dist/hookway.mjs"]');
     expect(packageJson.scripts.start).toBe(`node --import tsx ${ROLE_ENTRY.relay}`);
+    expect(packageJson.scripts.build).toBe('node --import tsx scripts/build.ts');
+  });
+
+  it('the build stage copies every workspace package the lockfile installs', () => {
+    const dockerfile = readFileSync(`${ROOT}Dockerfile`, 'utf8');
+    const copied = [...dockerfile.matchAll(/^COPY (\S+)\/package\.json /gm)].map((m) => m[1]).sort();
+    const lock = readFileSync(`${ROOT}pnpm-lock.yaml`, 'utf8');
+    // pnpm 12 writes two YAML documents (its own pnpm version first): the workspace's importers are in the last.
+    const start = lock.lastIndexOf('\nimporters:\n');
+    const section = lock.slice(start, lock.indexOf('\npackages:\n', start));
+    const importers = [...section.matchAll(/^ {2}(\S+):$/gm)].map((m) => m[1]!).filter((dir) => dir !== '.');
+    expect(copied).toEqual([...new Set(importers)].sort());
   });
 
   it('`pnpm hookway` runs the command line the tests run', () => {

@@ -3,11 +3,12 @@ import { readFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
+import { defaultConfig } from '@hookway/runtime';
 import { freePort, until, waitingFor } from '@hookway/testkit';
 
 const ROOT = fileURLToPath(new URL('../../..', import.meta.url));
-/** The default SHUTDOWN_TIMEOUT_MS: the server must be gone within it (plus the parent poll) after pnpm is stopped. */
-const SHUTDOWN_TIMEOUT_MS = 10_000;
+/** After pnpm is stopped the server must be gone within the (default) shutdown deadline, parent poll included. */
+const SHUTDOWN_TIMEOUT_MS = defaultConfig().shutdownTimeoutMs;
 
 const accepts = (port: number) =>
   new Promise<boolean>((resolve) => {
