@@ -1,8 +1,9 @@
 /**
  * Started through a package manager (`pnpm start`), this process is a grandchild of the PID the user sees:
- * pnpm → sh → node. `kill -TERM <pnpm>` ends pnpm and the shell but not node, which is re-parented (to PID 1 or a
- * subreaper) and would go on serving, holding the port. Polling our parent PID notices that within one interval on
- * every platform; no signal from the shell is needed (sh neither forwards SIGTERM nor dies with its parent).
+ * pnpm → sh -c → node. pnpm 12 passes SIGTERM on to the shell only, which dies without passing it to node (checked
+ * with a real pnpm: node never sees the signal); node is re-parented (to PID 1 or a subreaper) and would go on
+ * serving, holding the port. Polling our parent PID notices that within one interval on every platform and whatever
+ * the shell does; then the normal graceful shutdown runs.
  */
 export interface ParentWatch {
   close(): void;
