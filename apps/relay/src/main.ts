@@ -4,6 +4,7 @@ import { openSessionStore } from '@hookway/gateway';
 import { openClientKeyStore } from '@hookway/keys';
 import { closeBackend, openBackend } from '@hookway/redis';
 import { runService } from '@hookway/runtime';
+import { openReplicaReports } from '@hookway/status';
 import { createRelay } from './create-relay.ts';
 
 /**
@@ -19,6 +20,7 @@ runService('relay', async ({ config, logger, redactor }) => {
     sessions: openSessionStore(backend),
     bots: openBotRegistry(backend),
     keys: openClientKeyStore(backend, config),
+    reports: openReplicaReports(backend),
   };
   return createRelay({
     config,
