@@ -32,7 +32,7 @@ export function createGatewayService(context: ServiceContext, backend: StoreBack
     reports: openReplicaReports(backend),
     logger,
     authFailures,
-    notReadyReason: () => service?.notReadyReason() ?? 'starting',
+    notReadyReason: () => (service ? service.notReadyReason() : 'starting'),
   });
   const gateway = createGateway({
     ...gatewayDeps(context, events.log, sessions, directory, keys, authFailures),

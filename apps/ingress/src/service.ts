@@ -28,7 +28,7 @@ export function createIngressService(context: ServiceContext, backend: StoreBack
     reports: openReplicaReports(backend),
     logger,
     authFailures,
-    notReadyReason: () => service?.notReadyReason() ?? 'starting',
+    notReadyReason: () => (service ? service.notReadyReason() : 'starting'),
   });
   const ingress = createIngress({
     ...ingressDeps(
