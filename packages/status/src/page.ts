@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 const STYLE = `
 :root{color-scheme:light dark;--bg:#f6f7f9;--card:#fff;--fg:#1d2330;--muted:#6a7280;--line:#e2e5ea;--ok:#1f8a4c;--warn:#b7791f;--bad:#c53030}
 @media (prefers-color-scheme:dark){:root{--bg:#14171c;--card:#1d2129;--fg:#e6e8eb;--muted:#9aa3ae;--line:#2d333d}}
-*{box-sizing:border-box}body{margin:0;font:14px/1.5 system-ui,-apple-system,"PingFang SC","Microsoft YaHei","Noto Sans CJK SC",sans-serif;background:var(--bg);color:var(--fg)}
+*{box-sizing:border-box}body{margin:0;font:14px/1.5 system-ui,-apple-system,"PingFang SC","Microsoft YaHei","Noto Sans CJK SC","WenQuanYi Micro Hei",sans-serif;background:var(--bg);color:var(--fg)}
 header{display:flex;align-items:center;gap:16px;padding:12px 20px;background:var(--card);border-bottom:1px solid var(--line)}
 h1{font-size:18px;margin:0}h2{font-size:15px;margin:0 0 8px}h3{font-size:13px;margin:12px 0 4px;color:var(--muted)}
 main{padding:16px 20px;display:grid;gap:16px;max-width:1200px}
@@ -18,7 +18,8 @@ main{padding:16px 20px;display:grid;gap:16px;max-width:1200px}
 table{border-collapse:collapse;width:100%}th,td{text-align:left;padding:4px 8px;border-bottom:1px solid var(--line);vertical-align:top}
 th{font-weight:600;color:var(--muted);font-size:12px}
 .facts{display:grid;grid-template-columns:repeat(auto-fit,minmax(170px,1fr));gap:8px;margin:8px 0}
-.fact b{display:block;font-size:20px}.fact span{color:var(--muted);font-size:12px}
+.fact b{display:block;font-size:20px;overflow-wrap:anywhere}.fact span{color:var(--muted);font-size:12px}
+.fact.wide{grid-column:span 2}.fact.wide b{font-size:15px;line-height:1.9}
 .tag{font-family:ui-monospace,Menlo,Consolas,monospace}
 .ready{color:var(--ok)}.not_ready{color:var(--bad)}.stale{color:var(--warn)}
 button{font:inherit;padding:4px 12px;border-radius:6px;border:1px solid var(--line);background:var(--card);color:var(--fg);cursor:pointer}
@@ -36,7 +37,7 @@ function ago(ms){if(ms===undefined||ms===null)return '—';var s=Math.max(0,Math
 function dur(sec){if(sec<60)return sec+'s';if(sec<3600)return Math.floor(sec/60)+'m';if(sec<86400)return Math.floor(sec/3600)+'h'+Math.floor(sec%3600/60)+'m';return Math.floor(sec/86400)+'d'+Math.floor(sec%86400/3600)+'h';}
 function table(headers,rows){var t=el('table'),h=el('tr');headers.forEach(function(x){h.appendChild(el('th',x));});t.appendChild(h);
  rows.forEach(function(r){var tr=el('tr');r.forEach(function(c){if(c instanceof Node){var td=el('td');td.appendChild(c);tr.appendChild(td);}else tr.appendChild(el('td',c));});t.appendChild(tr);});return t;}
-function fact(value,label){var d=el('div',null,'fact');d.appendChild(el('b',value));d.appendChild(el('span',label));return d;}
+function fact(value,label,wide){var d=el('div',null,wide?'fact wide':'fact');d.appendChild(el('b',value));d.appendChild(el('span',label));return d;}
 var HEALTH={ready:'正常 / ready',not_ready:'未就绪 / not ready',stale:'失联 / stale'};
 function render(data){
  var replicas=document.getElementById('replicas');replicas.replaceChildren(el('h2','实例 / Replicas ('+data.replicas.length+')'));
@@ -50,8 +51,8 @@ function render(data){
  data.bots.forEach(function(b){var c=el('section',null,'card bot');c.setAttribute('data-bot',b.bot);
   var title=el('h2');title.appendChild(el('span',b.bot,'tag'));if(b.appid)title.appendChild(el('span','  AppID '+b.appid,'muted'));c.appendChild(title);
   var f=el('div',null,'facts');
-  f.appendChild(fact(b.lastEvent?(b.lastEvent.type||'(无类型 / no type)'):'—','最近事件 / Last event'));
-  f.appendChild(fact(b.lastEvent?ago(b.lastEvent.atMs):'—','事件时间 / Last event at'));
+  f.appendChild(fact(b.lastEvent?(b.lastEvent.type||'(无类型 / no type)'):'—','最近事件 / Last event',true));
+  f.appendChild(fact(b.lastEvent?ago(b.lastEvent.atMs):'—','事件时间 / Last event at',true));
   f.appendChild(fact(b.eventsLast5Min,'5 分钟内事件 / Events (5 min)'));
   f.appendChild(fact(b.eventsTotal,'事件总数 / Events (since start)'));
   f.appendChild(fact(b.validations,'回调验证 / Callback validations'));
