@@ -64,5 +64,7 @@ describe('the status page in split mode', { timeout: 60_000 }, () => {
       () => `the killed gateway to leave the page (last: ${JSON.stringify(last?.replicas)})`,
     );
     expect(last!.bots[0]?.clientsTotal).toBe(0);
+    // The token opens the page; it is never written to a log.
+    expect(ingress.output() + gateway.output()).not.toContain(TOKEN);
   });
 });

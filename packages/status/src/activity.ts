@@ -66,7 +66,7 @@ export const REJECTIONS_KEPT = 20;
 /** Bots remembered by one process; past it the one idle longest is forgotten (unless it has clients here). */
 const MAX_BOTS_TRACKED = 1000;
 export const MAX_BOTS_LISTED = 100;
-export const MAX_CLIENTS_LISTED = 50;
+export const MAX_CLIENTS_LISTED = 25;
 
 /** Events per 10 s bucket over the last five minutes: a fixed ring, whatever the rate. */
 class EventWindow {
