@@ -13,7 +13,7 @@ import { BotFeeds } from './shared/bot-feeds.ts';
 import { ClientKeys, type KeyGrant } from './shared/client-keys.ts';
 import { startHeartbeat } from './shared/heartbeat.ts';
 import { startKeyRecheck } from './shared/key-recheck.ts';
-import type { StreamClient, StreamClientContext, StreamClientCounters } from './shared/stream-client.ts';
+import type { ClientActivity, StreamClient, StreamClientContext, StreamClientCounters } from './shared/stream-client.ts';
 import { parseUpgradeTarget, type UpgradeTarget } from './upgrade-request.ts';
 
 export interface GatewayDeps {
@@ -38,6 +38,8 @@ export interface GatewayDeps {
   readonly proxyTrust: ProxyTrust;
   /** Failed key and token authentications per client address; past the limit, upgrades get 429 before any lookup. */
   readonly authFailures: AuthFailureThrottle;
+  /** Told which clients are connected (bot, mode, address, key name), for the status page. */
+  readonly activity?: ClientActivity;
   /** Gateway mode (`/websocket`): where sessions live, the protocol's timings. Absent: raw mode only. */
   readonly gatewayMode?: GatewaySessionOptions & { readonly sessions: SessionStore };
 }
@@ -111,6 +113,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
     counters,
     maxBufferedBytes: deps.maxBufferedBytes,
     clients,
+    ...(deps.activity ? { activity: deps.activity } : {}),
   };
   const keys = new ClientKeys(deps.keys, deps.directory);
   const { gatewayMode } = deps;
@@ -200,7 +203,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
       const client =
         target.kind === 'gateway'
           ? new GatewaySession(ws, context, gatewayContext!, admission, address)
-          : new RawClient(ws, context, admission!.bot, target.after, grantOf(admission));
+          : new RawClient(ws, context, admission!.bot, target.after, grantOf(admission), address);
       clients.add(client);
       counters.connectionsTotal++;
       client.start();

@@ -2,6 +2,7 @@ import { directoryFromConfig, openBotRegistry, type BotDirectory } from '@hookwa
 import { openEventLog, type EventLog } from '@hookway/bus';
 import { openClientKeyStore, type ClientKeyStore } from '@hookway/keys';
 import { closeBackend, type StoreBackend } from '@hookway/redis';
+import { createStatus, openReplicaReports } from '@hookway/status';
 import {
   AuthFailureThrottle,
   createHttpService,
@@ -22,24 +23,39 @@ export function createGatewayService(context: ServiceContext, backend: StoreBack
   const bots = openBotRegistry(backend);
   const keys = openClientKeyStore(backend, config);
   const directory = directoryFromConfig(config, bots, (value) => redactor.remember(value));
-  const gateway = createGateway(gatewayDeps(context, events.log, sessions, directory, keys));
-  return createHttpService({
+  const authFailures = new AuthFailureThrottle(config.authFailuresPerMinute);
+  // The status page reads every replica's report; this one's readiness is the service's, built below.
+  let service: HttpService | undefined;
+  const status = createStatus({
+    role: 'gateway',
+    config,
+    reports: openReplicaReports(backend),
+    logger,
+    authFailures,
+    notReadyReason: () => (service ? service.notReadyReason() : 'starting'),
+  });
+  const gateway = createGateway({
+    ...gatewayDeps(context, events.log, sessions, directory, keys, authFailures),
+    activity: status.activity,
+  });
+  return (service = createHttpService({
     logger,
     tcpKeepaliveDelayMs: config.tcpKeepaliveDelayMs,
     drainMs: config.shutdownDrainMs,
     limits: httpLimits(config),
     health: [events.health, gateway],
-    handleRequest: answerPlainHttp,
+    handleRequest: status.wrap(answerPlainHttp),
     handleUpgrade: gateway.handleUpgrade,
     services: [{ name: 'gateway', resource: gateway }],
     backends: [
+      { name: 'status report', resource: status },
       { name: 'event log', resource: events.log },
       { name: 'session store', resource: sessions },
       { name: 'bot registry', resource: bots },
       { name: 'client keys', resource: keys },
       { name: 'store backend', resource: { close: () => closeBackend(backend) } },
     ],
-  });
+  }));
 }
 
 /** What `createGateway` needs, from the settings: shared by the gateway role and the relay. */

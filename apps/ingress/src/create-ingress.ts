@@ -28,8 +28,20 @@ export interface IngressDeps {
   readonly nowMs?: () => number;
   /** Serves the OpenAPI paths (gateway discovery and the pass-through). */
   readonly openApi?: OpenApi;
+  /**
+   * Told what happened, for the status page: verified events, op 13 validations and refusals (bots by their tag,
+   * refusals by reason code and address — never a secret or a body).
+   */
+  readonly activity?: WebhookActivity;
   /** Told appid → secret for a verified webhook that names its bot (X-Bot-Appid); resolves whether it was kept. */
   readonly learnBot?: (appid: string, secret: AppSecret) => Promise<boolean>;
+}
+
+/** The status page's view of the ingress (packages/status's ActivityRecorder fits it). */
+export interface WebhookActivity {
+  verified(bot: string, type: string | undefined, appid: string | undefined): void;
+  validated(bot: string): void;
+  rejected(bot: string | undefined, reason: string, address: string): void;
 }
 
 export type IngressStats = {
@@ -151,6 +163,7 @@ export function createIngress(deps: IngressDeps): Ingress {
   /** Answers before the body is read, and closes the connection: a refused peer's body is never read. */
   const refuse = (
     res: ServerResponse,
+    client: string,
     counter:
       | 'webhooksRejected'
       | 'webhooksUnavailable'
@@ -164,6 +177,8 @@ export function createIngress(deps: IngressDeps): Ingress {
     headers: Record<string, string> = {},
   ) => {
     counts[counter]++;
+    // Refused before the bot is known (or trusted): these name no bot on the status page.
+    if (counter !== 'webhooksUnavailable') deps.activity?.rejected(undefined, error, client);
     sendJson(res, status, { error, message }, { connection: 'close', ...headers });
   };
 
@@ -179,6 +194,7 @@ export function createIngress(deps: IngressDeps): Ingress {
         floodWarn('secret_in_url_refused', { client });
         refuse(
           res,
+          client,
           'webhooksSecretInUrlRefused',
           403,
           'secret_in_url_refused',
@@ -189,6 +205,7 @@ export function createIngress(deps: IngressDeps): Ingress {
       if (webhook.secret === undefined) {
         refuse(
           res,
+          client,
           'webhooksRejected',
           400,
           'invalid_secret',
@@ -204,6 +221,7 @@ export function createIngress(deps: IngressDeps): Ingress {
     floodWarn('unknown_bot', { client, appid: appid && /^\d{1,20}$/.test(appid) ? appid : undefined });
     refuse(
       res,
+      client,
       'webhooksUnknownBot',
       404,
       'unknown_bot',
@@ -216,7 +234,7 @@ export function createIngress(deps: IngressDeps): Ingress {
 
   async function serveWebhook(req: IncomingMessage, res: ServerResponse, webhook: EndpointMatch): Promise<void> {
     if (!accepting) {
-      return refuse(res, 'webhooksUnavailable', 503, 'shutting_down', 'this instance is shutting down; the platform will retry', {
+      return refuse(res, '', 'webhooksUnavailable', 503, 'shutting_down', 'this instance is shutting down; the platform will retry', {
         'retry-after': '5',
       });
     }
@@ -226,6 +244,7 @@ export function createIngress(deps: IngressDeps): Ingress {
       floodWarn('throttled', { client });
       return refuse(
         res,
+        client,
         'webhooksThrottled',
         429,
         'too_many_auth_failures',
@@ -242,6 +261,7 @@ export function createIngress(deps: IngressDeps): Ingress {
       floodWarn('over_budget', { client });
       return refuse(
         res,
+        client,
         'webhooksOverBudget',
         503,
         'over_budget',
@@ -261,6 +281,7 @@ export function createIngress(deps: IngressDeps): Ingress {
           floodWarn('over_budget', { client });
         } else {
           counts.webhooksRejected++;
+          deps.activity?.rejected(secret.tag, read.error, client);
           log.warn({ bot: secret.tag, client, outcome: read.error, status: read.status }, 'webhook rejected');
         }
         return sendJson(res, read.status, { error: read.error, message: read.message }, { connection: 'close', ...read.headers });
@@ -276,6 +297,7 @@ export function createIngress(deps: IngressDeps): Ingress {
         { events: deps.events, signatureMaxSkewSec: deps.signatureMaxSkewSec, nowMs },
       );
       count(reply);
+      report(reply, secret, req, client);
       // A signature that does not verify is a failed authentication: past AUTH_FAILURES_PER_MINUTE, 429 before the body.
       if (reply.status === 401) throttle.recordFailure(client);
       // Only a verified event proves the secret is a bot's; op 13 and WebSocket connects are unauthenticated.
@@ -338,6 +360,17 @@ export function createIngress(deps: IngressDeps): Ingress {
         log.warn({ appid, err }, 'could not record the bot for gateway mode');
       },
     );
+  };
+
+  const report = (reply: WebhookReply, secret: AppSecret, req: IncomingMessage, client: string) => {
+    const activity = deps.activity;
+    if (!activity) return;
+    if (reply.outcome === 'accepted') {
+      // X-Bot-Appid is unsigned, but it came with a verified event: shown as the bot's appid, never trusted for more.
+      const appid = header(req, 'x-bot-appid')?.trim();
+      activity.verified(secret.tag, reply.eventType, appid && /^\d{1,20}$/.test(appid) ? appid : undefined);
+    } else if (reply.outcome === 'validated') activity.validated(secret.tag);
+    else if (REJECTIONS.has(reply.outcome)) activity.rejected(secret.tag, reply.outcome, client);
   };
 
   const count = (reply: WebhookReply) => {

@@ -2,6 +2,7 @@ import { directoryFromConfig, openBotRegistry, type BotDirectory } from '@hookwa
 import { openEventLog, type EventLog } from '@hookway/bus';
 import type { AppSecret } from '@hookway/protocol';
 import { closeBackend, type StoreBackend } from '@hookway/redis';
+import { createStatus, openReplicaReports } from '@hookway/status';
 import {
   createHttpService,
   createProxyTrust,
@@ -18,27 +19,41 @@ export function createIngressService(context: ServiceContext, backend: StoreBack
   const { config, logger, redactor } = context;
   const events = openEventLog(backend, config);
   const bots = openBotRegistry(backend);
-  const ingress = createIngress(
-    ingressDeps(
+  const authFailures = new AuthFailureThrottle(config.authFailuresPerMinute);
+  // The status page reads every replica's report; this one's readiness is the service's, built below.
+  let service: HttpService | undefined;
+  const status = createStatus({
+    role: 'ingress',
+    config,
+    reports: openReplicaReports(backend),
+    logger,
+    authFailures,
+    notReadyReason: () => (service ? service.notReadyReason() : 'starting'),
+  });
+  const ingress = createIngress({
+    ...ingressDeps(
       context,
       events.log,
       directoryFromConfig(config, bots, (value) => redactor.remember(value)),
+      authFailures,
     ),
-  );
-  return createHttpService({
+    activity: status.activity,
+  });
+  return (service = createHttpService({
     logger,
     tcpKeepaliveDelayMs: config.tcpKeepaliveDelayMs,
     drainMs: config.shutdownDrainMs,
     limits: httpLimits(config),
     health: [events.health, ingress],
-    handleRequest: ingress.handleRequest,
+    handleRequest: status.wrap(ingress.handleRequest),
     services: [{ name: 'ingress', resource: ingress }],
     backends: [
+      { name: 'status report', resource: status },
       { name: 'event log', resource: events.log },
       { name: 'bot registry', resource: bots },
       { name: 'store backend', resource: { close: () => closeBackend(backend) } },
     ],
-  });
+  }));
 }
 
 /** What `createIngress` needs, from the settings: shared by the ingress role and the relay. */

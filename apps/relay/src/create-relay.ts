@@ -4,6 +4,7 @@ import { historyLimits, MemoryEventLog, type EventLog } from '@hookway/bus';
 import { createGateway, gatewayDeps, MemorySessionStore, type Gateway, type SessionStore } from '@hookway/gateway';
 import { createIngress, ingressDeps, type Ingress } from '@hookway/ingress';
 import { FileClientKeyStore, type ClientKeyStore } from '@hookway/keys';
+import { createStatus, MemoryReplicaReports, type ReplicaReports } from '@hookway/status';
 import {
   AuthFailureThrottle,
   createHttpService,
@@ -21,6 +22,8 @@ export interface RelayStores {
   readonly sessions: SessionStore;
   readonly bots: BotRegistry;
   readonly keys: ClientKeyStore;
+  /** Every replica's status report (the status page); this process alone when absent. */
+  readonly reports?: ReplicaReports;
 }
 
 export interface RelayDeps {
@@ -86,12 +89,25 @@ export function createRelay(deps: RelayDeps): Relay {
   const directory = directoryFromConfig(config, stores.bots, (value) => redactor.remember(value));
   // One failure throttle too: an address gets AUTH_FAILURES_PER_MINUTE in all, not that many per role.
   const authFailures = new AuthFailureThrottle(config.authFailuresPerMinute, deps.nowMs);
-  const ingress = createIngress({
-    ...ingressDeps({ config, logger: logger.child({ role: 'ingress' }), redactor }, stores.events, directory, authFailures),
+  // The status page: what this process sees, and (over Redis) every other replica's report. Readiness is the
+  // service's, built below.
+  let notReadyReason: () => string | undefined = () => 'starting';
+  const status = createStatus({
+    role: 'relay',
+    config,
+    reports: stores.reports ?? new MemoryReplicaReports(),
+    logger,
+    authFailures,
+    notReadyReason: () => notReadyReason(),
     ...(deps.nowMs ? { nowMs: deps.nowMs } : {}),
   });
-  const gateway = createGateway(
-    gatewayDeps(
+  const ingress = createIngress({
+    ...ingressDeps({ config, logger: logger.child({ role: 'ingress' }), redactor }, stores.events, directory, authFailures),
+    activity: status.activity,
+    ...(deps.nowMs ? { nowMs: deps.nowMs } : {}),
+  });
+  const gateway = createGateway({
+    ...gatewayDeps(
       { config, logger: logger.child({ role: 'gateway' }) },
       stores.events,
       stores.sessions,
@@ -99,28 +115,30 @@ export function createRelay(deps: RelayDeps): Relay {
       stores.keys,
       authFailures,
     ),
-  );
-  const service = createHttpService({
+    activity: status.activity,
+  });
+  const http = createHttpService({
     logger,
     tcpKeepaliveDelayMs: config.tcpKeepaliveDelayMs,
     drainMs: config.shutdownDrainMs,
     limits: httpLimits(config),
     health: [...(deps.storesHealth ? [deps.storesHealth] : []), ingress, gateway],
-    handleRequest: ingress.handleRequest,
+    handleRequest: status.wrap(ingress.handleRequest),
     handleUpgrade: gateway.handleUpgrade,
     services: [
       { name: 'ingress', resource: ingress },
       { name: 'gateway', resource: gateway },
     ],
-    backends: owned,
+    backends: [{ name: 'status report', resource: status }, ...owned],
   });
+  notReadyReason = http.notReadyReason;
 
   return {
-    server: service.server,
+    server: http.server,
     stores,
     ingress,
     gateway,
-    notReadyReason: service.notReadyReason,
-    close: (deadlineMs = config.shutdownTimeoutMs) => service.close(deadlineMs),
+    notReadyReason: http.notReadyReason,
+    close: (deadlineMs = config.shutdownTimeoutMs) => http.close(deadlineMs),
   };
 }

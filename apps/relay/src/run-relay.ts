@@ -4,6 +4,7 @@ import { openSessionStore } from '@hookway/gateway';
 import { openClientKeyStore } from '@hookway/keys';
 import { closeBackend, openBackend } from '@hookway/redis';
 import { runService } from '@hookway/runtime';
+import { openReplicaReports } from '@hookway/status';
 import { createRelay } from './create-relay.ts';
 
 /**
@@ -20,6 +21,7 @@ export function runRelay(): void {
       sessions: openSessionStore(backend),
       bots: openBotRegistry(backend),
       keys: openClientKeyStore(backend, config),
+      reports: openReplicaReports(backend),
     };
     return createRelay({
       config,

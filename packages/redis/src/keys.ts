@@ -25,6 +25,10 @@ export const redisKeys = {
   clientKeys: () => 'hookway:client-keys',
   /** A gateway's own probe channel, used to prove its subscriber connection still receives messages. */
   probeChannel: (nodeId: string) => `hookway:probe:${nodeId}`,
+  /** String (JSON, with an expiry): one replica's latest status report, for the status page. */
+  replicaReport: (replicaId: string) => `hookway:replica:${replicaId}`,
+  /** Sorted set: replica ids scored by when their report expires (an index, so readers need no SCAN). */
+  replicas: () => 'hookway:replicas',
 } as const;
 
 /** How long a bot's numbering (epoch and seq) outlives its last event. Longer than any history retention. */

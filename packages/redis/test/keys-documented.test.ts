@@ -16,13 +16,16 @@ const ARGUMENTS: Record<keyof typeof redisKeys, unknown[]> = {
   bots: [],
   clientKeys: [],
   probeChannel: ['PLACEHOLDERnode'],
+  replicaReport: ['PLACEHOLDERreplica'],
+  replicas: [],
 };
 const documented = (key: string) =>
   key
     .replace('PLACEHOLDERsecret', '<S>')
     .replace('PLACEHOLDERevent', '<event id>')
     .replace('PLACEHOLDERsession', '<session id>')
-    .replace('PLACEHOLDERnode', '<node>');
+    .replace('PLACEHOLDERnode', '<node>')
+    .replace('PLACEHOLDERreplica', '<replica id>');
 
 describe('docs/redis.md', () => {
   it('has a placeholder list for every key builder (a new builder must be added here and to the doc)', () => {

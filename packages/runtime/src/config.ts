@@ -255,6 +255,23 @@ export const SETTINGS = {
     '30',
     'Failed authentications (bad key, forged token, bad signature) one client address may make per minute; past it the answer is 429 with Retry-After, at almost no cost.',
   ),
+  ADMIN_TOKEN: setting(
+    z.union([
+      z.literal(''),
+      z
+        .string()
+        .trim()
+        .regex(/^[\x21-\x7e]{16,256}$/, { error: 'expected 16–256 printable ASCII characters without spaces (e.g. openssl rand -hex 24)' }),
+    ]),
+    '',
+    'The token that opens the status page (GET /status: a login form; GET /status/data also takes Authorization: Bearer). Empty: the page is off (404). At least 16 characters; keep it secret like a password.',
+    true,
+  ),
+  STATUS_REPORT_INTERVAL_MS: setting(
+    int(200, 60_000),
+    '5000',
+    'How often each process writes its status report (Redis when REDIS_URL is set); a report not renewed for three intervals disappears from the status page.',
+  ),
   SHUTDOWN_TIMEOUT_MS: setting(
     int(1000, 600_000),
     '9000',

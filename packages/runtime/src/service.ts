@@ -44,6 +44,7 @@ async function serve(role: string, build: (context: ServiceContext) => Promise<S
   }
   const redactor = createRedactor();
   rememberUrlPassword(redactor, config.redisUrl);
+  if (config.adminToken !== '') redactor.remember(config.adminToken);
   const logger = createLogger({ level: config.logLevel, redactor }).child({ role });
 
   let service: Service;

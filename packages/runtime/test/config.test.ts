@@ -40,6 +40,7 @@ describe('loadConfig', () => {
     ['TRUST_PROXY', '10.0.0.0/33'],
     ['TRUST_PROXY', 'loopback,not-an-ip'],
     ['ALLOW_SECRET_IN_URL', 'sometimes'],
+    ['STATUS_REPORT_INTERVAL_MS', '10'],
   ])('refuses %s=%s with a message naming the variable', (name, value) => {
     expect(() => loadConfig({ [name]: value })).toThrow(ConfigError);
     expect(() => loadConfig({ [name]: value })).toThrow(new RegExp(`${name}=`));
@@ -82,5 +83,25 @@ describe('loadConfig', () => {
     [' 10.0.0.0/8, 192.168.1.7 ,::1, fd00::/8', ['10.0.0.0/8', '192.168.1.7', '::1', 'fd00::/8']],
   ])('reads TRUST_PROXY=%j as a list of trusted proxies', (value, expected) => {
     expect(loadConfig({ TRUST_PROXY: value }).trustProxy).toEqual(expected);
+  });
+
+  it.each([
+    ['too short', 'short-token'],
+    ['with a space', 'a token with spaces in it'],
+    ['with non-ASCII', 'токен-токен-токен-токен'],
+  ])('refuses an ADMIN_TOKEN %s, without repeating it', (_what, value) => {
+    let message = '';
+    try {
+      loadConfig({ ADMIN_TOKEN: value });
+    } catch (err) {
+      message = (err as Error).message;
+    }
+    expect(message).toMatch(/ADMIN_TOKEN=\(value hidden\): expected 16–256 printable ASCII/);
+    expect(message).not.toContain(value);
+  });
+
+  it('leaves the status page off by default and takes a long enough ADMIN_TOKEN', () => {
+    expect(loadConfig({}).adminToken).toBe('');
+    expect(loadConfig({ ADMIN_TOKEN: ' 0123456789abcdef0123 ' }).adminToken).toBe('0123456789abcdef0123');
   });
 });

@@ -83,6 +83,7 @@ interface StoredSession {
  */
 export class GatewaySession extends StreamClient {
   protected readonly slowConsumerClose: CloseCodeInfo = GatewayClose.Reconnect;
+  protected readonly clientMode = 'gateway';
   private session: (StoredSession & { id: string; bot: AppSecret }) | undefined;
   private handshaking = false;
   /** A heartbeat that came during the handshake: answered right after READY/RESUMED, which must come first. */
@@ -97,10 +98,9 @@ export class GatewaySession extends StreamClient {
     context: StreamClientContext,
     private readonly mode: GatewayModeContext,
     private readonly admission: Admission | undefined,
-    /** The client's address (TRUST_PROXY rule), where failed authentications are counted. */
-    private readonly address: string,
+    address: string,
   ) {
-    super(ws, context);
+    super(ws, context, address);
     this.settings = mode.options;
     if (admission?.via === 'key') this.keyGrant = admission.grant;
   }
@@ -211,6 +211,7 @@ export class GatewaySession extends StreamClient {
     };
     await this.persist();
     clearTimeout(this.identifyTimer);
+    this.noteConnected(identity.secret, identity.appid);
     this.sendControl(readyFrame({ sessionId: this.session.id, user, shard }));
     this.log(identity, 'gateway session ready', { intents, shard, mode: this.modeName(identity) });
     await this.catchUp(slice);
@@ -246,6 +247,7 @@ export class GatewaySession extends StreamClient {
     clearTimeout(this.identifyTimer);
     await this.persist();
     this.mode.counters.gatewayResumes++;
+    this.noteConnected(session.bot, identity.appid);
     await this.catchUp(slice);
     this.sendControl(resumedFrame(this.lastS));
     this.log(identity, 'gateway session resumed', { replayed: slice.events.length, mode: this.modeName(identity) });

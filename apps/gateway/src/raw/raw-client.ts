@@ -14,6 +14,7 @@ import { StreamClient, type StreamClientContext } from '../shared/stream-client.
  */
 export class RawClient extends StreamClient {
   protected readonly slowConsumerClose = RawClose.SlowConsumer;
+  protected readonly clientMode = 'raw';
 
   constructor(
     ws: WebSocket,
@@ -21,8 +22,9 @@ export class RawClient extends StreamClient {
     private readonly bot: AppSecret,
     private readonly after: string | undefined,
     grant: KeyGrant | undefined,
+    address: string,
   ) {
-    super(ws, context);
+    super(ws, context, address);
     this.keyGrant = grant;
   }
 
@@ -36,6 +38,7 @@ export class RawClient extends StreamClient {
   private async joinAndCatchUp(): Promise<void> {
     await this.joinFeed(this.bot);
     if (this.isClosed()) return;
+    this.noteConnected(this.bot, this.keyGrant?.appid);
     this.context.logger.info(
       { bot: this.bot.tag, ...this.keyField(), resume: this.after !== undefined, connections: this.context.clients.size },
       'client connected',

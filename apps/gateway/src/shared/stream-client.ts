@@ -25,6 +25,13 @@ export interface StreamClientContext {
   readonly maxBufferedBytes: number;
   /** Every client this gateway has; a client takes itself out when its socket closes (its size is in log lines). */
   readonly clients: { readonly size: number; delete(client: StreamClient): boolean };
+  /** Told which clients are connected, for the status page. */
+  readonly activity?: ClientActivity;
+}
+
+/** The status page's view of the gateway (packages/status's ActivityRecorder fits it): connected until the returned call. */
+export interface ClientActivity {
+  connected(bot: string, client: { mode: 'raw' | 'gateway'; address: string; sinceMs: number; key?: string; appid?: string }): () => void;
 }
 
 /**
@@ -54,12 +61,34 @@ export abstract class StreamClient implements FeedClient, Pingable, KeyedClient 
   /** Resolves with the close code once the socket has closed and the client has left its feed. */
   readonly closed: Promise<number>;
   private resolveClosed!: (code: number) => void;
+  private readonly connectedAtMs = Date.now();
+  /** Takes this client off the status page. */
+  private disconnected: (() => void) | undefined;
 
   constructor(
     readonly ws: WebSocket,
     protected readonly context: StreamClientContext,
+    /** The client's address (TRUST_PROXY rule): failed authentications count against it; the status page shows it. */
+    protected readonly address: string,
   ) {
     this.closed = new Promise((resolve) => (this.resolveClosed = resolve));
+  }
+
+  /** Which kind of client this is, as the status page names it. */
+  protected abstract readonly clientMode: 'raw' | 'gateway';
+
+  /** The client is its bot's from here on (authenticated, feed joined): the status page lists it until it closes. */
+  protected noteConnected(bot: AppSecret, appid?: string): void {
+    const activity = this.context.activity;
+    if (!activity || this.disconnected || this.isClosed()) return;
+    const key = this.keyGrant?.name;
+    this.disconnected = activity.connected(bot.tag, {
+      mode: this.clientMode,
+      address: this.address,
+      sinceMs: this.connectedAtMs,
+      ...(key !== undefined ? { key } : {}),
+      ...(appid !== undefined ? { appid } : {}),
+    });
   }
 
   /** The frame for one event, or undefined when this client does not get it (it still counts as passed). */
@@ -90,6 +119,7 @@ export abstract class StreamClient implements FeedClient, Pingable, KeyedClient 
       this.markClosed();
       this.context.clients.delete(this);
       if (this.feedBot) this.context.feeds.leave(this.feedBot, this);
+      this.disconnected?.();
       this.onClosed(code);
       this.resolveClosed(code);
     });
