@@ -13,14 +13,17 @@ export interface SentEvent {
 }
 
 /**
- * Signed events at a steady rate, as the platform sends them: a new one every 1000/rate ms whether or not the
- * previous ones were answered, with at most `maxInFlight` unanswered (on a starved machine the rate drops instead of
- * requests piling up). Every answer is recorded.
+ * Signed events at a steady rate, as the platform sends them: as many as are due since `start()` (a late timer on a
+ * busy machine sends the ones it owes), whether or not the previous ones were answered — but at most `maxInFlight`
+ * unanswered and never more than a second's worth late: on a starved machine the rate drops instead of requests
+ * piling up. Every answer is recorded.
  */
 export class PacedSender {
   readonly events: SentEvent[] = [];
   private readonly inFlight = new Set<Promise<void>>();
   private timer: NodeJS.Timeout | undefined;
+  private startedMs = 0;
+  private skipped = 0;
 
   constructor(
     private readonly sender: WebhookSender,
@@ -29,7 +32,13 @@ export class PacedSender {
   ) {}
 
   start(): void {
-    this.timer = setInterval(() => this.sendOne(), 1000 / this.ratePerSec);
+    this.startedMs = Date.now();
+    this.timer = setInterval(() => {
+      const due = Math.floor(((Date.now() - this.startedMs) * this.ratePerSec) / 1000);
+      // More than a second behind (answers too slow for maxInFlight): those events are not sent at all.
+      this.skipped = Math.max(this.skipped, due - this.events.length - this.ratePerSec);
+      while (this.events.length + this.skipped < due && this.inFlight.size < this.maxInFlight) this.sendOne();
+    }, 1000 / this.ratePerSec);
   }
 
   /** Stops sending and waits for every answer still outstanding. */
@@ -44,7 +53,6 @@ export class PacedSender {
   }
 
   private sendOne(): void {
-    if (this.inFlight.size >= this.maxInFlight) return;
     const body = groupAtMessage();
     const event: SentEvent = { id: idOf(body), sentAtMs: Date.now() };
     this.events.push(event);
