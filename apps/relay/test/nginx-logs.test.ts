@@ -48,11 +48,18 @@ describe.runIf(installed)('no credential in nginx’s logs (deploy/nginx/hookway
     expect(await upgradeStatus(`ws://${front}/ws?secret=${SECRET}`)).toBe(403);
 
     // Upstream failures: every gateway gone (nginx logs the request line of each failed attempt), then every ingress.
+    // (nginx answers those with its JSON 503 in Hookway's shape, not its HTML 502: error_page in hookway.conf.)
     await Promise.all(gateways.map((g) => g.stop('SIGKILL')));
-    expect(await upgradeStatus(`ws://${front}/ws`, bearer)).toBe(502);
-    expect(await upgradeStatus(`ws://${front}/websocket`, bearer)).toBe(502);
+    expect(await upgradeStatus(`ws://${front}/ws`, bearer)).toBe(503);
+    expect(await upgradeStatus(`ws://${front}/websocket`, bearer)).toBe(503);
     await Promise.all(ingresses.map((i) => i.stop('SIGKILL')));
-    expect((await sender.dispatch(groupAtMessage(), asPlatform)).status).toBe(502);
+    const unreachable = await sender.dispatch(groupAtMessage(), asPlatform);
+    expect([unreachable.status, unreachable.headers.get('content-type'), unreachable.headers.get('retry-after')]).toEqual([
+      503,
+      'application/json',
+      '1',
+    ]);
+    expect(unreachable.json()).toMatchObject({ error: 'upstream_unavailable' });
 
     const { access, error } = nginx.logs();
     // The logs saw all of it (a grep of empty files would prove nothing)…
@@ -68,7 +75,7 @@ describe.runIf(installed)('no credential in nginx’s logs (deploy/nginx/hookway
 
     // The grep can fail: a key in the URL does reach the error log when the upstream is down — which is why the
     // README says to send it in a header.
-    expect(await upgradeStatus(`ws://${front}/ws?key=${key}`)).toBe(502);
+    expect(await upgradeStatus(`ws://${front}/ws?key=${key}`)).toBe(503);
     expect(nginx.logs().error).toContain(key);
     expect(nginx.logs().access).not.toContain(key);
   });

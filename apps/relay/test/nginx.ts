@@ -39,11 +39,13 @@ export async function startNginx(port: number, upstreams: { ingress: number[]; g
   const committed = readFileSync(join(ROOT, 'deploy/nginx/upstreams.conf'), 'utf8');
   let upstreamConf = committed;
   for (const [role, ports] of Object.entries(upstreams)) {
-    upstreamConf = upstreamConf.replace(
-      new RegExp(`(upstream hookway_${role} \\{)[\\s\\S]*?(\\n\\s*(keepalive[^\\n]*\\n)?\\})`),
-      (_m, open: string, close: string) =>
-        `${open}\n${ports.map((p) => `    server 127.0.0.1:${p} max_fails=1 fail_timeout=5s;`).join('\n')}${close}`,
-    );
+    const block = new RegExp(`(upstream hookway_${role} \\{)([\\s\\S]*?)(\\n\\s*(keepalive[^\\n]*\\n)?\\})`);
+    upstreamConf = upstreamConf.replace(block, (_m, open: string, servers: string, close: string) => {
+      // The committed server lines' parameters (max_fails…) are what is under test: only the addresses change.
+      const params = /\n\s*server\s+\S+((?:\s+[^;\s]+)*);/.exec(servers)?.[1];
+      if (params === undefined) throw new Error(`no server line in upstream hookway_${role}`);
+      return `${open}\n${ports.map((p) => `    server 127.0.0.1:${p}${params};`).join('\n')}${close}`;
+    });
   }
   writeFileSync(join(dir, 'upstreams.conf'), upstreamConf);
   writeFileSync(join(dir, 'hookway.conf'), site);
@@ -55,7 +57,8 @@ export async function startNginx(port: number, upstreams: { ingress: number[]; g
       ...(process.getuid?.() === 0 ? ['user root;'] : []),
       `pid ${dir}/nginx.pid;`,
       `error_log ${dir}/error.log info;`,
-      'events { worker_connections 1024; }',
+      // Two connections per proxied WebSocket (client and upstream): room for the restart test's 200 clients and more.
+      'events { worker_connections 4096; }',
       'http {',
       ...['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'].map((t) => `  ${t}_temp_path ${dir}/${t};`),
       `  include ${dir}/upstreams.conf;`,
