@@ -2,12 +2,13 @@ import type { IncomingMessage } from 'node:http';
 import { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type ServerOptions } from 'ws';
-import type { BotDirectory } from '@hookway/bots';
+import type { BotDirectory, CallOpenApi } from '@hookway/bots';
 import type { EventReader } from '@hookway/bus';
 import type { ClientKeyStore } from '@hookway/keys';
 import { refuseUpgrade, type AuthFailureThrottle, type HealthSource, type Logger, type ProxyTrust } from '@hookway/runtime';
 import { GatewaySession, type Admission, type GatewaySessionCounters, type GatewaySessionOptions } from './official/gateway-session.ts';
 import type { SessionStore } from './official/session-store.ts';
+import type { RawCallCounters } from './raw/calls.ts';
 import { RawClient } from './raw/raw-client.ts';
 import { BotFeeds } from './shared/bot-feeds.ts';
 import { ClientKeys, type KeyGrant } from './shared/client-keys.ts';
@@ -38,13 +39,18 @@ export interface GatewayDeps {
   readonly proxyTrust: ProxyTrust;
   /** Failed key and token authentications per client address; past the limit, upgrades get 429 before any lookup. */
   readonly authFailures: AuthFailureThrottle;
+  /** Raw clients' call frames go here (Hookway's own token for the connection's bot); undefined: calls are refused. */
+  readonly callOpenApi?: CallOpenApi;
+  /** RAW_CALLS_IN_FLIGHT_MAX: calls one raw connection may have waiting for the platform. */
+  readonly maxCallsInFlight?: number;
   /** Gateway mode (`/websocket`): where sessions live, the protocol's timings. Absent: raw mode only. */
   readonly gatewayMode?: GatewaySessionOptions & { readonly sessions: SessionStore };
 }
 
 /** Every counter, under the one name it has from where it is counted to `/healthz`. */
 export type GatewayStats = StreamClientCounters &
-  GatewaySessionCounters & {
+  GatewaySessionCounters &
+  RawCallCounters & {
     connections: number;
     bots: number;
     connectionsTotal: number;
@@ -104,6 +110,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
     gatewayResumes: 0,
     gatewayInvalidSessions: 0,
   };
+  const callCounters: RawCallCounters = { rawCalls: 0, rawCallErrors: 0 };
   const context: StreamClientContext = {
     events: deps.events,
     feeds,
@@ -111,6 +118,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
     counters,
     maxBufferedBytes: deps.maxBufferedBytes,
     clients,
+    calls: { callOpenApi: deps.callOpenApi, maxInFlight: deps.maxCallsInFlight ?? 8, counters: callCounters, logger: log },
   };
   const keys = new ClientKeys(deps.keys, deps.directory);
   const { gatewayMode } = deps;
@@ -236,6 +244,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
       ...counters,
       ...feeds.counters,
       ...sessionCounters,
+      ...callCounters,
     }),
   };
 }

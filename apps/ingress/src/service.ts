@@ -1,5 +1,6 @@
 import { directoryFromConfig, openBotRegistry, type BotDirectory } from '@hookway/bots';
 import { openEventLog, type EventLog } from '@hookway/bus';
+import { openClientKeyStore, type ClientKeyStore } from '@hookway/keys';
 import type { AppSecret } from '@hookway/protocol';
 import { closeBackend, type StoreBackend } from '@hookway/redis';
 import {
@@ -18,11 +19,15 @@ export function createIngressService(context: ServiceContext, backend: StoreBack
   const { config, logger, redactor } = context;
   const events = openEventLog(backend, config);
   const bots = openBotRegistry(backend);
+  // For `Authorization: Bearer <client key>` on the OpenAPI paths.
+  const keys = openClientKeyStore(backend, config);
   const ingress = createIngress(
     ingressDeps(
       context,
       events.log,
       directoryFromConfig(config, bots, (value) => redactor.remember(value)),
+      undefined,
+      keys,
     ),
   );
   return createHttpService({
@@ -36,6 +41,7 @@ export function createIngressService(context: ServiceContext, backend: StoreBack
     backends: [
       { name: 'event log', resource: events.log },
       { name: 'bot registry', resource: bots },
+      { name: 'client keys', resource: keys },
       { name: 'store backend', resource: { close: () => closeBackend(backend) } },
     ],
   });
@@ -47,6 +53,7 @@ export function ingressDeps(
   events: EventLog,
   directory: BotDirectory,
   authFailures = new AuthFailureThrottle(config.authFailuresPerMinute),
+  keys?: ClientKeyStore,
 ): IngressDeps {
   const trust = createProxyTrust(config.trustProxy);
   return {
@@ -68,6 +75,8 @@ export function ingressDeps(
       directory,
       trust,
       logger,
+      timeoutMs: config.openapiTimeoutMs,
+      ...(keys ? { keys } : {}),
     }),
     learnBot: async (appid: string, secret: AppSecret) => {
       const kept = await directory.learn(appid, secret);

@@ -87,7 +87,7 @@ export function createRelay(deps: RelayDeps): Relay {
   // One failure throttle too: an address gets AUTH_FAILURES_PER_MINUTE in all, not that many per role.
   const authFailures = new AuthFailureThrottle(config.authFailuresPerMinute, deps.nowMs);
   const ingress = createIngress({
-    ...ingressDeps({ config, logger: logger.child({ role: 'ingress' }), redactor }, stores.events, directory, authFailures),
+    ...ingressDeps({ config, logger: logger.child({ role: 'ingress' }), redactor }, stores.events, directory, authFailures, stores.keys),
     ...(deps.nowMs ? { nowMs: deps.nowMs } : {}),
   });
   const gateway = createGateway(

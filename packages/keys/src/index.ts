@@ -8,6 +8,7 @@ export {
   isClientKeyShaped,
   isExpired,
   parseClientKeyRecord,
+  readOnlyAllows,
   type ClientKeyRecord,
 } from './client-key.ts';
 export { type ClientKeyStore } from './client-key-store.ts';

@@ -10,6 +10,8 @@ export interface KeyGrant {
   readonly appid: string;
   /** Only these event types reach the key's clients; undefined: all of the bot's events. */
   readonly events: ReadonlySet<string> | undefined;
+  /** A read-only key's clients may make GET calls only (packages/keys readOnlyAllows). */
+  readonly readOnly: boolean;
 }
 
 export type KeyRefusal = 'invalid_key' | 'expired_key' | 'unknown_bot';
@@ -71,6 +73,7 @@ function grantOf(record: ClientKeyRecord): KeyGrant {
     hash: record.hash,
     appid: record.appid,
     events: record.events ? new Set(record.events) : undefined,
+    readOnly: record.readOnly === true,
   };
 }
 

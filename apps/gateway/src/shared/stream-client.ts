@@ -7,6 +7,7 @@ import type { KeyGrant } from './client-keys.ts';
 import type { FeedClient } from './feed-client.ts';
 import type { Pingable } from './heartbeat.ts';
 import type { KeyedClient } from './key-recheck.ts';
+import type { RawCallsContext } from '../raw/calls.ts';
 
 /** Counted by every kind of client, under the names `/healthz` shows. */
 export type StreamClientCounters = {
@@ -25,6 +26,8 @@ export interface StreamClientContext {
   readonly maxBufferedBytes: number;
   /** Every client this gateway has; a client takes itself out when its socket closes (its size is in log lines). */
   readonly clients: { readonly size: number; delete(client: StreamClient): boolean };
+  /** Raw clients' calls through the socket (raw/calls.ts); absent: call frames are ignored like any other text. */
+  readonly calls?: RawCallsContext;
 }
 
 /**
