@@ -62,10 +62,10 @@ describe('calls in split mode: an ingress and two gateway replicas over Redis', 
       clients.push(c);
       return c;
     };
-    const onFirst = await connect(first!);
-    const onSecond = await connect(second!);
+    const onFirst = await connect(first);
+    const onSecond = await connect(second);
     const body = groupAtMessage({ content: 'hello' });
-    expect((await new WebhookSender(ingress!.baseUrl, SECRET).dispatch(body)).status).toBe(200);
+    expect((await new WebhookSender(ingress.baseUrl, SECRET).dispatch(body)).status).toBe(200);
     const [a] = await onFirst.waitForFrames(1);
     const [b] = await onSecond.waitForFrames(1);
     const event = JSON.parse(a!) as Event;
@@ -89,7 +89,7 @@ describe('calls in split mode: an ingress and two gateway replicas over Redis', 
     }
 
     // The same reply over plain HTTP through the ingress, with the key as a Bearer token.
-    const res = await fetch(`${ingress!.baseUrl}/v2/groups/${event.d.group_openid}/messages`, {
+    const res = await fetch(`${ingress.baseUrl}/v2/groups/${event.d.group_openid}/messages`, {
       method: 'POST',
       headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
       body: JSON.stringify({ msg_type: 0, content: 'over http', msg_id: event.d.id, msg_seq: 2 }),
