@@ -3,7 +3,7 @@ import { request as httpsRequest } from 'node:https';
 import type { BotDirectory } from '@hookway/bots';
 import { hashClientKey, isClientKeyShaped, isExpired, readOnlyAllows, type ClientKeyStore } from '@hookway/keys';
 import { AppSecret, CLIENT_KEY_PREFIX, parseGatewayToken, stripAbsoluteForm } from '@hookway/protocol';
-import { sendJson, type Logger, type ProxyTrust } from '@hookway/runtime';
+import { sendJson, type AuthFailureThrottle, type Logger, type ProxyTrust } from '@hookway/runtime';
 import { carriesSecret, openApiPath } from './routes.ts';
 
 export interface OpenApiOptions {
@@ -23,6 +23,8 @@ export interface OpenApiOptions {
   readonly timeoutMs?: number;
   /** Client keys: `Authorization: Bearer <client key>` is forwarded with Hookway's token for the key's bot. Absent: no such form. */
   readonly keys?: ClientKeyStore;
+  /** Wrong keys count as failed authentications of the client's address (the gateway's throttle, shared in the relay). */
+  readonly authFailures?: AuthFailureThrottle;
   readonly nowMs?: () => number;
 }
 
@@ -161,9 +163,19 @@ export function createOpenApi(options: OpenApiOptions): OpenApi {
         'with a client key there is no token to fetch: call the API paths, and Hookway adds its token',
       );
     }
-    const { keys } = options;
+    const { keys, authFailures } = options;
+    const address = options.trust.clientAddress(req);
+    // Before any lookup: an address that keeps guessing costs almost nothing.
+    const retryAfter = authFailures?.retryAfterSec(address);
+    if (retryAfter !== undefined) {
+      throw new Refusal(429, 'too_many_failures', `too many failed authentications from this address; try again in ${retryAfter} s`);
+    }
+    const invalid = (message: string) => {
+      authFailures?.recordFailure(address);
+      return new Refusal(401, 'invalid_key', message);
+    };
     if (!keys) throw new Refusal(401, 'invalid_key', 'client keys are not accepted here');
-    if (!isClientKeyShaped(bearer)) throw new Refusal(401, 'invalid_key', 'that is not a client key (hwk_…)');
+    if (!isClientKeyShaped(bearer)) throw invalid('that is not a client key (hwk_…)');
     let record;
     try {
       record = await keys.findByHash(hashClientKey(bearer));
@@ -171,7 +183,7 @@ export function createOpenApi(options: OpenApiOptions): OpenApi {
       throw new Refusal(503, 'keys_unavailable', 'client keys cannot be checked right now; try again shortly');
     }
     if (!record || isExpired(record, (options.nowMs ?? Date.now)())) {
-      throw new Refusal(401, 'invalid_key', 'no such client key: it was mistyped, revoked, expired, or made for another Hookway');
+      throw invalid('no such client key: it was mistyped, revoked, expired, or made for another Hookway');
     }
     if (record.readOnly && !readOnlyAllows(req.method ?? 'GET')) {
       throw new Refusal(403, 'forbidden', `the client key "${record.name}" is read-only: GET requests only`);

@@ -77,6 +77,7 @@ export function ingressDeps(
       logger,
       timeoutMs: config.openapiTimeoutMs,
       ...(keys ? { keys } : {}),
+      authFailures,
     }),
     learnBot: async (appid: string, secret: AppSecret) => {
       const kept = await directory.learn(appid, secret);

@@ -5,7 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { BotDirectory, createQqApi, MemoryBotRegistry } from '@hookway/bots';
 import { FileClientKeyStore, newClientKey, type ClientKeyRecord, type ClientKeyStore } from '@hookway/keys';
 import { AppSecret } from '@hookway/protocol';
-import { createProxyTrust } from '@hookway/runtime';
+import { AuthFailureThrottle, createProxyTrust } from '@hookway/runtime';
 import { FakeQqPlatform } from '@hookway/testkit';
 import { createOpenApi } from '../src/openapi.ts';
 import { ingressFixture, SECRET } from './harness.ts';
@@ -26,7 +26,7 @@ afterEach(async () => {
 });
 
 const { start: startIngress } = ingressFixture();
-const start = () =>
+const start = (authFailures?: AuthFailureThrottle) =>
   startIngress(
     {},
     {
@@ -44,6 +44,7 @@ const start = () =>
           trust: createProxyTrust(['loopback']),
           logger,
           keys,
+          ...(authFailures ? { authFailures } : {}),
         }),
     },
   );
@@ -97,6 +98,18 @@ describe('the OpenAPI over plain HTTP with a client key (Authorization: Bearer h
       expect(res.status).toBe(401);
       expect(await res.json()).toMatchObject({ error });
     }
+    expect(fake.calls).toEqual([]);
+  });
+
+  it('counts wrong keys as failed authentications: past the limit, 429 before any lookup', async () => {
+    const r = await start(new AuthFailureThrottle(2));
+    const { key } = await addKey();
+    for (let i = 0; i < 2; i++) {
+      expect((await fetch(`${r.baseUrl}/users/@me`, { headers: bearer(newClientKey().key) })).status).toBe(401);
+    }
+    const throttled = await fetch(`${r.baseUrl}/users/@me`, { headers: bearer(key) });
+    expect(throttled.status).toBe(429);
+    expect(await throttled.json()).toMatchObject({ error: 'too_many_failures' });
     expect(fake.calls).toEqual([]);
   });
 
