@@ -54,6 +54,23 @@ describe('calls through the socket', () => {
     expect(g.logs.join('\n')).not.toContain(platform.tokenOf(BOT.appid));
   });
 
+  it('gets a fresh token once when the platform no longer takes the cached one (401, code 11244), and retries the call', async () => {
+    const g = await start();
+    const c = await fixture.connect(g, `/ws?secret=${SECRET}`);
+    expect(await call(c, { hookway: 'call', id: 'a', method: 'GET', path: '/users/@me' })).toMatchObject({ status: 200 });
+    const old = platform.tokenOf(BOT.appid);
+    platform.rotate(BOT.appid);
+    const result = await call(c, { hookway: 'call', id: 'b', method: 'POST', path: `/v2/groups/${GROUP}/messages`, body: REPLY });
+    expect(result).toMatchObject({ id: 'b', status: 200 });
+    expect(platform.tokenRequests.get(BOT.appid)).toBe(2);
+    const posts = apiCalls().filter((x) => x.method === 'POST');
+    expect(posts.map((x) => x.authorization)).toEqual([`QQBot ${old}`, `QQBot ${platform.tokenOf(BOT.appid)}`]);
+    // A platform that keeps refusing gets its 401 passed on, not a retry loop.
+    platform.tokenOutage = true;
+    platform.rotate(BOT.appid);
+    expect(await call(c, { hookway: 'call', id: 'c', method: 'GET', path: '/users/@me' })).toMatchObject({ id: 'c', status: 401 });
+  });
+
   it('works for a client key’s connection, with query strings, without a body, and passes statuses through', async () => {
     const g = await start();
     const { key } = await addKey(g.stores.keys);

@@ -24,7 +24,7 @@ export type CallOpenApi = (bot: CallingBot, request: OpenApiCallRequest) => Prom
 
 export interface OpenApiCallerOptions {
   /** Where tokens come from: the process's one token cache per bot. */
-  readonly directory: Pick<BotDirectory, 'appidOf' | 'tokenForSecret'>;
+  readonly directory: Pick<BotDirectory, 'appidOf' | 'tokenForSecret' | 'tokenAfterRejection'>;
   /** QQ_API_BASE. */
   readonly apiBase: string;
   /** OPENAPI_TIMEOUT_MS: the whole call, token excluded. */
@@ -41,6 +41,8 @@ export interface OpenApiCallerOptions {
  */
 export function createOpenApiCaller(options: OpenApiCallerOptions): CallOpenApi {
   const base = new URL(options.apiBase);
+  const send = (url: URL, appid: string, token: string, request: OpenApiCallRequest, signal: AbortSignal) =>
+    sendOnce(url, appid, token, request, signal, options.maxAnswerBytes);
   return async (bot, request) => {
     const target = apiCallTarget(request.path);
     if (target === undefined) {
@@ -68,27 +70,48 @@ export function createOpenApiCaller(options: OpenApiCallerOptions): CallOpenApi 
     const queryAt = target.indexOf('?');
     url.pathname = `${base.pathname.replace(/\/$/, '')}${queryAt === -1 ? target : target.slice(0, queryAt)}`;
     url.search = queryAt === -1 ? '' : target.slice(queryAt);
-    const headers: Record<string, string> = { authorization: `QQBot ${token}`, 'x-union-appid': appid, accept: 'application/json' };
-    if (request.body !== undefined) headers['content-type'] = 'application/json';
     const signal = AbortSignal.timeout(options.timeoutMs);
     try {
-      const res = await fetch(url, {
-        method: request.method,
-        headers,
-        ...(request.body !== undefined ? { body: JSON.stringify(request.body) } : {}),
-        signal,
-        redirect: 'manual',
-      });
-      const text = await readBounded(res, options.maxAnswerBytes);
-      if (text === undefined) {
-        return { error: 'upstream_failed', message: `the platform's answer was larger than ${options.maxAnswerBytes} bytes` };
+      let answer = await send(url, appid, token, request, signal);
+      if (tokenRejected(answer)) {
+        // The platform no longer takes our token (renewed elsewhere, revoked): one retry with a fresh one.
+        const fresh = await options.directory.tokenAfterRejection(appid, bot.secret, token);
+        if (fresh !== undefined) answer = await send(url, appid, fresh, request, signal);
       }
-      return { status: res.status, body: parseBody(text) };
+      return answer;
     } catch {
       if (signal.aborted) return { error: 'upstream_timeout', message: `the platform did not answer within ${options.timeoutMs} ms` };
       return { error: 'upstream_failed', message: `could not reach ${base.host}` };
     }
   };
+}
+
+/** One request upstream with this token; a body past `maxAnswerBytes` is an error answer. */
+async function sendOnce(
+  url: URL,
+  appid: string,
+  token: string,
+  request: OpenApiCallRequest,
+  signal: AbortSignal,
+  maxAnswerBytes: number,
+): Promise<OpenApiAnswer> {
+  const headers: Record<string, string> = { authorization: `QQBot ${token}`, 'x-union-appid': appid, accept: 'application/json' };
+  if (request.body !== undefined) headers['content-type'] = 'application/json';
+  const res = await fetch(url, {
+    method: request.method,
+    headers,
+    ...(request.body !== undefined ? { body: JSON.stringify(request.body) } : {}),
+    signal,
+    redirect: 'manual',
+  });
+  const text = await readBounded(res, maxAnswerBytes);
+  if (text === undefined) return { error: 'upstream_failed', message: `the platform's answer was larger than ${maxAnswerBytes} bytes` };
+  return { status: res.status, body: parseBody(text) };
+}
+
+/** 401 with code 11244: "token not exist or expire" (qq-protocol §5.2). */
+function tokenRejected(answer: OpenApiAnswer): boolean {
+  return 'status' in answer && answer.status === 401 && (answer.body as { code?: unknown } | null)?.code === 11244;
 }
 
 /** The body as text, or undefined once it grows past `max` bytes (the rest is not read). */
