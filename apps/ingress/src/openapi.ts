@@ -1,7 +1,7 @@
 import { request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import type { BotDirectory } from '@hookway/bots';
-import { hashClientKey, isClientKeyShaped, isExpired, readOnlyAllows, type ClientKeyStore } from '@hookway/keys';
+import { lookUpClientKey, readOnlyAllows, type ClientKeyStore } from '@hookway/keys';
 import { AppSecret, CLIENT_KEY_PREFIX, parseGatewayToken, stripAbsoluteForm } from '@hookway/protocol';
 import { sendJson, type AuthFailureThrottle, type Logger, type ProxyTrust } from '@hookway/runtime';
 import { carriesSecret, openApiPath } from './routes.ts';
@@ -170,21 +170,18 @@ export function createOpenApi(options: OpenApiOptions): OpenApi {
     if (retryAfter !== undefined) {
       throw new Refusal(429, 'too_many_failures', `too many failed authentications from this address; try again in ${retryAfter} s`);
     }
-    const invalid = (message: string) => {
-      authFailures?.recordFailure(address);
-      return new Refusal(401, 'invalid_key', message);
-    };
     if (!keys) throw new Refusal(401, 'invalid_key', 'client keys are not accepted here');
-    if (!isClientKeyShaped(bearer)) throw invalid('that is not a client key (hwk_…)');
-    let record;
+    let found;
     try {
-      record = await keys.findByHash(hashClientKey(bearer));
+      found = await lookUpClientKey(keys, bearer, (options.nowMs ?? Date.now)());
     } catch {
       throw new Refusal(503, 'keys_unavailable', 'client keys cannot be checked right now; try again shortly');
     }
-    if (!record || isExpired(record, (options.nowMs ?? Date.now)())) {
-      throw invalid('no such client key: it was mistyped, revoked, expired, or made for another Hookway');
+    if (!found.ok) {
+      authFailures?.recordFailure(address);
+      throw new Refusal(401, found.error, found.message);
     }
+    const { record } = found;
     if (record.readOnly && !readOnlyAllows(req.method ?? 'GET')) {
       throw new Refusal(403, 'forbidden', `the client key "${record.name}" is read-only: GET requests only`);
     }

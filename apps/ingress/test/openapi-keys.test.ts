@@ -90,7 +90,7 @@ describe('the OpenAPI over plain HTTP with a client key (Authorization: Bearer h
     for (const [key, error] of [
       [newClientKey().key, 'invalid_key'],
       [revoked.key, 'invalid_key'],
-      [expired.key, 'invalid_key'],
+      [expired.key, 'expired_key'],
       ['hwk_short', 'invalid_key'],
       [other.key, 'unknown_bot'],
     ] as const) {

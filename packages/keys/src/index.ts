@@ -15,3 +15,4 @@ export { type ClientKeyStore } from './client-key-store.ts';
 export { FileClientKeyStore } from './file-client-key-store.ts';
 export { RedisClientKeyStore } from './redis-client-key-store.ts';
 export { openClientKeyStore, type ClientKeySettings } from './open-client-key-store.ts';
+export { lookUpClientKey, type KeyLookup } from './key-lookup.ts';
