@@ -2,12 +2,13 @@ import type { IncomingMessage } from 'node:http';
 import { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type ServerOptions } from 'ws';
-import type { BotDirectory } from '@hookway/bots';
+import type { BotDirectory, CallOpenApi } from '@hookway/bots';
 import type { EventReader } from '@hookway/bus';
 import type { ClientKeyStore } from '@hookway/keys';
 import { refuseUpgrade, type AuthFailureThrottle, type HealthSource, type Logger, type ProxyTrust } from '@hookway/runtime';
 import { GatewaySession, type Admission, type GatewaySessionCounters, type GatewaySessionOptions } from './official/gateway-session.ts';
 import type { SessionStore } from './official/session-store.ts';
+import type { RawCallCounters } from './raw/calls.ts';
 import { RawClient } from './raw/raw-client.ts';
 import { BotFeeds } from './shared/bot-feeds.ts';
 import { ClientKeys, type KeyGrant } from './shared/client-keys.ts';
@@ -40,13 +41,18 @@ export interface GatewayDeps {
   readonly authFailures: AuthFailureThrottle;
   /** Told which clients are connected (bot, mode, address, key name), for the status page. */
   readonly activity?: ClientActivity;
+  /** Raw clients' call frames go here (Hookway's own token for the connection's bot); undefined: calls are refused. */
+  readonly callOpenApi?: CallOpenApi;
+  /** RAW_CALLS_IN_FLIGHT_MAX: calls one raw connection may have waiting for the platform. */
+  readonly maxCallsInFlight?: number;
   /** Gateway mode (`/websocket`): where sessions live, the protocol's timings. Absent: raw mode only. */
   readonly gatewayMode?: GatewaySessionOptions & { readonly sessions: SessionStore };
 }
 
 /** Every counter, under the one name it has from where it is counted to `/healthz`. */
 export type GatewayStats = StreamClientCounters &
-  GatewaySessionCounters & {
+  GatewaySessionCounters &
+  RawCallCounters & {
     connections: number;
     bots: number;
     connectionsTotal: number;
@@ -106,6 +112,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
     gatewayResumes: 0,
     gatewayInvalidSessions: 0,
   };
+  const callCounters: RawCallCounters = { rawCalls: 0, rawCallErrors: 0 };
   const context: StreamClientContext = {
     events: deps.events,
     feeds,
@@ -114,6 +121,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
     maxBufferedBytes: deps.maxBufferedBytes,
     clients,
     ...(deps.activity ? { activity: deps.activity } : {}),
+    calls: { callOpenApi: deps.callOpenApi, maxInFlight: deps.maxCallsInFlight ?? 8, counters: callCounters, logger: log },
   };
   const keys = new ClientKeys(deps.keys, deps.directory);
   const { gatewayMode } = deps;
@@ -239,6 +247,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
       ...counters,
       ...feeds.counters,
       ...sessionCounters,
+      ...callCounters,
     }),
   };
 }

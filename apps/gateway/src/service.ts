@@ -1,4 +1,4 @@
-import { directoryFromConfig, openBotRegistry, type BotDirectory } from '@hookway/bots';
+import { createOpenApiCaller, directoryFromConfig, openBotRegistry, type BotDirectory } from '@hookway/bots';
 import { openEventLog, type EventLog } from '@hookway/bus';
 import { openClientKeyStore, type ClientKeyStore } from '@hookway/keys';
 import { closeBackend, type StoreBackend } from '@hookway/redis';
@@ -82,6 +82,19 @@ export function gatewayDeps(
     tcpKeepaliveDelayMs: config.tcpKeepaliveDelayMs,
     closeBatchSize: config.shutdownCloseBatch,
     closeBatchIntervalMs: config.shutdownBatchIntervalMs,
+    // Calls through the socket, on whichever replica the client is connected to: this process's token cache.
+    ...(config.openapiProxy
+      ? {
+          callOpenApi: createOpenApiCaller({
+            directory,
+            apiBase: config.qqApiBase,
+            timeoutMs: config.openapiTimeoutMs,
+            // A result frame must fit the client's send buffer.
+            maxAnswerBytes: Math.floor(config.wsMaxBufferedBytes / 2),
+          }),
+        }
+      : {}),
+    maxCallsInFlight: config.rawCallsInFlightMax,
     gatewayMode: {
       sessions,
       intents: config.gatewayIntents,

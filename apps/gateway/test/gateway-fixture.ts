@@ -116,6 +116,8 @@ export interface StartOptions {
   readonly stores?: GatewayStores;
   /** The platform: pass one to gateways that stand for replicas of one deployment. */
   readonly api?: FakeQqApi;
+  /** The platform over HTTP instead (a FakeQqPlatform through createQqApi), for tests of calls that leave the gateway. */
+  readonly qqApi?: QqApi;
 }
 
 /**
@@ -132,7 +134,7 @@ export async function startGateway(overrides: Partial<Config> = {}, options: Sta
   const api = options.api ?? new FakeQqApi([BOT]);
   const configured = new Map([...config.bots].map(([appid, secret]) => [appid, AppSecret.of(secret)] as const));
   for (const secret of configured.values()) redactor.remember(secret.reveal());
-  const directory = new BotDirectory(configured, stores.bots, api, (token) => redactor.remember(token));
+  const directory = new BotDirectory(configured, stores.bots, options.qqApi ?? api, (token) => redactor.remember(token));
   const gateway = createGateway(gatewayDeps({ config, logger }, stores.events, stores.sessions, directory, stores.keys));
   const server = createServer(answerPlainHttp);
   server.on('upgrade', gateway.handleUpgrade);

@@ -1,8 +1,9 @@
 import { request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import type { BotDirectory } from '@hookway/bots';
-import { AppSecret, parseGatewayToken, stripAbsoluteForm } from '@hookway/protocol';
-import { sendJson, type Logger, type ProxyTrust } from '@hookway/runtime';
+import { lookUpClientKey, readOnlyAllows, type ClientKeyStore } from '@hookway/keys';
+import { AppSecret, CLIENT_KEY_PREFIX, parseGatewayToken, stripAbsoluteForm } from '@hookway/protocol';
+import { sendJson, type AuthFailureThrottle, type Logger, type ProxyTrust } from '@hookway/runtime';
 import { carriesSecret, openApiPath } from './routes.ts';
 
 export interface OpenApiOptions {
@@ -18,6 +19,13 @@ export interface OpenApiOptions {
   /** TRUST_PROXY: whose X-Forwarded-Host/-Proto (and client address) are believed. */
   readonly trust: ProxyTrust;
   readonly logger: Logger;
+  /** OPENAPI_TIMEOUT_MS: how long a forward may wait for the platform's answer (30 s when absent). */
+  readonly timeoutMs?: number;
+  /** Client keys: `Authorization: Bearer <client key>` is forwarded with Hookway's token for the key's bot. Absent: no such form. */
+  readonly keys?: ClientKeyStore;
+  /** Wrong keys count as failed authentications of the client's address (the gateway's throttle, shared in the relay). */
+  readonly authFailures?: AuthFailureThrottle;
+  readonly nowMs?: () => number;
 }
 
 export type OpenApiStats = {
@@ -140,7 +148,56 @@ export function createOpenApi(options: OpenApiOptions): OpenApi {
     return value;
   };
 
-  const forward = async (req: IncomingMessage, res: ServerResponse, target: URL, pathAndQuery: string) => {
+  /**
+   * `Authorization: Bearer <client key>`: the key's bot's token and appid, in place of the key (which never goes
+   * upstream). Undefined for any other Authorization. Refused: a key that is unknown, revoked or expired (401), of a
+   * bot Hookway does not know (401), read-only on a method that acts (403), or sent to the token path (400).
+   */
+  const keyAuthorization = async (req: IncomingMessage, route: 'token' | 'api') => {
+    const bearer = /^Bearer\s+(\S+)\s*$/i.exec(req.headers.authorization ?? '')?.[1];
+    if (bearer === undefined || !bearer.startsWith(CLIENT_KEY_PREFIX)) return undefined;
+    if (route === 'token') {
+      throw new Refusal(
+        400,
+        'key_not_for_token',
+        'with a client key there is no token to fetch: call the API paths, and Hookway adds its token',
+      );
+    }
+    const { keys, authFailures } = options;
+    const address = options.trust.clientAddress(req);
+    // Before any lookup: an address that keeps guessing costs almost nothing.
+    const retryAfter = authFailures?.retryAfterSec(address);
+    if (retryAfter !== undefined) {
+      throw new Refusal(429, 'too_many_failures', `too many failed authentications from this address; try again in ${retryAfter} s`);
+    }
+    if (!keys) throw new Refusal(401, 'invalid_key', 'client keys are not accepted here');
+    let found;
+    try {
+      found = await lookUpClientKey(keys, bearer, (options.nowMs ?? Date.now)());
+    } catch {
+      throw new Refusal(503, 'keys_unavailable', 'client keys cannot be checked right now; try again shortly');
+    }
+    if (!found.ok) {
+      authFailures?.recordFailure(address);
+      throw new Refusal(401, found.error, found.message);
+    }
+    const { record } = found;
+    if (record.readOnly && !readOnlyAllows(req.method ?? 'GET')) {
+      throw new Refusal(403, 'forbidden', `the client key "${record.name}" is read-only: GET requests only`);
+    }
+    const secret = (await options.directory.bots()).get(record.appid);
+    if (!secret) {
+      throw new Refusal(401, 'unknown_bot', `the client key "${record.name}" is for bot ${record.appid}, which this Hookway does not know`);
+    }
+    const token = await options.directory.tokenForSecret(record.appid, secret).catch(() => undefined);
+    if (token === undefined) {
+      throw new Refusal(502, 'token_unavailable', `no access token could be obtained for appid ${record.appid}; try again later`);
+    }
+    return { authorization: `QQBot ${token}`, appid: record.appid };
+  };
+
+  const forward = async (req: IncomingMessage, res: ServerResponse, target: URL, pathAndQuery: string, route: 'token' | 'api') => {
+    const viaKey = await keyAuthorization(req, route);
     const known = [...(await options.directory.bots()).values()];
     if (carriesSecret(pathAndQuery, known)) {
       throw new Refusal(
@@ -153,8 +210,13 @@ export function createOpenApi(options: OpenApiOptions): OpenApi {
     for (const [name, value] of Object.entries(req.headers)) {
       if (value !== undefined && !HOP_BY_HOP.has(name)) headers[name] = value;
     }
-    const authorization = await upstreamAuthorization(req.headers.authorization, known);
-    if (authorization !== undefined) headers.authorization = authorization;
+    if (viaKey) {
+      headers.authorization = viaKey.authorization;
+      headers['x-union-appid'] = viaKey.appid;
+    } else {
+      const authorization = await upstreamAuthorization(req.headers.authorization, known);
+      if (authorization !== undefined) headers.authorization = authorization;
+    }
     const send = target.protocol === 'https:' ? httpsRequest : httpRequest;
     counts.openApiForwarded++;
     const upstream = send(target, { method: req.method, headers }, (answer) => {
@@ -165,7 +227,7 @@ export function createOpenApi(options: OpenApiOptions): OpenApi {
       res.writeHead(answer.statusCode ?? 502, out);
       answer.pipe(res);
     });
-    upstream.setTimeout(30_000, () => upstream.destroy(new Error('upstream timed out')));
+    upstream.setTimeout(options.timeoutMs ?? 30_000, () => upstream.destroy(new Error('upstream timed out')));
     // The client went away before the answer was complete: stop the upstream request too.
     res.on('close', () => {
       if (!res.writableFinished) upstream.destroy();
@@ -184,8 +246,8 @@ export function createOpenApi(options: OpenApiOptions): OpenApi {
   };
 
   /** Starts a forward; a refusal is answered, anything else it throws is logged and answered 502, never left unhandled. */
-  const startForward = (req: IncomingMessage, res: ServerResponse, target: URL, pathAndQuery: string) => {
-    forward(req, res, target, pathAndQuery).catch((err: unknown) => {
+  const startForward = (req: IncomingMessage, res: ServerResponse, target: URL, pathAndQuery: string, route: 'token' | 'api') => {
+    forward(req, res, target, pathAndQuery, route).catch((err: unknown) => {
       if (err instanceof Refusal) {
         counts.openApiSecretsRefused++;
         log.warn({ method: req.method, client: options.trust.clientAddress(req), refused: err.error }, 'OpenAPI request not forwarded');
@@ -239,13 +301,13 @@ export function createOpenApi(options: OpenApiOptions): OpenApi {
       return true;
     }
     if (entry.route === 'token') {
-      startForward(req, res, tokenUrl, path);
+      startForward(req, res, tokenUrl, path, 'token');
       return true;
     }
     // Only the path and query come from the request: the scheme, host and port are always the configured ones.
     const target = upstreamUrl(apiBase, request);
     if (!target) return false;
-    startForward(req, res, target, path);
+    startForward(req, res, target, path, 'api');
     return true;
   };
 

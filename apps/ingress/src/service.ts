@@ -1,5 +1,6 @@
 import { directoryFromConfig, openBotRegistry, type BotDirectory } from '@hookway/bots';
 import { openEventLog, type EventLog } from '@hookway/bus';
+import { openClientKeyStore, type ClientKeyStore } from '@hookway/keys';
 import type { AppSecret } from '@hookway/protocol';
 import { closeBackend, type StoreBackend } from '@hookway/redis';
 import { createStatus, openReplicaReports } from '@hookway/status';
@@ -19,6 +20,8 @@ export function createIngressService(context: ServiceContext, backend: StoreBack
   const { config, logger, redactor } = context;
   const events = openEventLog(backend, config);
   const bots = openBotRegistry(backend);
+  // For `Authorization: Bearer <client key>` on the OpenAPI paths.
+  const keys = openClientKeyStore(backend, config);
   const authFailures = new AuthFailureThrottle(config.authFailuresPerMinute);
   // The status page reads every replica's report; this one's readiness is the service's, built below.
   let service: HttpService | undefined;
@@ -36,6 +39,7 @@ export function createIngressService(context: ServiceContext, backend: StoreBack
       events.log,
       directoryFromConfig(config, bots, (value) => redactor.remember(value)),
       authFailures,
+      keys,
     ),
     activity: status.activity,
   });
@@ -51,6 +55,7 @@ export function createIngressService(context: ServiceContext, backend: StoreBack
       { name: 'status report', resource: status },
       { name: 'event log', resource: events.log },
       { name: 'bot registry', resource: bots },
+      { name: 'client keys', resource: keys },
       { name: 'store backend', resource: { close: () => closeBackend(backend) } },
     ],
   }));
@@ -62,6 +67,7 @@ export function ingressDeps(
   events: EventLog,
   directory: BotDirectory,
   authFailures = new AuthFailureThrottle(config.authFailuresPerMinute),
+  keys?: ClientKeyStore,
 ): IngressDeps {
   const trust = createProxyTrust(config.trustProxy);
   return {
@@ -83,6 +89,9 @@ export function ingressDeps(
       directory,
       trust,
       logger,
+      timeoutMs: config.openapiTimeoutMs,
+      ...(keys ? { keys } : {}),
+      authFailures,
     }),
     learnBot: async (appid: string, secret: AppSecret) => {
       const kept = await directory.learn(appid, secret);

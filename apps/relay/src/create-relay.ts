@@ -102,7 +102,7 @@ export function createRelay(deps: RelayDeps): Relay {
     ...(deps.nowMs ? { nowMs: deps.nowMs } : {}),
   });
   const ingress = createIngress({
-    ...ingressDeps({ config, logger: logger.child({ role: 'ingress' }), redactor }, stores.events, directory, authFailures),
+    ...ingressDeps({ config, logger: logger.child({ role: 'ingress' }), redactor }, stores.events, directory, authFailures, stores.keys),
     activity: status.activity,
     ...(deps.nowMs ? { nowMs: deps.nowMs } : {}),
   });

@@ -122,14 +122,16 @@ describe('pnpm hookway keys add', () => {
 describe('pnpm hookway keys list and revoke', () => {
   it('lists name, bot, events, expiry and creation, never a key or hash; revoke removes one', async () => {
     const a = await hookway(['keys', 'add', '--bot', BOT, '--name', 'home-pc', '--events', 'C2C_MESSAGE_CREATE', '--expires', '12h']);
-    const b = await hookway(['keys', 'add', '--bot', BOT, '--name', 'ci'], {}, a.file, NOW + 60_000);
+    const b = await hookway(['keys', 'add', '--bot', BOT, '--name', 'ci', '--read-only'], {}, a.file, NOW + 60_000);
+    expect(b.stderr).toContain('calls: read-only)');
+    expect(await new FileClientKeyStore(a.file).findByHash(hashClientKey(b.stdout.trim()))).toMatchObject({ name: 'ci', readOnly: true });
     const list = await hookway(['keys', 'list'], {}, a.file);
     expect(list.status).toBe(0);
     expect(list.stdout).toBe(
       `2 client keys in ${a.file}:\n` +
-        'NAME     BOT        EVENTS              EXPIRES            CREATED\n' +
-        'home-pc  102000001  C2C_MESSAGE_CREATE  2025-01-15 20:30Z  2025-01-15 08:30Z\n' +
-        'ci       102000001  all                 never              2025-01-15 08:31Z\n',
+        'NAME     BOT        EVENTS              CALLS      EXPIRES            CREATED\n' +
+        'home-pc  102000001  C2C_MESSAGE_CREATE  all        2025-01-15 20:30Z  2025-01-15 08:30Z\n' +
+        'ci       102000001  all                 read-only  never              2025-01-15 08:31Z\n',
     );
     for (const key of [a.stdout.trim(), b.stdout.trim()]) {
       expect(list.stdout + list.stderr).not.toContain(key.slice(4));

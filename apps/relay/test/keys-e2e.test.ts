@@ -99,7 +99,7 @@ describe('pnpm hookway keys, as a process, against a running embedded relay (key
 
     const list = await runHookway(['keys', 'list'], env);
     expect(list.status).toBe(0);
-    expect(list.stdout).toMatch(/home-pc\s+102000001\s+all\s+never/);
+    expect(list.stdout).toMatch(/home-pc\s+102000001\s+all\s+all\s+never/);
 
     const revokedAt = await revokeKey(env, 'home-pc', key, new FileClientKeyStore(file));
     const closed = await closedAfter(client, revokedAt);

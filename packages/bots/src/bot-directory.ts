@@ -47,6 +47,8 @@ interface TokenState {
   previous?: { token: string; expiresAtMs: number };
   fetchedAtMs: number;
   inflight?: Promise<void>;
+  /** When the platform last refused our current token and we asked for a new one. */
+  rejectedAtMs?: number;
 }
 
 /** The platform hands out a new token only in the old one's last 60 s; the old one stays valid until it expires. */
@@ -145,6 +147,26 @@ export class BotDirectory {
     const known = (await this.bots()).get(appid);
     if (!known?.equals(secret)) return undefined;
     return this.tokenFor(appid, secret);
+  }
+
+  /**
+   * The platform refused `rejected` as expired or unknown (401, code 11244): a new token if one can be had now, else
+   * undefined. Asks the platform again only when `rejected` is still the cached one, at most once per
+   * REFETCH_MIN_INTERVAL_MS per bot.
+   */
+  async tokenAfterRejection(appid: string, secret: AppSecret, rejected: string): Promise<string | undefined> {
+    const key = tokenKey(appid, secret);
+    const state = this.tokens.get(key);
+    if (state?.current && !equal(state.current.token, rejected)) return state.current.token;
+    if (state?.rejectedAtMs !== undefined && this.nowMs() - state.rejectedAtMs < REFETCH_MIN_INTERVAL_MS) return undefined;
+    if (state) state.rejectedAtMs = this.nowMs();
+    try {
+      await this.refresh(appid, secret, true);
+    } catch {
+      return undefined;
+    }
+    const token = this.tokens.get(key)?.current?.token;
+    return token !== undefined && !equal(token, rejected) ? token : undefined;
   }
 
   /** The bot's own user for READY; a plausible stand-in when the platform cannot be asked. */

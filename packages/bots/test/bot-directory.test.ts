@@ -1,5 +1,15 @@
 import { describe, expect, it } from 'vitest';
-import { A, B, C, directory, KNOWN_BOTS_CACHE_MS, LEARNED_MAX, RENEW_BEFORE_EXPIRY_MS, type Bot } from './fakes.ts';
+import {
+  A,
+  B,
+  C,
+  directory,
+  KNOWN_BOTS_CACHE_MS,
+  LEARNED_MAX,
+  REFETCH_MIN_INTERVAL_MS,
+  RENEW_BEFORE_EXPIRY_MS,
+  type Bot,
+} from './fakes.ts';
 
 const many = (count: number): Bot[] =>
   Array.from({ length: count }, (_, i) => ({ appid: String(800_000_000 + i), secret: `Learned${i}xx` }));
@@ -151,5 +161,33 @@ describe('BotDirectory.user', () => {
     const { dir, api } = directory();
     expect(await dir.user({ appid: undefined, secret: A.secret })).toEqual({ id: '0', username: 'qqbot' });
     expect([api.tokenCalls, api.selfCalls]).toEqual([[], []]);
+  });
+});
+
+describe('BotDirectory.tokenAfterRejection (the platform refused a token with 401 / 11244)', () => {
+  it('fetches a new token at once, but not again within REFETCH_MIN_INTERVAL_MS of the last rejection', async () => {
+    const { dir, api, advance } = directory();
+    const first = (await dir.tokenForSecret(A.appid, A.secret))!;
+    const renewed = api.issue(A.appid);
+    expect(await dir.tokenAfterRejection(A.appid, A.secret, first)).toBe(renewed);
+    expect(api.tokenCalls).toEqual([A.appid, A.appid]);
+    // A token that is no longer the cached one: the cached one, without asking.
+    expect(await dir.tokenAfterRejection(A.appid, A.secret, first)).toBe(renewed);
+    expect(api.tokenCalls).toHaveLength(2);
+    // The platform keeps refusing: no second fetch until the interval has passed.
+    expect(await dir.tokenAfterRejection(A.appid, A.secret, renewed)).toBeUndefined();
+    expect(api.tokenCalls).toHaveLength(2);
+    advance(REFETCH_MIN_INTERVAL_MS);
+    const third = api.issue(A.appid);
+    expect(await dir.tokenAfterRejection(A.appid, A.secret, renewed)).toBe(third);
+    expect(await dir.tokenForSecret(A.appid, A.secret)).toBe(third);
+  });
+
+  it('answers undefined when the platform hands out the same token again or fails', async () => {
+    const { dir, api } = directory();
+    const token = (await dir.tokenForSecret(A.appid, A.secret))!;
+    expect(await dir.tokenAfterRejection(A.appid, A.secret, token)).toBeUndefined();
+    api.failTokens = true;
+    expect(await dir.tokenAfterRejection(B.appid, B.secret, 'tok-unknown')).toBeUndefined();
   });
 });

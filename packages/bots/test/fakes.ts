@@ -112,6 +112,8 @@ export function directory(options: { configured?: readonly Bot[]; learned?: read
     appidOf: (secret: string) => real.appidOf(AppSecret.of(secret)),
     configuredSecret: (appid: string) => real.configuredSecret(appid)?.reveal(),
     tokenForSecret: (appid: string, secret: string) => real.tokenForSecret(appid, AppSecret.of(secret)),
+    tokenAfterRejection: (appid: string, secret: string, rejected: string) =>
+      real.tokenAfterRejection(appid, AppSecret.of(secret), rejected),
     user: (identity: { appid: string | undefined; secret: string }) =>
       real.user({ appid: identity.appid, secret: AppSecret.of(identity.secret) }),
   };

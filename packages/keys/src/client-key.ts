@@ -24,6 +24,11 @@ export interface ClientKeyRecord {
   readonly events?: readonly string[];
   /** When set, the key stops working at this time (ms since the epoch). */
   readonly expiresAtMs?: number;
+  /**
+   * A read-only key receives events and may read (GET calls, over the socket or HTTP) but never act: no message
+   * sent, recalled or acknowledged in the bot's name. Absent: the key may make every call.
+   */
+  readonly readOnly?: true;
   readonly createdAtMs: number;
 }
 
@@ -69,6 +74,7 @@ export function parseClientKeyRecord(value: unknown): ClientKeyRecord | string {
     }
   }
   if (r.expiresAtMs !== undefined && !Number.isSafeInteger(r.expiresAtMs)) return 'expiresAtMs must be a whole number';
+  if (r.readOnly !== undefined && r.readOnly !== true) return 'readOnly must be true, or left out';
   if (!Number.isSafeInteger(r.createdAtMs)) return 'createdAtMs must be a whole number';
   return {
     name: r.name,
@@ -76,6 +82,12 @@ export function parseClientKeyRecord(value: unknown): ClientKeyRecord | string {
     hash: r.hash,
     ...(r.events !== undefined ? { events: [...(r.events as string[])] } : {}),
     ...(r.expiresAtMs !== undefined ? { expiresAtMs: r.expiresAtMs as number } : {}),
+    ...(r.readOnly === true ? { readOnly: true as const } : {}),
     createdAtMs: r.createdAtMs as number,
   };
+}
+
+/** Methods a read-only key's holder may use: reading, never acting. */
+export function readOnlyAllows(method: string): boolean {
+  return method === 'GET' || method === 'HEAD';
 }

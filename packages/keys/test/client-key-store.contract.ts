@@ -39,7 +39,7 @@ export function clientKeyStoreContract(name: string, emptyStorage: () => Promise
 
     it('finds a key by its hash with every field as added, optional ones only when given', async () => {
       const keys = (await storage()).open();
-      const full = record({ events: ['C2C_MESSAGE_CREATE', 'GROUP_AT_MESSAGE_CREATE'], expiresAtMs: 1_800_000_000_000 });
+      const full = record({ events: ['C2C_MESSAGE_CREATE', 'GROUP_AT_MESSAGE_CREATE'], expiresAtMs: 1_800_000_000_000, readOnly: true });
       const bare = record({ appid: '102000002' });
       expect(await keys.add(stored(full))).toBe(true);
       expect(await keys.add(stored(bare))).toBe(true);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { hashClientKey, isClientKeyShaped, isExpired, newClientKey, parseClientKeyRecord } from '../src/index.ts';
+import { hashClientKey, isClientKeyShaped, isExpired, newClientKey, parseClientKeyRecord, readOnlyAllows } from '../src/index.ts';
 
 describe('client keys', () => {
   it('are hwk_ and 256 random bits in base64url, stored as their SHA-256', () => {
@@ -41,10 +41,11 @@ describe('stored records', () => {
 
   it('keep the optional fields only when present', () => {
     expect(parseClientKeyRecord(good)).toEqual(good);
-    expect(parseClientKeyRecord({ ...good, events: ['C2C_MESSAGE_CREATE'], expiresAtMs: 5 })).toEqual({
+    expect(parseClientKeyRecord({ ...good, events: ['C2C_MESSAGE_CREATE'], expiresAtMs: 5, readOnly: true })).toEqual({
       ...good,
       events: ['C2C_MESSAGE_CREATE'],
       expiresAtMs: 5,
+      readOnly: true,
     });
   });
 
@@ -57,8 +58,24 @@ describe('stored records', () => {
     [{ ...good, events: [] }, /events/],
     [{ ...good, events: ['c2c'] }, /events/],
     [{ ...good, expiresAtMs: '5' }, /expiresAtMs/],
+    [{ ...good, readOnly: false }, /readOnly/],
+    [{ ...good, readOnly: 'yes' }, /readOnly/],
     [{ ...good, createdAtMs: undefined }, /createdAtMs/],
   ])('refuse %j, saying why', (value, why) => {
     expect(parseClientKeyRecord(value)).toMatch(why);
+  });
+});
+
+describe('read-only keys', () => {
+  it.each([
+    ['GET', true],
+    ['HEAD', true],
+    ['POST', false],
+    ['PUT', false],
+    ['PATCH', false],
+    ['DELETE', false],
+    ['get', false],
+  ])('%s is allowed: %s', (method, allowed) => {
+    expect(readOnlyAllows(method)).toBe(allowed);
   });
 });

@@ -8,3 +8,5 @@ export * from './control-frames.ts';
 export * from './endpoint-url.ts';
 export * from './gateway.ts';
 export * from './envelope-bytes.ts';
+export * from './openapi-paths.ts';
+export * from './call-frames.ts';

@@ -225,6 +225,16 @@ export const SETTINGS = {
     'true',
     'Forward the QQ OpenAPI (/v2/…, /channels/…, the token path, …) to QQ_API_BASE for SDKs and key holders. false: Hookway forwards nothing (raw-mode-only deployments).',
   ),
+  OPENAPI_TIMEOUT_MS: setting(
+    int(1000, 600_000),
+    '30000',
+    "How long an OpenAPI call Hookway forwards (a raw client's call frame, an HTTP request through the pass-through) may wait for the platform; then upstream_timeout / 502.",
+  ),
+  RAW_CALLS_IN_FLIGHT_MAX: setting(
+    int(1, 1000),
+    '8',
+    'Call frames one raw connection may have waiting for the platform at once; more are answered too_many_calls at once.',
+  ),
   TRUST_PROXY: setting(
     proxyList,
     'loopback',

@@ -32,6 +32,11 @@ export class FakeQqPlatform {
   tokenOutage = false;
   /** Lifetime of newly issued tokens, in seconds (the platform's is 7200). */
   tokenLifetimeSec = 7200;
+  /** While true, API requests (not token requests) are recorded but not answered until `releaseApi()`. */
+  holdApi = false;
+  private held: (() => void)[] = [];
+  /** Token requests received, per appid (which process fetched a token shows in `calls` by its headers, too). */
+  readonly tokenRequests = new Map<string, number>();
   baseUrl = '';
 
   constructor(readonly bots: readonly FakeBot[]) {}
@@ -79,6 +84,17 @@ export class FakeQqPlatform {
     return entry.token;
   }
 
+  /** API requests held by `holdApi`, still unanswered. */
+  get heldCount(): number {
+    return this.held.length;
+  }
+
+  /** Answers every held API request and stops holding new ones. */
+  releaseApi(): void {
+    this.holdApi = false;
+    for (const release of this.held.splice(0)) release();
+  }
+
   /** The next token request for this bot gets a new token (the old one stays valid until it expires). */
   rotate(appid: string): void {
     this.tokens.delete(appid);
@@ -117,27 +133,31 @@ export class FakeQqPlatform {
       body,
     });
 
-    if (req.method === 'POST' && path === '/app/getAppAccessToken' && this.tokenOutage) {
+    // Routed on the path without its query (recorded with it).
+    const route = path.split('?')[0]!;
+    if (req.method === 'POST' && route === '/app/getAppAccessToken' && this.tokenOutage) {
       return { status: 503, body: { code: 503, message: 'try again later' } };
     }
-    if (req.method === 'POST' && path === '/app/getAppAccessToken') {
+    if (req.method === 'POST' && route === '/app/getAppAccessToken') {
       const { appId, clientSecret } = (body ?? {}) as { appId?: unknown; clientSecret?: unknown };
+      if (typeof appId === 'string') this.tokenRequests.set(appId, (this.tokenRequests.get(appId) ?? 0) + 1);
       const bot = this.bots.find((b) => b.appid === appId && b.secret === clientSecret);
       if (!bot) return { status: 200, body: { code: 100016, message: 'invalid appid or secret' } };
       const token = this.tokenOf(bot.appid);
       const left = Math.max(1, Math.round((this.tokens.get(bot.appid)!.expiresAtMs - Date.now()) / 1000));
       return { status: 200, body: { access_token: token, expires_in: String(left) } };
     }
+    if (this.holdApi) await new Promise<void>((resolve) => this.held.push(resolve));
     const bot = this.botByToken(req.headers.authorization);
     if (!bot) return { status: 401, body: { code: 11244, message: 'token not exist or expire' } };
-    if (req.method === 'GET' && path === '/users/@me') {
+    if (req.method === 'GET' && route === '/users/@me') {
       return { status: 200, body: { id: bot.userId, username: bot.username, avatar: '', union_openid: 'U1' } };
     }
     const now = new Date().toISOString();
-    if (req.method === 'POST' && /^\/v2\/(groups|users)\/[^/]+\/messages$/.test(path)) {
+    if (req.method === 'POST' && /^\/v2\/(groups|users)\/[^/]+\/messages$/.test(route)) {
       return { status: 200, body: { id: `msg-${this.calls.length}`, timestamp: now } };
     }
-    const channel = /^\/(channels|dms)\/([^/]+)\/messages$/.exec(path);
+    const channel = /^\/(channels|dms)\/([^/]+)\/messages$/.exec(route);
     if (req.method === 'POST' && channel) {
       return {
         status: 200,
@@ -151,7 +171,8 @@ export class FakeQqPlatform {
         },
       };
     }
-    if (req.method === 'PUT' && path.startsWith('/interactions/')) return { status: 204 };
-    return { status: 404, body: { code: 404, message: `fake platform has no ${req.method} ${path}` } };
+    if (req.method === 'PUT' && route.startsWith('/interactions/')) return { status: 204 };
+    if (req.method === 'DELETE' && /^\/v2\/(groups|users)\/[^/]+\/messages\/[^/]+$/.test(route)) return { status: 200, body: {} };
+    return { status: 404, body: { code: 404, message: `fake platform has no ${req.method} ${route}` } };
   }
 }

@@ -1,9 +1,10 @@
 import type { BusEvent } from '@hookway/bus';
-import { clientHeartbeatSchema, HEARTBEAT_ACK_FRAME, RawClose, resumeStatusFrame, type AppSecret } from '@hookway/protocol';
+import { clientHeartbeatSchema, HEARTBEAT_ACK_FRAME, looksLikeCall, RawClose, resumeStatusFrame, type AppSecret } from '@hookway/protocol';
 import type WebSocket from 'ws';
 import type { KeyGrant } from '../shared/client-keys.ts';
 import { envelopeFacts } from '../shared/envelope-cache.ts';
 import { StreamClient, type StreamClientContext } from '../shared/stream-client.ts';
+import { CallLine } from './calls.ts';
 
 /**
  * A raw-mode client (`/ws`): each event's original bytes as one text frame. It joins its bot's feed at once and
@@ -15,6 +16,8 @@ import { StreamClient, type StreamClientContext } from '../shared/stream-client.
 export class RawClient extends StreamClient {
   protected readonly slowConsumerClose = RawClose.SlowConsumer;
   protected readonly clientMode = 'raw';
+  /** Made at the first call frame. */
+  private callLine: CallLine | undefined;
 
   constructor(
     ws: WebSocket,
@@ -69,10 +72,21 @@ export class RawClient extends StreamClient {
     return this.keyGrant?.events === undefined || this.keyAllows(envelopeFacts(event).t);
   }
 
-  /** Raw clients may send the gateway's heartbeat `{"op":1,…}`; it is answered with `{"op":11}`. Nothing else is taken. */
+  /**
+   * Raw clients may send the gateway's heartbeat `{"op":1,…}` (answered with `{"op":11}`) and call frames
+   * `{"hookway":"call",…}` (answered with a result frame). Nothing else is taken.
+   */
   protected onText(text: string): boolean {
-    if (!isClientHeartbeat(text)) return false;
-    this.sendControl(HEARTBEAT_ACK_FRAME);
+    if (isClientHeartbeat(text)) {
+      this.sendControl(HEARTBEAT_ACK_FRAME);
+      return true;
+    }
+    const { calls } = this.context;
+    if (!calls || !looksLikeCall(text)) return false;
+    this.callLine ??= new CallLine(calls, { appid: this.keyGrant?.appid, secret: this.bot }, this.keyGrant?.readOnly === true, (frame) =>
+      this.sendControl(frame),
+    );
+    this.callLine.take(text);
     return true;
   }
 

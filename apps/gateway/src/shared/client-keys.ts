@@ -1,5 +1,5 @@
 import type { BotDirectory } from '@hookway/bots';
-import { hashClientKey, isClientKeyShaped, isExpired, type ClientKeyRecord, type ClientKeyStore } from '@hookway/keys';
+import { isExpired, lookUpClientKey, type ClientKeyRecord, type ClientKeyStore } from '@hookway/keys';
 import type { AppSecret } from '@hookway/protocol';
 
 /** What a client key lets the connections it admitted do; each keeps it, and the gateway re-checks it while they last. */
@@ -10,6 +10,8 @@ export interface KeyGrant {
   readonly appid: string;
   /** Only these event types reach the key's clients; undefined: all of the bot's events. */
   readonly events: ReadonlySet<string> | undefined;
+  /** A read-only key's clients may make GET calls only (packages/keys readOnlyAllows). */
+  readonly readOnly: boolean;
 }
 
 export type KeyRefusal = 'invalid_key' | 'expired_key' | 'unknown_bot';
@@ -38,13 +40,9 @@ export class ClientKeys {
   ) {}
 
   async check(key: string): Promise<KeyCheck> {
-    if (!isClientKeyShaped(key)) return refused('invalid_key', 'that is not a client key (hwk_…)', true);
-    const record = await this.store.findByHash(hashClientKey(key));
-    if (!record) return refused('invalid_key', 'no such client key: it was mistyped, revoked, or made for another Hookway', true);
-    if (isExpired(record, this.nowMs())) {
-      const when = new Date(record.expiresAtMs!).toISOString();
-      return refused('expired_key', `the client key "${record.name}" expired at ${when}; ask for a new one`, true, record.name);
-    }
+    const found = await lookUpClientKey(this.store, key, this.nowMs());
+    if (!found.ok) return refused(found.error, found.message, true, found.keyName);
+    const { record } = found;
     const bot = (await this.directory.bots()).get(record.appid);
     if (!bot) {
       return refused(
@@ -71,6 +69,7 @@ function grantOf(record: ClientKeyRecord): KeyGrant {
     hash: record.hash,
     appid: record.appid,
     events: record.events ? new Set(record.events) : undefined,
+    readOnly: record.readOnly === true,
   };
 }
 

@@ -7,6 +7,7 @@ import type { KeyGrant } from './client-keys.ts';
 import type { FeedClient } from './feed-client.ts';
 import type { Pingable } from './heartbeat.ts';
 import type { KeyedClient } from './key-recheck.ts';
+import type { RawCallsContext } from '../raw/calls.ts';
 
 /** Counted by every kind of client, under the names `/healthz` shows. */
 export type StreamClientCounters = {
@@ -27,6 +28,8 @@ export interface StreamClientContext {
   readonly clients: { readonly size: number; delete(client: StreamClient): boolean };
   /** Told which clients are connected, for the status page. */
   readonly activity?: ClientActivity;
+  /** Raw clients' calls through the socket (raw/calls.ts); absent: call frames are ignored like any other text. */
+  readonly calls?: RawCallsContext;
 }
 
 /** The status page's view of the gateway (packages/status's ActivityRecorder fits it): connected until the returned call. */

@@ -18,13 +18,15 @@ Keys live in Redis when REDIS_URL is set (every replica sees them), else in CLIE
 connections within 5 s. Details: ${HOOKWAY} keys <add|list|revoke> --help
 `;
 
-export const ADD_HELP = `Usage: ${HOOKWAY} keys add --bot <appid> --name <name> [--events A,B] [--expires <n>d|<n>h|<n>m]
+export const ADD_HELP = `Usage: ${HOOKWAY} keys add --bot <appid> --name <name> [--events A,B] [--expires <n>d|<n>h|<n>m] [--read-only]
 
 Creates a client key for one bot and prints it once; only its SHA-256 is stored.
   --bot <appid>    the bot whose events the key's clients receive (one of BOTS or BOTS_FILE)
   --name <name>    unique, shown in logs and used to revoke: ${KEY_NAME_RULE}
   --events A,B     only these event types, e.g. C2C_MESSAGE_CREATE,GROUP_AT_MESSAGE_CREATE (default: all)
   --expires 30d    the key stops working after this many days (d), hours (h) or minutes (m) (default: never)
+  --read-only      the key's clients receive events and may read (GET calls) but never act: no message sent,
+                   recalled or acknowledged in the bot's name (other calls get forbidden / HTTP 403)
 
 The key goes to standard output, alone on its line; everything else goes to standard error.
 `;
@@ -66,6 +68,7 @@ const SUBCOMMANDS: Record<string, (args: readonly string[], io: CliIo) => Promis
         name: { type: 'string' },
         events: { type: 'string' },
         expires: { type: 'string' },
+        'read-only': { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
       'keys add',
@@ -89,6 +92,7 @@ const SUBCOMMANDS: Record<string, (args: readonly string[], io: CliIo) => Promis
         hash,
         ...(events ? { events } : {}),
         ...(expiresInMs !== undefined ? { expiresAtMs: createdAtMs + expiresInMs } : {}),
+        ...(values['read-only'] ? { readOnly: true as const } : {}),
         createdAtMs,
       };
       if (!(await keys.store.add(record))) {
@@ -107,7 +111,7 @@ const SUBCOMMANDS: Record<string, (args: readonly string[], io: CliIo) => Promis
       }
       io.stderr(
         `Created client key "${name}" for bot ${appid} (events: ${events ? events.join(',') : 'all'}; ` +
-          `expires: ${record.expiresAtMs !== undefined ? time(record.expiresAtMs) : 'never'}) in ${keys.where}.\n` +
+          `expires: ${record.expiresAtMs !== undefined ? time(record.expiresAtMs) : 'never'}; calls: ${callsOf(record)}) in ${keys.where}.\n` +
           'This is the only time it is shown:\n',
       );
       io.stdout(`${key}\n`);
@@ -130,11 +134,12 @@ const SUBCOMMANDS: Record<string, (args: readonly string[], io: CliIo) => Promis
         r.name,
         r.appid,
         r.events ? r.events.join(',') : 'all',
+        callsOf(r),
         r.expiresAtMs === undefined ? 'never' : `${time(r.expiresAtMs)}${isExpired(r, now) ? ' (expired)' : ''}`,
         time(r.createdAtMs),
       ]);
       io.stdout(`${records.length} client key${records.length === 1 ? '' : 's'} in ${keys.where}:\n`);
-      io.stdout(table([['NAME', 'BOT', 'EVENTS', 'EXPIRES', 'CREATED'], ...rows]));
+      io.stdout(table([['NAME', 'BOT', 'EVENTS', 'CALLS', 'EXPIRES', 'CREATED'], ...rows]));
       return EXIT.ok;
     });
   },
@@ -239,4 +244,9 @@ function table(rows: readonly (readonly string[])[]): string {
           .trimEnd() + '\n',
     )
     .join('');
+}
+
+/** What a key's clients may call through Hookway: everything, or GET only. */
+function callsOf(record: Pick<ClientKeyRecord, 'readOnly'>): string {
+  return record.readOnly ? 'read-only' : 'all';
 }
