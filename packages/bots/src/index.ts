@@ -2,3 +2,13 @@ export { BotDirectory, createQqApi, type BotIdentity, type QqApi } from './bot-d
 export { type BotRegistry, MemoryBotRegistry, RedisBotRegistry, openBotRegistry } from './bot-registry.ts';
 export { readBotsFile } from './bots-file.ts';
 export { directoryFromConfig, type DirectorySettings } from './from-config.ts';
+export {
+  type BotActivity,
+  type BotActivityRecorder,
+  type BotStanding,
+  MemoryBotActivity,
+  NO_STANDING,
+  RedisBotActivity,
+  ThrottledActivity,
+  openBotActivity,
+} from './bot-activity.ts';
