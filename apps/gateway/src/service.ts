@@ -1,6 +1,7 @@
-import { directoryFromConfig, openBotRegistry, type BotDirectory } from '@hookway/bots';
+import { directoryFromConfig, openBotActivity, openBotRegistry, type BotDirectory, type BotStanding } from '@hookway/bots';
 import { openEventLog, type EventLog } from '@hookway/bus';
 import { openClientKeyStore, type ClientKeyStore } from '@hookway/keys';
+import type { AppSecret } from '@hookway/protocol';
 import { closeBackend, type StoreBackend } from '@hookway/redis';
 import {
   AuthFailureThrottle,
@@ -22,7 +23,8 @@ export function createGatewayService(context: ServiceContext, backend: StoreBack
   const bots = openBotRegistry(backend);
   const keys = openClientKeyStore(backend, config);
   const directory = directoryFromConfig(config, bots, (value) => redactor.remember(value));
-  const gateway = createGateway(gatewayDeps(context, events.log, sessions, directory, keys));
+  const activity = openBotActivity(backend);
+  const gateway = createGateway(gatewayDeps(context, events.log, sessions, directory, keys, undefined, (bot) => activity.standing(bot)));
   return createHttpService({
     logger,
     tcpKeepaliveDelayMs: config.tcpKeepaliveDelayMs,
@@ -37,6 +39,7 @@ export function createGatewayService(context: ServiceContext, backend: StoreBack
       { name: 'session store', resource: sessions },
       { name: 'bot registry', resource: bots },
       { name: 'client keys', resource: keys },
+      { name: 'bot activity', resource: activity },
       { name: 'store backend', resource: { close: () => closeBackend(backend) } },
     ],
   });
@@ -50,8 +53,10 @@ export function gatewayDeps(
   directory: BotDirectory,
   keys: ClientKeyStore,
   authFailures = new AuthFailureThrottle(config.authFailuresPerMinute),
+  botStanding?: (bot: AppSecret) => Promise<BotStanding>,
 ): GatewayDeps {
   return {
+    ...(botStanding ? { botStanding } : {}),
     events,
     logger,
     directory,

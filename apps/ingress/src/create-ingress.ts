@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import express, { type ErrorRequestHandler, type Express } from 'express';
 import { isWebSocketEndpoint, matchSecretEndpoint, type AppSecret, type EndpointMatch } from '@hookway/protocol';
+import type { BotActivityRecorder } from '@hookway/bots';
 import type { EventPublisher } from '@hookway/bus';
 import { sendJson, type AuthFailureThrottle, type HealthSource, type Logger, type ProxyTrust, type Redactor } from '@hookway/runtime';
 import { BodyBudget } from './body-budget.ts';
@@ -28,6 +29,8 @@ export interface IngressDeps {
   readonly nowMs?: () => number;
   /** Serves the OpenAPI paths (gateway discovery and the pass-through). */
   readonly openApi?: OpenApi;
+  /** Told of every op 13 answered and every verified event, for raw clients' hello (a ThrottledActivity). */
+  readonly activity?: BotActivityRecorder;
   /** Told appid → secret for a verified webhook that names its bot (X-Bot-Appid); resolves whether it was kept. */
   readonly learnBot?: (appid: string, secret: AppSecret) => Promise<boolean>;
 }
@@ -214,6 +217,13 @@ export function createIngress(deps: IngressDeps): Ingress {
     return undefined;
   };
 
+  /** What the bot's hello will say was seen; the recorder never throws and holds back hot-path writes itself. */
+  function recordActivity(secret: AppSecret, reply: WebhookReply): void {
+    if (!deps.activity) return;
+    if (reply.outcome === 'validated') void deps.activity.recordValidation(secret, nowMs());
+    else if (reply.outcome === 'accepted' || reply.outcome === 'duplicate') void deps.activity.recordVerifiedEvent(secret, reply.eventType, nowMs());
+  }
+
   async function serveWebhook(req: IncomingMessage, res: ServerResponse, webhook: EndpointMatch): Promise<void> {
     if (!accepting) {
       return refuse(res, 'webhooksUnavailable', 503, 'shutting_down', 'this instance is shutting down; the platform will retry', {
@@ -276,6 +286,7 @@ export function createIngress(deps: IngressDeps): Ingress {
         { events: deps.events, signatureMaxSkewSec: deps.signatureMaxSkewSec, nowMs },
       );
       count(reply);
+      recordActivity(secret, reply);
       // A signature that does not verify is a failed authentication: past AUTH_FAILURES_PER_MINUTE, 429 before the body.
       if (reply.status === 401) throttle.recordFailure(client);
       // Only a verified event proves the secret is a bot's; op 13 and WebSocket connects are unauthenticated.

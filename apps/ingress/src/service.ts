@@ -1,4 +1,4 @@
-import { directoryFromConfig, openBotRegistry, type BotDirectory } from '@hookway/bots';
+import { directoryFromConfig, openBotActivity, openBotRegistry, ThrottledActivity, type BotActivityRecorder, type BotDirectory } from '@hookway/bots';
 import { openEventLog, type EventLog } from '@hookway/bus';
 import type { AppSecret } from '@hookway/protocol';
 import { closeBackend, type StoreBackend } from '@hookway/redis';
@@ -18,11 +18,15 @@ export function createIngressService(context: ServiceContext, backend: StoreBack
   const { config, logger, redactor } = context;
   const events = openEventLog(backend, config);
   const bots = openBotRegistry(backend);
+  const activity = openBotActivity(backend);
+  const recorder = new ThrottledActivity(activity, (err) => logger.warn({ err }, 'bot activity could not be recorded'));
   const ingress = createIngress(
     ingressDeps(
       context,
       events.log,
       directoryFromConfig(config, bots, (value) => redactor.remember(value)),
+      undefined,
+      recorder,
     ),
   );
   return createHttpService({
@@ -36,6 +40,7 @@ export function createIngressService(context: ServiceContext, backend: StoreBack
     backends: [
       { name: 'event log', resource: events.log },
       { name: 'bot registry', resource: bots },
+      { name: 'bot activity', resource: { close: () => recorder.close().then(() => activity.close()) } },
       { name: 'store backend', resource: { close: () => closeBackend(backend) } },
     ],
   });
@@ -47,6 +52,7 @@ export function ingressDeps(
   events: EventLog,
   directory: BotDirectory,
   authFailures = new AuthFailureThrottle(config.authFailuresPerMinute),
+  activity?: BotActivityRecorder,
 ): IngressDeps {
   const trust = createProxyTrust(config.trustProxy);
   return {
@@ -69,6 +75,7 @@ export function ingressDeps(
       trust,
       logger,
     }),
+    ...(activity ? { activity } : {}),
     learnBot: async (appid: string, secret: AppSecret) => {
       const kept = await directory.learn(appid, secret);
       if (!kept)

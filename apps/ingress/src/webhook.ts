@@ -16,6 +16,8 @@ export interface WebhookReply {
   readonly body: string;
   readonly outcome: WebhookOutcome;
   readonly headers?: Record<string, string>;
+  /** The event's `t`, on accepted and duplicate (verified) events. */
+  readonly eventType?: string;
 }
 
 export type WebhookOutcome =
@@ -87,7 +89,7 @@ export async function handleWebhook(req: WebhookRequest, deps: WebhookDeps): Pro
     case Op.CallbackValidation:
       return validateCallback(req.secret, parsed);
     case Op.Dispatch:
-      return dispatch(req, envelope.data.id, deps);
+      return dispatch(req, envelope.data.id, envelope.data.t, deps);
     default:
       return problem(
         400,
@@ -120,7 +122,7 @@ function validateCallback(secret: AppSecret, parsed: unknown): WebhookReply {
   return json(200, 'validated', { plain_token, signature: signCallbackValidation(secret.reveal(), event_ts, plain_token) });
 }
 
-async function dispatch(req: WebhookRequest, eventId: string | undefined, deps: WebhookDeps): Promise<WebhookReply> {
+async function dispatch(req: WebhookRequest, eventId: string | undefined, t: string | undefined, deps: WebhookDeps): Promise<WebhookReply> {
   const verdict = verifyDispatch(req.secret.reveal(), req.signatureTimestamp, req.signature, req.rawBody);
   if (!verdict.ok) return problem(401, verdict.reason, SIGNATURE_MESSAGES[verdict.reason]);
 
@@ -141,9 +143,10 @@ async function dispatch(req: WebhookRequest, eventId: string | undefined, deps: 
   } catch {
     return problem(503, 'bus_unavailable', 'event store is unavailable; the platform will retry', { 'retry-after': '1' });
   }
+  const eventType = t !== undefined ? { eventType: t } : {};
   return result.status === 'duplicate'
-    ? { status: 200, outcome: 'duplicate', body: DISPATCH_ACK_BODY, headers: { 'x-hookway-duplicate': '1' } }
-    : { status: 200, outcome: 'accepted', body: DISPATCH_ACK_BODY };
+    ? { status: 200, outcome: 'duplicate', body: DISPATCH_ACK_BODY, headers: { 'x-hookway-duplicate': '1' }, ...eventType }
+    : { status: 200, outcome: 'accepted', body: DISPATCH_ACK_BODY, ...eventType };
 }
 
 function describeIssue(issue: { path: PropertyKey[]; message: string } | undefined): string {

@@ -1,5 +1,5 @@
 import type { Server } from 'node:http';
-import { directoryFromConfig, MemoryBotRegistry, type BotRegistry } from '@hookway/bots';
+import { directoryFromConfig, MemoryBotActivity, MemoryBotRegistry, ThrottledActivity, type BotActivity, type BotRegistry } from '@hookway/bots';
 import { historyLimits, MemoryEventLog, type EventLog } from '@hookway/bus';
 import { createGateway, gatewayDeps, MemorySessionStore, type Gateway, type SessionStore } from '@hookway/gateway';
 import { createIngress, ingressDeps, type Ingress } from '@hookway/ingress';
@@ -21,6 +21,8 @@ export interface RelayStores {
   readonly sessions: SessionStore;
   readonly bots: BotRegistry;
   readonly keys: ClientKeyStore;
+  /** What the webhook saw of each bot, for raw clients' hello; when absent, one in process memory (owned). */
+  readonly activity?: BotActivity;
 }
 
 export interface RelayDeps {
@@ -64,6 +66,7 @@ export function memoryStores(config: Config, nowMs?: () => number): RelayStores 
     sessions: new MemorySessionStore(nowMs),
     bots: new MemoryBotRegistry(),
     keys: new FileClientKeyStore(config.clientKeysFile),
+    activity: new MemoryBotActivity(),
   };
 }
 
@@ -71,6 +74,7 @@ export function memoryStores(config: Config, nowMs?: () => number): RelayStores 
 export function createRelay(deps: RelayDeps): Relay {
   const { config, logger, redactor } = deps;
   const stores = deps.stores ?? memoryStores(config, deps.nowMs);
+  const activity = stores.activity ?? new MemoryBotActivity();
   const owned =
     deps.ownedResources ??
     (deps.stores
@@ -80,14 +84,16 @@ export function createRelay(deps: RelayDeps): Relay {
           { name: 'session store', resource: stores.sessions },
           { name: 'bot registry', resource: stores.bots },
           { name: 'client keys', resource: stores.keys },
+          { name: 'bot activity', resource: activity },
         ]);
 
   // One directory for both roles: one token cache per bot in this process.
   const directory = directoryFromConfig(config, stores.bots, (value) => redactor.remember(value));
   // One failure throttle too: an address gets AUTH_FAILURES_PER_MINUTE in all, not that many per role.
   const authFailures = new AuthFailureThrottle(config.authFailuresPerMinute, deps.nowMs);
+  const recorder = new ThrottledActivity(activity, (err) => logger.warn({ err }, 'bot activity could not be recorded'));
   const ingress = createIngress({
-    ...ingressDeps({ config, logger: logger.child({ role: 'ingress' }), redactor }, stores.events, directory, authFailures),
+    ...ingressDeps({ config, logger: logger.child({ role: 'ingress' }), redactor }, stores.events, directory, authFailures, recorder),
     ...(deps.nowMs ? { nowMs: deps.nowMs } : {}),
   });
   const gateway = createGateway(
@@ -98,6 +104,7 @@ export function createRelay(deps: RelayDeps): Relay {
       directory,
       stores.keys,
       authFailures,
+      (bot) => activity.standing(bot),
     ),
   );
   const service = createHttpService({
@@ -112,7 +119,8 @@ export function createRelay(deps: RelayDeps): Relay {
       { name: 'ingress', resource: ingress },
       { name: 'gateway', resource: gateway },
     ],
-    backends: owned,
+    // The recorder writes what it held back before the stores under it close.
+    backends: [{ name: 'bot activity recorder', resource: recorder }, ...owned],
   });
 
   return {

@@ -1,4 +1,4 @@
-import { openBotRegistry } from '@hookway/bots';
+import { openBotActivity, openBotRegistry } from '@hookway/bots';
 import { openEventLog } from '@hookway/bus';
 import { openSessionStore } from '@hookway/gateway';
 import { openClientKeyStore } from '@hookway/keys';
@@ -19,6 +19,7 @@ runService('relay', async ({ config, logger, redactor }) => {
     sessions: openSessionStore(backend),
     bots: openBotRegistry(backend),
     keys: openClientKeyStore(backend, config),
+    activity: openBotActivity(backend),
   };
   return createRelay({
     config,
@@ -31,6 +32,7 @@ runService('relay', async ({ config, logger, redactor }) => {
       { name: 'session store', resource: stores.sessions },
       { name: 'bot registry', resource: stores.bots },
       { name: 'client keys', resource: stores.keys },
+      { name: 'bot activity', resource: stores.activity },
       { name: 'store backend', resource: { close: () => closeBackend(backend) } },
     ],
   });
