@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { afterEach, expect } from 'vitest';
 import type WebSocket from 'ws';
-import { BotDirectory, MemoryBotRegistry, type BotRegistry, type QqApi } from '@hookway/bots';
+import { BotDirectory, MemoryBotRegistry, type BotActivity, type BotRegistry, type QqApi } from '@hookway/bots';
 import { historyLimits, MemoryEventLog, type EventLog, type PublishResult } from '@hookway/bus';
 import { FileClientKeyStore, newClientKey, type ClientKeyRecord, type ClientKeyStore } from '@hookway/keys';
 import { AppSecret, type ReadyUser } from '@hookway/protocol';
@@ -116,6 +116,8 @@ export interface StartOptions {
   readonly stores?: GatewayStores;
   /** The platform: pass one to gateways that stand for replicas of one deployment. */
   readonly api?: FakeQqApi;
+  /** What the webhook saw of each bot, for raw clients' hello (the relay passes the ingress's store). */
+  readonly activity?: Pick<BotActivity, 'standing'>;
 }
 
 /**
@@ -133,7 +135,11 @@ export async function startGateway(overrides: Partial<Config> = {}, options: Sta
   const configured = new Map([...config.bots].map(([appid, secret]) => [appid, AppSecret.of(secret)] as const));
   for (const secret of configured.values()) redactor.remember(secret.reveal());
   const directory = new BotDirectory(configured, stores.bots, api, (token) => redactor.remember(token));
-  const gateway = createGateway(gatewayDeps({ config, logger }, stores.events, stores.sessions, directory, stores.keys));
+  const { activity } = options;
+  const botStanding = activity && ((bot: AppSecret) => activity.standing(bot));
+  const gateway = createGateway(
+    gatewayDeps({ config, logger }, stores.events, stores.sessions, directory, stores.keys, undefined, botStanding),
+  );
   const server = createServer(answerPlainHttp);
   server.on('upgrade', gateway.handleUpgrade);
   server.listen(0, '127.0.0.1');

@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import express, { type ErrorRequestHandler, type Express } from 'express';
 import { isWebSocketEndpoint, matchSecretEndpoint, type AppSecret, type EndpointMatch } from '@hookway/protocol';
-import type { BotActivityRecorder } from '@hookway/bots';
+import type { ActivityNotes } from '@hookway/bots';
 import type { EventPublisher } from '@hookway/bus';
 import { sendJson, type AuthFailureThrottle, type HealthSource, type Logger, type ProxyTrust, type Redactor } from '@hookway/runtime';
 import { BodyBudget } from './body-budget.ts';
@@ -30,7 +30,7 @@ export interface IngressDeps {
   /** Serves the OpenAPI paths (gateway discovery and the pass-through). */
   readonly openApi?: OpenApi;
   /** Told of every op 13 answered and every verified event, for raw clients' hello (a ThrottledActivity). */
-  readonly activity?: BotActivityRecorder;
+  readonly activity?: ActivityNotes;
   /** Told appid → secret for a verified webhook that names its bot (X-Bot-Appid); resolves whether it was kept. */
   readonly learnBot?: (appid: string, secret: AppSecret) => Promise<boolean>;
 }
@@ -220,8 +220,8 @@ export function createIngress(deps: IngressDeps): Ingress {
   /** What the bot's hello will say was seen; the recorder never throws and holds back hot-path writes itself. */
   function recordActivity(secret: AppSecret, reply: WebhookReply): void {
     if (!deps.activity) return;
-    if (reply.outcome === 'validated') void deps.activity.recordValidation(secret, nowMs());
-    else if (reply.outcome === 'accepted' || reply.outcome === 'duplicate') void deps.activity.recordVerifiedEvent(secret, reply.eventType, nowMs());
+    if (reply.outcome === 'validated') deps.activity.validated(secret, nowMs());
+    else if (reply.outcome === 'accepted' || reply.outcome === 'duplicate') deps.activity.verifiedEvent(secret, reply.eventType, nowMs());
   }
 
   async function serveWebhook(req: IncomingMessage, res: ServerResponse, webhook: EndpointMatch): Promise<void> {

@@ -1,4 +1,11 @@
-import { directoryFromConfig, openBotActivity, openBotRegistry, ThrottledActivity, type BotActivityRecorder, type BotDirectory } from '@hookway/bots';
+import {
+  directoryFromConfig,
+  openBotActivity,
+  openBotRegistry,
+  ThrottledActivity,
+  type ActivityNotes,
+  type BotDirectory,
+} from '@hookway/bots';
 import { openEventLog, type EventLog } from '@hookway/bus';
 import type { AppSecret } from '@hookway/protocol';
 import { closeBackend, type StoreBackend } from '@hookway/redis';
@@ -52,7 +59,7 @@ export function ingressDeps(
   events: EventLog,
   directory: BotDirectory,
   authFailures = new AuthFailureThrottle(config.authFailuresPerMinute),
-  activity?: BotActivityRecorder,
+  activity?: ActivityNotes,
 ): IngressDeps {
   const trust = createProxyTrust(config.trustProxy);
   return {

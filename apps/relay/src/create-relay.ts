@@ -1,5 +1,12 @@
 import type { Server } from 'node:http';
-import { directoryFromConfig, MemoryBotActivity, MemoryBotRegistry, ThrottledActivity, type BotActivity, type BotRegistry } from '@hookway/bots';
+import {
+  directoryFromConfig,
+  MemoryBotActivity,
+  MemoryBotRegistry,
+  ThrottledActivity,
+  type BotActivity,
+  type BotRegistry,
+} from '@hookway/bots';
 import { historyLimits, MemoryEventLog, type EventLog } from '@hookway/bus';
 import { createGateway, gatewayDeps, MemorySessionStore, type Gateway, type SessionStore } from '@hookway/gateway';
 import { createIngress, ingressDeps, type Ingress } from '@hookway/ingress';

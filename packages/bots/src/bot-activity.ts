@@ -118,6 +118,12 @@ export function openBotActivity(backend: StoreBackend): BotActivity {
   return backend.kind === 'redis' ? new RedisBotActivity(backend.connection) : new MemoryBotActivity();
 }
 
+/** The ingress's narrow view: fire and forget (failures are reported by the recorder, never thrown at the webhook). */
+export interface ActivityNotes {
+  validated(bot: AppSecret, atMs: number): void;
+  verifiedEvent(bot: AppSecret, type: string | undefined, atMs: number): void;
+}
+
 /**
  * The hot-path recorder: at most one verified-event write per bot per `intervalMs` (default 1 s) from this process,
  * the last event of each window written when the window ends, so the record is at most that stale. Validations
@@ -126,7 +132,7 @@ export function openBotActivity(backend: StoreBackend): BotActivity {
  * (Reading the last entry of the event log instead would cost no write at all, but the history is trimmed by age and
  * size, and a bot whose events all aged out would look as if it never had one — the wrong answer for hello.)
  */
-export class ThrottledActivity implements BotActivityRecorder {
+export class ThrottledActivity implements ActivityNotes {
   private readonly windows = new Map<
     string,
     { bot: AppSecret; timer: NodeJS.Timeout; pending?: { type: string | undefined; atMs: number } }
@@ -139,19 +145,19 @@ export class ThrottledActivity implements BotActivityRecorder {
     private readonly intervalMs = 1000,
   ) {}
 
-  recordValidation(bot: AppSecret, atMs: number): Promise<void> {
-    return this.store.recordValidation(bot, atMs).catch(this.onError);
+  validated(bot: AppSecret, atMs: number): void {
+    this.store.recordValidation(bot, atMs).catch(this.onError);
   }
 
-  recordVerifiedEvent(bot: AppSecret, type: string | undefined, atMs: number): Promise<void> {
+  verifiedEvent(bot: AppSecret, type: string | undefined, atMs: number): void {
     const window = this.windows.get(bot.reveal());
     if (window) {
       window.pending = { type, atMs };
-      return Promise.resolve();
+      return;
     }
-    if (this.closed) return Promise.resolve();
+    if (this.closed) return;
     this.openWindow(bot);
-    return this.store.recordVerifiedEvent(bot, type, atMs).catch(this.onError);
+    this.store.recordVerifiedEvent(bot, type, atMs).catch(this.onError);
   }
 
   /** Writes what the open windows hold back, and stops. */
@@ -159,11 +165,11 @@ export class ThrottledActivity implements BotActivityRecorder {
     this.closed = true;
     const windows = [...this.windows.values()];
     this.windows.clear();
+    for (const w of windows) clearTimeout(w.timer);
     await Promise.all(
-      windows.map((w) => {
-        clearTimeout(w.timer);
-        return w.pending ? this.store.recordVerifiedEvent(w.bot, w.pending.type, w.pending.atMs).catch(this.onError) : undefined;
-      }),
+      windows.flatMap((w) =>
+        w.pending ? [this.store.recordVerifiedEvent(w.bot, w.pending.type, w.pending.atMs).catch(this.onError)] : [],
+      ),
     );
   }
 
@@ -174,7 +180,7 @@ export class ThrottledActivity implements BotActivityRecorder {
       if (!window?.pending || this.closed) return;
       // The held-back event opens the next window, so a steady stream is written once per interval.
       this.openWindow(bot);
-      void this.store.recordVerifiedEvent(bot, window.pending.type, window.pending.atMs).catch(this.onError);
+      this.store.recordVerifiedEvent(bot, window.pending.type, window.pending.atMs).catch(this.onError);
     }, this.intervalMs).unref();
     this.windows.set(bot.reveal(), { bot, timer });
   }

@@ -3,6 +3,7 @@ export { type BotRegistry, MemoryBotRegistry, RedisBotRegistry, openBotRegistry 
 export { readBotsFile } from './bots-file.ts';
 export { directoryFromConfig, type DirectorySettings } from './from-config.ts';
 export {
+  type ActivityNotes,
   type BotActivity,
   type BotActivityRecorder,
   type BotStanding,

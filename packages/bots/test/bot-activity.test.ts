@@ -60,7 +60,7 @@ describe('ThrottledActivity', () => {
       },
       50,
     );
-    for (let i = 1; i <= 100; i++) await throttled.recordVerifiedEvent(bot, i === 100 ? 'LAST' : 'MIDDLE', i);
+    for (let i = 1; i <= 100; i++) throttled.verifiedEvent(bot, i === 100 ? 'LAST' : 'MIDDLE', i);
     expect(writes).toEqual([{ type: 'MIDDLE', atMs: 1 }]);
     await until(() => writes.length === 2, 'the held-back last event of the window');
     expect(writes[1]).toEqual({ type: 'LAST', atMs: 100 });
@@ -78,12 +78,12 @@ describe('ThrottledActivity', () => {
       60_000,
     );
     const other = AppSecret.of('throttledBot2');
-    await throttled.recordVerifiedEvent(bot, 'A', 1);
-    await throttled.recordVerifiedEvent(other, 'B', 2);
-    await throttled.recordVerifiedEvent(bot, 'C', 3);
-    await throttled.recordValidation(bot, 4);
+    throttled.verifiedEvent(bot, 'A', 1);
+    throttled.verifiedEvent(other, 'B', 2);
+    throttled.verifiedEvent(bot, 'C', 3);
+    throttled.validated(bot, 4);
     expect(writes).toHaveLength(2);
-    expect((await store.standing(bot)).validations).toBe(1);
+    await until(async () => (await store.standing(bot)).validations === 1, 'the validation written');
     await throttled.close();
     expect(await store.standing(bot)).toMatchObject({ lastEventAtMs: 3, lastEventType: 'C' });
   });
@@ -95,9 +95,9 @@ describe('ThrottledActivity', () => {
       recordVerifiedEvent: () => Promise.reject(new Error('down')),
     };
     const throttled = new ThrottledActivity(failing, (err) => errors.push(err), 60_000);
-    await throttled.recordValidation(bot, 1);
-    await throttled.recordVerifiedEvent(bot, 'A', 2);
-    expect(errors).toHaveLength(2);
+    throttled.validated(bot, 1);
+    throttled.verifiedEvent(bot, 'A', 2);
+    await until(() => errors.length === 2, 'both failures reported');
     await throttled.close();
   });
 });

@@ -90,7 +90,8 @@ export function describeEventTypes(separator = '\n'): string {
     .join(separator);
 }
 
-export type EventListParse = { ok: true; events: string[] } | { ok: false; problem: 'empty' } | { ok: false; problem: 'unknown'; unknown: string[] };
+export type EventListParse =
+  { ok: true; events: string[] } | { ok: false; problem: 'empty' } | { ok: false; problem: 'unknown'; unknown: string[] };
 
 /**
  * A comma-separated list of event types (`hookway keys add --events`, raw clients' `events=`), written once: names
