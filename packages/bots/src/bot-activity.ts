@@ -127,7 +127,9 @@ export interface ActivityNotes {
 /**
  * The hot-path recorder: at most one verified-event write per bot per `intervalMs` (default 1 s) from this process,
  * the last event of each window written when the window ends, so the record is at most that stale. Validations
- * pass straight through (they are rare). Write failures are reported to `onError`, never thrown at the webhook.
+ * are rare and pass straight through — but anyone can send op 13 with any secret, and each new secret is a new record,
+ * so at most `validationsPerMinute` (default 60) are written per process per minute; a flood's excess is dropped.
+ * Write failures are reported to `onError`, never thrown at the webhook.
  *
  * (Reading the last entry of the event log instead would cost no write at all, but the history is trimmed by age and
  * size, and a bot whose events all aged out would look as if it never had one — the wrong answer for hello.)
@@ -138,14 +140,20 @@ export class ThrottledActivity implements ActivityNotes {
     { bot: AppSecret; timer: NodeJS.Timeout; pending?: { type: string | undefined; atMs: number } }
   >();
   private closed = false;
+  private validationMinute = 0;
+  private validationsThisMinute = 0;
 
   constructor(
     private readonly store: BotActivityRecorder,
     private readonly onError: (err: unknown) => void,
     private readonly intervalMs = 1000,
+    private readonly validationsPerMinute = 60,
   ) {}
 
   validated(bot: AppSecret, atMs: number): void {
+    const minute = Math.floor(atMs / 60_000);
+    if (minute !== this.validationMinute) [this.validationMinute, this.validationsThisMinute] = [minute, 0];
+    if (++this.validationsThisMinute > this.validationsPerMinute) return;
     this.store.recordValidation(bot, atMs).catch(this.onError);
   }
 

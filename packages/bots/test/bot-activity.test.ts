@@ -88,6 +88,24 @@ describe('ThrottledActivity', () => {
     expect(await store.standing(bot)).toMatchObject({ lastEventAtMs: 3, lastEventType: 'C' });
   });
 
+  it('writes at most validationsPerMinute op 13 records a minute (anyone can send op 13 with any secret)', async () => {
+    const { store, recorder } = countingStore();
+    const throttled = new ThrottledActivity(
+      recorder,
+      (err) => {
+        throw err;
+      },
+      1000,
+      3,
+    );
+    for (let i = 0; i < 10; i++) throttled.validated(AppSecret.of(`flooder${i}xx`), 60_000 + i);
+    throttled.validated(bot, 120_000);
+    await until(async () => (await store.standing(bot)).validations === 1, 'the next minute’s validation');
+    const written = await Promise.all(Array.from({ length: 10 }, (_, i) => store.standing(AppSecret.of(`flooder${i}xx`))));
+    expect(written.map((s) => s.validations)).toEqual([1, 1, 1, 0, 0, 0, 0, 0, 0, 0]);
+    await throttled.close();
+  });
+
   it('reports a failed write instead of throwing it at the webhook', async () => {
     const errors: unknown[] = [];
     const failing: BotActivityRecorder = {

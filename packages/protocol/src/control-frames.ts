@@ -1,6 +1,6 @@
 /**
  * Frames Hookway itself sends to raw-mode clients. They carry a top-level `hookway` field, which platform
- * payloads never have, and are only sent to clients that asked for them (by connecting with `after`).
+ * payloads never have, and are only sent to clients that asked for them (by connecting with `after` or `hello=1`).
  */
 export interface ResumeStatusFrame {
   hookway: 'resume';
