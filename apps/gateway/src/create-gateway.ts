@@ -2,14 +2,16 @@ import type { IncomingMessage } from 'node:http';
 import { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type ServerOptions } from 'ws';
-import type { BotDirectory, CallOpenApi } from '@hookway/bots';
+import { NO_STANDING, type BotDirectory, type BotStanding, type CallOpenApi } from '@hookway/bots';
 import type { EventReader } from '@hookway/bus';
 import type { ClientKeyStore } from '@hookway/keys';
+import type { AppSecret } from '@hookway/protocol';
 import { refuseUpgrade, type AuthFailureThrottle, type HealthSource, type Logger, type ProxyTrust } from '@hookway/runtime';
 import { GatewaySession, type Admission, type GatewaySessionCounters, type GatewaySessionOptions } from './official/gateway-session.ts';
 import type { SessionStore } from './official/session-store.ts';
 import type { RawCallCounters } from './raw/calls.ts';
-import { RawClient } from './raw/raw-client.ts';
+import { RawClient, type RawView } from './raw/raw-client.ts';
+import { helloBot, narrowEvents } from './raw/raw-view.ts';
 import { BotFeeds } from './shared/bot-feeds.ts';
 import { ClientKeys, type KeyGrant } from './shared/client-keys.ts';
 import { startHeartbeat } from './shared/heartbeat.ts';
@@ -45,6 +47,8 @@ export interface GatewayDeps {
   readonly callOpenApi?: CallOpenApi;
   /** RAW_CALLS_IN_FLIGHT_MAX: calls one raw connection may have waiting for the platform. */
   readonly maxCallsInFlight?: number;
+  /** What the webhook saw of a bot (BotActivity), for raw clients' `hello=1`; without it hello says nothing was seen. */
+  readonly botStanding?: (bot: AppSecret) => Promise<BotStanding>;
   /** Gateway mode (`/websocket`): where sessions live, the protocol's timings. Absent: raw mode only. */
   readonly gatewayMode?: GatewaySessionOptions & { readonly sessions: SessionStore };
 }
@@ -205,13 +209,34 @@ export function createGateway(deps: GatewayDeps): Gateway {
     log.warn({ address, error, ...(keyName !== undefined ? { key: keyName } : {}) }, 'client key refused');
   }
 
+  /** A raw client's filter (within its key's limit) and hello, or the 403 for asking beyond the key. */
+  function rawView(target: Extract<Served, { kind: 'raw' }>, admission: Admission): RawView | { refused: string } {
+    const grant = grantOf(admission);
+    const decision = narrowEvents(target.events, grant);
+    if (!decision.ok) return { refused: decision.message };
+    const bot = admission.bot;
+    const hello = async () => {
+      const [appid, standing] = await Promise.all([
+        grant?.appid ?? deps.directory.appidOf(bot).catch(() => undefined),
+        (deps.botStanding?.(bot) ?? Promise.resolve(NO_STANDING)).catch((err: unknown) => {
+          log.warn({ bot: bot.tag, err }, 'bot activity could not be read for hello');
+          return undefined;
+        }),
+      ]);
+      return helloBot(appid, standing);
+    };
+    return { events: decision.events, hello: target.hello ? hello : undefined };
+  }
+
   function accept(req: IncomingMessage, socket: Duplex, head: Buffer, target: Served, admission: Admission | undefined, address: string) {
+    const view = target.kind === 'raw' ? rawView(target, admission!) : undefined;
+    if (view && 'refused' in view) return refuseUpgrade(socket, 403, 'events_not_allowed', view.refused);
     if (socket instanceof Socket) socket.setKeepAlive(true, deps.tcpKeepaliveDelayMs);
     wss.handleUpgrade(req, socket, head, (ws) => {
       const client =
         target.kind === 'gateway'
           ? new GatewaySession(ws, context, gatewayContext!, admission, address)
-          : new RawClient(ws, context, admission!.bot, target.after, grantOf(admission), address);
+          : new RawClient(ws, context, admission!.bot, target.after, grantOf(admission), address, view);
       clients.add(client);
       counters.connectionsTotal++;
       client.start();

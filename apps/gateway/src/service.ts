@@ -1,6 +1,14 @@
-import { createOpenApiCaller, directoryFromConfig, openBotRegistry, type BotDirectory } from '@hookway/bots';
+import {
+  createOpenApiCaller,
+  directoryFromConfig,
+  openBotActivity,
+  openBotRegistry,
+  type BotDirectory,
+  type BotStanding,
+} from '@hookway/bots';
 import { openEventLog, type EventLog } from '@hookway/bus';
 import { openClientKeyStore, type ClientKeyStore } from '@hookway/keys';
+import type { AppSecret } from '@hookway/protocol';
 import { closeBackend, type StoreBackend } from '@hookway/redis';
 import { createStatus, openReplicaReports } from '@hookway/status';
 import {
@@ -23,6 +31,7 @@ export function createGatewayService(context: ServiceContext, backend: StoreBack
   const bots = openBotRegistry(backend);
   const keys = openClientKeyStore(backend, config);
   const directory = directoryFromConfig(config, bots, (value) => redactor.remember(value));
+  const activity = openBotActivity(backend);
   const authFailures = new AuthFailureThrottle(config.authFailuresPerMinute);
   // The status page reads every replica's report; this one's readiness is the service's, built below.
   let service: HttpService | undefined;
@@ -35,7 +44,7 @@ export function createGatewayService(context: ServiceContext, backend: StoreBack
     notReadyReason: () => (service ? service.notReadyReason() : 'starting'),
   });
   const gateway = createGateway({
-    ...gatewayDeps(context, events.log, sessions, directory, keys, authFailures),
+    ...gatewayDeps(context, events.log, sessions, directory, keys, authFailures, (bot) => activity.standing(bot)),
     activity: status.activity,
   });
   return (service = createHttpService({
@@ -53,6 +62,7 @@ export function createGatewayService(context: ServiceContext, backend: StoreBack
       { name: 'session store', resource: sessions },
       { name: 'bot registry', resource: bots },
       { name: 'client keys', resource: keys },
+      { name: 'bot activity', resource: activity },
       { name: 'store backend', resource: { close: () => closeBackend(backend) } },
     ],
   }));
@@ -66,8 +76,10 @@ export function gatewayDeps(
   directory: BotDirectory,
   keys: ClientKeyStore,
   authFailures = new AuthFailureThrottle(config.authFailuresPerMinute),
+  botStanding?: (bot: AppSecret) => Promise<BotStanding>,
 ): GatewayDeps {
   return {
+    ...(botStanding ? { botStanding } : {}),
     events,
     logger,
     directory,

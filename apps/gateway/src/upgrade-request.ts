@@ -1,13 +1,28 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { isClientKeyShaped } from '@hookway/keys';
-import { CLIENT_KEY_PREFIX, matchSecretEndpoint, stripAbsoluteForm, type AppSecret } from '@hookway/protocol';
+import {
+  CLIENT_KEY_PREFIX,
+  describeEventTypes,
+  matchSecretEndpoint,
+  parseEventList,
+  stripAbsoluteForm,
+  type AppSecret,
+} from '@hookway/protocol';
 
 /** What a client presented at the upgrade: the bot's AppSecret in the URL, or a client key (query or header). */
 export type UpgradeCredential = { kind: 'secret'; secret: AppSecret } | { kind: 'key'; key: string };
 
 /** What a WebSocket upgrade asked for, or why it cannot be served. */
 export type UpgradeTarget =
-  | { kind: 'raw'; credential: UpgradeCredential; after: string | undefined }
+  | {
+      kind: 'raw';
+      credential: UpgradeCredential;
+      after: string | undefined;
+      /** `events=`: only these event types (upper-case, each once); undefined: all the credential allows. */
+      events: readonly string[] | undefined;
+      /** `hello=1`: a hello frame first. */
+      hello: boolean;
+    }
   /** Without a credential here, the client authenticates in Identify (a token, or a client key as the token). */
   | { kind: 'gateway'; credential: UpgradeCredential | undefined }
   | { kind: 'refused'; status: number; error: string; message: string };
@@ -23,6 +38,8 @@ export interface UpgradeRules {
 }
 
 const MAX_CURSOR_LENGTH = 512;
+/** Every known event type, comma-separated, fits in well under this; longer is refused before it is split. */
+const MAX_EVENTS_LENGTH = 2048;
 type Endpoint = 'ws' | 'websocket';
 
 const KEY_FORMS: Record<Endpoint, string> = {
@@ -87,7 +104,34 @@ export function parseUpgradeTarget(req: UpgradeRequest, rules: UpgradeRules): Up
   if (after.length > 1 || (after.length === 1 && (after[0]!.length === 0 || after[0]!.length > MAX_CURSOR_LENGTH))) {
     return refused(400, 'invalid_after', `after must be the top-level id of the last event received (1–${MAX_CURSOR_LENGTH} characters)`);
   }
-  return { kind: 'raw', credential, after: after[0] };
+  const filter = eventFilter(match.query);
+  if (filter.kind === 'refused') return filter;
+  const hello = match.query.getAll('hello');
+  if (hello.length > 1 || (hello.length === 1 && !HELLO_VALUES.has(hello[0]!))) {
+    return refused(400, 'invalid_hello', 'hello=1 asks for a hello frame first (hello=0 or leaving it out: none); give it once');
+  }
+  return { kind: 'raw', credential, after: after[0], events: filter.events, hello: hello[0] === '1' || hello[0] === 'true' };
+}
+
+const HELLO_VALUES = new Set(['0', '1', 'true', 'false']);
+
+/** `events=A,B` (the rule is parseEventList's): the list, undefined when absent, or the refusal naming the valid types. */
+function eventFilter(query: URLSearchParams): { kind: 'filter'; events: readonly string[] | undefined } | Refused {
+  const given = query.getAll('events');
+  if (given.length === 0) return { kind: 'filter', events: undefined };
+  if (given.length > 1) return refused(400, 'invalid_events', 'give events= once, the event types comma-separated: events=A,B');
+  if (given[0]!.length > MAX_EVENTS_LENGTH) return refused(400, 'invalid_events', `events= is longer than ${MAX_EVENTS_LENGTH} characters`);
+  const parsed = parseEventList(given[0]!);
+  if (parsed.ok) return { kind: 'filter', events: parsed.events };
+  if (parsed.problem === 'empty') {
+    return refused(400, 'invalid_events', 'events= names no event type: give at least one (events=A,B), or leave it out to receive all');
+  }
+  const { unknown } = parsed;
+  return refused(
+    400,
+    'unknown_events',
+    `unknown event type${unknown.length === 1 ? '' : 's'} ${unknown.join(', ').slice(0, 200)}. Valid event types, by intent: ${describeEventTypes('; ')}`,
+  );
 }
 
 /**
@@ -106,6 +150,8 @@ function presentedKey(query: URLSearchParams, headers: IncomingHttpHeaders, endp
   return inQuery[0] ?? inHeader;
 }
 
-function refused(status: number, error: string, message: string): UpgradeTarget {
+type Refused = Extract<UpgradeTarget, { kind: 'refused' }>;
+
+function refused(status: number, error: string, message: string): Refused {
   return { kind: 'refused', status, error, message };
 }

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { afterEach, expect } from 'vitest';
 import type WebSocket from 'ws';
-import { BotDirectory, MemoryBotRegistry, type BotRegistry, type QqApi } from '@hookway/bots';
+import { BotDirectory, MemoryBotRegistry, type BotActivity, type BotRegistry, type QqApi } from '@hookway/bots';
 import { historyLimits, MemoryEventLog, type EventLog, type PublishResult } from '@hookway/bus';
 import { FileClientKeyStore, newClientKey, type ClientKeyRecord, type ClientKeyStore } from '@hookway/keys';
 import { AppSecret, type ReadyUser } from '@hookway/protocol';
@@ -118,6 +118,8 @@ export interface StartOptions {
   readonly api?: FakeQqApi;
   /** The platform over HTTP instead (a FakeQqPlatform through createQqApi), for tests of calls that leave the gateway. */
   readonly qqApi?: QqApi;
+  /** What the webhook saw of each bot, for raw clients' hello (the relay passes the ingress's store). */
+  readonly activity?: Pick<BotActivity, 'standing'>;
 }
 
 /**
@@ -135,7 +137,11 @@ export async function startGateway(overrides: Partial<Config> = {}, options: Sta
   const configured = new Map([...config.bots].map(([appid, secret]) => [appid, AppSecret.of(secret)] as const));
   for (const secret of configured.values()) redactor.remember(secret.reveal());
   const directory = new BotDirectory(configured, stores.bots, options.qqApi ?? api, (token) => redactor.remember(token));
-  const gateway = createGateway(gatewayDeps({ config, logger }, stores.events, stores.sessions, directory, stores.keys));
+  const { activity } = options;
+  const botStanding = activity && ((bot: AppSecret) => activity.standing(bot));
+  const gateway = createGateway(
+    gatewayDeps({ config, logger }, stores.events, stores.sessions, directory, stores.keys, undefined, botStanding),
+  );
   const server = createServer(answerPlainHttp);
   server.on('upgrade', gateway.handleUpgrade);
   server.listen(0, '127.0.0.1');

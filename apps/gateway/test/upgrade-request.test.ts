@@ -92,3 +92,52 @@ describe('parseUpgradeTarget', () => {
     expect(off).toMatchObject({ message: expect.not.stringContaining('secret') });
   });
 });
+
+/** The raw client's choices, as a line: what events= and hello= came to. */
+function choices(target: UpgradeTarget): string {
+  if (target.kind === 'refused') return `${target.status} ${target.error}`;
+  if (target.kind !== 'raw') return target.kind;
+  return `events:${target.events ? target.events.join(',') : 'all'} hello:${target.hello}`;
+}
+
+const G = 'GROUP_AT_MESSAGE_CREATE';
+const C = 'C2C_MESSAGE_CREATE';
+const choiceCases: [description: string, url: string, headers: IncomingHttpHeaders, expected: string][] = [
+  ['no filter', `/ws?secret=${S}`, {}, 'events:all hello:false'],
+  ['one type', `/ws?secret=${S}&events=${G}`, {}, `events:${G} hello:false`],
+  ['two types', `/ws?secret=${S}&events=${G},${C}`, {}, `events:${G},${C} hello:false`],
+  ['encoded comma and spaces', `/ws?secret=${S}&events=${G}%2C%20${C}`, {}, `events:${G},${C} hello:false`],
+  ['lower case', `/ws?secret=${S}&events=group_at_message_create`, {}, `events:${G} hello:false`],
+  ['duplicates count once', `/ws?secret=${S}&events=${G},${G.toLowerCase()},${G}`, {}, `events:${G} hello:false`],
+  ['empty items skipped', `/ws?secret=${S}&events=,${C},`, {}, `events:${C} hello:false`],
+  ['path form', `/ws/${S}?events=${C}&after=X:1`, {}, `events:${C} hello:false`],
+  ['with a key in the header', `/ws?events=${C}`, bearer(K), `events:${C} hello:false`],
+  ['empty', `/ws?secret=${S}&events=`, {}, '400 invalid_events'],
+  ['only commas', `/ws?secret=${S}&events=,,`, {}, '400 invalid_events'],
+  ['given twice', `/ws?secret=${S}&events=${G}&events=${C}`, {}, '400 invalid_events'],
+  ['oversized', `/ws?secret=${S}&events=${'A,'.repeat(1100)}`, {}, '400 invalid_events'],
+  ['unknown type', `/ws?secret=${S}&events=${G},GROUP_AT_MESSAGE`, {}, '400 unknown_events'],
+  ['READY is no event a client can ask for', `/ws?secret=${S}&events=READY`, {}, '400 unknown_events'],
+  ['hello=1', `/ws?secret=${S}&hello=1`, {}, 'events:all hello:true'],
+  ['hello=true', `/ws?secret=${S}&hello=true`, {}, 'events:all hello:true'],
+  ['hello=0', `/ws?secret=${S}&hello=0`, {}, 'events:all hello:false'],
+  ['hello=yes', `/ws?secret=${S}&hello=yes`, {}, '400 invalid_hello'],
+  ['hello twice', `/ws?secret=${S}&hello=1&hello=1`, {}, '400 invalid_hello'],
+  ['filter and hello', `/ws?secret=${S}&hello=1&events=${C}`, {}, `events:${C} hello:true`],
+  ['gateway mode takes neither (Identify intents filter there)', `/websocket?events=NOPE&hello=x`, {}, 'gateway'],
+];
+
+describe('parseUpgradeTarget: events= and hello=', () => {
+  it.each(choiceCases)('%s: %s', (_description, url, headers, expected) => {
+    expect(choices(parseUpgradeTarget({ url, headers }, { allowSecretInUrl: true }))).toBe(expected);
+  });
+
+  it('names the unknown types and lists the valid ones by intent', () => {
+    const target = parseUpgradeTarget({ url: `/ws?secret=${S}&events=GROUP_AT_MESSAGE,foo`, headers: {} }, { allowSecretInUrl: true });
+    expect(target).toMatchObject({
+      message: expect.stringMatching(
+        /unknown event types GROUP_AT_MESSAGE, FOO\. Valid event types, by intent: .*GROUP_AND_C2C_EVENT: C2C_MESSAGE_CREATE, .*GROUP_AT_MESSAGE_CREATE/,
+      ),
+    });
+  });
+});

@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import express, { type ErrorRequestHandler, type Express } from 'express';
 import { isWebSocketEndpoint, matchSecretEndpoint, type AppSecret, type EndpointMatch } from '@hookway/protocol';
+import type { ActivityNotes } from '@hookway/bots';
 import type { EventPublisher } from '@hookway/bus';
 import { sendJson, type AuthFailureThrottle, type HealthSource, type Logger, type ProxyTrust, type Redactor } from '@hookway/runtime';
 import { BodyBudget } from './body-budget.ts';
@@ -33,6 +34,8 @@ export interface IngressDeps {
    * refusals by reason code and address — never a secret or a body).
    */
   readonly activity?: WebhookActivity;
+  /** Told of every op 13 answered and every verified event, for raw clients' hello (a ThrottledActivity). */
+  readonly botActivity?: ActivityNotes;
   /** Told appid → secret for a verified webhook that names its bot (X-Bot-Appid); resolves whether it was kept. */
   readonly learnBot?: (appid: string, secret: AppSecret) => Promise<boolean>;
 }
@@ -232,6 +235,14 @@ export function createIngress(deps: IngressDeps): Ingress {
     return undefined;
   };
 
+  /** What the bot's hello will say was seen; the recorder never throws and holds back hot-path writes itself. */
+  function recordActivity(secret: AppSecret, reply: WebhookReply): void {
+    if (!deps.botActivity) return;
+    if (reply.outcome === 'validated') deps.botActivity.validated(secret, nowMs());
+    else if (reply.outcome === 'accepted' || reply.outcome === 'duplicate')
+      deps.botActivity.verifiedEvent(secret, reply.eventType, nowMs());
+  }
+
   async function serveWebhook(req: IncomingMessage, res: ServerResponse, webhook: EndpointMatch): Promise<void> {
     if (!accepting) {
       return refuse(res, '', 'webhooksUnavailable', 503, 'shutting_down', 'this instance is shutting down; the platform will retry', {
@@ -298,6 +309,7 @@ export function createIngress(deps: IngressDeps): Ingress {
       );
       count(reply);
       report(reply, secret, req, client);
+      recordActivity(secret, reply);
       // A signature that does not verify is a failed authentication: past AUTH_FAILURES_PER_MINUTE, 429 before the body.
       if (reply.status === 401) throttle.recordFailure(client);
       // Only a verified event proves the secret is a bot's; op 13 and WebSocket connects are unauthenticated.

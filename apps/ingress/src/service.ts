@@ -1,4 +1,11 @@
-import { directoryFromConfig, openBotRegistry, type BotDirectory } from '@hookway/bots';
+import {
+  directoryFromConfig,
+  openBotActivity,
+  openBotRegistry,
+  ThrottledActivity,
+  type ActivityNotes,
+  type BotDirectory,
+} from '@hookway/bots';
 import { openEventLog, type EventLog } from '@hookway/bus';
 import { openClientKeyStore, type ClientKeyStore } from '@hookway/keys';
 import type { AppSecret } from '@hookway/protocol';
@@ -22,6 +29,8 @@ export function createIngressService(context: ServiceContext, backend: StoreBack
   const bots = openBotRegistry(backend);
   // For `Authorization: Bearer <client key>` on the OpenAPI paths.
   const keys = openClientKeyStore(backend, config);
+  const activity = openBotActivity(backend);
+  const recorder = new ThrottledActivity(activity, (err) => logger.warn({ err }, 'bot activity could not be recorded'));
   const authFailures = new AuthFailureThrottle(config.authFailuresPerMinute);
   // The status page reads every replica's report; this one's readiness is the service's, built below.
   let service: HttpService | undefined;
@@ -40,6 +49,7 @@ export function createIngressService(context: ServiceContext, backend: StoreBack
       directoryFromConfig(config, bots, (value) => redactor.remember(value)),
       authFailures,
       keys,
+      recorder,
     ),
     activity: status.activity,
   });
@@ -56,6 +66,7 @@ export function createIngressService(context: ServiceContext, backend: StoreBack
       { name: 'event log', resource: events.log },
       { name: 'bot registry', resource: bots },
       { name: 'client keys', resource: keys },
+      { name: 'bot activity', resource: { close: () => recorder.close().then(() => activity.close()) } },
       { name: 'store backend', resource: { close: () => closeBackend(backend) } },
     ],
   }));
@@ -68,6 +79,7 @@ export function ingressDeps(
   directory: BotDirectory,
   authFailures = new AuthFailureThrottle(config.authFailuresPerMinute),
   keys?: ClientKeyStore,
+  botActivity?: ActivityNotes,
 ): IngressDeps {
   const trust = createProxyTrust(config.trustProxy);
   return {
@@ -93,6 +105,7 @@ export function ingressDeps(
       ...(keys ? { keys } : {}),
       authFailures,
     }),
+    ...(botActivity ? { botActivity } : {}),
     learnBot: async (appid: string, secret: AppSecret) => {
       const kept = await directory.learn(appid, secret);
       if (!kept)

@@ -35,6 +35,8 @@ export interface IngressExtras {
   /** Builds the OpenAPI handler with the ingress's own logger. */
   readonly openApi?: (logger: Logger) => NonNullable<IngressDeps['openApi']>;
   readonly learnBot?: IngressDeps['learnBot'];
+  /** Told of op 13s and verified events (for raw clients' hello). */
+  readonly botActivity?: IngressDeps['botActivity'];
   /** The bots of BOTS/BOTS_FILE, appid → secret, for the secretless `POST /webhook`. */
   readonly configured?: Readonly<Record<string, string>>;
 }
@@ -73,6 +75,7 @@ export function ingressFixture() {
       ...(extras.nowMs ? { nowMs: extras.nowMs } : {}),
       ...(extras.openApi ? { openApi: extras.openApi(logger) } : {}),
       ...(extras.learnBot ? { learnBot: extras.learnBot } : {}),
+      ...(extras.botActivity ? { botActivity: extras.botActivity } : {}),
     });
     const server: Server = createServer(ingress.handleRequest);
     server.listen(0, '127.0.0.1');

@@ -306,3 +306,31 @@ describe('pass-through', () => {
     expect(r.ingress.stats()).toMatchObject({ openApiForwarded: 2, openApiForwardsFailed: 2 });
   });
 });
+
+describe('what botpy needs of the answers', () => {
+  // botpy (botpy/http.py _handle_response) parses a body as JSON only when Content-Type is exactly application/json.
+  it('answers each of botpy’s calls with Content-Type exactly application/json: its own answers, and the platform’s passed through', async () => {
+    const r = await start();
+    const token = await fetch(`${r.baseUrl}/app/getAppAccessToken`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ appId: BOT.appid, clientSecret: BOT.secret }),
+    });
+    const { access_token } = (await token.clone().json()) as { access_token: string };
+    const auth = { authorization: `QQBot ${access_token}`, 'x-union-appid': BOT.appid };
+    const answers = [
+      token,
+      await fetch(`${r.baseUrl}/users/@me`, { headers: auth }),
+      await fetch(`${r.baseUrl}/gateway/bot`, { headers: auth }),
+      await fetch(`${r.baseUrl}/v2/groups/GROUPOPENID/messages`, {
+        method: 'POST',
+        headers: { ...auth, 'content-type': 'application/json' },
+        body: JSON.stringify({ group_openid: 'GROUPOPENID', msg_type: 0, content: 'echo', msg_id: 'm1', msg_seq: 1, embed: null }),
+      }),
+      // Hookway's own refusals too: a path outside the OpenAPI.
+      await fetch(`${r.baseUrl}/nowhere`, { headers: auth }),
+    ];
+    expect(answers.map((a) => a.status)).toEqual([200, 200, 200, 200, 404]);
+    for (const a of answers) expect(a.headers.get('content-type'), a.url).toBe('application/json');
+  });
+});

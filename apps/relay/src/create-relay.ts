@@ -1,5 +1,12 @@
 import type { Server } from 'node:http';
-import { directoryFromConfig, MemoryBotRegistry, type BotRegistry } from '@hookway/bots';
+import {
+  directoryFromConfig,
+  MemoryBotActivity,
+  MemoryBotRegistry,
+  ThrottledActivity,
+  type BotActivity,
+  type BotRegistry,
+} from '@hookway/bots';
 import { historyLimits, MemoryEventLog, type EventLog } from '@hookway/bus';
 import { createGateway, gatewayDeps, MemorySessionStore, type Gateway, type SessionStore } from '@hookway/gateway';
 import { createIngress, ingressDeps, type Ingress } from '@hookway/ingress';
@@ -24,6 +31,8 @@ export interface RelayStores {
   readonly keys: ClientKeyStore;
   /** Every replica's status report (the status page); this process alone when absent. */
   readonly reports?: ReplicaReports;
+  /** What the webhook saw of each bot, for raw clients' hello; when absent, one in process memory (owned). */
+  readonly activity?: BotActivity;
 }
 
 export interface RelayDeps {
@@ -67,6 +76,7 @@ export function memoryStores(config: Config, nowMs?: () => number): RelayStores 
     sessions: new MemorySessionStore(nowMs),
     bots: new MemoryBotRegistry(),
     keys: new FileClientKeyStore(config.clientKeysFile),
+    activity: new MemoryBotActivity(),
   };
 }
 
@@ -74,6 +84,7 @@ export function memoryStores(config: Config, nowMs?: () => number): RelayStores 
 export function createRelay(deps: RelayDeps): Relay {
   const { config, logger, redactor } = deps;
   const stores = deps.stores ?? memoryStores(config, deps.nowMs);
+  const activity = stores.activity ?? new MemoryBotActivity();
   const owned =
     deps.ownedResources ??
     (deps.stores
@@ -83,6 +94,7 @@ export function createRelay(deps: RelayDeps): Relay {
           { name: 'session store', resource: stores.sessions },
           { name: 'bot registry', resource: stores.bots },
           { name: 'client keys', resource: stores.keys },
+          { name: 'bot activity', resource: activity },
         ]);
 
   // One directory for both roles: one token cache per bot in this process.
@@ -92,6 +104,7 @@ export function createRelay(deps: RelayDeps): Relay {
   // The status page: what this process sees, and (over Redis) every other replica's report. Readiness is the
   // service's, built below.
   let notReadyReason: () => string | undefined = () => 'starting';
+  const recorder = new ThrottledActivity(activity, (err) => logger.warn({ err }, 'bot activity could not be recorded'));
   const status = createStatus({
     role: 'relay',
     config,
@@ -102,7 +115,14 @@ export function createRelay(deps: RelayDeps): Relay {
     ...(deps.nowMs ? { nowMs: deps.nowMs } : {}),
   });
   const ingress = createIngress({
-    ...ingressDeps({ config, logger: logger.child({ role: 'ingress' }), redactor }, stores.events, directory, authFailures, stores.keys),
+    ...ingressDeps(
+      { config, logger: logger.child({ role: 'ingress' }), redactor },
+      stores.events,
+      directory,
+      authFailures,
+      stores.keys,
+      recorder,
+    ),
     activity: status.activity,
     ...(deps.nowMs ? { nowMs: deps.nowMs } : {}),
   });
@@ -114,6 +134,7 @@ export function createRelay(deps: RelayDeps): Relay {
       directory,
       stores.keys,
       authFailures,
+      (bot) => activity.standing(bot),
     ),
     activity: status.activity,
   });
@@ -129,7 +150,8 @@ export function createRelay(deps: RelayDeps): Relay {
       { name: 'ingress', resource: ingress },
       { name: 'gateway', resource: gateway },
     ],
-    backends: [{ name: 'status report', resource: status }, ...owned],
+    // The recorder writes what it held back before the stores under it close.
+    backends: [{ name: 'status report', resource: status }, { name: 'bot activity recorder', resource: recorder }, ...owned],
   });
   notReadyReason = http.notReadyReason;
 

@@ -1,4 +1,4 @@
-import { openBotRegistry } from '@hookway/bots';
+import { openBotActivity, openBotRegistry } from '@hookway/bots';
 import { openEventLog } from '@hookway/bus';
 import { openSessionStore } from '@hookway/gateway';
 import { openClientKeyStore } from '@hookway/keys';
@@ -22,6 +22,7 @@ export function runRelay(): void {
       bots: openBotRegistry(backend),
       keys: openClientKeyStore(backend, config),
       reports: openReplicaReports(backend),
+      activity: openBotActivity(backend),
     };
     return createRelay({
       config,
@@ -34,6 +35,7 @@ export function runRelay(): void {
         { name: 'session store', resource: stores.sessions },
         { name: 'bot registry', resource: stores.bots },
         { name: 'client keys', resource: stores.keys },
+        { name: 'bot activity', resource: stores.activity },
         { name: 'store backend', resource: { close: () => closeBackend(backend) } },
       ],
     });

@@ -10,3 +10,14 @@ export {
   type OpenApiCallRequest,
   type OpenApiCallerOptions,
 } from './openapi-caller.ts';
+export {
+  type ActivityNotes,
+  type BotActivity,
+  type BotActivityRecorder,
+  type BotStanding,
+  MemoryBotActivity,
+  NO_STANDING,
+  RedisBotActivity,
+  ThrottledActivity,
+  openBotActivity,
+} from './bot-activity.ts';

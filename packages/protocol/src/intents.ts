@@ -79,3 +79,35 @@ export const EVENT_INTENT: ReadonlyMap<string, number> = new Map(
 export function intentOf(eventType: string): number | undefined {
   return EVENT_INTENT.get(eventType);
 }
+
+/** Every event type Hookway knows by name, in the order of the intents table. */
+export const EVENT_TYPES: readonly string[] = [...EVENT_INTENT.keys()];
+
+/** The valid event types, grouped by intent, one intent a line: for messages that refuse an unknown one. */
+export function describeEventTypes(separator = '\n'): string {
+  return (Object.entries(EVENTS_BY_INTENT) as [IntentName, readonly string[]][])
+    .map(([intent, types]) => `${intent}: ${types.join(', ')}`)
+    .join(separator);
+}
+
+export type EventListParse =
+  { ok: true; events: string[] } | { ok: false; problem: 'empty' } | { ok: false; problem: 'unknown'; unknown: string[] };
+
+/**
+ * A comma-separated list of event types (`hookway keys add --events`, raw clients' `events=`), written once: names
+ * are trimmed and case-insensitive (`c2c_message_create` is C2C_MESSAGE_CREATE), repeats count once, empty items are
+ * skipped; at least one name, each one the intents table knows.
+ */
+export function parseEventList(text: string): EventListParse {
+  const events = [
+    ...new Set(
+      text
+        .split(',')
+        .map((e) => e.trim().toUpperCase())
+        .filter(Boolean),
+    ),
+  ];
+  if (events.length === 0) return { ok: false, problem: 'empty' };
+  const unknown = events.filter((e) => !EVENT_INTENT.has(e));
+  return unknown.length > 0 ? { ok: false, problem: 'unknown', unknown } : { ok: true, events };
+}

@@ -17,6 +17,8 @@ export const redisKeys = {
   stream: (bot: AppSecret) => `qq:{${bot.reveal()}}:stream`,
   /** String `epoch|seq|dedupUntilMs` per event id: retry de-duplication and the `after` cursor lookup. */
   eventId: (bot: AppSecret, eventId: string) => `qq:{${bot.reveal()}}:id:${eventId}`,
+  /** Hash: what the webhook saw of the bot (v validations, va/ea last validation/event at ms, et event type), for raw clients' hello. */
+  activity: (bot: AppSecret) => `qq:{${bot.reveal()}}:activity`,
   /** String: one gateway session (JSON), so that a Resume can land on any replica. */
   session: (sessionId: string) => `hookway:session:${sessionId}`,
   /** Hash appid → AppSecret, learned from verified webhooks (X-Bot-Appid) for gateway-mode token checks. */

@@ -12,6 +12,7 @@ const ARGUMENTS: Record<keyof typeof redisKeys, unknown[]> = {
   meta: [SECRET],
   stream: [SECRET],
   eventId: [SECRET, 'PLACEHOLDERevent'],
+  activity: [SECRET],
   session: ['PLACEHOLDERsession'],
   bots: [],
   clientKeys: [],

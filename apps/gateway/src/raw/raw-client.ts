@@ -1,17 +1,37 @@
 import type { BusEvent } from '@hookway/bus';
-import { clientHeartbeatSchema, HEARTBEAT_ACK_FRAME, looksLikeCall, RawClose, resumeStatusFrame, type AppSecret } from '@hookway/protocol';
+import {
+  clientHeartbeatSchema,
+  HEARTBEAT_ACK_FRAME,
+  looksLikeCall,
+  rawHelloFrame,
+  RawClose,
+  resumeStatusFrame,
+  type AppSecret,
+  type RawHelloFrame,
+  type ResumeStatusFrame,
+} from '@hookway/protocol';
 import type WebSocket from 'ws';
 import type { KeyGrant } from '../shared/client-keys.ts';
 import { envelopeFacts } from '../shared/envelope-cache.ts';
 import { StreamClient, type StreamClientContext } from '../shared/stream-client.ts';
 import { CallLine } from './calls.ts';
 
+/** What a raw client chose to hear and be told (`events=`, `hello=1`); all optional. */
+export interface RawView {
+  /** Only these event types (the URL filter already intersected with the key's limit); undefined: all. */
+  readonly events?: ReadonlySet<string> | undefined;
+  /** When set, the client asked for `hello=1`: the bot facts for its hello frame. */
+  readonly hello?: (() => Promise<RawHelloFrame['bot']>) | undefined;
+}
+
 /**
  * A raw-mode client (`/ws`): each event's original bytes as one text frame. It joins its bot's feed at once and
  * catches up — with `after`, from that event (after a status frame saying whether recovery was complete);
  * without it, from the events no client has received yet. A client admitted with a client key limited to certain
- * event types gets only those, live and replayed; the others still count as passed, so its `after` cursor (the last
- * event it saw) resumes it with no gap in what it may see.
+ * event types, or that asked for some with `events=`, gets only those, live and replayed; the others still count as
+ * passed, so its `after` cursor (the last event it saw, or any other) resumes it with no gap in what it may see.
+ * Filtering happens here, at delivery, after the feed's gap detection: positions stay continuous whatever is hidden.
+ * With `hello=1` the first frame is a hello (bot facts, filter, resume report) instead of the resume frame.
  */
 export class RawClient extends StreamClient {
   protected readonly slowConsumerClose = RawClose.SlowConsumer;
@@ -26,6 +46,7 @@ export class RawClient extends StreamClient {
     private readonly after: string | undefined,
     grant: KeyGrant | undefined,
     address: string,
+    private readonly view: RawView = {},
   ) {
     super(ws, context, address);
     this.keyGrant = grant;
@@ -39,6 +60,8 @@ export class RawClient extends StreamClient {
   }
 
   private async joinAndCatchUp(): Promise<void> {
+    // Read before joining: the facts may take a Redis round trip, and nothing may be written before the hello.
+    const helloBot = await this.view.hello?.();
     await this.joinFeed(this.bot);
     if (this.isClosed()) return;
     this.noteConnected(this.bot, this.keyGrant?.appid);
@@ -48,20 +71,27 @@ export class RawClient extends StreamClient {
     );
     const { events } = this.context;
     if (this.after === undefined) {
-      return this.catchUp(await events.history(this.bot, await events.deliveredPosition(this.bot)));
+      const slice = await events.history(this.bot, await events.deliveredPosition(this.bot));
+      if (helloBot) this.sendHello(helloBot, null);
+      return this.catchUp(slice);
     }
     const cursor = await events.locate(this.bot, this.after);
     const slice = await events.history(this.bot, cursor);
     if (this.isClosed()) return;
-    this.sendControl(
-      resumeStatusFrame({
-        recovered: cursor !== undefined && slice.complete,
-        after: this.after,
-        replayed: slice.events.filter((e) => this.visible(e)).length,
-        ...(cursor === undefined ? { reason: 'cursor_not_found' as const } : {}),
-      }),
-    );
+    const resume: Omit<ResumeStatusFrame, 'hookway'> = {
+      recovered: cursor !== undefined && slice.complete,
+      after: this.after,
+      replayed: slice.events.filter((e) => this.visible(e)).length,
+      ...(cursor === undefined ? { reason: 'cursor_not_found' as const } : {}),
+    };
+    if (helloBot) this.sendHello(helloBot, resume);
+    else this.sendControl(resumeStatusFrame(resume));
     await this.catchUp(slice);
+  }
+
+  private sendHello(bot: RawHelloFrame['bot'], resume: RawHelloFrame['resume']): void {
+    const { events } = this.view;
+    this.sendControl(rawHelloFrame({ bot, events: events ? [...events] : null, resume }));
   }
 
   protected render(event: BusEvent): Buffer | undefined {
@@ -69,7 +99,10 @@ export class RawClient extends StreamClient {
   }
 
   private visible(event: BusEvent): boolean {
-    return this.keyGrant?.events === undefined || this.keyAllows(envelopeFacts(event).t);
+    const { events } = this.view;
+    if (this.keyGrant?.events === undefined && events === undefined) return true;
+    const { t } = envelopeFacts(event);
+    return this.keyAllows(t) && (events === undefined || (t !== undefined && events.has(t)));
   }
 
   /**

@@ -1,5 +1,5 @@
 import { APPID_PATTERN, isExpired, KEY_NAME_PATTERN, KEY_NAME_RULE, newClientKey, type ClientKeyRecord } from '@hookway/keys';
-import { EVENT_INTENT, EVENTS_BY_INTENT } from '@hookway/protocol';
+import { describeEventTypes, parseEventList } from '@hookway/protocol';
 import { ConfigError, loadConfig, type Config } from '@hookway/runtime';
 import { CommandFailed, EXIT, parseCommandArgs, UsageError, type CliCommand, type CliIo } from './command.ts';
 import { parseDuration } from './duration.ts';
@@ -168,28 +168,16 @@ function required(value: string | undefined, what: string, command: string): str
   return value;
 }
 
-/** Comma-separated event types, case-insensitive, each one the intents table knows; the valid ones listed otherwise. */
+/** Comma-separated event types (the rule is parseEventList's); the valid ones listed otherwise. */
 function parseEvents(text: string): string[] {
-  const events = [
-    ...new Set(
-      text
-        .split(',')
-        .map((e) => e.trim().toUpperCase())
-        .filter(Boolean),
-    ),
-  ];
-  if (events.length === 0) throw new UsageError('--events needs at least one event type', 'keys add');
-  const unknown = events.filter((e) => !EVENT_INTENT.has(e));
-  if (unknown.length > 0) {
-    const valid = Object.entries(EVENTS_BY_INTENT)
-      .map(([intent, types]) => `  ${intent}: ${types.join(', ')}`)
-      .join('\n');
-    throw new UsageError(
-      `unknown event type${unknown.length === 1 ? '' : 's'} ${unknown.join(', ')}. Valid event types, by intent:\n${valid}`,
-      'keys add',
-    );
-  }
-  return events;
+  const parsed = parseEventList(text);
+  if (parsed.ok) return parsed.events;
+  if (parsed.problem === 'empty') throw new UsageError('--events needs at least one event type', 'keys add');
+  const { unknown } = parsed;
+  throw new UsageError(
+    `unknown event type${unknown.length === 1 ? '' : 's'} ${unknown.join(', ')}. Valid event types, by intent:\n${describeEventTypes('\n').replace(/^/gm, '  ')}`,
+    'keys add',
+  );
 }
 
 function parseExpiry(text: string): number {
