@@ -5,7 +5,14 @@ import { WebSocketServer, type ServerOptions } from 'ws';
 import type { BotDirectory } from '@hookway/bots';
 import type { EventReader } from '@hookway/bus';
 import type { ClientKeyStore } from '@hookway/keys';
-import { refuseUpgrade, type AuthFailureThrottle, type HealthSource, type Logger, type ProxyTrust } from '@hookway/runtime';
+import {
+  refuseUpgrade,
+  type AuthFailureThrottle,
+  type GatewayMetrics,
+  type HealthSource,
+  type Logger,
+  type ProxyTrust,
+} from '@hookway/runtime';
 import { GatewaySession, type Admission, type GatewaySessionCounters, type GatewaySessionOptions } from './official/gateway-session.ts';
 import type { SessionStore } from './official/session-store.ts';
 import { RawClient } from './raw/raw-client.ts';
@@ -40,6 +47,8 @@ export interface GatewayDeps {
   readonly authFailures: AuthFailureThrottle;
   /** Gateway mode (`/websocket`): where sessions live, the protocol's timings. Absent: raw mode only. */
   readonly gatewayMode?: GatewaySessionOptions & { readonly sessions: SessionStore };
+  /** Where frames, closes and clients are counted (`GET /metrics`). */
+  readonly metrics?: GatewayMetrics;
 }
 
 /** Every counter, under the one name it has from where it is counted to `/healthz`. */
@@ -111,7 +120,17 @@ export function createGateway(deps: GatewayDeps): Gateway {
     counters,
     maxBufferedBytes: deps.maxBufferedBytes,
     clients,
+    ...(deps.metrics ? { metrics: deps.metrics } : {}),
   };
+  deps.metrics?.watchGateway({
+    clientsByMode: () => {
+      const counts = { raw: 0, gateway: 0 };
+      for (const client of clients) counts[client.clientMode]++;
+      return counts;
+    },
+    feeds: () => feeds.snapshot(),
+    gaps: () => ({ backfilled: feeds.counters.gapsBackfilled, lost: feeds.counters.gapsLost }),
+  });
   const keys = new ClientKeys(deps.keys, deps.directory);
   const { gatewayMode } = deps;
   const gatewayContext = gatewayMode && {

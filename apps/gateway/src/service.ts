@@ -3,8 +3,12 @@ import { openEventLog, type EventLog } from '@hookway/bus';
 import { openClientKeyStore, type ClientKeyStore } from '@hookway/keys';
 import { closeBackend, type StoreBackend } from '@hookway/redis';
 import {
+  ActivityLog,
   AuthFailureThrottle,
   createHttpService,
+  Metrics,
+  metricsAccess,
+  type GatewayMetrics,
   createProxyTrust,
   httpLimits,
   type HttpService,
@@ -22,16 +26,22 @@ export function createGatewayService(context: ServiceContext, backend: StoreBack
   const bots = openBotRegistry(backend);
   const keys = openClientKeyStore(backend, config);
   const directory = directoryFromConfig(config, bots, (value) => redactor.remember(value));
-  const gateway = createGateway(gatewayDeps(context, events.log, sessions, directory, keys));
+  const metrics = new Metrics({ activity: new ActivityLog(logger) });
+  metrics.watchStores(events.health);
+  const gateway = createGateway(gatewayDeps(context, events.log, sessions, directory, keys, undefined, metrics));
   return createHttpService({
     logger,
     tcpKeepaliveDelayMs: config.tcpKeepaliveDelayMs,
     drainMs: config.shutdownDrainMs,
     limits: httpLimits(config),
     health: [events.health, gateway],
+    metrics: { metrics, access: metricsAccess(config) },
     handleRequest: answerPlainHttp,
     handleUpgrade: gateway.handleUpgrade,
-    services: [{ name: 'gateway', resource: gateway }],
+    services: [
+      { name: 'gateway', resource: gateway },
+      { name: 'metrics', resource: metrics },
+    ],
     backends: [
       { name: 'event log', resource: events.log },
       { name: 'session store', resource: sessions },
@@ -50,8 +60,10 @@ export function gatewayDeps(
   directory: BotDirectory,
   keys: ClientKeyStore,
   authFailures = new AuthFailureThrottle(config.authFailuresPerMinute),
+  metrics?: GatewayMetrics,
 ): GatewayDeps {
   return {
+    ...(metrics ? { metrics } : {}),
     events,
     logger,
     directory,

@@ -18,6 +18,8 @@ export interface OpenApiOptions {
   /** TRUST_PROXY: whose X-Forwarded-Host/-Proto (and client address) are believed. */
   readonly trust: ProxyTrust;
   readonly logger: Logger;
+  /** Told each forwarded request's upstream status (undefined: upstream could not be reached), for the metrics. */
+  readonly onAnswered?: (status: number | undefined) => void;
 }
 
 export type OpenApiStats = {
@@ -162,6 +164,7 @@ export function createOpenApi(options: OpenApiOptions): OpenApi {
       for (const [name, value] of Object.entries(answer.headers)) {
         if (value !== undefined && !HOP_BY_HOP.has(name)) out[name] = value;
       }
+      options.onAnswered?.(answer.statusCode);
       res.writeHead(answer.statusCode ?? 502, out);
       answer.pipe(res);
     });
@@ -172,6 +175,7 @@ export function createOpenApi(options: OpenApiOptions): OpenApi {
     });
     upstream.on('error', (err) => {
       counts.openApiForwardsFailed++;
+      if (!res.headersSent) options.onAnswered?.(undefined);
       // The path only (the query may hold ids a user did not mean to log); the logger redacts any secret left.
       log.warn(
         { method: req.method, path: target.pathname, host: target.host, client: options.trust.clientAddress(req), err: err.message },

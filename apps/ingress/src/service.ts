@@ -7,7 +7,11 @@ import {
   createProxyTrust,
   httpLimits,
   AuthFailureThrottle,
+  ActivityLog,
+  Metrics,
   type HttpService,
+  metricsAccess,
+  type IngressMetrics,
   type ServiceContext,
 } from '@hookway/runtime';
 import { createIngress, type IngressDeps } from './create-ingress.ts';
@@ -18,11 +22,15 @@ export function createIngressService(context: ServiceContext, backend: StoreBack
   const { config, logger, redactor } = context;
   const events = openEventLog(backend, config);
   const bots = openBotRegistry(backend);
+  const metrics = new Metrics({ activity: new ActivityLog(logger) });
+  metrics.watchStores(events.health);
   const ingress = createIngress(
     ingressDeps(
       context,
       events.log,
       directoryFromConfig(config, bots, (value) => redactor.remember(value)),
+      undefined,
+      metrics,
     ),
   );
   return createHttpService({
@@ -31,8 +39,12 @@ export function createIngressService(context: ServiceContext, backend: StoreBack
     drainMs: config.shutdownDrainMs,
     limits: httpLimits(config),
     health: [events.health, ingress],
+    metrics: { metrics, access: metricsAccess(config) },
     handleRequest: ingress.handleRequest,
-    services: [{ name: 'ingress', resource: ingress }],
+    services: [
+      { name: 'ingress', resource: ingress },
+      { name: 'metrics', resource: metrics },
+    ],
     backends: [
       { name: 'event log', resource: events.log },
       { name: 'bot registry', resource: bots },
@@ -47,9 +59,11 @@ export function ingressDeps(
   events: EventLog,
   directory: BotDirectory,
   authFailures = new AuthFailureThrottle(config.authFailuresPerMinute),
+  metrics?: IngressMetrics,
 ): IngressDeps {
   const trust = createProxyTrust(config.trustProxy);
   return {
+    ...(metrics ? { metrics } : {}),
     events,
     logger,
     redactor,
@@ -68,6 +82,7 @@ export function ingressDeps(
       directory,
       trust,
       logger,
+      ...(metrics ? { onAnswered: (status: number | undefined) => metrics.openApiAnswered(status) } : {}),
     }),
     learnBot: async (appid: string, secret: AppSecret) => {
       const kept = await directory.learn(appid, secret);

@@ -5,9 +5,12 @@ import { createGateway, gatewayDeps, MemorySessionStore, type Gateway, type Sess
 import { createIngress, ingressDeps, type Ingress } from '@hookway/ingress';
 import { FileClientKeyStore, type ClientKeyStore } from '@hookway/keys';
 import {
+  ActivityLog,
   AuthFailureThrottle,
   createHttpService,
   httpLimits,
+  Metrics,
+  metricsAccess,
   type Closeable,
   type Config,
   type HealthSource,
@@ -37,6 +40,8 @@ export interface RelayDeps {
   /** Extra readiness and counters for the health endpoints (e.g. the Redis connection). */
   readonly storesHealth?: HealthSource;
   readonly nowMs?: () => number;
+  /** How often the per-bot activity line is written (60 s by default). */
+  readonly activityIntervalMs?: number;
 }
 
 export interface Relay {
@@ -45,6 +50,10 @@ export interface Relay {
   readonly stores: RelayStores;
   readonly ingress: Ingress;
   readonly gateway: Gateway;
+  /** This relay's registry (`GET /metrics`). */
+  readonly metrics: Metrics;
+  /** The per-bot activity line; `flush()` writes it now. */
+  readonly activity: ActivityLog;
   /** Why `/readyz` answers 503 right now, or undefined when ready. */
   notReadyReason(): string | undefined;
   /**
@@ -86,18 +95,25 @@ export function createRelay(deps: RelayDeps): Relay {
   const directory = directoryFromConfig(config, stores.bots, (value) => redactor.remember(value));
   // One failure throttle too: an address gets AUTH_FAILURES_PER_MINUTE in all, not that many per role.
   const authFailures = new AuthFailureThrottle(config.authFailuresPerMinute, deps.nowMs);
+  // One registry and one activity line for both roles: a process is one scrape target.
+  if (config.metricsToken !== '') redactor.remember(config.metricsToken);
+  const activity = new ActivityLog(logger, deps.activityIntervalMs !== undefined ? { intervalMs: deps.activityIntervalMs } : {});
+  const metrics = new Metrics({ activity });
+  metrics.watchStores(deps.storesHealth ?? { notReadyReason: () => (stores.events.isReady() ? undefined : 'event log closed'), stats: () => ({}) });
+  // The process's logger already says `role: relay`; the parts say which they are under another key (one `role` per line).
   const ingress = createIngress({
-    ...ingressDeps({ config, logger: logger.child({ role: 'ingress' }), redactor }, stores.events, directory, authFailures),
+    ...ingressDeps({ config, logger: logger.child({ component: 'ingress' }), redactor }, stores.events, directory, authFailures, metrics),
     ...(deps.nowMs ? { nowMs: deps.nowMs } : {}),
   });
   const gateway = createGateway(
     gatewayDeps(
-      { config, logger: logger.child({ role: 'gateway' }) },
+      { config, logger: logger.child({ component: 'gateway' }) },
       stores.events,
       stores.sessions,
       directory,
       stores.keys,
       authFailures,
+      metrics,
     ),
   );
   const service = createHttpService({
@@ -106,11 +122,13 @@ export function createRelay(deps: RelayDeps): Relay {
     drainMs: config.shutdownDrainMs,
     limits: httpLimits(config),
     health: [...(deps.storesHealth ? [deps.storesHealth] : []), ingress, gateway],
+    metrics: { metrics, access: metricsAccess(config) },
     handleRequest: ingress.handleRequest,
     handleUpgrade: gateway.handleUpgrade,
     services: [
       { name: 'ingress', resource: ingress },
       { name: 'gateway', resource: gateway },
+      { name: 'metrics', resource: metrics },
     ],
     backends: owned,
   });
@@ -120,6 +138,8 @@ export function createRelay(deps: RelayDeps): Relay {
     stores,
     ingress,
     gateway,
+    metrics,
+    activity,
     notReadyReason: service.notReadyReason,
     close: (deadlineMs = config.shutdownTimeoutMs) => service.close(deadlineMs),
   };

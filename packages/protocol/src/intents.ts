@@ -79,3 +79,8 @@ export const EVENT_INTENT: ReadonlyMap<string, number> = new Map(
 export function intentOf(eventType: string): number | undefined {
   return EVENT_INTENT.get(eventType);
 }
+
+/** The name of an intent bit (`1 << 25` → `GROUP_AND_C2C_EVENT`), for messages. */
+export function intentName(bit: number): IntentName | undefined {
+  return (Object.keys(Intent) as IntentName[]).find((name) => Intent[name] === bit);
+}

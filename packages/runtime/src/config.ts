@@ -255,6 +255,15 @@ export const SETTINGS = {
     '30',
     'Failed authentications (bad key, forged token, bad signature) one client address may make per minute; past it the answer is 429 with Retry-After, at almost no cost.',
   ),
+  METRICS_TOKEN: setting(
+    z
+      .string()
+      .trim()
+      .regex(/^([\x21-\x7e]{16,256})?$/, { error: 'expected 16–256 printable characters without spaces (e.g. openssl rand -hex 24)' }),
+    '',
+    'When set, GET /metrics needs Authorization: Bearer <this token>; empty: /metrics answers only requests from this machine (not through a proxy).',
+    true,
+  ),
   SHUTDOWN_TIMEOUT_MS: setting(
     int(1000, 600_000),
     '9000',

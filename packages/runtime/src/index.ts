@@ -8,3 +8,6 @@ export * from './http-service.ts';
 export * from './http-answers.ts';
 export * from './proxy-trust.ts';
 export * from './auth-throttle.ts';
+export * from './metrics.ts';
+export * from './metrics-endpoint.ts';
+export * from './activity-log.ts';

@@ -43,6 +43,7 @@ async function serve(role: string, build: (context: ServiceContext) => Promise<S
   }
   const redactor = createRedactor();
   rememberUrlPassword(redactor, config.redisUrl);
+  if (config.metricsToken !== '') redactor.remember(config.metricsToken);
   const logger = createLogger({ level: config.logLevel, redactor }).child({ role });
 
   let service: Service;

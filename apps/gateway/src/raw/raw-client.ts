@@ -14,6 +14,7 @@ import { StreamClient, type StreamClientContext } from '../shared/stream-client.
  */
 export class RawClient extends StreamClient {
   protected readonly slowConsumerClose = RawClose.SlowConsumer;
+  readonly clientMode = 'raw';
 
   constructor(
     ws: WebSocket,

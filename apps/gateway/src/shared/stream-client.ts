@@ -1,7 +1,7 @@
 import WebSocket from 'ws';
 import type { BusEvent, EventLog, HistorySlice, StreamPosition } from '@hookway/bus';
 import type { AppSecret, CloseCodeInfo } from '@hookway/protocol';
-import type { Logger } from '@hookway/runtime';
+import type { ClientMode, GatewayMetrics, Logger } from '@hookway/runtime';
 import type { BotFeed, BotFeeds } from './bot-feeds.ts';
 import type { KeyGrant } from './client-keys.ts';
 import type { FeedClient } from './feed-client.ts';
@@ -25,6 +25,8 @@ export interface StreamClientContext {
   readonly maxBufferedBytes: number;
   /** Every client this gateway has; a client takes itself out when its socket closes (its size is in log lines). */
   readonly clients: { readonly size: number; delete(client: StreamClient): boolean };
+  /** Frames written and closes, for `GET /metrics` and the activity line. */
+  readonly metrics?: GatewayMetrics;
 }
 
 /**
@@ -64,6 +66,8 @@ export abstract class StreamClient implements FeedClient, Pingable, KeyedClient 
 
   /** The frame for one event, or undefined when this client does not get it (it still counts as passed). */
   protected abstract render(event: BusEvent): string | Buffer | undefined;
+  /** Which kind of client this is, in metrics. */
+  abstract readonly clientMode: ClientMode;
   protected abstract readonly slowConsumerClose: CloseCodeInfo;
   /** One text frame from the client; false when this kind does not take it (counted as ignored). */
   protected abstract onText(text: string): boolean;
@@ -90,6 +94,7 @@ export abstract class StreamClient implements FeedClient, Pingable, KeyedClient 
       this.markClosed();
       this.context.clients.delete(this);
       if (this.feedBot) this.context.feeds.leave(this.feedBot, this);
+      this.context.metrics?.clientClosed(this.clientMode, code);
       this.onClosed(code);
       this.resolveClosed(code);
     });
@@ -181,6 +186,7 @@ export abstract class StreamClient implements FeedClient, Pingable, KeyedClient 
     // The callback also fires (with an error) if the socket dies, so a waiting replay never hangs.
     this.ws.send(frame, { binary: false }, onFlushed && (() => onFlushed()));
     this.context.counters.framesSent++;
+    this.context.metrics?.delivered(this.clientMode, this.feedBot?.tag ?? 'unknown', event.acceptedAtMs);
     return true;
   }
 
