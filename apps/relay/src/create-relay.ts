@@ -99,7 +99,9 @@ export function createRelay(deps: RelayDeps): Relay {
   if (config.metricsToken !== '') redactor.remember(config.metricsToken);
   const activity = new ActivityLog(logger, deps.activityIntervalMs !== undefined ? { intervalMs: deps.activityIntervalMs } : {});
   const metrics = new Metrics({ activity });
-  metrics.watchStores(deps.storesHealth ?? { notReadyReason: () => (stores.events.isReady() ? undefined : 'event log closed'), stats: () => ({}) });
+  metrics.watchStores(
+    deps.storesHealth ?? { notReadyReason: () => (stores.events.isReady() ? undefined : 'event log closed'), stats: () => ({}) },
+  );
   // The process's logger already says `role: relay`; the parts say which they are under another key (one `role` per line).
   const ingress = createIngress({
     ...ingressDeps({ config, logger: logger.child({ component: 'ingress' }), redactor }, stores.events, directory, authFailures, metrics),

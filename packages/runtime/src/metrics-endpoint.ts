@@ -37,7 +37,10 @@ const one = (v: string | string[] | undefined) => (Array.isArray(v) ? v.join(','
  * headers (X-Forwarded-For, X-Real-IP, Forwarded) is a proxy's — behind a local nginx every request comes from
  * loopback — so it counts only when TRUST_PROXY trusts that peer and every address the proxy names is loopback too.
  */
-export function isLoopbackRequest(request: { readonly remoteAddress: string | undefined; readonly headers: IncomingHttpHeaders }, trust: ProxyTrust): boolean {
+export function isLoopbackRequest(
+  request: { readonly remoteAddress: string | undefined; readonly headers: IncomingHttpHeaders },
+  trust: ProxyTrust,
+): boolean {
   const peer = request.remoteAddress ?? '';
   if (!isLoopback(peer)) return false;
   const xff = one(request.headers['x-forwarded-for']);

@@ -102,7 +102,11 @@ export class Metrics implements IngressMetrics, GatewayMetrics {
     this.nowMs = options.nowMs ?? Date.now;
     this.activity = options.activity;
     const registers = [this.registry];
-    const self = this;
+    // The collect callbacks run with `this` bound to their metric: they reach this instance through these.
+    const gateways = this.gateways;
+    const stores = this.stores;
+    const bots = this.bots;
+    const readiness = () => this.readiness;
 
     this.webhooks = new Counter({
       name: 'hookway_webhooks_total',
@@ -149,7 +153,7 @@ export class Metrics implements IngressMetrics, GatewayMetrics {
       registers,
       collect() {
         const totals = { raw: 0, gateway: 0 };
-        for (const g of self.gateways) {
+        for (const g of gateways) {
           const counts = g.clientsByMode();
           totals.raw += counts.raw;
           totals.gateway += counts.gateway;
@@ -165,8 +169,8 @@ export class Metrics implements IngressMetrics, GatewayMetrics {
       registers,
       collect() {
         this.reset();
-        for (const g of self.gateways)
-          for (const feed of g.feeds()) if (feed.seq !== undefined) this.set({ bot: self.bots.label(feed.bot) }, feed.seq);
+        for (const g of gateways)
+          for (const feed of g.feeds()) if (feed.seq !== undefined) this.set({ bot: bots.label(feed.bot) }, feed.seq);
       },
     });
     new Counter({
@@ -177,7 +181,7 @@ export class Metrics implements IngressMetrics, GatewayMetrics {
       collect() {
         let backfilled = 0;
         let lost = 0;
-        for (const g of self.gateways) {
+        for (const g of gateways) {
           const gaps = g.gaps();
           backfilled += gaps.backfilled;
           lost += gaps.lost;
@@ -192,7 +196,7 @@ export class Metrics implements IngressMetrics, GatewayMetrics {
       help: "1 when the event log's store can take events (with REDIS_URL: Redis command and subscriber connections ready), else 0.",
       registers,
       collect() {
-        if (self.stores.length > 0) this.set(self.stores.every((s) => s.notReadyReason() === undefined) ? 1 : 0);
+        if (stores.length > 0) this.set(stores.every((s) => s.notReadyReason() === undefined) ? 1 : 0);
       },
     });
     new Gauge({
@@ -200,7 +204,8 @@ export class Metrics implements IngressMetrics, GatewayMetrics {
       help: '1 while /readyz answers 200, else 0 (shutting down, store not ready).',
       registers,
       collect() {
-        if (self.readiness) this.set(self.readiness() ? 1 : 0);
+        const ready = readiness();
+        if (ready) this.set(ready() ? 1 : 0);
       },
     });
     const storeCounter = (name: string, stat: string, help: string) =>
@@ -210,13 +215,21 @@ export class Metrics implements IngressMetrics, GatewayMetrics {
         registers,
         collect() {
           let total = 0;
-          for (const s of self.stores) total += s.stats()[stat] ?? 0;
+          for (const s of stores) total += s.stats()[stat] ?? 0;
           this.reset();
           this.inc(total);
         },
       });
-    storeCounter('hookway_redis_resyncs_total', 'redisResyncs', 'Times every bot feed resynced from history (the Redis subscriber reconnected or failed a probe).');
-    storeCounter('hookway_redis_command_timeouts_total', 'redisCommandTimeouts', 'Redis commands that timed out (REDIS_COMMAND_TIMEOUT_MS).');
+    storeCounter(
+      'hookway_redis_resyncs_total',
+      'redisResyncs',
+      'Times every bot feed resynced from history (the Redis subscriber reconnected or failed a probe).',
+    );
+    storeCounter(
+      'hookway_redis_command_timeouts_total',
+      'redisCommandTimeouts',
+      'Redis commands that timed out (REDIS_COMMAND_TIMEOUT_MS).',
+    );
     storeCounter('hookway_redis_probe_failures_total', 'redisProbeFailures', 'Subscriber probes not heard back (REDIS_PROBE_INTERVAL_MS).');
   }
 
