@@ -1,4 +1,12 @@
+import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { openBotRegistry } from '@hookway/bots';
+import { openEventLog } from '@hookway/bus';
+import { openSessionStore } from '@hookway/gateway';
+import { openClientKeyStore } from '@hookway/keys';
+import { closeBackend, openBackend } from '@hookway/redis';
+import { createLogger, createRedactor, defaultConfig } from '@hookway/runtime';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { AppSecret, Intent } from '@hookway/protocol';
 import {
@@ -7,14 +15,17 @@ import {
   FakeQqPlatform,
   GatewayTestClient,
   groupAtMessage,
+  lineSink,
   promFamilies,
   promSample,
+  startRedisServer,
   until,
   WebhookSender,
   WsCollector,
   type GatewayFrame,
 } from '@hookway/testkit';
 import { startProcess } from './cluster.ts';
+import { createRelay } from '../src/index.ts';
 import { relayFixture, SECRET, type RunningRelay } from './harness.ts';
 
 const BOT = { appid: '102000001', secret: SECRET, userId: '6158788878435714165', username: '测试机器人' };
@@ -154,6 +165,62 @@ describe('GET /metrics on the relay', () => {
     const missing = [...named].filter((name) => !families.has(name) && !families.has(name.replace(/_(bucket|sum|count)$/, '')));
     expect(missing).toEqual([]);
     for (const name of named) if (name.endsWith('_bucket')) expect(families.get(name.replace(/_bucket$/, ''))).toBe('histogram');
+  });
+});
+
+describe('GET /metrics with Redis', () => {
+  it('shows the store ready, 0 while Redis is down, and ready again after', { timeout: 60_000 }, async () => {
+    const redis = await startRedisServer();
+    const config = defaultConfig({ redisUrl: redis.url, port: 0, host: '127.0.0.1' });
+    const redactor = createRedactor();
+    const { stream, lines } = lineSink();
+    const backend = await openBackend(config, () => undefined);
+    // As `pnpm start` builds it with REDIS_URL (apps/relay/src/main.ts).
+    const events = openEventLog(backend, config);
+    const stores = {
+      events: events.log,
+      sessions: openSessionStore(backend),
+      bots: openBotRegistry(backend),
+      keys: openClientKeyStore(backend, config),
+    };
+    const relay = createRelay({
+      config,
+      logger: createLogger({ level: 'info', redactor, destination: stream }),
+      redactor,
+      stores,
+      storesHealth: events.health,
+      ownedResources: [
+        { name: 'event log', resource: stores.events },
+        { name: 'session store', resource: stores.sessions },
+        { name: 'bot registry', resource: stores.bots },
+        { name: 'client keys', resource: stores.keys },
+        { name: 'store backend', resource: { close: () => closeBackend(backend) } },
+      ],
+    });
+    try {
+      relay.server.listen(0, '127.0.0.1');
+      await once(relay.server, 'listening');
+      const url = `http://127.0.0.1:${(relay.server.address() as AddressInfo).port}/metrics`;
+      const storeReady = async () => promSample(await (await fetch(url)).text(), 'hookway_store_ready');
+      await until(async () => (await storeReady()) === 1, 'store ready');
+      // A client, so the event log holds a subscriber connection that must resync after the outage.
+      const client = await WsCollector.connect(url.replace(/^http/, 'ws').replace('/metrics', `/ws?secret=${SECRET}`));
+      // Connected once it has joined the bot's feed: the subscriber connection is up.
+      await until(() => lines.some((l) => l.includes('"client connected"')), 'the client to join its feed');
+      await redis.kill();
+      await until(async () => (await storeReady()) === 0, 'store not ready while Redis is down');
+      expect(promSample(await (await fetch(url)).text(), 'hookway_ready')).toBe(0);
+      await redis.restart();
+      await until(async () => (await storeReady()) === 1, 'store ready again');
+      await until(
+        async () => (promSample(await (await fetch(url)).text(), 'hookway_redis_resyncs_total') ?? 0) >= 1,
+        'the feeds’ resync counted',
+      );
+      client.ws.terminate();
+    } finally {
+      await relay.close(5000);
+      await redis.dispose();
+    }
   });
 });
 
