@@ -16,12 +16,13 @@ export interface ActivityLogOptions {
 /**
  * Per bot: webhooks accepted, duplicates, frames delivered in the last interval, and clients connected now — one
  * info line per bot that had any event in the interval, nothing for idle bots. Fed by the process's metrics; the
- * clients come from the gateway's feeds (a process without a gateway logs none).
+ * clients come from the gateway's feeds (an ingress-only process has no `clients` field).
  */
 export class ActivityLog {
   private counts = new Map<string, Counts>();
   private readonly clientSources: (() => readonly { bot: string; clients: number }[])[] = [];
   private readonly timer: NodeJS.Timeout;
+  private readonly intervalSec: number;
 
   constructor(
     private readonly logger: Logger,
@@ -32,8 +33,6 @@ export class ActivityLog {
     this.timer.unref();
     this.intervalSec = Math.round(intervalMs / 1000);
   }
-
-  private readonly intervalSec: number;
 
   count(bot: string, kind: Kind): void {
     let counts = this.counts.get(bot);
