@@ -6,7 +6,14 @@ import { NO_STANDING, type BotDirectory, type BotStanding, type CallOpenApi } fr
 import type { EventReader } from '@hookway/bus';
 import type { ClientKeyStore } from '@hookway/keys';
 import type { AppSecret } from '@hookway/protocol';
-import { refuseUpgrade, type AuthFailureThrottle, type HealthSource, type Logger, type ProxyTrust } from '@hookway/runtime';
+import {
+  refuseUpgrade,
+  type AuthFailureThrottle,
+  type GatewayMetrics,
+  type HealthSource,
+  type Logger,
+  type ProxyTrust,
+} from '@hookway/runtime';
 import { GatewaySession, type Admission, type GatewaySessionCounters, type GatewaySessionOptions } from './official/gateway-session.ts';
 import type { SessionStore } from './official/session-store.ts';
 import type { RawCallCounters } from './raw/calls.ts';
@@ -51,6 +58,8 @@ export interface GatewayDeps {
   readonly botStanding?: (bot: AppSecret) => Promise<BotStanding>;
   /** Gateway mode (`/websocket`): where sessions live, the protocol's timings. Absent: raw mode only. */
   readonly gatewayMode?: GatewaySessionOptions & { readonly sessions: SessionStore };
+  /** Where frames, closes and clients are counted (`GET /metrics`). */
+  readonly metrics?: GatewayMetrics;
 }
 
 /** Every counter, under the one name it has from where it is counted to `/healthz`. */
@@ -125,8 +134,18 @@ export function createGateway(deps: GatewayDeps): Gateway {
     maxBufferedBytes: deps.maxBufferedBytes,
     clients,
     ...(deps.activity ? { activity: deps.activity } : {}),
+    ...(deps.metrics ? { metrics: deps.metrics } : {}),
     calls: { callOpenApi: deps.callOpenApi, maxInFlight: deps.maxCallsInFlight ?? 8, counters: callCounters, logger: log },
   };
+  deps.metrics?.watchGateway({
+    clientsByMode: () => {
+      const counts = { raw: 0, gateway: 0 };
+      for (const client of clients) counts[client.clientMode]++;
+      return counts;
+    },
+    feeds: () => feeds.snapshot(),
+    gaps: () => ({ backfilled: feeds.counters.gapsBackfilled, lost: feeds.counters.gapsLost }),
+  });
   const keys = new ClientKeys(deps.keys, deps.directory);
   const { gatewayMode } = deps;
   const gatewayContext = gatewayMode && {

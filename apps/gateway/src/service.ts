@@ -12,8 +12,12 @@ import type { AppSecret } from '@hookway/protocol';
 import { closeBackend, type StoreBackend } from '@hookway/redis';
 import { createStatus, openReplicaReports } from '@hookway/status';
 import {
+  ActivityLog,
   AuthFailureThrottle,
   createHttpService,
+  Metrics,
+  metricsAccess,
+  type GatewayMetrics,
   createProxyTrust,
   httpLimits,
   type HttpService,
@@ -33,6 +37,8 @@ export function createGatewayService(context: ServiceContext, backend: StoreBack
   const directory = directoryFromConfig(config, bots, (value) => redactor.remember(value));
   const activity = openBotActivity(backend);
   const authFailures = new AuthFailureThrottle(config.authFailuresPerMinute);
+  const metrics = new Metrics({ activity: new ActivityLog(logger) });
+  metrics.watchStores(events.health);
   // The status page reads every replica's report; this one's readiness is the service's, built below.
   let service: HttpService | undefined;
   const status = createStatus({
@@ -44,7 +50,11 @@ export function createGatewayService(context: ServiceContext, backend: StoreBack
     notReadyReason: () => (service ? service.notReadyReason() : 'starting'),
   });
   const gateway = createGateway({
-    ...gatewayDeps(context, events.log, sessions, directory, keys, authFailures, (bot) => activity.standing(bot)),
+    ...gatewayDeps(context, events.log, sessions, directory, keys, {
+      authFailures,
+      botStanding: (bot) => activity.standing(bot),
+      metrics,
+    }),
     activity: status.activity,
   });
   return (service = createHttpService({
@@ -53,9 +63,13 @@ export function createGatewayService(context: ServiceContext, backend: StoreBack
     drainMs: config.shutdownDrainMs,
     limits: httpLimits(config),
     health: [events.health, gateway],
+    metrics: { metrics, access: metricsAccess(config) },
     handleRequest: status.wrap(answerPlainHttp),
     handleUpgrade: gateway.handleUpgrade,
-    services: [{ name: 'gateway', resource: gateway }],
+    services: [
+      { name: 'gateway', resource: gateway },
+      { name: 'metrics', resource: metrics },
+    ],
     backends: [
       { name: 'status report', resource: status },
       { name: 'event log', resource: events.log },
@@ -68,6 +82,15 @@ export function createGatewayService(context: ServiceContext, backend: StoreBack
   }));
 }
 
+/** The parts a composition root may share or add; each absent part is made here or left out. */
+export interface GatewayExtras {
+  /** One throttle per process: the relay shares it with the ingress. */
+  readonly authFailures?: AuthFailureThrottle;
+  /** What the webhook saw of a bot (BotActivity), for raw clients' hello. */
+  readonly botStanding?: (bot: AppSecret) => Promise<BotStanding>;
+  readonly metrics?: GatewayMetrics;
+}
+
 /** What `createGateway` needs, from the settings: shared by the gateway role and the relay. */
 export function gatewayDeps(
   { config, logger }: Pick<ServiceContext, 'config' | 'logger'>,
@@ -75,11 +98,13 @@ export function gatewayDeps(
   sessions: SessionStore,
   directory: BotDirectory,
   keys: ClientKeyStore,
-  authFailures = new AuthFailureThrottle(config.authFailuresPerMinute),
-  botStanding?: (bot: AppSecret) => Promise<BotStanding>,
+  extras: GatewayExtras = {},
 ): GatewayDeps {
+  const { botStanding, metrics } = extras;
+  const authFailures = extras.authFailures ?? new AuthFailureThrottle(config.authFailuresPerMinute);
   return {
     ...(botStanding ? { botStanding } : {}),
+    ...(metrics ? { metrics } : {}),
     events,
     logger,
     directory,

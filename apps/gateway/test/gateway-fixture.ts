@@ -140,7 +140,7 @@ export async function startGateway(overrides: Partial<Config> = {}, options: Sta
   const { activity } = options;
   const botStanding = activity && ((bot: AppSecret) => activity.standing(bot));
   const gateway = createGateway(
-    gatewayDeps({ config, logger }, stores.events, stores.sessions, directory, stores.keys, undefined, botStanding),
+    gatewayDeps({ config, logger }, stores.events, stores.sessions, directory, stores.keys, botStanding ? { botStanding } : {}),
   );
   const server = createServer(answerPlainHttp);
   server.on('upgrade', gateway.handleUpgrade);

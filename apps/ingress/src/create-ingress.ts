@@ -3,7 +3,15 @@ import express, { type ErrorRequestHandler, type Express } from 'express';
 import { isWebSocketEndpoint, matchSecretEndpoint, type AppSecret, type EndpointMatch } from '@hookway/protocol';
 import type { ActivityNotes } from '@hookway/bots';
 import type { EventPublisher } from '@hookway/bus';
-import { sendJson, type AuthFailureThrottle, type HealthSource, type Logger, type ProxyTrust, type Redactor } from '@hookway/runtime';
+import {
+  sendJson,
+  type AuthFailureThrottle,
+  type HealthSource,
+  type IngressMetrics,
+  type Logger,
+  type ProxyTrust,
+  type Redactor,
+} from '@hookway/runtime';
 import { BodyBudget } from './body-budget.ts';
 import type { OpenApi, OpenApiStats } from './openapi.ts';
 import { declaredLength, readBody } from './read-body.ts';
@@ -38,6 +46,8 @@ export interface IngressDeps {
   readonly botActivity?: ActivityNotes;
   /** Told appid → secret for a verified webhook that names its bot (X-Bot-Appid); resolves whether it was kept. */
   readonly learnBot?: (appid: string, secret: AppSecret) => Promise<boolean>;
+  /** Where every webhook's outcome and publish time are counted (`GET /metrics`). */
+  readonly metrics?: IngressMetrics;
 }
 
 /** The status page's view of the ingress (packages/status's ActivityRecorder fits it). */
@@ -88,6 +98,8 @@ export interface Ingress extends HealthSource {
 const LEARN_PER_MINUTE = 30;
 const LEARN_RETRY_MS = 60_000;
 const LEARNED_KEYS_MAX = 10_000;
+/** Bots whose first op 13 was logged, at most this many per process (then the set starts again). */
+const VALIDATED_BOTS_MAX = 10_000;
 /** Refusals a flood can cause by the thousand are logged at most once per this long per kind, with their count. */
 const FLOOD_LOG_INTERVAL_MS = 10_000;
 
@@ -129,6 +141,10 @@ export function createIngress(deps: IngressDeps): Ingress {
   };
   const budget = new BodyBudget(deps.bodyBudgetBytes, deps.maxBodyBytes);
   const throttle = deps.authFailures;
+  const metrics = deps.metrics;
+  const events = metrics ? timedPublisher(deps.events, metrics) : deps.events;
+  /** Bots whose callback validation (op 13) this process has logged: the first one says the setup works. */
+  const validatedBots = new Set<string>();
 
   let accepting = true;
 
@@ -182,6 +198,7 @@ export function createIngress(deps: IngressDeps): Ingress {
     counts[counter]++;
     // Refused before the bot is known (or trusted): these name no bot on the status page.
     if (counter !== 'webhooksUnavailable') deps.activity?.rejected(undefined, error, client);
+    metrics?.webhook(error, undefined);
     sendJson(res, status, { error, message }, { connection: 'close', ...headers });
   };
 
@@ -283,6 +300,7 @@ export function createIngress(deps: IngressDeps): Ingress {
     try {
       const read = await readBody(req, deps.maxBodyBytes, hold);
       if (!read.ok) {
+        metrics?.webhook(read.error === 'body_read_failed' ? 'aborted' : read.error, secret.tag);
         if (read.error === 'body_read_failed') {
           counts.webhooksAborted++;
           log.debug({ bot: secret.tag, client }, 'webhook body never arrived whole');
@@ -305,11 +323,13 @@ export function createIngress(deps: IngressDeps): Ingress {
           signatureTimestamp: header(req, 'x-signature-timestamp'),
           signature: header(req, 'x-signature-ed25519'),
         },
-        { events: deps.events, signatureMaxSkewSec: deps.signatureMaxSkewSec, nowMs },
+        { events, signatureMaxSkewSec: deps.signatureMaxSkewSec, nowMs },
       );
       count(reply);
       report(reply, secret, req, client);
       recordActivity(secret, reply);
+      metrics?.webhook(reply.outcome, secret.tag);
+      if (reply.outcome === 'validated') noteValidated(secret, header(req, 'x-bot-appid'));
       // A signature that does not verify is a failed authentication: past AUTH_FAILURES_PER_MINUTE, 429 before the body.
       if (reply.status === 401) throttle.recordFailure(client);
       // Only a verified event proves the secret is a bot's; op 13 and WebSocket connects are unauthenticated.
@@ -336,6 +356,18 @@ export function createIngress(deps: IngressDeps): Ingress {
       hold.release();
     }
   }
+
+  /** The first op 13 per bot: the line a newcomer looks for after clicking 确定 on q.qq.com. */
+  const noteValidated = (secret: AppSecret, appidHeader: string | undefined) => {
+    if (validatedBots.has(secret.tag)) return;
+    if (validatedBots.size >= VALIDATED_BOTS_MAX) validatedBots.clear();
+    validatedBots.add(secret.tag);
+    const appid = appidHeader?.trim();
+    log.info(
+      { bot: secret.tag, ...(appid && /^\d{1,20}$/.test(appid) ? { appid } : {}) },
+      'callback validated — the platform will now send events',
+    );
+  };
 
   /** One warn line per kind per FLOOD_LOG_INTERVAL_MS, saying how many there were: a flood cannot flood the log. */
   const flood = new Map<string, { loggedAtMs: number; since: number }>();
@@ -409,6 +441,26 @@ export function createIngress(deps: IngressDeps): Ingress {
     stats: () => ({ ...counts, webhookBodyBytesHeld: budget.bytesHeld, ...openApi?.stats() }),
     close: () => {
       accepting = false;
+    },
+  };
+}
+
+/** The event log's publish, timed into the metrics. */
+function timedPublisher(inner: EventPublisher, metrics: IngressMetrics): EventPublisher {
+  // performance.now, not deps.nowMs: a test's fake clock must not make durations.
+  const nowMs = () => performance.now();
+  return {
+    isReady: () => inner.isReady(),
+    publish: async (bot, event) => {
+      const startedMs = nowMs();
+      try {
+        const result = await inner.publish(bot, event);
+        metrics.published((nowMs() - startedMs) / 1000, result.status);
+        return result;
+      } catch (err) {
+        metrics.published((nowMs() - startedMs) / 1000, 'failed');
+        throw err;
+      }
     },
   };
 }

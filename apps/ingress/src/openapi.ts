@@ -26,6 +26,8 @@ export interface OpenApiOptions {
   /** Wrong keys count as failed authentications of the client's address (the gateway's throttle, shared in the relay). */
   readonly authFailures?: AuthFailureThrottle;
   readonly nowMs?: () => number;
+  /** Told each forwarded request's upstream status (undefined: upstream could not be reached), for the metrics. */
+  readonly onAnswered?: (status: number | undefined) => void;
 }
 
 export type OpenApiStats = {
@@ -224,6 +226,7 @@ export function createOpenApi(options: OpenApiOptions): OpenApi {
       for (const [name, value] of Object.entries(answer.headers)) {
         if (value !== undefined && !HOP_BY_HOP.has(name)) out[name] = value;
       }
+      options.onAnswered?.(answer.statusCode);
       res.writeHead(answer.statusCode ?? 502, out);
       answer.pipe(res);
     });
@@ -234,6 +237,7 @@ export function createOpenApi(options: OpenApiOptions): OpenApi {
     });
     upstream.on('error', (err) => {
       counts.openApiForwardsFailed++;
+      if (!res.headersSent) options.onAnswered?.(undefined);
       // The path only (the query may hold ids a user did not mean to log); the logger redacts any secret left.
       log.warn(
         { method: req.method, path: target.pathname, host: target.host, client: options.trust.clientAddress(req), err: err.message },

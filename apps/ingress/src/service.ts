@@ -16,7 +16,11 @@ import {
   createProxyTrust,
   httpLimits,
   AuthFailureThrottle,
+  ActivityLog,
+  Metrics,
   type HttpService,
+  metricsAccess,
+  type IngressMetrics,
   type ServiceContext,
 } from '@hookway/runtime';
 import { createIngress, type IngressDeps } from './create-ingress.ts';
@@ -32,6 +36,8 @@ export function createIngressService(context: ServiceContext, backend: StoreBack
   const activity = openBotActivity(backend);
   const recorder = new ThrottledActivity(activity, (err) => logger.warn({ err }, 'bot activity could not be recorded'));
   const authFailures = new AuthFailureThrottle(config.authFailuresPerMinute);
+  const metrics = new Metrics({ activity: new ActivityLog(logger) });
+  metrics.watchStores(events.health);
   // The status page reads every replica's report; this one's readiness is the service's, built below.
   let service: HttpService | undefined;
   const status = createStatus({
@@ -47,9 +53,12 @@ export function createIngressService(context: ServiceContext, backend: StoreBack
       context,
       events.log,
       directoryFromConfig(config, bots, (value) => redactor.remember(value)),
-      authFailures,
-      keys,
-      recorder,
+      {
+        authFailures,
+        keys,
+        botActivity: recorder,
+        metrics,
+      },
     ),
     activity: status.activity,
   });
@@ -59,8 +68,12 @@ export function createIngressService(context: ServiceContext, backend: StoreBack
     drainMs: config.shutdownDrainMs,
     limits: httpLimits(config),
     health: [events.health, ingress],
+    metrics: { metrics, access: metricsAccess(config) },
     handleRequest: status.wrap(ingress.handleRequest),
-    services: [{ name: 'ingress', resource: ingress }],
+    services: [
+      { name: 'ingress', resource: ingress },
+      { name: 'metrics', resource: metrics },
+    ],
     backends: [
       { name: 'status report', resource: status },
       { name: 'event log', resource: events.log },
@@ -72,17 +85,29 @@ export function createIngressService(context: ServiceContext, backend: StoreBack
   }));
 }
 
+/** The parts a composition root may share or add; each absent part is made here or left out. */
+export interface IngressExtras {
+  /** One throttle per process: the relay shares it with the gateway. */
+  readonly authFailures?: AuthFailureThrottle;
+  /** For `Authorization: Bearer <client key>` on the OpenAPI paths. */
+  readonly keys?: ClientKeyStore;
+  /** What raw clients' hello reports (op 13 and verified events). */
+  readonly botActivity?: ActivityNotes;
+  readonly metrics?: IngressMetrics;
+}
+
 /** What `createIngress` needs, from the settings: shared by the ingress role and the relay. */
 export function ingressDeps(
   { config, logger, redactor }: ServiceContext,
   events: EventLog,
   directory: BotDirectory,
-  authFailures = new AuthFailureThrottle(config.authFailuresPerMinute),
-  keys?: ClientKeyStore,
-  botActivity?: ActivityNotes,
+  extras: IngressExtras = {},
 ): IngressDeps {
+  const { keys, botActivity, metrics } = extras;
+  const authFailures = extras.authFailures ?? new AuthFailureThrottle(config.authFailuresPerMinute);
   const trust = createProxyTrust(config.trustProxy);
   return {
+    ...(metrics ? { metrics } : {}),
     events,
     logger,
     redactor,
@@ -104,6 +129,7 @@ export function ingressDeps(
       timeoutMs: config.openapiTimeoutMs,
       ...(keys ? { keys } : {}),
       authFailures,
+      ...(metrics ? { onAnswered: (status: number | undefined) => metrics.openApiAnswered(status) } : {}),
     }),
     ...(botActivity ? { botActivity } : {}),
     learnBot: async (appid: string, secret: AppSecret) => {

@@ -13,9 +13,12 @@ import { createIngress, ingressDeps, type Ingress } from '@hookway/ingress';
 import { FileClientKeyStore, type ClientKeyStore } from '@hookway/keys';
 import { createStatus, MemoryReplicaReports, type ReplicaReports } from '@hookway/status';
 import {
+  ActivityLog,
   AuthFailureThrottle,
   createHttpService,
   httpLimits,
+  Metrics,
+  metricsAccess,
   type Closeable,
   type Config,
   type HealthSource,
@@ -49,6 +52,8 @@ export interface RelayDeps {
   /** Extra readiness and counters for the health endpoints (e.g. the Redis connection). */
   readonly storesHealth?: HealthSource;
   readonly nowMs?: () => number;
+  /** How often the per-bot activity line is written (60 s by default). */
+  readonly activityIntervalMs?: number;
 }
 
 export interface Relay {
@@ -57,6 +62,10 @@ export interface Relay {
   readonly stores: RelayStores;
   readonly ingress: Ingress;
   readonly gateway: Gateway;
+  /** This relay's registry (`GET /metrics`). */
+  readonly metrics: Metrics;
+  /** The per-bot activity line; `flush()` writes it now. */
+  readonly activity: ActivityLog;
   /** Why `/readyz` answers 503 right now, or undefined when ready. */
   notReadyReason(): string | undefined;
   /**
@@ -84,7 +93,7 @@ export function memoryStores(config: Config, nowMs?: () => number): RelayStores 
 export function createRelay(deps: RelayDeps): Relay {
   const { config, logger, redactor } = deps;
   const stores = deps.stores ?? memoryStores(config, deps.nowMs);
-  const activity = stores.activity ?? new MemoryBotActivity();
+  const botActivity = stores.activity ?? new MemoryBotActivity();
   const owned =
     deps.ownedResources ??
     (deps.stores
@@ -94,7 +103,7 @@ export function createRelay(deps: RelayDeps): Relay {
           { name: 'session store', resource: stores.sessions },
           { name: 'bot registry', resource: stores.bots },
           { name: 'client keys', resource: stores.keys },
-          { name: 'bot activity', resource: activity },
+          { name: 'bot activity', resource: botActivity },
         ]);
 
   // One directory for both roles: one token cache per bot in this process.
@@ -104,7 +113,7 @@ export function createRelay(deps: RelayDeps): Relay {
   // The status page: what this process sees, and (over Redis) every other replica's report. Readiness is the
   // service's, built below.
   let notReadyReason: () => string | undefined = () => 'starting';
-  const recorder = new ThrottledActivity(activity, (err) => logger.warn({ err }, 'bot activity could not be recorded'));
+  const recorder = new ThrottledActivity(botActivity, (err) => logger.warn({ err }, 'bot activity could not be recorded'));
   const status = createStatus({
     role: 'relay',
     config,
@@ -114,28 +123,30 @@ export function createRelay(deps: RelayDeps): Relay {
     notReadyReason: () => notReadyReason(),
     ...(deps.nowMs ? { nowMs: deps.nowMs } : {}),
   });
+  // One registry and one activity line for both roles: a process is one scrape target.
+  if (config.metricsToken !== '') redactor.remember(config.metricsToken);
+  const activityLog = new ActivityLog(logger, deps.activityIntervalMs !== undefined ? { intervalMs: deps.activityIntervalMs } : {});
+  const metrics = new Metrics({ activity: activityLog });
+  metrics.watchStores(
+    deps.storesHealth ?? { notReadyReason: () => (stores.events.isReady() ? undefined : 'event log closed'), stats: () => ({}) },
+  );
+  // The process's logger already says `role: relay`; the parts say which they are under another key (one `role` per line).
   const ingress = createIngress({
-    ...ingressDeps(
-      { config, logger: logger.child({ role: 'ingress' }), redactor },
-      stores.events,
-      directory,
+    ...ingressDeps({ config, logger: logger.child({ component: 'ingress' }), redactor }, stores.events, directory, {
       authFailures,
-      stores.keys,
-      recorder,
-    ),
+      keys: stores.keys,
+      botActivity: recorder,
+      metrics,
+    }),
     activity: status.activity,
     ...(deps.nowMs ? { nowMs: deps.nowMs } : {}),
   });
   const gateway = createGateway({
-    ...gatewayDeps(
-      { config, logger: logger.child({ role: 'gateway' }) },
-      stores.events,
-      stores.sessions,
-      directory,
-      stores.keys,
+    ...gatewayDeps({ config, logger: logger.child({ component: 'gateway' }) }, stores.events, stores.sessions, directory, stores.keys, {
       authFailures,
-      (bot) => activity.standing(bot),
-    ),
+      botStanding: (bot) => botActivity.standing(bot),
+      metrics,
+    }),
     activity: status.activity,
   });
   const http = createHttpService({
@@ -144,11 +155,13 @@ export function createRelay(deps: RelayDeps): Relay {
     drainMs: config.shutdownDrainMs,
     limits: httpLimits(config),
     health: [...(deps.storesHealth ? [deps.storesHealth] : []), ingress, gateway],
+    metrics: { metrics, access: metricsAccess(config) },
     handleRequest: status.wrap(ingress.handleRequest),
     handleUpgrade: gateway.handleUpgrade,
     services: [
       { name: 'ingress', resource: ingress },
       { name: 'gateway', resource: gateway },
+      { name: 'metrics', resource: metrics },
     ],
     // The recorder writes what it held back before the stores under it close.
     backends: [{ name: 'status report', resource: status }, { name: 'bot activity recorder', resource: recorder }, ...owned],
@@ -160,6 +173,8 @@ export function createRelay(deps: RelayDeps): Relay {
     stores,
     ingress,
     gateway,
+    metrics,
+    activity: activityLog,
     notReadyReason: http.notReadyReason,
     close: (deadlineMs = config.shutdownTimeoutMs) => http.close(deadlineMs),
   };

@@ -111,3 +111,8 @@ export function parseEventList(text: string): EventListParse {
   const unknown = events.filter((e) => !EVENT_INTENT.has(e));
   return unknown.length > 0 ? { ok: false, problem: 'unknown', unknown } : { ok: true, events };
 }
+
+/** The name of an intent bit (`1 << 25` → `GROUP_AND_C2C_EVENT`), for messages. */
+export function intentName(bit: number): IntentName | undefined {
+  return (Object.keys(Intent) as IntentName[]).find((name) => Intent[name] === bit);
+}

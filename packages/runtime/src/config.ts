@@ -282,6 +282,15 @@ export const SETTINGS = {
     '5000',
     'How often each process writes its status report (Redis when REDIS_URL is set); a report not renewed for three intervals disappears from the status page.',
   ),
+  METRICS_TOKEN: setting(
+    z
+      .string()
+      .trim()
+      .regex(/^([\x21-\x7e]{16,256})?$/, { error: 'expected 16–256 printable characters without spaces (e.g. openssl rand -hex 24)' }),
+    '',
+    'When set, GET /metrics needs Authorization: Bearer <this token>; empty: /metrics answers only requests from this machine (not through a proxy).',
+    true,
+  ),
   SHUTDOWN_TIMEOUT_MS: setting(
     int(1000, 600_000),
     '9000',

@@ -5,6 +5,8 @@ import type { Config } from './config.ts';
 import { createHealthHandler, type HealthSource } from './health.ts';
 import { answerOnSocket, refuseUpgrade } from './http-answers.ts';
 import { Lifecycle, type Closeable } from './lifecycle.ts';
+import { createMetricsHandler, type MetricsAccess } from './metrics-endpoint.ts';
+import type { Metrics } from './metrics.ts';
 import type { Service } from './service.ts';
 
 /** What one process's HTTP server lets a peer hold before it has proved anything. */
@@ -48,6 +50,8 @@ export interface HttpServiceParts {
   /** Timeouts and the connection cap; the settings' defaults when omitted (runService applies the process's settings). */
   readonly limits?: HttpLimits;
   readonly health: readonly HealthSource[];
+  /** `GET /metrics` for this service's registry, answered to those `access` allows (METRICS_TOKEN, loopback). */
+  readonly metrics?: { readonly metrics: Metrics; readonly access: MetricsAccess };
   readonly handleRequest: (req: IncomingMessage, res: ServerResponse) => void;
   readonly handleUpgrade?: (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
   /** Stopped right after the listener, in this order (e.g. ingress, then gateway). */
@@ -82,10 +86,14 @@ export function createHttpService(parts: HttpServiceParts): HttpService {
     sources: [...sources, { notReadyReason: () => undefined, stats: () => ({ ...counts }) }],
   });
 
+  const notReadyReason = () => sources.map((s) => s.notReadyReason()).find((r) => r !== undefined);
+  parts.metrics?.metrics.watchReadiness(() => notReadyReason() === undefined);
+  const metrics = parts.metrics ? createMetricsHandler(parts.metrics.metrics, parts.metrics.access) : () => false;
+
   const server = createServer(
     { keepAlive: true, keepAliveInitialDelay: parts.tcpKeepaliveDelayMs, connectionsCheckingInterval: TIMEOUT_CHECK_INTERVAL_MS },
     (req, res) => {
-      if (!health(req, res)) parts.handleRequest(req, res);
+      if (!health(req, res) && !metrics(req, res)) parts.handleRequest(req, res);
     },
   );
   applyHttpLimits(server, parts.limits ?? DEFAULT_LIMITS);
@@ -134,6 +142,6 @@ export function createHttpService(parts: HttpServiceParts): HttpService {
   return {
     server,
     close: (deadlineMs) => lifecycle.shutdown(deadlineMs),
-    notReadyReason: () => sources.map((s) => s.notReadyReason()).find((r) => r !== undefined),
+    notReadyReason,
   };
 }

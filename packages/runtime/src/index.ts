@@ -9,3 +9,6 @@ export * from './http-answers.ts';
 export * from './proxy-trust.ts';
 export * from './auth-throttle.ts';
 export * from './parent-watch.ts';
+export * from './metrics.ts';
+export * from './metrics-endpoint.ts';
+export * from './activity-log.ts';

@@ -16,6 +16,8 @@ export interface ProxyTrust {
   facts(req: IncomingMessage): ForwardedFacts;
   /** Shorthand for `facts(req).clientAddress`. */
   clientAddress(req: IncomingMessage): string;
+  /** Whether this socket peer is a trusted proxy (its forwarding headers are believed). */
+  trusts(peer: string): boolean;
 }
 
 const unmapped = (address: string) => address.replace(/^::ffff:(?=\d+\.\d+\.\d+\.\d+$)/, '');
@@ -59,5 +61,5 @@ export function createProxyTrust(entries: readonly string[]): ProxyTrust {
       host: first(req.headers['x-forwarded-host']) ?? first(req.headers.host),
     };
   };
-  return { facts, clientAddress: (req) => facts(req).clientAddress };
+  return { facts, clientAddress: (req) => facts(req).clientAddress, trusts: (peer) => isTrusted(unmapped(peer)) };
 }

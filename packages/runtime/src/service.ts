@@ -45,6 +45,7 @@ async function serve(role: string, build: (context: ServiceContext) => Promise<S
   const redactor = createRedactor();
   rememberUrlPassword(redactor, config.redisUrl);
   if (config.adminToken !== '') redactor.remember(config.adminToken);
+  if (config.metricsToken !== '') redactor.remember(config.metricsToken);
   const logger = createLogger({ level: config.logLevel, redactor }).child({ role });
 
   let service: Service;

@@ -8,3 +8,5 @@ export * from './gateway-client.ts';
 export * from './raw-http.ts';
 export * from './stalled-bodies.ts';
 export * from './wait.ts';
+export * from './json-keys.ts';
+export * from './prom-text.ts';

@@ -7,6 +7,7 @@ import {
   GatewayClose,
   HEARTBEAT_ACK_FRAME,
   helloFrame,
+  intentName,
   intentOf,
   INVALID_SESSION_FRAME,
   parseGatewayToken,
@@ -83,7 +84,7 @@ interface StoredSession {
  */
 export class GatewaySession extends StreamClient {
   protected readonly slowConsumerClose: CloseCodeInfo = GatewayClose.Reconnect;
-  protected readonly clientMode = 'gateway';
+  readonly clientMode = 'gateway';
   private session: (StoredSession & { id: string; bot: AppSecret }) | undefined;
   private handshaking = false;
   /** A heartbeat that came during the handshake: answered right after READY/RESUMED, which must come first. */
@@ -91,6 +92,8 @@ export class GatewaySession extends StreamClient {
   private lastS = 1;
   private lastPersistMs = 0;
   private identifyTimer: NodeJS.Timeout | undefined;
+  /** Intents this session lacks that an arriving event needed: each is warned about once. */
+  private readonly warnedIntents = new Set<number>();
   private readonly settings: GatewaySessionOptions;
 
   constructor(
@@ -273,14 +276,27 @@ export class GatewaySession extends StreamClient {
     return dispatchFrame(s, facts.t, facts.id, facts.rawD);
   }
 
-  private wants(session: StoredSession, t: string, guildId: unknown): boolean {
+  private wants(session: StoredSession & { bot: AppSecret }, t: string, guildId: unknown): boolean {
     if (shardOf(guildId, session.shard[1]) !== session.shard[0]) return false;
     // A key limited to certain event types: intents can narrow that further, never widen it.
     if (!this.keyAllows(t)) return false;
     if (this.settings.intents === 'all') return true;
     const bit = intentOf(t);
     // Types missing from the intent table (new ones) are passed on rather than silently dropped.
-    return bit === undefined || (session.intents & bit) !== 0;
+    if (bit === undefined || (session.intents & bit) !== 0) return true;
+    this.warnDropped(session, t, bit);
+    return false;
+  }
+
+  /** SDK defaults often leave an intent off (nonebot: group/C2C): say once, per missing intent, what is dropped. */
+  private warnDropped(session: StoredSession & { bot: AppSecret }, t: string, bit: number): void {
+    if (this.warnedIntents.has(bit)) return;
+    this.warnedIntents.add(bit);
+    const intent = intentName(bit) ?? `1<<${Math.log2(bit)}`;
+    this.context.logger.warn(
+      { bot: session.bot.tag, event: t, intent, intents: session.intents, ...(this.keyGrant ? { key: this.keyGrant.name } : {}) },
+      `gateway session dropped ${t}: its Identify intents lack ${intent} (1<<${Math.log2(bit)}); add that intent in the bot's settings, or set GATEWAY_INTENTS=all`,
+    );
   }
 
   lostEvents(): void {

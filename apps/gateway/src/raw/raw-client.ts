@@ -35,7 +35,7 @@ export interface RawView {
  */
 export class RawClient extends StreamClient {
   protected readonly slowConsumerClose = RawClose.SlowConsumer;
-  protected readonly clientMode = 'raw';
+  readonly clientMode = 'raw';
   /** Made at the first call frame. */
   private callLine: CallLine | undefined;
 

@@ -155,6 +155,11 @@ export class BotFeed {
     });
   }
 
+  /** The last stream number passed on to this feed's clients (undefined until the feed knows the stream). */
+  get seq(): number | undefined {
+    return this.position?.seq;
+  }
+
   async stop(): Promise<void> {
     this.stopped = true;
     await this.ready.catch(() => undefined);
@@ -204,6 +209,11 @@ export class BotFeeds {
     feed.stop().catch((err: unknown) => {
       this.logger.warn({ bot: bot.tag, err }, 'unsubscribing failed');
     });
+  }
+
+  /** Per bot with local clients: its tag, its client count and the last stream number passed on (for metrics). */
+  snapshot(): { bot: string; clients: number; seq: number | undefined }[] {
+    return [...this.feeds.values()].map((feed) => ({ bot: feed.bot.tag, clients: feed.clients.size, seq: feed.seq }));
   }
 
   get botCount(): number {

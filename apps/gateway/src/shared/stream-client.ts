@@ -1,7 +1,7 @@
 import WebSocket from 'ws';
 import type { BusEvent, EventLog, HistorySlice, StreamPosition } from '@hookway/bus';
 import type { AppSecret, CloseCodeInfo } from '@hookway/protocol';
-import type { Logger } from '@hookway/runtime';
+import type { ClientMode, GatewayMetrics, Logger } from '@hookway/runtime';
 import type { BotFeed, BotFeeds } from './bot-feeds.ts';
 import type { KeyGrant } from './client-keys.ts';
 import type { FeedClient } from './feed-client.ts';
@@ -30,6 +30,8 @@ export interface StreamClientContext {
   readonly activity?: ClientActivity;
   /** Raw clients' calls through the socket (raw/calls.ts); absent: call frames are ignored like any other text. */
   readonly calls?: RawCallsContext;
+  /** Frames written and closes, for `GET /metrics` and the activity line. */
+  readonly metrics?: GatewayMetrics;
 }
 
 /** The status page's view of the gateway (packages/status's ActivityRecorder fits it): connected until the returned call. */
@@ -77,9 +79,6 @@ export abstract class StreamClient implements FeedClient, Pingable, KeyedClient 
     this.closed = new Promise((resolve) => (this.resolveClosed = resolve));
   }
 
-  /** Which kind of client this is, as the status page names it. */
-  protected abstract readonly clientMode: 'raw' | 'gateway';
-
   /** The client is its bot's from here on (authenticated, feed joined): the status page lists it until it closes. */
   protected noteConnected(bot: AppSecret, appid?: string): void {
     const activity = this.context.activity;
@@ -96,6 +95,8 @@ export abstract class StreamClient implements FeedClient, Pingable, KeyedClient 
 
   /** The frame for one event, or undefined when this client does not get it (it still counts as passed). */
   protected abstract render(event: BusEvent): string | Buffer | undefined;
+  /** Which kind of client this is, in metrics and on the status page. */
+  abstract readonly clientMode: ClientMode;
   protected abstract readonly slowConsumerClose: CloseCodeInfo;
   /** One text frame from the client; false when this kind does not take it (counted as ignored). */
   protected abstract onText(text: string): boolean;
@@ -123,6 +124,7 @@ export abstract class StreamClient implements FeedClient, Pingable, KeyedClient 
       this.context.clients.delete(this);
       if (this.feedBot) this.context.feeds.leave(this.feedBot, this);
       this.disconnected?.();
+      this.context.metrics?.clientClosed(this.clientMode, code);
       this.onClosed(code);
       this.resolveClosed(code);
     });
@@ -214,6 +216,7 @@ export abstract class StreamClient implements FeedClient, Pingable, KeyedClient 
     // The callback also fires (with an error) if the socket dies, so a waiting replay never hangs.
     this.ws.send(frame, { binary: false }, onFlushed && (() => onFlushed()));
     this.context.counters.framesSent++;
+    this.context.metrics?.delivered(this.clientMode, this.feedBot?.tag ?? 'unknown', event.acceptedAtMs);
     return true;
   }
 
