@@ -36,6 +36,8 @@ export type IngressStats = {
   webhooksAccepted: number;
   webhooksDuplicate: number;
   webhooksValidated: number;
+  /** `hookway check` test events (signed), delivered to the check's socket or not (no socket held the nonce). */
+  webhookChecks: number;
   /** Bad input or failed verification (400, 401, 413, 415). */
   webhooksRejected: number;
   webhooksUnavailable: number;
@@ -88,6 +90,7 @@ const REJECTIONS = new Set<WebhookOutcome>([
   'malformed_timestamp',
   'bad_signature',
   'stale_timestamp',
+  'invalid_check',
 ]);
 
 const NOT_FOUND_MESSAGE =
@@ -102,6 +105,7 @@ export function createIngress(deps: IngressDeps): Ingress {
     webhooksAccepted: 0,
     webhooksDuplicate: 0,
     webhooksValidated: 0,
+    webhookChecks: 0,
     webhooksRejected: 0,
     webhooksUnavailable: 0,
     webhooksUnknownBot: 0,
@@ -345,6 +349,7 @@ export function createIngress(deps: IngressDeps): Ingress {
     else if (reply.outcome === 'duplicate') counts.webhooksDuplicate++;
     else if (reply.outcome === 'validated') counts.webhooksValidated++;
     else if (reply.outcome === 'bus_unavailable') counts.webhooksUnavailable++;
+    else if (reply.outcome === 'check_delivered' || reply.outcome === 'check_undelivered') counts.webhookChecks++;
     else counts.webhooksRejected++;
   };
 

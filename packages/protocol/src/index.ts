@@ -8,3 +8,4 @@ export * from './control-frames.ts';
 export * from './endpoint-url.ts';
 export * from './gateway.ts';
 export * from './envelope-bytes.ts';
+export * from './check.ts';

@@ -15,6 +15,7 @@ const ARGUMENTS: Record<keyof typeof redisKeys, unknown[]> = {
   session: ['PLACEHOLDERsession'],
   bots: [],
   clientKeys: [],
+  checkChannel: ['PLACEHOLDERnonce'],
   probeChannel: ['PLACEHOLDERnode'],
 };
 const documented = (key: string) =>
@@ -22,6 +23,7 @@ const documented = (key: string) =>
     .replace('PLACEHOLDERsecret', '<S>')
     .replace('PLACEHOLDERevent', '<event id>')
     .replace('PLACEHOLDERsession', '<session id>')
+    .replace('PLACEHOLDERnonce', '<nonce>')
     .replace('PLACEHOLDERnode', '<node>');
 
 describe('docs/redis.md', () => {
