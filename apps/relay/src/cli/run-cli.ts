@@ -1,8 +1,9 @@
 import { CommandFailed, EXIT, UsageError, type CliCommand, type CliIo } from './command.ts';
+import { checkCommand } from './check/check-command.ts';
 import { keysCommand } from './keys-command.ts';
 
 /** Every `pnpm hookway <command>`: one entry per command. */
-export const COMMANDS: readonly CliCommand[] = [keysCommand];
+export const COMMANDS: readonly CliCommand[] = [keysCommand, checkCommand];
 
 export const HOOKWAY_HELP = `Usage: pnpm hookway <command> [options]
 
