@@ -115,7 +115,8 @@ function checkTarget(nonce: string, rawUrl: string, headers: IncomingHttpHeaders
   if (nonce === '') return refused(400, 'invalid_check_nonce', 'a check socket is /ws/check/<nonce>, the nonce 22–64 of A-Z a-z 0-9 _ -');
   const queryAt = rawUrl.indexOf('?');
   const query = new URLSearchParams(queryAt === -1 ? '' : rawUrl.slice(queryAt + 1));
-  if (query.has('secret')) return refused(400, 'secret_not_taken', 'a check socket never takes the AppSecret; give a client key or nothing');
+  if (query.has('secret'))
+    return refused(400, 'secret_not_taken', 'a check socket never takes the AppSecret; give a client key or nothing');
   const key = presentedKey(query, headers, 'ws');
   if (typeof key === 'object') return key;
   if (key !== undefined && !isClientKeyShaped(key)) return refused(401, 'invalid_key', `that is not a client key (hwk_…): ${CREATE_KEY}`);

@@ -48,7 +48,9 @@ function safeDecode(segment: string): string | undefined {
 /** `/ws…` (raw mode) or `/websocket…` (gateway mode): what plain HTTP there is told to upgrade instead. */
 export function isWebSocketEndpoint(rawUrl: string): boolean {
   return (
-    matchSecretEndpoint(rawUrl, 'ws') !== null || matchSecretEndpoint(rawUrl, 'websocket') !== null || checkSocketNonce(rawUrl) !== undefined
+    matchSecretEndpoint(rawUrl, 'ws') !== null ||
+    matchSecretEndpoint(rawUrl, 'websocket') !== null ||
+    checkSocketNonce(rawUrl) !== undefined
   );
 }
 
@@ -63,4 +65,3 @@ export function checkSocketNonce(rawUrl: string): string | undefined {
   if (!match) return undefined;
   return match[1] !== undefined && CHECK_NONCE_PATTERN.test(match[1]) ? match[1] : '';
 }
-

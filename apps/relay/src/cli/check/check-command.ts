@@ -2,7 +2,18 @@ import { randomBytes, verify } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { AppSecret, checkEventBody, keysForSecret, signDispatch, type CheckReadyFrame } from '@hookway/protocol';
 import { EXIT, parseCommandArgs, UsageError, type CliCommand } from '../command.ts';
-import { httpCall, inspectTls, nextFrame, problemOf, resolveHost, upgrade, within, withRoots, type Failure, type Transport } from './probes.ts';
+import {
+  httpCall,
+  inspectTls,
+  nextFrame,
+  problemOf,
+  resolveHost,
+  upgrade,
+  within,
+  withRoots,
+  type Failure,
+  type Transport,
+} from './probes.ts';
 import { languageOf, renderReport, sayIn, type CheckLine, type Say } from './report.ts';
 
 export const CHECK_HELP = `Usage: pnpm hookway check <public URL> --appid <appid> --secret <AppSecret> [--key <client key>]
@@ -69,11 +80,14 @@ export const checkCommand: CliCommand = {
     if (values.appid === undefined && values.key === undefined) {
       throw new UsageError('give the bot (--appid <appid> --secret <AppSecret>) or a client key (--key <key>), or both', 'check');
     }
-    if (values.appid !== undefined && !/^\d{1,20}$/.test(values.appid)) throw new UsageError(`--appid ${values.appid} is not an appid (1–20 digits)`, 'check');
+    if (values.appid !== undefined && !/^\d{1,20}$/.test(values.appid))
+      throw new UsageError(`--appid ${values.appid} is not an appid (1–20 digits)`, 'check');
     const secret = values.secret === undefined ? undefined : AppSecret.parse(values.secret);
-    if (values.secret !== undefined && !secret) throw new UsageError('--secret is not an AppSecret (6–128 of A-Z a-z 0-9 . _ ~ -)', 'check');
+    if (values.secret !== undefined && !secret)
+      throw new UsageError('--secret is not an AppSecret (6–128 of A-Z a-z 0-9 . _ ~ -)', 'check');
     const timeoutMs = values.timeout === undefined ? 10_000 : Number(values.timeout);
-    if (!Number.isInteger(timeoutMs) || timeoutMs < 100 || timeoutMs > 120_000) throw new UsageError('--timeout is milliseconds, 100–120000', 'check');
+    if (!Number.isInteger(timeoutMs) || timeoutMs < 100 || timeoutMs > 120_000)
+      throw new UsageError('--timeout is milliseconds, 100–120000', 'check');
     let ca: string | undefined;
     if (values.ca !== undefined) {
       try {
@@ -87,7 +101,13 @@ export const checkCommand: CliCommand = {
     const say = sayIn(languageOf(io.env));
     const bot = values.appid !== undefined && secret ? { appid: values.appid, secret } : undefined;
     const lines = await runChecks(
-      { ...target, bot, key: values.key, allowPort: values['allow-port'] === true, transport: { ca: withRoots(ca), verify: true, timeoutMs } },
+      {
+        ...target,
+        bot,
+        key: values.key,
+        allowPort: values['allow-port'] === true,
+        transport: { ca: withRoots(ca), verify: true, timeoutMs },
+      },
       say,
     );
     const who = bot ? say(` (bot ${bot.appid})`, `（机器人 ${bot.appid}）`) : '';
@@ -104,7 +124,8 @@ interface Target {
 }
 
 function parseTarget(text: string | undefined): Target {
-  if (text === undefined) throw new UsageError('give the public URL: the callback URL set on q.qq.com, e.g. https://bot.example.com/webhook', 'check');
+  if (text === undefined)
+    throw new UsageError('give the public URL: the callback URL set on q.qq.com, e.g. https://bot.example.com/webhook', 'check');
   let url: URL;
   try {
     url = new URL(text);
@@ -156,7 +177,11 @@ export async function runChecks(plan: Plan, say: Say): Promise<CheckLine[]> {
       ),
     });
   } else if (QQ_PORTS.includes(port)) {
-    add({ mark: 'ok', what: say('Port rule', '端口规则'), detail: say(`https on port ${port}: QQ accepts it`, `https，端口 ${port}：QQ 接受`) });
+    add({
+      mark: 'ok',
+      what: say('Port rule', '端口规则'),
+      detail: say(`https on port ${port}: QQ accepts it`, `https，端口 ${port}：QQ 接受`),
+    });
   } else {
     add({
       mark: plan.allowPort ? 'warn' : 'fail',
@@ -214,26 +239,41 @@ export async function runChecks(plan: Plan, say: Say): Promise<CheckLine[]> {
             ? say(`the certificate is not trusted (${tls.chainError})`, `证书不受信任（${tls.chainError}）`)
             : say(`the certificate does not name ${host}: ${tls.hostError ?? ''}`, `证书不包含 ${host}：${tls.hostError ?? ''}`),
         fix: expired
-          ? say('renew it (certbot renew, or 宝塔 → 网站 → SSL → 续签) and reload nginx', '续签证书（certbot renew，或 宝塔 → 网站 → SSL → 续签）并重载 nginx')
+          ? say(
+              'renew it (certbot renew, or 宝塔 → 网站 → SSL → 续签) and reload nginx',
+              '续签证书（certbot renew，或 宝塔 → 网站 → SSL → 续签）并重载 nginx',
+            )
           : tls.chainError
             ? say(
                 `use a certificate from a public CA (Let's Encrypt via certbot or 宝塔's SSL panel) with its full chain (ssl_certificate fullchain.pem); for a private CA, pass --ca <file> to this check — QQ will still refuse it`,
                 '使用公共 CA 签发的证书（certbot 或宝塔 SSL 申请 Let’s Encrypt），并配置完整证书链（ssl_certificate fullchain.pem）；私有 CA 可用 --ca <文件> 让本检查信任，但 QQ 仍会拒绝',
               )
-            : say(`get a certificate for ${host} (its name must be in the certificate's subjectAltName)`, `申请包含 ${host} 的证书（域名须在证书的 subjectAltName 中）`),
+            : say(
+                `get a certificate for ${host} (its name must be in the certificate's subjectAltName)`,
+                `申请包含 ${host} 的证书（域名须在证书的 subjectAltName 中）`,
+              ),
       });
     } else if (daysLeft < EXPIRY_WARN_DAYS) {
       add({
         mark: 'warn',
         what: 'TLS',
-        detail: say(`trusted, names ${host}, but expires on ${expiry} (in ${daysLeft} days)`, `受信任、包含 ${host}，但将于 ${expiry} 过期（剩 ${daysLeft} 天）`),
-        fix: say('renew it now (certbot renew, or 宝塔 SSL 续签) and check that automatic renewal runs', '现在续签（certbot renew 或宝塔 SSL 续签），并确认自动续签在运行'),
+        detail: say(
+          `trusted, names ${host}, but expires on ${expiry} (in ${daysLeft} days)`,
+          `受信任、包含 ${host}，但将于 ${expiry} 过期（剩 ${daysLeft} 天）`,
+        ),
+        fix: say(
+          'renew it now (certbot renew, or 宝塔 SSL 续签) and check that automatic renewal runs',
+          '现在续签（certbot renew 或宝塔 SSL 续签），并确认自动续签在运行',
+        ),
       });
     } else {
       add({
         mark: 'ok',
         what: 'TLS',
-        detail: say(`trusted, names ${host}, expires on ${expiry} (in ${daysLeft} days)`, `受信任、包含 ${host}，${expiry} 到期（剩 ${daysLeft} 天）`),
+        detail: say(
+          `trusted, names ${host}, expires on ${expiry} (in ${daysLeft} days)`,
+          `受信任、包含 ${host}，${expiry} 到期（剩 ${daysLeft} 天）`,
+        ),
       });
     }
   }
@@ -294,7 +334,10 @@ function unreachable(what: string, host: string, port: number, failed: Failure, 
       ? say(`connection to ${host}:${port} refused: nothing listens there`, `连接 ${host}:${port} 被拒绝：该端口无程序监听`)
       : timedOut
         ? say(`${host}:${port} did not answer in time`, `${host}:${port} 未及时应答`)
-        : say(`cannot reach ${host}:${port}: ${failed.code} ${failed.message}`, `无法连接 ${host}:${port}：${failed.code} ${failed.message}`),
+        : say(
+            `cannot reach ${host}:${port}: ${failed.code} ${failed.message}`,
+            `无法连接 ${host}:${port}：${failed.code} ${failed.message}`,
+          ),
     fix: refused
       ? say(
           'start nginx (systemctl start nginx) and check that it listens on this port; without a proxy, start Hookway (systemctl status hookway / pm2 status)',
@@ -328,7 +371,7 @@ function httpProblem(what: string, status: number, body: string, say: Say): Chec
     fix:
       problem.message ??
       say(
-        'this answer is not Hookway\'s: check that the proxy sends this path to Hookway (location / and /webhook)',
+        "this answer is not Hookway's: check that the proxy sends this path to Hookway (location / and /webhook)",
         '这不是 Hookway 的应答：检查反向代理是否把该路径转发给 Hookway（location / 与 /webhook）',
       ),
   };
@@ -374,12 +417,20 @@ async function callbackValidation(
     return {
       mark: 'fail',
       what: 'op 13',
-      detail: say('the answer is not {"plain_token","signature"} with our plain_token', '应答不是带有本次 plain_token 的 {"plain_token","signature"}'),
-      fix: say('the callback URL must reach Hookway\'s POST /webhook, nothing else in between', '回调地址必须直达 Hookway 的 POST /webhook'),
+      detail: say(
+        'the answer is not {"plain_token","signature"} with our plain_token',
+        '应答不是带有本次 plain_token 的 {"plain_token","signature"}',
+      ),
+      fix: say("the callback URL must reach Hookway's POST /webhook, nothing else in between", '回调地址必须直达 Hookway 的 POST /webhook'),
     };
   }
   // What QQ does: verify event_ts ‖ plain_token with the public key derived from the AppSecret.
-  const good = verify(null, Buffer.from(eventTs + plainToken), keysForSecret(bot.secret.reveal()).publicKey, Buffer.from(reply.signature, 'hex'));
+  const good = verify(
+    null,
+    Buffer.from(eventTs + plainToken),
+    keysForSecret(bot.secret.reveal()).publicKey,
+    Buffer.from(reply.signature, 'hex'),
+  );
   if (!good) {
     return {
       mark: 'fail',
@@ -397,7 +448,10 @@ async function callbackValidation(
   return {
     mark: 'ok',
     what: 'op 13',
-    detail: say('callback validation signed with the AppSecret, verified as QQ does', '回调地址验证的签名与 AppSecret 相符（按 QQ 的方式校验）'),
+    detail: say(
+      'callback validation signed with the AppSecret, verified as QQ does',
+      '回调地址验证的签名与 AppSecret 相符（按 QQ 的方式校验）',
+    ),
   };
 }
 
@@ -419,7 +473,11 @@ function clockLine(from: { date: string; receivedAtMs: number } | undefined, say
       ),
     };
   }
-  return { mark: 'ok', what: say('Clock', '时钟'), detail: say(`within ${CLOCK_WARN_SEC} s of this machine's`, `与本机相差不超过 ${CLOCK_WARN_SEC} 秒`) };
+  return {
+    mark: 'ok',
+    what: say('Clock', '时钟'),
+    detail: say(`within ${CLOCK_WARN_SEC} s of this machine's`, `与本机相差不超过 ${CLOCK_WARN_SEC} 秒`),
+  };
 }
 
 /** A 426 from Hookway on a WebSocket path means the request reached it without its Upgrade header: the proxy dropped it. */
@@ -431,7 +489,10 @@ function upgradeDropped(what: string, path: string, say: Say): CheckLine {
       'the proxy in front passes the request on without its Upgrade/Connection headers, so no WebSocket can connect',
       '前面的反向代理转发请求时丢掉了 Upgrade/Connection 头，WebSocket 无法连接',
     ),
-    fix: [say(`add to the nginx location ${path} (then nginx -s reload):`, `在 nginx 的 location ${path} 中加入（然后 nginx -s reload）：`), ...NGINX_UPGRADE_LINES].join('\n'),
+    fix: [
+      say(`add to the nginx location ${path} (then nginx -s reload):`, `在 nginx 的 location ${path} 中加入（然后 nginx -s reload）：`),
+      ...NGINX_UPGRADE_LINES,
+    ].join('\n'),
   };
 }
 
@@ -496,8 +557,14 @@ function checkSocketRefused(what: string, status: number, body: string, say: Say
     return {
       mark: 'fail',
       what,
-      detail: say('/ws/check/… is not served: this Hookway predates `hookway check`', '/ws/check/… 不存在：这个 Hookway 版本早于 `hookway check`'),
-      fix: say('upgrade Hookway, or send /ws/… (not just /ws exactly) to it in the proxy', '升级 Hookway，或在反向代理中把 /ws/…（不只是 /ws）转发给它'),
+      detail: say(
+        '/ws/check/… is not served: this Hookway predates `hookway check`',
+        '/ws/check/… 不存在：这个 Hookway 版本早于 `hookway check`',
+      ),
+      fix: say(
+        'upgrade Hookway, or send /ws/… (not just /ws exactly) to it in the proxy',
+        '升级 Hookway，或在反向代理中把 /ws/…（不只是 /ws）转发给它',
+      ),
     };
   }
   if (status === 426 && problemOf(body).error === 'upgrade_required') return upgradeDropped(what, '/ws', say);
@@ -515,7 +582,10 @@ async function keyCheck(plan: Plan, key: string, transport: Transport, say: Say)
       return {
         mark: 'fail',
         what,
-        detail: say(`refused (${problem.error ?? 401}): ${problem.message ?? ''}`, `被拒绝（${problem.error ?? 401}）：${problem.message ?? ''}`),
+        detail: say(
+          `refused (${problem.error ?? 401}): ${problem.message ?? ''}`,
+          `被拒绝（${problem.error ?? 401}）：${problem.message ?? ''}`,
+        ),
         fix: say(
           'ask for a new key: pnpm hookway keys add --bot <appid> --name <name> on the server (keys list shows the names)',
           '在服务器上重新创建密钥：pnpm hookway keys add --bot <appid> --name <名称>（keys list 查看已有密钥）',
@@ -527,7 +597,12 @@ async function keyCheck(plan: Plan, key: string, transport: Transport, say: Say)
   socket.ws.terminate();
   const granted = socket.ready?.key;
   if (!granted) {
-    return { mark: 'fail', what, detail: say('the server did not say which bot the key is for', '服务器没有说明密钥属于哪个机器人'), fix: say('upgrade Hookway', '升级 Hookway') };
+    return {
+      mark: 'fail',
+      what,
+      detail: say('the server did not say which bot the key is for', '服务器没有说明密钥属于哪个机器人'),
+      fix: say('upgrade Hookway', '升级 Hookway'),
+    };
   }
   const events = granted.events ? granted.events.join(',') : say('all', '全部');
   return {
@@ -553,7 +628,12 @@ async function testEvent(plan: Plan, bot: { appid: string; secret: AppSecret }, 
   const { ws } = socket;
   try {
     if (!socket.ready) {
-      return { mark: 'fail', what, detail: say('the check socket never said it was ready', '检查用的连接没有就绪'), fix: say('upgrade Hookway', '升级 Hookway') };
+      return {
+        mark: 'fail',
+        what,
+        detail: say('the check socket never said it was ready', '检查用的连接没有就绪'),
+        fix: say('upgrade Hookway', '升级 Hookway'),
+      };
     }
     const body = checkEventBody(nonce, Date.now());
     const timestamp = String(Math.floor(Date.now() / 1000));
@@ -589,7 +669,10 @@ async function testEvent(plan: Plan, bot: { appid: string; secret: AppSecret }, 
         return {
           mark: 'fail',
           what,
-          detail: say('refused: the signature does not verify with Hookway\'s AppSecret for this bot', '被拒绝：签名与 Hookway 为该机器人配置的 AppSecret 不符'),
+          detail: say(
+            "refused: the signature does not verify with Hookway's AppSecret for this bot",
+            '被拒绝：签名与 Hookway 为该机器人配置的 AppSecret 不符',
+          ),
           fix: say('the AppSecret does not match: see op 13 above', 'AppSecret 不一致：见上面的 op 13'),
         };
       }
@@ -622,7 +705,7 @@ async function testEvent(plan: Plan, bot: { appid: string; secret: AppSecret }, 
       mark: 'ok',
       what,
       detail: say(
-        'a signed check event went through /webhook and reached this check\'s own socket (no client of the bot receives it)',
+        "a signed check event went through /webhook and reached this check's own socket (no client of the bot receives it)",
         '签名的检查事件经 /webhook 到达了本检查自己的连接（机器人的客户端不会收到）',
       ),
     };

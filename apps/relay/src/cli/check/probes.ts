@@ -25,7 +25,8 @@ const failure = (err: unknown): Failure => {
   return { ok: false, code: e.code ?? 'ERROR', message: e.message ?? String(err) };
 };
 
-export const withRoots = (extra: string | undefined): string[] | undefined => (extra === undefined ? undefined : [...rootCertificates, extra]);
+export const withRoots = (extra: string | undefined): string[] | undefined =>
+  extra === undefined ? undefined : [...rootCertificates, extra];
 
 export async function resolveHost(host: string): Promise<{ ok: true; addresses: string[]; literal: boolean } | Failure> {
   const bare = host.replace(/^\[|\]$/g, '');
@@ -105,7 +106,10 @@ export function httpCall(
       url,
       {
         method: options.method,
-        headers: { ...(options.body !== undefined ? { 'content-length': String(Buffer.byteLength(options.body)) } : {}), ...options.headers },
+        headers: {
+          ...(options.body !== undefined ? { 'content-length': String(Buffer.byteLength(options.body)) } : {}),
+          ...options.headers,
+        },
         timeout: transport.timeoutMs,
         agent: false,
         ...(url.protocol === 'https:' ? { rejectUnauthorized: transport.verify, ...(transport.ca ? { ca: transport.ca } : {}) } : {}),
@@ -143,7 +147,7 @@ export function upgrade(url: URL, headers: Record<string, string>, transport: Tr
       ...(url.protocol === 'wss:' ? { rejectUnauthorized: transport.verify, ...(transport.ca ? { ca: transport.ca } : {}) } : {}),
     });
     const firstFrame = new Promise<string | undefined>((resolveFrame) => {
-      ws.once('message', (data: WebSocket.RawData) => resolveFrame(Buffer.isBuffer(data) ? data.toString('utf8') : String(data)));
+      ws.once('message', (data: WebSocket.RawData) => resolveFrame(frameText(data)));
       ws.once('close', () => resolveFrame(undefined));
     });
     ws.once('open', () => resolve({ ok: true, kind: 'open', ws, firstFrame }));
@@ -168,7 +172,7 @@ export function nextFrame(ws: WebSocket, timeoutMs: number): Promise<string | un
   return new Promise((resolve) => {
     const timer = setTimeout(() => finish(undefined), timeoutMs);
     timer.unref();
-    const onMessage = (data: WebSocket.RawData) => finish(Buffer.isBuffer(data) ? data.toString('utf8') : String(data));
+    const onMessage = (data: WebSocket.RawData) => finish(frameText(data));
     const onClose = () => finish(undefined);
     function finish(value: string | undefined) {
       clearTimeout(timer);
@@ -203,4 +207,9 @@ export function within<T>(promise: Promise<T | undefined>, timeoutMs: number): P
     timer.unref();
   });
   return Promise.race([promise, late]).finally(() => clearTimeout(timer));
+}
+
+function frameText(data: WebSocket.RawData): string {
+  if (Array.isArray(data)) return Buffer.concat(data).toString('utf8');
+  return Buffer.isBuffer(data) ? data.toString('utf8') : Buffer.from(data).toString('utf8');
 }
