@@ -47,12 +47,13 @@ export interface TlsNginx {
 
 /**
  * Debian's nginx with the shipped deploy/nginx/hookway.conf, terminating TLS with the given certificate in front of
- * one Hookway (both upstreams). `withoutUpgrade` removes the Upgrade/Connection lines from the WebSocket locations:
+ * one Hookway (both upstreams) or a split ingress and gateway. `withoutUpgrade` removes the Upgrade/Connection lines from the WebSocket locations:
  * the proxy a user gets by copying a plain HTTP location.
  */
 export async function startTlsNginx(
   port: number,
-  hookwayPort: number,
+  /** One Hookway (both roles), or the split roles' ports. */
+  hookway: number | { ingress: number; gateway: number },
   certificate: { cert: string; key: string },
   options: { withoutUpgrade?: boolean } = {},
 ): Promise<TlsNginx> {
@@ -69,8 +70,9 @@ export async function startTlsNginx(
     site = site.replace(/^\s*proxy_set_header (Upgrade|Connection \$hookway_connection)[^\n]*\n/gm, '');
     if (site.includes('$http_upgrade;')) throw new Error('upgrade lines still present');
   }
-  const upstreams = ['ingress', 'gateway']
-    .map((role) => `upstream hookway_${role} {\n    server 127.0.0.1:${hookwayPort} max_fails=1 fail_timeout=5s;\n}`)
+  const ports = typeof hookway === 'number' ? { ingress: hookway, gateway: hookway } : hookway;
+  const upstreams = (['ingress', 'gateway'] as const)
+    .map((role) => `upstream hookway_${role} {\n    server 127.0.0.1:${ports[role]} max_fails=1 fail_timeout=5s;\n}`)
     .join('\n');
   writeFileSync(join(dir, 'upstreams.conf'), upstreams);
   writeFileSync(join(dir, 'hookway.conf'), site);
