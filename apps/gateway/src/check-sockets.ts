@@ -45,7 +45,8 @@ export class CheckSockets {
       subscription?.close().catch(() => undefined);
     });
     this.events
-      .subscribeCheck(nonce, (body) => ws.send(body))
+      // A text frame, as raw clients get events: the body is UTF-8 JSON (the ingress checked both).
+      .subscribeCheck(nonce, (body) => ws.send(body, { binary: false }))
       .then(
         (s) => {
           if (closed) return void s.close().catch(() => undefined);
