@@ -14,6 +14,7 @@ import {
   type Logger,
   type ProxyTrust,
 } from '@hookway/runtime';
+import { CheckSockets } from './check-sockets.ts';
 import { GatewaySession, type Admission, type GatewaySessionCounters, type GatewaySessionOptions } from './official/gateway-session.ts';
 import type { SessionStore } from './official/session-store.ts';
 import type { RawCallCounters } from './raw/calls.ts';
@@ -92,7 +93,7 @@ export interface Gateway extends HealthSource {
 const CLOSE_GRACE_MS = 3000;
 
 /** An upgrade that will be served. */
-type Served = Exclude<UpgradeTarget, { kind: 'refused' }>;
+type Served = Extract<UpgradeTarget, { kind: 'raw' | 'gateway' }>;
 
 const grantOf = (admission: Admission | undefined): KeyGrant | undefined => (admission?.via === 'key' ? admission.grant : undefined);
 
@@ -147,6 +148,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
     gaps: () => ({ backfilled: feeds.counters.gapsBackfilled, lost: feeds.counters.gapsLost }),
   });
   const keys = new ClientKeys(deps.keys, deps.directory);
+  const checks = new CheckSockets(deps.events, log);
   const { gatewayMode } = deps;
   const gatewayContext = gatewayMode && {
     directory: deps.directory,
@@ -193,6 +195,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
       if (target.status === 401) refuseKey(address, target.error);
       return refuseUpgrade(socket, target.status, target.error, target.message);
     }
+    if (target.kind === 'check') return upgradeCheck(req, socket, head, target.nonce, target.key, address);
     if (target.kind === 'gateway' && !gatewayContext) return refuseUpgrade(socket, 404, 'not_found', 'gateway mode is not enabled here');
     const credential = target.credential;
     if (credential?.kind !== 'key') {
@@ -220,6 +223,39 @@ export function createGateway(deps: GatewayDeps): Gateway {
     if (closing) return refuseUpgrade(socket, 503, 'shutting_down', 'server is shutting down; reconnect to another instance');
     if (socket.destroyed) return;
     accept(req, socket, head, target, { via: 'key', bot: check.bot, grant: check.grant }, address);
+  }
+
+  /** `hookway check`'s socket: with a client key, only once the key is found good (its bot is named in the ready frame). */
+  function upgradeCheck(req: IncomingMessage, socket: Duplex, head: Buffer, nonce: string, key: string | undefined, address: string) {
+    if (checks.full) return refuseUpgrade(socket, 503, 'too_many_checks', 'too many checks are running here; try again in a minute');
+    const open = (admitted?: { grant: KeyGrant; bot: AppSecret }) =>
+      wss.handleUpgrade(req, socket, head, (ws) =>
+        checks.open(
+          ws,
+          nonce,
+          admitted && {
+            name: admitted.grant.name,
+            appid: admitted.grant.appid,
+            bot: admitted.bot.tag,
+            ...(admitted.grant.events ? { events: [...admitted.grant.events] } : {}),
+          },
+        ),
+      );
+    if (key === undefined) return open();
+    keys.check(key).then(
+      (check) => {
+        if (!check.ok) {
+          refuseKey(address, check.error, check.keyName, check.countsAsFailure);
+          return refuseUpgrade(socket, 401, check.error, check.message);
+        }
+        if (closing) return refuseUpgrade(socket, 503, 'shutting_down', 'server is shutting down; reconnect to another instance');
+        if (!socket.destroyed) open(check);
+      },
+      (err: unknown) => {
+        log.error({ err }, 'client keys could not be read');
+        refuseUpgrade(socket, 503, 'keys_unavailable', 'client keys cannot be checked right now; try again shortly');
+      },
+    );
   }
 
   function refuseKey(address: string, error: string, keyName?: string, countsAsFailure = true): void {
@@ -266,6 +302,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
     closing = true;
     heartbeat.stop();
     keyRecheck.stop();
+    checks.close();
     const closed = [...clients].map((c) => c.closed);
     const batchSize = deps.closeBatchSize ?? Number.POSITIVE_INFINITY;
     const pending = [...clients];

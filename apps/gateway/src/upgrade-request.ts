@@ -1,6 +1,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { isClientKeyShaped } from '@hookway/keys';
 import {
+  checkSocketNonce,
   CLIENT_KEY_PREFIX,
   describeEventTypes,
   matchSecretEndpoint,
@@ -23,6 +24,8 @@ export type UpgradeTarget =
       /** `hello=1`: a hello frame first. */
       hello: boolean;
     }
+  /** `hookway check`'s own socket (`/ws/check/<nonce>`): a client key is optional, an AppSecret is never taken. */
+  | { kind: 'check'; nonce: string; key: string | undefined }
   /** Without a credential here, the client authenticates in Identify (a token, or a client key as the token). */
   | { kind: 'gateway'; credential: UpgradeCredential | undefined }
   | { kind: 'refused'; status: number; error: string; message: string };
@@ -56,6 +59,8 @@ const CREATE_KEY = 'create a key with `pnpm hookway keys add --bot <appid> --nam
  */
 export function parseUpgradeTarget(req: UpgradeRequest, rules: UpgradeRules): UpgradeTarget {
   const rawUrl = req.url ?? '/';
+  const nonce = checkSocketNonce(rawUrl);
+  if (nonce !== undefined) return checkTarget(nonce, rawUrl, req.headers);
   const endpoint: Endpoint | undefined = matchSecretEndpoint(rawUrl, 'websocket')
     ? 'websocket'
     : matchSecretEndpoint(rawUrl, 'ws')
@@ -148,6 +153,19 @@ function presentedKey(query: URLSearchParams, headers: IncomingHttpHeaders, endp
     return refused(400, 'ambiguous_credentials', 'the key in ?key= and the one in Authorization differ: give one');
   }
   return inQuery[0] ?? inHeader;
+}
+
+/** A check socket: a well-formed nonce, and at most a client key (whose bot the ready frame then names). */
+function checkTarget(nonce: string, rawUrl: string, headers: IncomingHttpHeaders): UpgradeTarget {
+  if (nonce === '') return refused(400, 'invalid_check_nonce', 'a check socket is /ws/check/<nonce>, the nonce 22–64 of A-Z a-z 0-9 _ -');
+  const queryAt = rawUrl.indexOf('?');
+  const query = new URLSearchParams(queryAt === -1 ? '' : rawUrl.slice(queryAt + 1));
+  if (query.has('secret'))
+    return refused(400, 'secret_not_taken', 'a check socket never takes the AppSecret; give a client key or nothing');
+  const key = presentedKey(query, headers, 'ws');
+  if (typeof key === 'object') return key;
+  if (key !== undefined && !isClientKeyShaped(key)) return refused(401, 'invalid_key', `that is not a client key (hwk_…): ${CREATE_KEY}`);
+  return { kind: 'check', nonce, key };
 }
 
 type Refused = Extract<UpgradeTarget, { kind: 'refused' }>;

@@ -81,6 +81,8 @@ describe('resume with ?after=<id>', () => {
     const racingHistory: EventLog = {
       publish: (...args) => inner.publish(...args),
       subscribe: (...args) => inner.subscribe(...args),
+      publishCheck: (...args) => inner.publishCheck(...args),
+      subscribeCheck: (...args) => inner.subscribeCheck(...args),
       head: (...args) => inner.head(...args),
       locate: (...args) => inner.locate(...args),
       markDelivered: (...args) => inner.markDelivered(...args),

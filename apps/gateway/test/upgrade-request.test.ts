@@ -5,11 +5,13 @@ import { parseUpgradeTarget, type UpgradeTarget } from '../src/index.ts';
 const S = 'DG5g3B4j9X2KOErG';
 const K = `hwk_${'Kk0_-'.repeat(8)}xyz`;
 const K2 = `hwk_${'Zz9'.repeat(11)}`;
+const NONCE = 'n0nce_-'.repeat(6);
 const bearer = (value: string): IncomingHttpHeaders => ({ authorization: `Bearer ${value}` });
 
 /** One line per outcome, so the table reads like the rules. */
 function summary(target: UpgradeTarget): string {
   if (target.kind === 'refused') return `${target.status} ${target.error}`;
+  if (target.kind === 'check') return `check ${target.nonce}${target.key !== undefined ? ` key:${target.key}` : ''}`;
   const c = target.credential;
   const who = !c ? 'none' : c.kind === 'key' ? `key:${c.key}` : `secret:${c.secret.reveal()}`;
   return `${target.kind} ${who}${target.kind === 'raw' && target.after !== undefined ? ` after:${target.after}` : ''}`;
@@ -68,6 +70,14 @@ const cases: Case[] = [
   ['unknown path', '/elsewhere', {}, true, '404 not_found'],
   ['extra path segment', `/ws/${S}/extra`, {}, true, '404 not_found'],
   ['no url', '', {}, true, '404 not_found'],
+  // hookway check's own socket: a nonce, at most a client key, never an AppSecret.
+  ['check socket', `/ws/check/${NONCE}`, {}, false, `check ${NONCE}`],
+  ['check socket with a key', `/ws/check/${NONCE}/`, bearer(K), false, `check ${NONCE} key:${K}`],
+  ['check socket, absolute form', `http://h/ws/check/${NONCE}?x=1`, {}, false, `check ${NONCE}`],
+  ['check socket without a nonce', '/ws/check', {}, true, '400 invalid_check_nonce'],
+  ['check socket with a short nonce', '/ws/check/abc', {}, true, '400 invalid_check_nonce'],
+  ['check socket with a secret', `/ws/check/${NONCE}?secret=${S}`, {}, true, '400 secret_not_taken'],
+  ['check socket with a non-key bearer', `/ws/check/${NONCE}`, bearer(S), true, '401 invalid_key'],
 ];
 
 describe('parseUpgradeTarget', () => {

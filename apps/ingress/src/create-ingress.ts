@@ -61,6 +61,8 @@ export type IngressStats = {
   webhooksAccepted: number;
   webhooksDuplicate: number;
   webhooksValidated: number;
+  /** `hookway check` test events (signed), delivered to the check's socket or not (no socket held the nonce). */
+  webhookChecks: number;
   /** Bad input or failed verification (400, 401, 413, 415). */
   webhooksRejected: number;
   webhooksUnavailable: number;
@@ -115,6 +117,7 @@ const REJECTIONS = new Set<WebhookOutcome>([
   'malformed_timestamp',
   'bad_signature',
   'stale_timestamp',
+  'invalid_check',
 ]);
 
 const NOT_FOUND_MESSAGE =
@@ -129,6 +132,7 @@ export function createIngress(deps: IngressDeps): Ingress {
     webhooksAccepted: 0,
     webhooksDuplicate: 0,
     webhooksValidated: 0,
+    webhookChecks: 0,
     webhooksRejected: 0,
     webhooksUnavailable: 0,
     webhooksUnknownBot: 0,
@@ -422,6 +426,7 @@ export function createIngress(deps: IngressDeps): Ingress {
     else if (reply.outcome === 'duplicate') counts.webhooksDuplicate++;
     else if (reply.outcome === 'validated') counts.webhooksValidated++;
     else if (reply.outcome === 'bus_unavailable') counts.webhooksUnavailable++;
+    else if (reply.outcome === 'check_delivered' || reply.outcome === 'check_undelivered') counts.webhookChecks++;
     else counts.webhooksRejected++;
   };
 
@@ -451,6 +456,7 @@ function timedPublisher(inner: EventPublisher, metrics: IngressMetrics): EventPu
   const nowMs = () => performance.now();
   return {
     isReady: () => inner.isReady(),
+    publishCheck: (nonce, body) => inner.publishCheck(nonce, body),
     publish: async (bot, event) => {
       const startedMs = nowMs();
       try {

@@ -1,6 +1,8 @@
 import {
   callbackValidationSchema,
   DISPATCH_ACK_BODY,
+  HOOKWAY_CHECK_OP,
+  hookwayCheckSchema,
   Op,
   signCallbackValidation,
   verifyDispatch,
@@ -35,7 +37,12 @@ export type WebhookOutcome =
   | 'malformed_timestamp'
   | 'bad_signature'
   | 'stale_timestamp'
-  | 'bus_unavailable';
+  | 'bus_unavailable'
+  /** `hookway check`'s signed test event, handed to the check socket holding its nonce. */
+  | 'check_delivered'
+  /** A signed check event whose nonce no check socket holds (404). */
+  | 'check_undelivered'
+  | 'invalid_check';
 
 export interface WebhookRequest {
   readonly secret: AppSecret;
@@ -45,7 +52,7 @@ export interface WebhookRequest {
 }
 
 export interface WebhookDeps {
-  readonly events: Pick<EventLog, 'publish'>;
+  readonly events: Pick<EventLog, 'publish' | 'publishCheck'>;
   readonly signatureMaxSkewSec: number;
   readonly nowMs: () => number;
 }
@@ -90,6 +97,8 @@ export async function handleWebhook(req: WebhookRequest, deps: WebhookDeps): Pro
       return validateCallback(req.secret, parsed);
     case Op.Dispatch:
       return dispatch(req, envelope.data.id, envelope.data.t, deps);
+    case HOOKWAY_CHECK_OP:
+      return deliverCheck(req, parsed, deps);
     default:
       return problem(
         400,
@@ -122,12 +131,8 @@ function validateCallback(secret: AppSecret, parsed: unknown): WebhookReply {
   return json(200, 'validated', { plain_token, signature: signCallbackValidation(secret.reveal(), event_ts, plain_token) });
 }
 
-async function dispatch(
-  req: WebhookRequest,
-  eventId: string | undefined,
-  eventType: string | undefined,
-  deps: WebhookDeps,
-): Promise<WebhookReply> {
+/** Signature, then freshness: what every signed webhook (an event or a check) passes before anything is done with it. */
+function verifySigned(req: WebhookRequest, deps: WebhookDeps): WebhookReply | undefined {
   const verdict = verifyDispatch(req.secret.reveal(), req.signatureTimestamp, req.signature, req.rawBody);
   if (!verdict.ok) return problem(401, verdict.reason, SIGNATURE_MESSAGES[verdict.reason]);
 
@@ -141,6 +146,43 @@ async function dispatch(
       );
     }
   }
+  return undefined;
+}
+
+/**
+ * `hookway check`'s test event (packages/protocol/src/check.ts says why it is built this way): signed like an event,
+ * verified before anything else, then handed only to the check socket holding its nonce — never to the bot's log.
+ */
+async function deliverCheck(req: WebhookRequest, parsed: unknown, deps: WebhookDeps): Promise<WebhookReply> {
+  const refused = verifySigned(req, deps);
+  if (refused) return refused;
+  const check = hookwayCheckSchema.safeParse(parsed);
+  if (!check.success) {
+    return problem(400, 'invalid_check', `a check event is {"op":-1,"t":"HOOKWAY_CHECK","d":{"nonce":"<22–64 of A-Z a-z 0-9 _ ->"}}`);
+  }
+  let receivers;
+  try {
+    receivers = await deps.events.publishCheck(check.data.d.nonce, req.rawBody);
+  } catch {
+    return problem(503, 'bus_unavailable', 'event store is unavailable', { 'retry-after': '1' });
+  }
+  return receivers > 0
+    ? json(200, 'check_delivered', { op: Op.HttpCallbackAck, d: 0, check: 'delivered' })
+    : problem(
+        404,
+        'check_undelivered',
+        'no check socket holds this nonce here: the ingress and the gateway that holds /ws/check/<nonce> must share one bus (the same REDIS_URL)',
+      );
+}
+
+async function dispatch(
+  req: WebhookRequest,
+  eventId: string | undefined,
+  eventType: string | undefined,
+  deps: WebhookDeps,
+): Promise<WebhookReply> {
+  const refused = verifySigned(req, deps);
+  if (refused) return refused;
 
   let result;
   try {

@@ -123,6 +123,8 @@ const DEFAULT_DEDUP_MAX_IDS = 200_000;
 export class MemoryEventLog implements EventLog {
   /** By the revealed secret: two AppSecret objects for one bot must find the same log. */
   private readonly logs = new Map<string, BotLog>();
+  /** `hookway check` sockets by their nonce: kept apart from the bots' logs, so a check event can never enter one. */
+  private readonly checks = new Map<string, Set<(body: Buffer) => void>>();
   private readonly nowMs: () => number;
   private readonly sweepTimer: NodeJS.Timeout;
   private closed = false;
@@ -216,6 +218,32 @@ export class MemoryEventLog implements EventLog {
     return this.existingLog(bot)?.delivered;
   }
 
+  async publishCheck(nonce: string, body: Buffer): Promise<number> {
+    this.assertOpen();
+    const listeners = this.checks.get(nonce);
+    for (const listener of listeners ?? []) {
+      try {
+        listener(body);
+      } catch {
+        // A failing check socket must not affect the publisher.
+      }
+    }
+    return listeners?.size ?? 0;
+  }
+
+  async subscribeCheck(nonce: string, listener: (body: Buffer) => void): Promise<BusSubscription> {
+    this.assertOpen();
+    let listeners = this.checks.get(nonce);
+    if (!listeners) this.checks.set(nonce, (listeners = new Set()));
+    listeners.add(listener);
+    return {
+      close: async () => {
+        listeners.delete(listener);
+        if (listeners.size === 0 && this.checks.get(nonce) === listeners) this.checks.delete(nonce);
+      },
+    };
+  }
+
   isReady(): boolean {
     return !this.closed;
   }
@@ -237,5 +265,6 @@ export class MemoryEventLog implements EventLog {
     this.closed = true;
     clearInterval(this.sweepTimer);
     for (const log of this.logs.values()) log.listeners.clear();
+    this.checks.clear();
   }
 }

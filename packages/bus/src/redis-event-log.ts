@@ -56,6 +56,8 @@ export class RedisEventLog implements EventLog {
   private readonly connection: RedisConnection;
   private subscriber: Redis | undefined;
   private readonly channels = new Map<string, ChannelEntry>();
+  /** `hookway check` sockets by their channel (`hookway:check:<nonce>`); never a bot channel, never the history. */
+  private readonly checkChannels = new Map<string, Set<(body: Buffer) => void>>();
   private readonly nodeId = randomBytes(6).toString('hex');
   private probeTimer: NodeJS.Timeout | undefined;
   private lastSubscriberMessageMs = Date.now();
@@ -211,6 +213,36 @@ export class RedisEventLog implements EventLog {
     };
   }
 
+  async publishCheck(nonce: string, body: Buffer): Promise<number> {
+    this.assertOpen();
+    // PUBLISH answers how many subscriptions received it: 0 tells the check that no gateway holds its socket.
+    return this.run(this.client.publish(redisKeys.checkChannel(nonce), body));
+  }
+
+  async subscribeCheck(nonce: string, listener: (body: Buffer) => void): Promise<BusSubscription> {
+    this.assertOpen();
+    const subscriber = this.ensureSubscriber();
+    const channel = redisKeys.checkChannel(nonce);
+    let listeners = this.checkChannels.get(channel);
+    const fresh = !listeners;
+    if (!listeners) this.checkChannels.set(channel, (listeners = new Set()));
+    listeners.add(listener);
+    const release = async () => {
+      if (!listeners.delete(listener) || listeners.size > 0 || this.checkChannels.get(channel) !== listeners) return;
+      this.checkChannels.delete(channel);
+      if (!this.closed) await subscriber.unsubscribe(channel).catch(() => undefined);
+    };
+    if (fresh) {
+      try {
+        await subscriber.subscribe(channel);
+      } catch (err) {
+        await release();
+        throw cleanRedisError(err);
+      }
+    }
+    return { close: release };
+  }
+
   /** One subscriber connection per process, created on the first subscription (ingress-only processes never need it). */
   private ensureSubscriber(): Redis {
     if (this.subscriber) return this.subscriber;
@@ -239,6 +271,17 @@ export class RedisEventLog implements EventLog {
     this.lastSubscriberMessageMs = Date.now();
     if (channel === redisKeys.probeChannel(this.nodeId)) {
       this.probeSentMs = undefined;
+      return;
+    }
+    const checks = this.checkChannels.get(channel);
+    if (checks) {
+      for (const listener of checks) {
+        try {
+          listener(message);
+        } catch {
+          // One failing check socket must not affect the others.
+        }
+      }
       return;
     }
     const entry = this.channels.get(channel);
@@ -319,6 +362,7 @@ export class RedisEventLog implements EventLog {
     this.closed = true;
     clearInterval(this.probeTimer);
     this.channels.clear();
+    this.checkChannels.clear();
     if (this.subscriber) await quitRedis(this.subscriber);
   }
 }

@@ -70,13 +70,20 @@ export interface EventLog {
   markDelivered(bot: AppSecret, position: StreamPosition): Promise<void>;
   /** The last position that reached a client, if any, in the current epoch. */
   deliveredPosition(bot: AppSecret): Promise<StreamPosition | undefined>;
+  /**
+   * `hookway check`'s test event: handed to the check sockets holding `nonce` (in any process), never numbered, stored
+   * or fanned out to a bot's clients. Resolves with how many sockets' processes received it (0: none holds the nonce).
+   */
+  publishCheck(nonce: string, body: Buffer): Promise<number>;
+  /** A check socket's side of `publishCheck`: resolves once a check event for `nonce` will reach `listener`. */
+  subscribeCheck(nonce: string, listener: (body: Buffer) => void): Promise<BusSubscription>;
   /** False while the log cannot accept events (for `/readyz`). */
   isReady(): boolean;
   close(): Promise<void>;
 }
 
 /** The ingress's side of the log: it only appends (and says whether it can). */
-export type EventPublisher = Pick<EventLog, 'publish' | 'isReady'>;
+export type EventPublisher = Pick<EventLog, 'publish' | 'publishCheck' | 'isReady'>;
 /** The gateways' side of the log: everything but appending (and closing, which its owner does). */
 export type EventReader = Omit<EventLog, 'publish' | 'close'>;
 

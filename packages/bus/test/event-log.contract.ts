@@ -235,5 +235,29 @@ export function eventLogContract(name: string, makeLog: EventLogFactory): void {
       expect(b.isReady()).toBe(false);
       await expect(b.publish(freshBot(), { body: body('x') })).rejects.toThrow(/closed/);
     });
+
+    it('hands a check event only to the check subscribers of its nonce, never to a bot feed or the history', async () => {
+      const b = await bus();
+      const x = freshBot();
+      const [nonce, other] = [`n${'A'.repeat(30)}${++botCounter}`, `n${'B'.repeat(30)}${++botCounter}`];
+      const feed: string[] = [];
+      const checked: string[] = [];
+      const elsewhere: string[] = [];
+      await b.subscribe(x, (e) => feed.push(e.body.toString()));
+      const subscription = await b.subscribeCheck(nonce, (bytes) => checked.push(bytes.toString()));
+      await b.subscribeCheck(other, (bytes) => elsewhere.push(bytes.toString()));
+      const check = `{"op":-1,"t":"HOOKWAY_CHECK","d":{"nonce":"${nonce}"}}`;
+      expect(await b.publishCheck(nonce, body(check))).toBe(1);
+      await until(() => checked.length === 1, 'the check event');
+      expect(checked).toEqual([check]);
+      // A real event after it: had the check event reached the bot's feed, it would have come first.
+      await b.publish(x, { eventId: 'real', body: body('real') });
+      await until(() => feed.length === 1, 'the real event');
+      expect(feed).toEqual(['real']);
+      expect(elsewhere).toEqual([]);
+      expect((await b.history(x)).events.map((e) => e.body.toString())).toEqual(['real']);
+      await subscription.close();
+      expect(await b.publishCheck(nonce, body(check))).toBe(0);
+    });
   });
 }

@@ -1,3 +1,4 @@
+import { CHECK_NONCE_PATTERN } from './check.ts';
 import { AppSecret } from './secret.ts';
 
 export interface EndpointMatch {
@@ -46,5 +47,21 @@ function safeDecode(segment: string): string | undefined {
 
 /** `/ws…` (raw mode) or `/websocket…` (gateway mode): what plain HTTP there is told to upgrade instead. */
 export function isWebSocketEndpoint(rawUrl: string): boolean {
-  return matchSecretEndpoint(rawUrl, 'ws') !== null || matchSecretEndpoint(rawUrl, 'websocket') !== null;
+  return (
+    matchSecretEndpoint(rawUrl, 'ws') !== null ||
+    matchSecretEndpoint(rawUrl, 'websocket') !== null ||
+    checkSocketNonce(rawUrl) !== undefined
+  );
+}
+
+/**
+ * The nonce of a check socket's URL (`/ws/check/<nonce>`, a trailing slash and a query allowed), '' when the path is a
+ * check socket's with no usable nonce, undefined for any other path.
+ */
+export function checkSocketNonce(rawUrl: string): string | undefined {
+  const target = stripAbsoluteForm(rawUrl);
+  const pathname = target.split(/[?#]/, 1)[0]!;
+  const match = /^\/ws\/check(?:\/([^/]*))?\/?$/.exec(pathname);
+  if (!match) return undefined;
+  return match[1] !== undefined && CHECK_NONCE_PATTERN.test(match[1]) ? match[1] : '';
 }

@@ -10,3 +10,4 @@ export * from './gateway.ts';
 export * from './envelope-bytes.ts';
 export * from './openapi-paths.ts';
 export * from './call-frames.ts';
+export * from './check.ts';

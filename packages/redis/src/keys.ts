@@ -25,6 +25,11 @@ export const redisKeys = {
   bots: () => 'hookway:bots',
   /** Hash SHA-256 of a client key → its record (JSON: name, appid, events, expiry); never the key itself. */
   clientKeys: () => 'hookway:client-keys',
+  /**
+   * Pub/sub channel of one `hookway check` run: its signed test event, for the check's own socket only. The nonce is
+   * the check's random marker (22–64 of A-Z a-z 0-9 _ -), not a secret: the event must still be signed by a bot.
+   */
+  checkChannel: (nonce: string) => `hookway:check:${nonce}`,
   /** A gateway's own probe channel, used to prove its subscriber connection still receives messages. */
   probeChannel: (nodeId: string) => `hookway:probe:${nodeId}`,
   /** String (JSON, with an expiry): one replica's latest status report, for the status page. */

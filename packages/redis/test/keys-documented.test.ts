@@ -16,6 +16,7 @@ const ARGUMENTS: Record<keyof typeof redisKeys, unknown[]> = {
   session: ['PLACEHOLDERsession'],
   bots: [],
   clientKeys: [],
+  checkChannel: ['PLACEHOLDERnonce'],
   probeChannel: ['PLACEHOLDERnode'],
   replicaReport: ['PLACEHOLDERreplica'],
   replicas: [],
@@ -25,6 +26,7 @@ const documented = (key: string) =>
     .replace('PLACEHOLDERsecret', '<S>')
     .replace('PLACEHOLDERevent', '<event id>')
     .replace('PLACEHOLDERsession', '<session id>')
+    .replace('PLACEHOLDERnonce', '<nonce>')
     .replace('PLACEHOLDERnode', '<node>')
     .replace('PLACEHOLDERreplica', '<replica id>');
 

@@ -1,9 +1,10 @@
 import { CommandFailed, EXIT, UsageError, type CliCommand, type CliIo } from './command.ts';
 import { BUNDLED, HOOKWAY, hookwayCommand } from './invocation.ts';
+import { checkCommand } from './check/check-command.ts';
 import { keysCommand } from './keys-command.ts';
 
 /** Every `pnpm hookway <command>`: one entry per command. */
-export const COMMANDS: readonly CliCommand[] = [keysCommand];
+export const COMMANDS: readonly CliCommand[] = [keysCommand, checkCommand];
 
 /** The servers, named as the built file takes them (`node dist/hookway.mjs gateway`) and as pnpm scripts. */
 export const ROLES = [
