@@ -15,6 +15,7 @@ COPY packages/runtime/package.json packages/runtime/
 COPY packages/redis/package.json packages/redis/
 COPY packages/bots/package.json packages/bots/
 COPY packages/keys/package.json packages/keys/
+COPY packages/status/package.json packages/status/
 COPY packages/testkit/package.json packages/testkit/
 COPY bench/package.json bench/
 COPY examples/package.json examples/

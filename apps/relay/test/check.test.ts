@@ -184,9 +184,9 @@ describe.skipIf(!hasNginx)('hookway check: a broken deployment', () => {
       const r = await check([`https://localhost:${nginx.port}/webhook`, ...bot(), '--ca', certificate.cert, '--allow-port']);
       expect(r.status).toBe(1);
       expect(r.line('TLS')).toMatch(/^✓/);
-      expect(r.line('op 13')).toBe('✗ op 13: the proxy answered 502: it cannot reach Hookway');
+      expect(r.line('op 13')).toBe('✗ op 13: the proxy answered 503 upstream_unavailable: it cannot reach Hookway');
       expect(r.stdout).toContain('fix: start Hookway (systemctl status hookway / pm2 status / 宝塔 Node 项目)');
-      expect(r.line('/readyz')).toMatch(/^✗ \/readyz: the proxy answered 502/);
+      expect(r.line('/readyz')).toMatch(/^✗ \/readyz: the proxy answered 503 upstream_unavailable/);
     } finally {
       await nginx.stop();
     }

@@ -1,3 +1,4 @@
+import { HOOKWAY } from '../invocation.ts';
 import { randomBytes, verify } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { AppSecret, checkEventBody, keysForSecret, signDispatch, type CheckReadyFrame } from '@hookway/protocol';
@@ -16,8 +17,8 @@ import {
 } from './probes.ts';
 import { languageOf, renderReport, sayIn, type CheckLine, type Say } from './report.ts';
 
-export const CHECK_HELP = `Usage: pnpm hookway check <public URL> --appid <appid> --secret <AppSecret> [--key <client key>]
-       pnpm hookway check <public URL> --key <client key>
+export const CHECK_HELP = `Usage: ${HOOKWAY} check <public URL> --appid <appid> --secret <AppSecret> [--key <client key>]
+       ${HOOKWAY} check <public URL> --key <client key>
 
 Checks a deployed Hookway from the outside, as the QQ platform and a bot see it, and prints a checklist
 (✓ passed, ⚠ attention, ✗ failed with the fix). The exit status is 1 when anything failed.
@@ -53,7 +54,7 @@ const NGINX_UPGRADE_LINES = [
 /** `pnpm hookway check …`: a deployment, checked from the outside. */
 export const checkCommand: CliCommand = {
   name: 'check',
-  summary: 'check a deployment from the outside: TLS, op 13, WebSockets, a test event (pnpm hookway check --help)',
+  summary: `check a deployment from the outside: TLS, op 13, WebSockets, a test event (${HOOKWAY} check --help)`,
   async run(args, io) {
     const { values, positionals } = parseCommandArgs(
       args,
@@ -353,11 +354,15 @@ function unreachable(what: string, host: string, port: number, failed: Failure, 
 /** A non-2xx HTTP answer, explained: the proxy cannot reach Hookway, or Hookway's own `{error, message}`. */
 function httpProblem(what: string, status: number, body: string, say: Say): CheckLine {
   const problem = problemOf(body);
-  if ((status === 502 || status === 504) && problem.error === undefined) {
+  // A plain 502/504 from any proxy, or the shipped nginx config's own JSON 503 (deploy/nginx/hookway.conf turns its
+  // 502/504 into `upstream_unavailable`, so that the platform never sees an HTML page).
+  const proxyCannotReach = ((status === 502 || status === 504) && problem.error === undefined) || problem.error === 'upstream_unavailable';
+  if (proxyCannotReach) {
+    const answered = problem.error === undefined ? `${status}` : `${status} ${problem.error}`;
     return {
       mark: 'fail',
       what,
-      detail: say(`the proxy answered ${status}: it cannot reach Hookway`, `反向代理返回 ${status}：无法连接到 Hookway`),
+      detail: say(`the proxy answered ${answered}: it cannot reach Hookway`, `反向代理返回 ${answered}：无法连接到 Hookway`),
       fix: say(
         'start Hookway (systemctl status hookway / pm2 status / 宝塔 Node 项目) and check that the proxy_pass address matches its HOST:PORT',
         '启动 Hookway（systemctl status hookway / pm2 status / 宝塔 Node 项目），并确认 proxy_pass 地址与其 HOST:PORT 一致',
@@ -587,8 +592,8 @@ async function keyCheck(plan: Plan, key: string, transport: Transport, say: Say)
           `被拒绝（${problem.error ?? 401}）：${problem.message ?? ''}`,
         ),
         fix: say(
-          'ask for a new key: pnpm hookway keys add --bot <appid> --name <name> on the server (keys list shows the names)',
-          '在服务器上重新创建密钥：pnpm hookway keys add --bot <appid> --name <名称>（keys list 查看已有密钥）',
+          `ask for a new key: ${HOOKWAY} keys add --bot <appid> --name <name> on the server (keys list shows the names)`,
+          `在服务器上重新创建密钥：${HOOKWAY} keys add --bot <appid> --name <名称>（keys list 查看已有密钥）`,
         ),
       };
     }
