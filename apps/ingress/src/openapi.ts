@@ -200,6 +200,14 @@ export function createOpenApi(options: OpenApiOptions): OpenApi {
 
   const forward = async (req: IncomingMessage, res: ServerResponse, target: URL, pathAndQuery: string, route: 'token' | 'api') => {
     const viaKey = await keyAuthorization(req, route);
+    // A client key in any other form (`QQBot hwk_…`, a Bearer with more after it, the query) would otherwise go upstream as sent.
+    if (!viaKey && `${req.headers.authorization ?? ''} ${pathAndQuery}`.includes(CLIENT_KEY_PREFIX)) {
+      throw new Refusal(
+        401,
+        'invalid_key',
+        'a client key goes only in Authorization: Bearer <client key>, alone; Hookway never forwards one upstream',
+      );
+    }
     const known = [...(await options.directory.bots()).values()];
     if (carriesSecret(pathAndQuery, known)) {
       throw new Refusal(

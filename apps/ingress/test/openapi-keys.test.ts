@@ -147,3 +147,21 @@ describe('the OpenAPI over plain HTTP with a client key (Authorization: Bearer h
     expect(res.status).toBe(200);
   });
 });
+
+describe('a client key in any other form', () => {
+  it('is never sent upstream: a malformed Bearer, QQBot <key>, Bot <appid>.<key> or the key in the query are refused', async () => {
+    const r = await start();
+    const { key } = await addKey();
+    for (const [path, authorization] of [
+      ['/users/@me', `Bearer ${key} extra`],
+      ['/users/@me', `QQBot ${key}`],
+      ['/users/@me', `Bot ${BOT.appid}.${key}`],
+      [`/users/@me?key=${key}`, undefined],
+    ] as const) {
+      const res = await fetch(`${r.baseUrl}${path}`, { headers: authorization ? { authorization } : {} });
+      expect(res.status).toBe(401);
+      expect(await res.json()).toMatchObject({ error: 'invalid_key' });
+    }
+    expect(JSON.stringify(fake.calls)).not.toContain(key);
+  });
+});
