@@ -194,6 +194,27 @@ describe('calls through the socket', () => {
     expect(platform.calls).toEqual([]);
   });
 
+  it('never sends a secret upstream in a call’s path or query (the AppSecret, ?secret=, a client key)', async () => {
+    const g = await start();
+    const { key } = await addKey(g.stores.keys);
+    const c = await fixture.connect(g, `/ws?secret=${SECRET}`);
+    const paths = [
+      `/users/@me?secret=${SECRET}`,
+      `/users/@me?Secret=x`,
+      `/v2/groups/${SECRET}/messages`,
+      `/v2/groups/${encodeURIComponent(SECRET).replace(/[A-Za-z]/, (ch) => `%${ch.charCodeAt(0).toString(16)}`)}/messages`,
+      `/users/@me?k=${key}`,
+    ];
+    for (const [i, path] of paths.entries()) {
+      expect(await call(c, { hookway: 'call', id: `s${i}`, method: 'GET', path })).toMatchObject({
+        id: `s${i}`,
+        error: 'path_not_allowed',
+      });
+    }
+    expect(apiCalls()).toEqual([]);
+    expect(JSON.stringify(platform.calls)).not.toContain(SECRET);
+  });
+
   it('lets a read-only key read but answers forbidden to anything that acts', async () => {
     const g = await start();
     const { key } = await addKey(g.stores.keys, { readOnly: true });
