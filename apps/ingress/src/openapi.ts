@@ -26,6 +26,8 @@ export interface OpenApiOptions {
   /** Wrong keys count as failed authentications of the client's address (the gateway's throttle, shared in the relay). */
   readonly authFailures?: AuthFailureThrottle;
   readonly nowMs?: () => number;
+  /** Hookway's own tokens (ADMIN_TOKEN, METRICS_TOKEN): a request carrying one anywhere is refused, never forwarded. */
+  readonly neverForward?: readonly string[];
   /** Told each forwarded request's upstream status (undefined: upstream could not be reached), for the metrics. */
   readonly onAnswered?: (status: number | undefined) => void;
 }
@@ -207,6 +209,17 @@ export function createOpenApi(options: OpenApiOptions): OpenApi {
         'invalid_key',
         'a client key goes only in Authorization: Bearer <client key>, alone; Hookway never forwards one upstream',
       );
+    }
+    const own = (options.neverForward ?? []).filter((t) => t !== '');
+    if (own.length > 0) {
+      const sent = [pathAndQuery, ...Object.values(req.headers).flat()].join('\n');
+      if (own.some((t) => sent.includes(t))) {
+        throw new Refusal(
+          400,
+          'token_not_forwarded',
+          'this request carries a Hookway token (ADMIN_TOKEN or METRICS_TOKEN), which never goes upstream',
+        );
+      }
     }
     const known = [...(await options.directory.bots()).values()];
     if (carriesSecret(pathAndQuery, known)) {

@@ -12,6 +12,8 @@ import { ingressFixture, SECRET } from './harness.ts';
 
 const BOT = { appid: '102000001', secret: SECRET, userId: '6158788878435714165', username: '测试机器人' };
 const GROUP = '82B3406CB35C23E1071C8D6EC61C6064';
+const ADMIN_TOKEN = 'admin-token-0123456789abcdef';
+const METRICS_TOKEN = 'metrics-token-0123456789abcdef';
 const REPLY = { msg_type: 0, content: 'pong', msg_id: 'ROBOT1.0_abc', msg_seq: 1 };
 
 let fake: FakeQqPlatform;
@@ -44,6 +46,7 @@ const start = (authFailures?: AuthFailureThrottle) =>
           trust: createProxyTrust(['loopback']),
           logger,
           keys,
+          neverForward: [ADMIN_TOKEN, METRICS_TOKEN],
           ...(authFailures ? { authFailures } : {}),
         }),
     },
@@ -163,5 +166,23 @@ describe('a client key in any other form', () => {
       expect(await res.json()).toMatchObject({ error: 'invalid_key' });
     }
     expect(JSON.stringify(fake.calls)).not.toContain(key);
+  });
+});
+
+describe('ADMIN_TOKEN and METRICS_TOKEN', () => {
+  it('are never sent upstream, in any header or the URL (a script that sends its /status/data bearer everywhere)', async () => {
+    const r = await start();
+    for (const token of [ADMIN_TOKEN, METRICS_TOKEN]) {
+      for (const [path, headers] of [
+        ['/users/@me', { authorization: `Bearer ${token}` }],
+        ['/users/@me', { 'x-anything': token }],
+        [`/users/@me?t=${token}`, {}],
+      ] as const) {
+        const res = await fetch(`${r.baseUrl}${path}`, { headers });
+        expect(res.status).toBe(400);
+        expect(await res.json()).toMatchObject({ error: 'token_not_forwarded' });
+      }
+    }
+    expect(JSON.stringify(fake.calls)).not.toContain('-token-');
   });
 });
