@@ -202,8 +202,13 @@ export function createOpenApi(options: OpenApiOptions): OpenApi {
 
   const forward = async (req: IncomingMessage, res: ServerResponse, target: URL, pathAndQuery: string, route: 'token' | 'api') => {
     const viaKey = await keyAuthorization(req, route);
-    // A client key in any other form (`QQBot hwk_…`, a Bearer with more after it, the query) would otherwise go upstream as sent.
-    if (!viaKey && `${req.headers.authorization ?? ''} ${pathAndQuery}`.includes(CLIENT_KEY_PREFIX)) {
+    // A client key in any other form (`QQBot hwk_…`, a Bearer with more after it, another header, the query) would
+    // otherwise go upstream as sent; the Bearer a key was found in is replaced below.
+    const sent = [
+      pathAndQuery,
+      ...Object.entries(req.headers).flatMap(([name, value]) => (viaKey && name === 'authorization' ? [] : [value ?? '']).flat()),
+    ];
+    if (sent.some((value) => value.includes(CLIENT_KEY_PREFIX))) {
       throw new Refusal(
         401,
         'invalid_key',
@@ -212,8 +217,7 @@ export function createOpenApi(options: OpenApiOptions): OpenApi {
     }
     const own = (options.neverForward ?? []).filter((t) => t !== '');
     if (own.length > 0) {
-      const sent = [pathAndQuery, ...Object.values(req.headers).flat()].join('\n');
-      if (own.some((t) => sent.includes(t))) {
+      if (own.some((t) => sent.some((value) => value.includes(t)))) {
         throw new Refusal(
           400,
           'token_not_forwarded',

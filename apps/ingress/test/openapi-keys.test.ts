@@ -165,6 +165,11 @@ describe('a client key in any other form', () => {
       expect(res.status).toBe(401);
       expect(await res.json()).toMatchObject({ error: 'invalid_key' });
     }
+    for (const headers of [{ 'x-api-key': key }, { ...bearer(key), 'x-api-key': key }]) {
+      const res = await fetch(`${r.baseUrl}/users/@me`, { headers });
+      expect(res.status).toBe(401);
+      expect(await res.json()).toMatchObject({ error: 'invalid_key' });
+    }
     expect(JSON.stringify(fake.calls)).not.toContain(key);
   });
 });
