@@ -244,6 +244,20 @@ export function createOpenApi(options: OpenApiOptions): OpenApi {
       const authorization = await upstreamAuthorization(req.headers.authorization, known);
       if (authorization !== undefined) headers.authorization = authorization;
     }
+    // A token request is a few bytes of JSON: read first, so a client key given as clientSecret (an SDK configured
+    // with the key for its secret) is refused here instead of being posted to the platform.
+    let tokenBody: Buffer | undefined;
+    if (route === 'token') {
+      tokenBody = await readTokenBody(req);
+      if (tokenBody === undefined) throw new Refusal(413, 'body_too_large', `a token request is at most ${MAX_TOKEN_BODY_BYTES} bytes`);
+      if (tokenBody.includes(CLIENT_KEY_PREFIX)) {
+        throw new Refusal(
+          400,
+          'key_not_for_token',
+          'a client key is not an AppSecret: with a key there is no token to fetch; call the API paths with Authorization: Bearer <client key>, and Hookway adds its token',
+        );
+      }
+    }
     const send = target.protocol === 'https:' ? httpsRequest : httpRequest;
     counts.openApiForwarded++;
     const upstream = send(target, { method: req.method, headers }, (answer) => {
@@ -271,7 +285,8 @@ export function createOpenApi(options: OpenApiOptions): OpenApi {
       if (!res.headersSent) sendJson(res, 502, { error: 'upstream_unreachable', message: `could not reach ${target.host}` });
       else res.destroy();
     });
-    req.pipe(upstream);
+    if (tokenBody !== undefined) upstream.end(tokenBody);
+    else req.pipe(upstream);
   };
 
   /** Starts a forward; a refusal is answered, anything else it throws is logged and answered 502, never left unhandled. */
@@ -341,4 +356,19 @@ export function createOpenApi(options: OpenApiOptions): OpenApi {
   };
 
   return { serve, stats: () => ({ ...counts }) };
+}
+
+/** Longest token request body forwarded (`{"appId":"…","clientSecret":"…"}` is under 200 bytes). */
+const MAX_TOKEN_BODY_BYTES = 16 * 1024;
+
+/** The whole body, or undefined once it grows past MAX_TOKEN_BODY_BYTES (the rest is not read). */
+async function readTokenBody(req: IncomingMessage): Promise<Buffer | undefined> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > MAX_TOKEN_BODY_BYTES) return undefined;
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks);
 }

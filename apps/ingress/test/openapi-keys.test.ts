@@ -137,6 +137,19 @@ describe('the OpenAPI over plain HTTP with a client key (Authorization: Bearer h
     expect(fake.calls).toEqual([]);
   });
 
+  it('refuses a token request that carries a client key as its clientSecret (an SDK given the key for its secret), sending nothing', async () => {
+    const r = await start();
+    const { key } = await addKey();
+    const res = await fetch(`${r.baseUrl}/app/getAppAccessToken`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ appId: BOT.appid, clientSecret: key }),
+    });
+    expect(res.status).toBe(400);
+    expect(await res.json()).toMatchObject({ error: 'key_not_for_token' });
+    expect(fake.calls).toEqual([]);
+  });
+
   it('leaves the SDK form alone: QQBot <token> fetched through Hookway still works', async () => {
     const r = await start();
     const token = (await (
