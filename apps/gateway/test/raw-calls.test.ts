@@ -213,6 +213,12 @@ describe('calls through the socket', () => {
     }
     expect(apiCalls()).toEqual([]);
     expect(JSON.stringify(platform.calls)).not.toContain(SECRET);
+    // A secret Hookway has not learned (so the log's redactor does not know it) stays out of the log line too.
+    const unknown = await fixture.connect(g, `/ws?secret=${OTHER_SECRET}`);
+    for (const path of [`/v2/groups/${OTHER_SECRET}/messages`, `/app/${OTHER_SECRET}`]) {
+      expect(await call(unknown, { hookway: 'call', id: 'u', method: 'GET', path })).toMatchObject({ error: expect.any(String) });
+    }
+    expect(g.logs.join('\n')).not.toContain(OTHER_SECRET);
   });
 
   it('lets a read-only key read but answers forbidden to anything that acts', async () => {
