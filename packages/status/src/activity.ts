@@ -169,10 +169,10 @@ export class ActivityRecorder implements WebhookActivity, ClientActivity {
 
   snapshot(): ActivitySnapshot {
     const now = this.nowMs();
-    // Bots with a verified event before those with none: anyone can send op 13 or a bad signature for any secret.
+    // Bots with a verified event first: anyone can send op 13 or a bad signature, or connect /ws, with any secret.
     const verified = (s: BotState) => (s.eventsTotal > 0 ? 1 : 0);
     const ordered = [...this.bots.entries()].sort(
-      ([, a], [, b]) => b.clients.size - a.clients.size || verified(b) - verified(a) || b.lastActiveMs - a.lastActiveMs,
+      ([, a], [, b]) => verified(b) - verified(a) || b.clients.size - a.clients.size || b.lastActiveMs - a.lastActiveMs,
     );
     const listed = ordered.slice(0, MAX_BOTS_LISTED);
     return {

@@ -77,6 +77,15 @@ describe('ActivityRecorder', () => {
     expect(snap.bots.map((b) => b.bot)).toContain('bot:real0001');
     expect(snap.bots.find((b) => b.bot === 'bot:real0001')).toMatchObject({ eventsTotal: 1, appid: '102000001' });
   });
+
+  it('lists a bot with verified events before bots that only have clients (anyone can connect /ws with a made-up secret)', () => {
+    const a = new ActivityRecorder();
+    a.verified('bot:real0001', 'GROUP_AT_MESSAGE_CREATE', undefined);
+    for (let i = 0; i < MAX_BOTS_LISTED + 50; i++) {
+      a.connected(`bot:${String(i).padStart(8, '0')}`, { mode: 'raw', address: '203.0.113.9', sinceMs: 1 });
+    }
+    expect(a.snapshot().bots[0]?.bot).toBe('bot:real0001');
+  });
 });
 
 describe('HOOKWAY_VERSION', () => {
