@@ -194,6 +194,33 @@ describe('calls through the socket', () => {
     expect(platform.calls).toEqual([]);
   });
 
+  it('never sends a secret upstream in a call’s path or query (the AppSecret, ?secret=, a client key)', async () => {
+    const g = await start();
+    const { key } = await addKey(g.stores.keys);
+    const c = await fixture.connect(g, `/ws?secret=${SECRET}`);
+    const paths = [
+      `/users/@me?secret=${SECRET}`,
+      `/users/@me?Secret=x`,
+      `/v2/groups/${SECRET}/messages`,
+      `/v2/groups/${encodeURIComponent(SECRET).replace(/[A-Za-z]/, (ch) => `%${ch.charCodeAt(0).toString(16)}`)}/messages`,
+      `/users/@me?k=${key}`,
+    ];
+    for (const [i, path] of paths.entries()) {
+      expect(await call(c, { hookway: 'call', id: `s${i}`, method: 'GET', path })).toMatchObject({
+        id: `s${i}`,
+        error: 'path_not_allowed',
+      });
+    }
+    expect(apiCalls()).toEqual([]);
+    expect(JSON.stringify(platform.calls)).not.toContain(SECRET);
+    // A secret Hookway has not learned (so the log's redactor does not know it) stays out of the log line too.
+    const unknown = await fixture.connect(g, `/ws?secret=${OTHER_SECRET}`);
+    for (const path of [`/v2/groups/${OTHER_SECRET}/messages`, `/app/${OTHER_SECRET}`]) {
+      expect(await call(unknown, { hookway: 'call', id: 'u', method: 'GET', path })).toMatchObject({ error: expect.any(String) });
+    }
+    expect(g.logs.join('\n')).not.toContain(OTHER_SECRET);
+  });
+
   it('lets a read-only key read but answers forbidden to anything that acts', async () => {
     const g = await start();
     const { key } = await addKey(g.stores.keys, { readOnly: true });

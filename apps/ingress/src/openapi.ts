@@ -26,6 +26,8 @@ export interface OpenApiOptions {
   /** Wrong keys count as failed authentications of the client's address (the gateway's throttle, shared in the relay). */
   readonly authFailures?: AuthFailureThrottle;
   readonly nowMs?: () => number;
+  /** Hookway's own tokens (ADMIN_TOKEN, METRICS_TOKEN): a request carrying one anywhere is refused, never forwarded. */
+  readonly neverForward?: readonly string[];
   /** Told each forwarded request's upstream status (undefined: upstream could not be reached), for the metrics. */
   readonly onAnswered?: (status: number | undefined) => void;
 }
@@ -200,6 +202,29 @@ export function createOpenApi(options: OpenApiOptions): OpenApi {
 
   const forward = async (req: IncomingMessage, res: ServerResponse, target: URL, pathAndQuery: string, route: 'token' | 'api') => {
     const viaKey = await keyAuthorization(req, route);
+    // A client key in any other form (`QQBot hwk_…`, a Bearer with more after it, another header, the query) would
+    // otherwise go upstream as sent; the Bearer a key was found in is replaced below.
+    const sent = [
+      pathAndQuery,
+      ...Object.entries(req.headers).flatMap(([name, value]) => (viaKey && name === 'authorization' ? [] : [value ?? '']).flat()),
+    ];
+    if (sent.some((value) => value.includes(CLIENT_KEY_PREFIX))) {
+      throw new Refusal(
+        401,
+        'invalid_key',
+        'a client key goes only in Authorization: Bearer <client key>, alone; Hookway never forwards one upstream',
+      );
+    }
+    const own = (options.neverForward ?? []).filter((t) => t !== '');
+    if (own.length > 0) {
+      if (own.some((t) => sent.some((value) => value.includes(t)))) {
+        throw new Refusal(
+          400,
+          'token_not_forwarded',
+          'this request carries a Hookway token (ADMIN_TOKEN or METRICS_TOKEN), which never goes upstream',
+        );
+      }
+    }
     const known = [...(await options.directory.bots()).values()];
     if (carriesSecret(pathAndQuery, known)) {
       throw new Refusal(
@@ -218,6 +243,20 @@ export function createOpenApi(options: OpenApiOptions): OpenApi {
     } else {
       const authorization = await upstreamAuthorization(req.headers.authorization, known);
       if (authorization !== undefined) headers.authorization = authorization;
+    }
+    // A token request is a few bytes of JSON: read first, so a client key given as clientSecret (an SDK configured
+    // with the key for its secret) is refused here instead of being posted to the platform.
+    let tokenBody: Buffer | undefined;
+    if (route === 'token') {
+      tokenBody = await readTokenBody(req);
+      if (tokenBody === undefined) throw new Refusal(413, 'body_too_large', `a token request is at most ${MAX_TOKEN_BODY_BYTES} bytes`);
+      if (tokenBody.includes(CLIENT_KEY_PREFIX)) {
+        throw new Refusal(
+          400,
+          'key_not_for_token',
+          'a client key is not an AppSecret: with a key there is no token to fetch; call the API paths with Authorization: Bearer <client key>, and Hookway adds its token',
+        );
+      }
     }
     const send = target.protocol === 'https:' ? httpsRequest : httpRequest;
     counts.openApiForwarded++;
@@ -246,7 +285,8 @@ export function createOpenApi(options: OpenApiOptions): OpenApi {
       if (!res.headersSent) sendJson(res, 502, { error: 'upstream_unreachable', message: `could not reach ${target.host}` });
       else res.destroy();
     });
-    req.pipe(upstream);
+    if (tokenBody !== undefined) upstream.end(tokenBody);
+    else req.pipe(upstream);
   };
 
   /** Starts a forward; a refusal is answered, anything else it throws is logged and answered 502, never left unhandled. */
@@ -316,4 +356,19 @@ export function createOpenApi(options: OpenApiOptions): OpenApi {
   };
 
   return { serve, stats: () => ({ ...counts }) };
+}
+
+/** Longest token request body forwarded (`{"appId":"…","clientSecret":"…"}` is under 200 bytes). */
+const MAX_TOKEN_BODY_BYTES = 16 * 1024;
+
+/** The whole body, or undefined once it grows past MAX_TOKEN_BODY_BYTES (the rest is not read). */
+async function readTokenBody(req: IncomingMessage): Promise<Buffer | undefined> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > MAX_TOKEN_BODY_BYTES) return undefined;
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks);
 }

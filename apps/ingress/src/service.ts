@@ -127,6 +127,7 @@ export function ingressDeps(
       trust,
       logger,
       timeoutMs: config.openapiTimeoutMs,
+      neverForward: [config.adminToken, config.metricsToken],
       ...(keys ? { keys } : {}),
       authFailures,
       ...(metrics ? { onAnswered: (status: number | undefined) => metrics.openApiAnswered(status) } : {}),

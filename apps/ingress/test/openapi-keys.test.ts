@@ -12,6 +12,8 @@ import { ingressFixture, SECRET } from './harness.ts';
 
 const BOT = { appid: '102000001', secret: SECRET, userId: '6158788878435714165', username: '测试机器人' };
 const GROUP = '82B3406CB35C23E1071C8D6EC61C6064';
+const ADMIN_TOKEN = 'admin-token-0123456789abcdef';
+const METRICS_TOKEN = 'metrics-token-0123456789abcdef';
 const REPLY = { msg_type: 0, content: 'pong', msg_id: 'ROBOT1.0_abc', msg_seq: 1 };
 
 let fake: FakeQqPlatform;
@@ -44,6 +46,7 @@ const start = (authFailures?: AuthFailureThrottle) =>
           trust: createProxyTrust(['loopback']),
           logger,
           keys,
+          neverForward: [ADMIN_TOKEN, METRICS_TOKEN],
           ...(authFailures ? { authFailures } : {}),
         }),
     },
@@ -134,6 +137,19 @@ describe('the OpenAPI over plain HTTP with a client key (Authorization: Bearer h
     expect(fake.calls).toEqual([]);
   });
 
+  it('refuses a token request that carries a client key as its clientSecret (an SDK given the key for its secret), sending nothing', async () => {
+    const r = await start();
+    const { key } = await addKey();
+    const res = await fetch(`${r.baseUrl}/app/getAppAccessToken`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ appId: BOT.appid, clientSecret: key }),
+    });
+    expect(res.status).toBe(400);
+    expect(await res.json()).toMatchObject({ error: 'key_not_for_token' });
+    expect(fake.calls).toEqual([]);
+  });
+
   it('leaves the SDK form alone: QQBot <token> fetched through Hookway still works', async () => {
     const r = await start();
     const token = (await (
@@ -145,5 +161,46 @@ describe('the OpenAPI over plain HTTP with a client key (Authorization: Bearer h
     ).json()) as { access_token: string };
     const res = await fetch(`${r.baseUrl}/users/@me`, { headers: { authorization: `QQBot ${token.access_token}` } });
     expect(res.status).toBe(200);
+  });
+});
+
+describe('a client key in any other form', () => {
+  it('is never sent upstream: a malformed Bearer, QQBot <key>, Bot <appid>.<key> or the key in the query are refused', async () => {
+    const r = await start();
+    const { key } = await addKey();
+    for (const [path, authorization] of [
+      ['/users/@me', `Bearer ${key} extra`],
+      ['/users/@me', `QQBot ${key}`],
+      ['/users/@me', `Bot ${BOT.appid}.${key}`],
+      [`/users/@me?key=${key}`, undefined],
+    ] as const) {
+      const res = await fetch(`${r.baseUrl}${path}`, { headers: authorization ? { authorization } : {} });
+      expect(res.status).toBe(401);
+      expect(await res.json()).toMatchObject({ error: 'invalid_key' });
+    }
+    for (const headers of [{ 'x-api-key': key }, { ...bearer(key), 'x-api-key': key }]) {
+      const res = await fetch(`${r.baseUrl}/users/@me`, { headers });
+      expect(res.status).toBe(401);
+      expect(await res.json()).toMatchObject({ error: 'invalid_key' });
+    }
+    expect(JSON.stringify(fake.calls)).not.toContain(key);
+  });
+});
+
+describe('ADMIN_TOKEN and METRICS_TOKEN', () => {
+  it('are never sent upstream, in any header or the URL (a script that sends its /status/data bearer everywhere)', async () => {
+    const r = await start();
+    for (const token of [ADMIN_TOKEN, METRICS_TOKEN]) {
+      for (const [path, headers] of [
+        ['/users/@me', { authorization: `Bearer ${token}` }],
+        ['/users/@me', { 'x-anything': token }],
+        [`/users/@me?t=${token}`, {}],
+      ] as const) {
+        const res = await fetch(`${r.baseUrl}${path}`, { headers });
+        expect(res.status).toBe(400);
+        expect(await res.json()).toMatchObject({ error: 'token_not_forwarded' });
+      }
+    }
+    expect(JSON.stringify(fake.calls)).not.toContain('-token-');
   });
 });

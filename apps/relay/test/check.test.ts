@@ -93,6 +93,13 @@ describe.skipIf(!hasNginx)('hookway check behind nginx with TLS', () => {
     expect(r.line('op 13')).toMatch(/^✓/);
   });
 
+  it('never sends the client key to a server whose certificate failed (anyone could be answering)', async () => {
+    const r = await check([url, '--key', key, '--allow-port']);
+    expect(r.status).toBe(1);
+    expect(r.line('TLS')).toMatch(/^✗ TLS: the certificate is not trusted \(/);
+    expect(r.line('Client key')).toBe('– Client key: not sent: the server’s certificate failed the TLS check');
+  });
+
   it('shows a wrong secret as ✗ op 13 with the fix (exit 1)', async () => {
     const r = await check([url, ...bot('WrongSecret12345'), '--ca', certificate.cert, '--allow-port']);
     expect(r.status).toBe(1);

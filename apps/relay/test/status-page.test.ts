@@ -135,6 +135,24 @@ describe('access to the status page', () => {
     expect((await get(r, '/status/data', { authorization: `Bearer ${TOKEN}` })).status).toBe(429);
   });
 
+  it('refuses a cross-site login or logout (another site’s form) without counting it against the address', async () => {
+    const r = await withStatus({ authFailuresPerMinute: 2 });
+    for (const site of ['cross-site', 'same-site']) {
+      for (let i = 0; i < 3; i++) {
+        const res = await login(r, `wrong-token-${i}-0123456789`, { 'sec-fetch-site': site });
+        expect(res.status).toBe(403);
+        expect(res.headers.get('set-cookie')).toBeNull();
+      }
+      const logout = await fetch(`${r.baseUrl}/status/logout`, { method: 'POST', headers: { 'sec-fetch-site': site }, redirect: 'manual' });
+      expect(logout.status).toBe(403);
+      expect(logout.headers.get('set-cookie')).toBeNull();
+    }
+    // The page's own form: same-origin (or an old browser that says nothing).
+    expect((await login(r, TOKEN, { 'sec-fetch-site': 'same-origin' })).status).toBe(303);
+    expect((await login(r, TOKEN, { 'sec-fetch-site': 'none' })).status).toBe(303);
+    expect((await login(r, TOKEN)).status).toBe(303);
+  });
+
   it('refuses an oversized login body and other methods', async () => {
     const r = await withStatus();
     const big = await fetch(`${r.baseUrl}/status/login`, {

@@ -1,4 +1,4 @@
-import { apiCallTarget, type AppSecret, type CallError, type CallMethod } from '@hookway/protocol';
+import { apiCallTarget, CLIENT_KEY_PREFIX, type AppSecret, type CallError, type CallMethod } from '@hookway/protocol';
 import type { BotDirectory } from './bot-directory.ts';
 
 /** One OpenAPI call made with Hookway's own access token for a bot (a raw client's call frame). */
@@ -51,6 +51,12 @@ export function createOpenApiCaller(options: OpenApiCallerOptions): CallOpenApi 
         message: 'Hookway forwards only the QQ OpenAPI paths /v2/…, /channels/…, /dms/…, /guilds/…, /interactions/…, /users/@me…',
       };
     }
+    if (carriesCredential(target, bot.secret)) {
+      return {
+        error: 'path_not_allowed',
+        message: 'this path carries a secret (the AppSecret, a secret= parameter or a client key), and Hookway never sends one upstream',
+      };
+    }
     const appid = bot.appid ?? (await options.directory.appidOf(bot.secret).catch(() => undefined));
     if (appid === undefined) {
       return {
@@ -84,6 +90,21 @@ export function createOpenApiCaller(options: OpenApiCallerOptions): CallOpenApi 
       return { error: 'upstream_failed', message: `could not reach ${base.host}` };
     }
   };
+}
+
+/** Whether a call's path and query hold the connection's AppSecret (as sent or decoded), a `secret` parameter or a client key. */
+function carriesCredential(target: string, secret: AppSecret): boolean {
+  const queryAt = target.indexOf('?');
+  if (queryAt !== -1) {
+    for (const name of new URLSearchParams(target.slice(queryAt + 1)).keys()) if (name.trim().toLowerCase() === 'secret') return true;
+  }
+  let decoded = target;
+  try {
+    decoded = decodeURIComponent(target);
+  } catch {
+    // Not percent-decodable: the text as sent is all there is to look at.
+  }
+  return [target, decoded].some((form) => form.includes(secret.reveal()) || form.includes(CLIENT_KEY_PREFIX));
 }
 
 /** One request upstream with this token; a body past `maxAnswerBytes` is an error answer. */

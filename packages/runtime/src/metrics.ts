@@ -54,7 +54,16 @@ export class BotLabels {
     this.seen.add(bot);
     return bot;
   }
+
+  /** A label already given, else `unverified`: for what anyone can send with any secret (op 13, refusals). */
+  known(bot: string | undefined): string {
+    if (bot === undefined) return 'none';
+    return this.seen.has(bot) ? bot : 'unverified';
+  }
 }
+
+/** Outcomes that prove the webhook's secret is a bot's (its signature verified): only they may add a bot label. */
+const VERIFIED_OUTCOMES = new Set(['accepted', 'duplicate']);
 
 /** A close code as a label: the standard and application ranges as themselves, anything else as `other`. */
 export function closeCodeLabel(code: number): string {
@@ -110,7 +119,7 @@ export class Metrics implements IngressMetrics, GatewayMetrics {
 
     this.webhooks = new Counter({
       name: 'hookway_webhooks_total',
-      help: 'Webhooks by outcome (accepted, duplicate, validated = op 13, bad_signature, unknown_bot, …) and bot tag.',
+      help: 'Webhooks by outcome (accepted, duplicate, validated = op 13, bad_signature, unknown_bot, …) and bot tag (unverified: a secret no verified event has proved yet).',
       labelNames: ['outcome', 'bot'],
       registers,
     });
@@ -234,7 +243,7 @@ export class Metrics implements IngressMetrics, GatewayMetrics {
   }
 
   webhook(outcome: string, bot: string | undefined): void {
-    this.webhooks.inc({ outcome, bot: this.bots.label(bot) });
+    this.webhooks.inc({ outcome, bot: VERIFIED_OUTCOMES.has(outcome) ? this.bots.label(bot) : this.bots.known(bot) });
     if (bot === undefined) return;
     if (outcome === 'accepted') this.activity?.count(bot, 'accepted');
     else if (outcome === 'duplicate') this.activity?.count(bot, 'duplicates');

@@ -129,6 +129,23 @@ describe('labels stay bounded', () => {
     expect(body).not.toContain('bot:00000003');
   });
 
+  it('admits a bot label only with a verified event: refusals and op 13 for unseen secrets cannot use up the labels', async () => {
+    const metrics = new Metrics({ maxBotLabels: 2 });
+    // Anyone can POST /webhook/<any secret> (op 13, a bad signature, a huge body): each would be a new tag.
+    for (let i = 1; i <= 5; i++) {
+      metrics.webhook('bad_signature', `bot:0000000${i}`);
+      metrics.webhook('validated', `bot:1000000${i}`);
+    }
+    metrics.webhook('accepted', 'bot:aaaaaaaa');
+    metrics.webhook('bad_signature', 'bot:aaaaaaaa');
+    const { body } = await metrics.render();
+    expect(sample(body, 'hookway_webhooks_total', { outcome: 'accepted', bot: 'bot:aaaaaaaa' })).toBe(1);
+    expect(sample(body, 'hookway_webhooks_total', { outcome: 'bad_signature', bot: 'bot:aaaaaaaa' })).toBe(1);
+    expect(sample(body, 'hookway_webhooks_total', { outcome: 'bad_signature', bot: 'unverified' })).toBe(5);
+    expect(sample(body, 'hookway_webhooks_total', { outcome: 'validated', bot: 'unverified' })).toBe(5);
+    expect(body).not.toContain('bot:00000001');
+  });
+
   it('BotLabels: none for an unknown bot', () => {
     const labels = new BotLabels(1);
     expect([labels.label(undefined), labels.label('a'), labels.label('b'), labels.label('a')]).toEqual(['none', 'a', 'other', 'a']);

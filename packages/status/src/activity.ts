@@ -169,7 +169,11 @@ export class ActivityRecorder implements WebhookActivity, ClientActivity {
 
   snapshot(): ActivitySnapshot {
     const now = this.nowMs();
-    const ordered = [...this.bots.entries()].sort(([, a], [, b]) => b.clients.size - a.clients.size || b.lastActiveMs - a.lastActiveMs);
+    // Bots with a verified event first: anyone can send op 13 or a bad signature, or connect /ws, with any secret.
+    const verified = (s: BotState) => (s.eventsTotal > 0 ? 1 : 0);
+    const ordered = [...this.bots.entries()].sort(
+      ([, a], [, b]) => verified(b) - verified(a) || b.clients.size - a.clients.size || b.lastActiveMs - a.lastActiveMs,
+    );
     const listed = ordered.slice(0, MAX_BOTS_LISTED);
     return {
       bots: listed.map(([bot, s]) => ({
@@ -203,11 +207,14 @@ export class ActivityRecorder implements WebhookActivity, ClientActivity {
     return state;
   }
 
+  /** The idlest bot without clients, one never proved by a verified event first (those cost an attacker nothing). */
   private forgetIdlest(): void {
+    let idlestVerified: string | undefined;
     for (const [bot, state] of this.bots) {
       if (state.clients.size > 0) continue;
-      this.bots.delete(bot);
-      return;
+      if (state.eventsTotal === 0) return void this.bots.delete(bot);
+      idlestVerified ??= bot;
     }
+    if (idlestVerified !== undefined) this.bots.delete(idlestVerified);
   }
 }

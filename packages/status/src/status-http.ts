@@ -113,6 +113,14 @@ export function createStatusRoutes(deps: StatusRoutesDeps): (req: IncomingMessag
       sendJson(res, 405, { error: 'method_not_allowed', message: `${path} answers ${method} only` }, { allow: method });
       return true;
     }
+    // Another site's form (Sec-Fetch-Site, sent by every current browser): a forged logout, or wrong tokens posted
+    // from the admin's browser to get the admin's own address throttled (the throttle is shared with keys and webhooks).
+    const site = req.headers['sec-fetch-site'];
+    if (method === 'POST' && (site === 'cross-site' || site === 'same-site')) {
+      req.resume();
+      sendJson(res, 403, { error: 'cross_site_refused', message: `${path} takes only the status page's own form` }, CLOSE);
+      return true;
+    }
     const fail = (err: unknown) => {
       if (!res.headersSent) sendJson(res, 500, { error: 'internal_error', message: 'internal error' });
       else res.destroy(err instanceof Error ? err : undefined);

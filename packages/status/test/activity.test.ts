@@ -62,6 +62,30 @@ describe('ActivityRecorder', () => {
     expect(snap.bots[0]?.bot).toBe('bot:keepme00');
     expect(snap.bots.length + snap.botsOmitted).toBeLessThanOrEqual(1000);
   });
+
+  it('keeps and lists a bot with verified events however many secrets anyone sends op 13 or bad signatures for', () => {
+    const t = clock();
+    const a = new ActivityRecorder(t.now);
+    a.verified('bot:real0001', 'GROUP_AT_MESSAGE_CREATE', '102000001');
+    // op 13 and refusals are unauthenticated with the secret in the URL: any string makes a new tag.
+    for (let i = 0; i < 3000; i++) {
+      t.advance(1);
+      a.validated(`bot:${String(i).padStart(8, '0')}`);
+      a.rejected(`bot:${String(i + 5000).padStart(8, '0')}`, 'bad_signature', '203.0.113.9');
+    }
+    const snap = a.snapshot();
+    expect(snap.bots.map((b) => b.bot)).toContain('bot:real0001');
+    expect(snap.bots.find((b) => b.bot === 'bot:real0001')).toMatchObject({ eventsTotal: 1, appid: '102000001' });
+  });
+
+  it('lists a bot with verified events before bots that only have clients (anyone can connect /ws with a made-up secret)', () => {
+    const a = new ActivityRecorder();
+    a.verified('bot:real0001', 'GROUP_AT_MESSAGE_CREATE', undefined);
+    for (let i = 0; i < MAX_BOTS_LISTED + 50; i++) {
+      a.connected(`bot:${String(i).padStart(8, '0')}`, { mode: 'raw', address: '203.0.113.9', sinceMs: 1 });
+    }
+    expect(a.snapshot().bots[0]?.bot).toBe('bot:real0001');
+  });
 });
 
 describe('HOOKWAY_VERSION', () => {

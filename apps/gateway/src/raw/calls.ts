@@ -71,10 +71,11 @@ export class CallLine {
 
   private fail(id: string | null, error: CallError, message: string, method?: string, path?: string): void {
     this.context.counters.rawCallErrors++;
-    // The path without its query (ids a user did not mean to log); never a body or a token.
+    // The path without its query (ids a user did not mean to log); never a body or a token. A refused path is not
+    // logged at all: it may hold a secret in a form the redactor cannot see (percent-encoded, or not yet learned).
     if (method !== undefined) {
       this.context.logger.info(
-        { bot: this.bot.secret.tag, method, path: path?.split('?')[0], error },
+        { bot: this.bot.secret.tag, method, ...(error === 'path_not_allowed' ? {} : { path: path?.split('?')[0] }), error },
         'raw client call not answered by the platform',
       );
     }

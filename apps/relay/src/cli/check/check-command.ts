@@ -304,7 +304,14 @@ export async function runChecks(plan: Plan, say: Say): Promise<CheckLine[]> {
   add(await rawUpgrade(plan, transport, say));
 
   // The client key (its own check socket), then the test event (another one, unauthenticated).
-  if (plan.key !== undefined) add(await keyCheck(plan, plan.key, transport, say));
+  // A certificate that failed means anyone may be answering: the key (a credential that can send messages) stays here.
+  if (plan.key !== undefined && !transport.verify) {
+    add({
+      mark: 'skip',
+      what: say('Client key', '客户端密钥'),
+      detail: say('not sent: the server’s certificate failed the TLS check', '未发送：服务器证书未通过 TLS 检查'),
+    });
+  } else if (plan.key !== undefined) add(await keyCheck(plan, plan.key, transport, say));
   if (plan.bot) add(await testEvent(plan, plan.bot, transport, say));
   else add({ mark: 'skip', what: say('Test event', '测试事件'), detail: say('needs --appid and --secret', '需要 --appid 和 --secret') });
   return lines;
