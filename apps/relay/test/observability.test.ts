@@ -91,7 +91,7 @@ describe('GET /metrics on the relay', () => {
     await until(() => dispatches(gw).length === 2, 'two dispatches in gateway mode');
 
     const text = await metricsText(r);
-    const webhooks = (outcome: string, bot = TAG) => promSample(text, 'hookway_webhooks_total', { outcome, bot });
+    const webhooks = (outcome: string, bot: string = TAG) => promSample(text, 'hookway_webhooks_total', { outcome, bot });
     // The op 13 came before the bot's first verified event: anyone can send one for any secret, so it names no bot.
     expect(webhooks('validated', 'unverified')).toBe(1);
     expect(webhooks('accepted')).toBe(2);
