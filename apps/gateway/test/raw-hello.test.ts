@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { MemoryBotActivity, type BotActivity } from '@hookway/bots';
 import { AppSecret } from '@hookway/protocol';
-import { c2cMessage, groupAtMessage, idOf } from '@hookway/testkit';
+import { c2cMessage, groupAtMessage, idOf, until } from '@hookway/testkit';
 import { addKey, BOT, gatewayFixture, OTHER_SECRET, SECRET } from './gateway-fixture.ts';
 
 const { start, connect } = gatewayFixture();
@@ -93,5 +93,28 @@ describe('hello=1 on /ws', () => {
       bot: { appid: BOT.appid, seen: false, hint: expect.stringContaining('cannot be read right now') },
     });
     expect(g.logs.some((l) => l.includes('bot activity could not be read for hello'))).toBe(true);
+  });
+
+  it('is the first frame even when the client speaks at once and the bot facts are slow to read', async () => {
+    const activity = new MemoryBotActivity();
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    const slow: Pick<BotActivity, 'standing'> = {
+      standing: async (bot) => {
+        await released;
+        return activity.standing(bot);
+      },
+    };
+    const g = await start({}, { activity: slow });
+    const c = await connect(g, `/ws?secret=${SECRET}&hello=1`);
+    c.ws.send('{"op":1,"d":null}');
+    c.ws.send('{"op":1,"d":null}');
+    c.ws.send('{"hookway":"call","id":"r1","method":"GET","path":"/not-an-api-path"}');
+    // The gateway has read all three before the facts arrive: ignored frames would be counted, answered ones held.
+    await until(() => g.gateway.stats().rawCallErrors === 1, 'the call to be refused');
+    release();
+    const frames = (await c.waitForFrames(3)).map(parse);
+    expect(frames.map((f) => f.hookway ?? `op ${String(f.op)}`)).toEqual(['hello', 'op 11', 'result']);
+    expect(frames[2]).toMatchObject({ id: 'r1', error: 'path_not_allowed' });
   });
 });

@@ -38,6 +38,8 @@ export class RawClient extends StreamClient {
   readonly clientMode = 'raw';
   /** Made at the first call frame. */
   private callLine: CallLine | undefined;
+  /** With `hello=1`, answers to the client's frames until the hello is sent; undefined once it is (or without hello). */
+  private heldUntilHello: string[] | undefined;
 
   constructor(
     ws: WebSocket,
@@ -50,6 +52,7 @@ export class RawClient extends StreamClient {
   ) {
     super(ws, context, address);
     this.keyGrant = grant;
+    if (view.hello) this.heldUntilHello = [];
   }
 
   protected begin(): void {
@@ -92,6 +95,20 @@ export class RawClient extends StreamClient {
   private sendHello(bot: RawHelloFrame['bot'], resume: RawHelloFrame['resume']): void {
     const { events } = this.view;
     this.sendControl(rawHelloFrame({ bot, events: events ? [...events] : null, resume }));
+    const held = this.heldUntilHello;
+    this.heldUntilHello = undefined;
+    for (const frame of held ?? []) this.sendControl(frame);
+  }
+
+  /**
+   * Answers to the client's own frames (heartbeat acks, call results). With `hello=1` the hello is the first frame
+   * whatever the client sends at once: answers wait behind it (the hello may need a Redis round trip).
+   */
+  private answer(frame: string): void {
+    if (!this.heldUntilHello) return this.sendControl(frame);
+    // One heartbeat ack says all that many would: a client that keeps beating while it waits holds nothing more.
+    if (frame === HEARTBEAT_ACK_FRAME && this.heldUntilHello.includes(frame)) return;
+    this.heldUntilHello.push(frame);
   }
 
   protected render(event: BusEvent): Buffer | undefined {
@@ -111,13 +128,13 @@ export class RawClient extends StreamClient {
    */
   protected onText(text: string): boolean {
     if (isClientHeartbeat(text)) {
-      this.sendControl(HEARTBEAT_ACK_FRAME);
+      this.answer(HEARTBEAT_ACK_FRAME);
       return true;
     }
     const { calls } = this.context;
     if (!calls || !looksLikeCall(text)) return false;
     this.callLine ??= new CallLine(calls, { appid: this.keyGrant?.appid, secret: this.bot }, this.keyGrant?.readOnly === true, (frame) =>
-      this.sendControl(frame),
+      this.answer(frame),
     );
     this.callLine.take(text);
     return true;
