@@ -1,6 +1,6 @@
 import { once } from 'node:events';
 import type { Server } from 'node:http';
-import { ConfigError, loadConfig, type Config } from './config.ts';
+import { ConfigError, loadConfig, redisMode, type Config } from './config.ts';
 import { applyHttpLimits, httpLimits } from './http-service.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { createRedactor, type Redactor } from './redact.ts';
@@ -43,6 +43,7 @@ async function serve(role: string, build: (context: ServiceContext) => Promise<S
   }
   const redactor = createRedactor();
   rememberUrlPassword(redactor, config.redisUrl);
+  for (const password of [config.redisPassword, config.redisSentinelPassword]) if (password !== '') redactor.remember(password);
   const logger = createLogger({ level: config.logLevel, redactor }).child({ role });
 
   let service: Service;
@@ -63,7 +64,10 @@ async function serve(role: string, build: (context: ServiceContext) => Promise<S
   }
   const address = service.server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
-  logger.info({ host: config.host, port, redis: config.redisUrl !== '' }, `Hookway ${role} listening on http://${config.host}:${port}`);
+  logger.info(
+    { host: config.host, port, redis: redisMode(config) !== 'none' },
+    `Hookway ${role} listening on http://${config.host}:${port}`,
+  );
 
   let stopping = false;
   const stop = async (reason: string, exitCode: number) => {
@@ -107,12 +111,12 @@ function rememberUrlPassword(redactor: Redactor, url: string): void {
   }
 }
 
-/** Refuses to start a role that needs Redis without REDIS_URL. */
+/** Refuses to start a role that needs Redis without REDIS_URL, REDIS_SENTINELS or REDIS_CLUSTER_NODES. */
 export function requireRedis(role: string, config: Config): void {
-  if (config.redisUrl === '') {
+  if (redisMode(config) === 'none') {
     process.stderr.write(
       `hookway ${role}: REDIS_URL is required: the ${role} role talks to the other replicas only through Redis. ` +
-        'Set REDIS_URL=redis://host:6379, or run `pnpm start` for the single-process relay.\n',
+        'Set REDIS_URL=redis://host:6379 (or REDIS_SENTINELS, or REDIS_CLUSTER_NODES), or run `pnpm start` for the single-process relay.\n',
     );
     process.exit(1);
   }
