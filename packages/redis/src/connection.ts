@@ -277,7 +277,8 @@ export class RedisConnection {
       for (const master of masters) {
         const info = await this.run(master.info('replication'));
         const online = info.split('\n').filter((line) => /^slave\d+:.*state=online/.test(line)).length;
-        if (online < this.minReplicasAcked) short.push(`${master.options.host}:${master.options.port} has ${online}`);
+        if (online < this.minReplicasAcked)
+          short.push(`${this.client instanceof Cluster ? `${master.options.host}:${master.options.port}` : 'the master'} has ${online}`);
       }
       this.replicaProblem =
         short.length > 0

@@ -8,3 +8,4 @@ export * from './gateway-client.ts';
 export * from './raw-http.ts';
 export * from './stalled-bodies.ts';
 export * from './wait.ts';
+export * from './redis-topology.ts';
