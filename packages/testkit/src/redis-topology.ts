@@ -15,6 +15,8 @@ export interface RedisNodeProcess {
   readonly port: number;
   /** SIGKILL: the node dies with no goodbye (no replication of what it had not sent yet). */
   kill(): Promise<void>;
+  /** Starts it again on the same port and directory (it rejoins as a replica of whoever is master now). */
+  restart(): void;
   readonly alive: boolean;
 }
 
@@ -27,9 +29,13 @@ class NodeProcess implements RedisNodeProcess {
   private child: ChildProcess | undefined;
   constructor(
     readonly port: number,
-    args: string[],
+    private readonly args: string[],
   ) {
-    this.child = spawn('redis-server', args, { stdio: 'ignore' });
+    this.restart();
+  }
+  restart(): void {
+    if (this.alive) return;
+    this.child = spawn('redis-server', this.args, { stdio: 'ignore' });
     this.child.once('error', () => undefined);
   }
   get alive(): boolean {
@@ -94,6 +100,8 @@ export interface SentinelSetup {
   killMaster(): Promise<number>;
   /** Resolves once the sentinels name a master other than `oldPort` that answers as master. */
   failoverFrom(oldPort: number): Promise<number>;
+  /** Resolves once the master has 2 online replicas and every sentinel knows them (after a restart, say). */
+  healthy(): Promise<void>;
   dispose(): Promise<void>;
 }
 
@@ -159,31 +167,35 @@ export async function startSentinelSetup(options: { masterName?: string; downAft
       );
       return now;
     },
+    healthy: async () => {
+      await until(
+        async () => onlineReplicas(await ask(await masterPort().catch(() => 0), (r) => r.info('replication'))) === 2,
+        'the master to have 2 online replicas',
+        50,
+      );
+      await until(
+        async () => {
+          const views = await Promise.all(
+            sentinelPorts.map((p) => ask(p, (r) => r.call('SENTINEL', 'master', masterName) as Promise<string[]>)),
+          );
+          return views.every((v) => {
+            if (!v) return false;
+            const field = (name: string) => v[v.indexOf(name) + 1];
+            // num-slaves also counts replicas a sentinel still remembers after they died: the flags say the master is fine.
+            return Number(field('num-slaves')) >= 2 && field('num-other-sentinels') === '2' && field('flags') === 'master';
+          });
+        },
+        'every sentinel to know 2 replicas and 2 other sentinels',
+        50,
+      );
+    },
     dispose: async () => {
       await Promise.all(all.map((p) => p.kill()));
       rmSync(dir, { recursive: true, force: true });
     },
   };
   try {
-    await until(
-      async () => onlineReplicas(await ask(ports[0]!, (r) => r.info('replication'))) === 2,
-      'the master to have 2 online replicas',
-      50,
-    );
-    await until(
-      async () => {
-        const views = await Promise.all(
-          sentinelPorts.map((p) => ask(p, (r) => r.call('SENTINEL', 'master', masterName) as Promise<string[]>)),
-        );
-        return views.every((v) => {
-          if (!v) return false;
-          const field = (name: string) => v[v.indexOf(name) + 1];
-          return field('num-slaves') === '2' && field('num-other-sentinels') === '2';
-        });
-      },
-      'every sentinel to know 2 replicas and 2 other sentinels',
-      50,
-    );
+    await setup.healthy();
   } catch (err) {
     await setup.dispose();
     throw err;
@@ -203,6 +215,8 @@ export interface RedisClusterSetup {
   kill(port: number): Promise<void>;
   /** Resolves once `key`'s slot is served by a master other than `oldPort` and the cluster state is ok again. */
   failoverFrom(key: string, oldPort: number): Promise<number>;
+  /** Resolves once the state is ok everywhere and each of 3 masters has its replica online. */
+  healthy(): Promise<void>;
   dispose(): Promise<void>;
 }
 
@@ -277,6 +291,19 @@ export async function startRedisCluster(options: { nodeTimeoutMs?: number } = {}
       );
       return now;
     },
+    healthy: async () => {
+      await until(clusterOk, 'every node to report cluster_state:ok', 50);
+      await until(
+        async () => {
+          const owners = await masters();
+          if (owners.length !== 3) return false;
+          const infos = await Promise.all(owners.map((p) => ask(p, (r) => r.info('replication'))));
+          return infos.every((i) => onlineReplicas(i) === 1);
+        },
+        'each of 3 masters to have its replica online',
+        50,
+      );
+    },
     dispose: async () => {
       await Promise.all(servers.map((p) => p.kill()));
       rmSync(dir, { recursive: true, force: true });
@@ -289,17 +316,7 @@ export async function startRedisCluster(options: { nodeTimeoutMs?: number } = {}
       50,
     );
     await createCluster(ports);
-    await until(clusterOk, 'every node to report cluster_state:ok', 50);
-    await until(
-      async () => {
-        const owners = await masters();
-        if (owners.length !== 3) return false;
-        const infos = await Promise.all(owners.map((p) => ask(p, (r) => r.info('replication'))));
-        return infos.every((i) => onlineReplicas(i) === 1);
-      },
-      'each of 3 masters to have its replica online',
-      50,
-    );
+    await setup.healthy();
   } catch (err) {
     await setup.dispose();
     throw err;
