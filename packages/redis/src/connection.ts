@@ -239,6 +239,19 @@ export class RedisConnection {
    * confirmed. Without REDIS_MIN_REPLICAS_ACKED it is a plain pipeline.
    */
   async runReplicated(build: (pipeline: ReturnType<RedisClient['pipeline']>) => void): Promise<unknown[]> {
+    try {
+      return await this.runReplicatedOnce(build);
+    } catch (err) {
+      // A Cluster follows MOVED for single commands, not for a pipeline whose WAIT (keyless) succeeded on the old
+      // node: after a failover, learn the new slot owners and try once more (the write had not run: MOVED).
+      if (!(this.client instanceof Cluster) || !(err instanceof Error) || !/^(MOVED|ASK) /.test(err.message)) throw err;
+      const cluster = this.client;
+      await new Promise<void>((resolve) => cluster.refreshSlotsCache(() => resolve()));
+      return this.runReplicatedOnce(build);
+    }
+  }
+
+  private async runReplicatedOnce(build: (pipeline: ReturnType<RedisClient['pipeline']>) => void): Promise<unknown[]> {
     const pipeline = this.client.pipeline();
     build(pipeline);
     const writes = pipeline.length;
