@@ -62,9 +62,12 @@ class ResumingClient {
       const text = data.toString();
       (text.startsWith('{"hookway"') ? this.controls : this.events).push(text);
     });
-    void socket.closed.then(() => {
-      if (!this.stopped) setTimeout(() => this.open(), 50).unref();
-    });
+    socket.closed.then(
+      () => {
+        if (!this.stopped) setTimeout(() => this.open(), 50).unref();
+      },
+      () => undefined,
+    );
   }
 
   stop(): void {
