@@ -405,7 +405,7 @@ function redisProblems(config: Config): string[] {
       `REDIS_MIN_REPLICAS_ACKED=${config.redisMinReplicasAcked}: needs Redis (REDIS_URL, REDIS_SENTINELS or REDIS_CLUSTER_NODES)`,
     );
   }
-  if (config.redisWaitTimeoutMs >= config.redisCommandTimeoutMs) {
+  if (config.redisMinReplicasAcked > 0 && config.redisWaitTimeoutMs >= config.redisCommandTimeoutMs) {
     problems.push(
       `REDIS_WAIT_TIMEOUT_MS=${config.redisWaitTimeoutMs}: must be below REDIS_COMMAND_TIMEOUT_MS (${config.redisCommandTimeoutMs}), or every replicated write would time out first`,
     );

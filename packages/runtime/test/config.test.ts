@@ -77,7 +77,7 @@ describe('loadConfig', () => {
     ],
     [{ REDIS_MIN_REPLICAS_ACKED: '1' }, /REDIS_MIN_REPLICAS_ACKED=1: needs Redis/],
     [
-      { REDIS_URL: 'redis://a', REDIS_WAIT_TIMEOUT_MS: '2000' },
+      { REDIS_URL: 'redis://a', REDIS_MIN_REPLICAS_ACKED: '1', REDIS_WAIT_TIMEOUT_MS: '2000' },
       /REDIS_WAIT_TIMEOUT_MS=2000: must be below REDIS_COMMAND_TIMEOUT_MS \(2000\)/,
     ],
   ])('refuses settings that contradict each other: %j', (env, message) => {
@@ -109,6 +109,10 @@ describe('loadConfig', () => {
       expect(config.redisSentinelMaster).toBe('hw');
     }
     if (mode === 'cluster') expect([config.redisClusterNodes.length, config.redisMinReplicasAcked]).toEqual([2, 1]);
+  });
+
+  it('checks the WAIT timeout against the command timeout only when it waits for replicas', () => {
+    expect(loadConfig({ REDIS_URL: 'redis://a', REDIS_COMMAND_TIMEOUT_MS: '500' }).redisWaitTimeoutMs).toBe(500);
   });
 
   it('never repeats a Redis password in its complaint', () => {
