@@ -64,4 +64,24 @@ describe('deployment files', () => {
     });
     expect(out.trim().split('\n').sort()).toEqual(['gateway-1', 'gateway-2', 'ingress-1', 'ingress-2', 'nginx', 'redis']);
   });
+
+  it.runIf(validator)('docker compose accepts the Sentinel file on top, and the replicas then find Redis through the sentinels', () => {
+    const files = ['-f', `${ROOT}docker-compose.yml`, '-f', `${ROOT}docker-compose.sentinel.yml`];
+    const run = (...args: string[]) => execFileSync(validator![0]!, [...validator!.slice(1), ...files, ...args], { encoding: 'utf8' });
+    expect(run('config', '--services').trim().split('\n').sort()).toEqual([
+      'gateway-1',
+      'gateway-2',
+      'ingress-1',
+      'ingress-2',
+      'nginx',
+      'redis',
+      'redis-replica-1',
+      'redis-replica-2',
+      'sentinel-1',
+      'sentinel-2',
+      'sentinel-3',
+    ]);
+    const config = run('config');
+    expect(config.split('REDIS_SENTINELS: sentinel-1:26379,sentinel-2:26379,sentinel-3:26379').length - 1).toBe(4);
+  });
 });

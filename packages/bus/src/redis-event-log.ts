@@ -1,7 +1,14 @@
 import { randomBytes } from 'node:crypto';
-import type { Redis } from 'ioredis';
 import type { AppSecret } from '@hookway/protocol';
-import { cleanRedisError, META_TTL_MS, quitRedis, redisKeys, type RedisConnection, type RedisConnectionStats } from '@hookway/redis';
+import {
+  cleanRedisError,
+  META_TTL_MS,
+  redisKeys,
+  type ChannelSubscriber,
+  type RedisClient,
+  type RedisConnection,
+  type RedisConnectionStats,
+} from '@hookway/redis';
 import { continuesWithoutGap } from './continuity.ts';
 import { newEpoch } from './memory-event-log.ts';
 import { HISTORY_PAGE_LUA, LOCATE_LUA, MARK_DELIVERED_LUA, PUBLISH_LUA } from './redis-scripts.ts';
@@ -39,22 +46,27 @@ interface ChannelEntry {
 
 const HISTORY_PAGE = 500;
 
-type ScriptClient = Redis & {
-  hwPublish(...args: (string | Buffer | number)[]): Promise<[string, string?, number?]>;
+type PublishReply = [string, string?, number?];
+type ScriptClient = RedisClient & {
+  hwPublish(...args: (string | Buffer | number)[]): Promise<PublishReply>;
   /** The Buffer variant ioredis derives from defineCommand: bodies come back as the exact bytes. */
   hwHistoryPageBuffer(...args: (string | number)[]): Promise<[Buffer, number, number, ...[number, Buffer, number, Buffer][]]>;
   hwLocate(...args: (string | number)[]): Promise<[string, number] | null>;
   hwMarkDelivered(...args: (string | number)[]): Promise<number>;
 };
 
+/** A pipeline that knows the publish script (ioredis gives pipelines the connection's defined commands). */
+type ScriptPipeline = { hwPublish(...args: (string | Buffer | number)[]): unknown };
+
 /**
  * The event log over Redis: a Lua script numbers, stores and publishes each event atomically; gateways subscribe
- * to `qq:<secret>` for bots with local clients and read the bounded stream to catch up or backfill gaps.
+ * to `qq:<secret>` (on a Cluster the sharded `qq:{<secret>}`, in the bot's slot) for bots with local clients and
+ * read the bounded stream to catch up or backfill gaps.
  */
 export class RedisEventLog implements EventLog {
   private readonly client: ScriptClient;
   private readonly connection: RedisConnection;
-  private subscriber: Redis | undefined;
+  private subscriber: ChannelSubscriber | undefined;
   private readonly channels = new Map<string, ChannelEntry>();
   /** `hookway check` sockets by their channel (`hookway:check:<nonce>`); never a bot channel, never the history. */
   private readonly checkChannels = new Map<string, Set<(body: Buffer) => void>>();
@@ -62,7 +74,6 @@ export class RedisEventLog implements EventLog {
   private probeTimer: NodeJS.Timeout | undefined;
   private lastSubscriberMessageMs = Date.now();
   private probeSentMs: number | undefined;
-  private subscriberWasReady = false;
   private closed = false;
   private readonly counters = { redisMalformedMessages: 0, redisResyncs: 0, redisProbeFailures: 0 };
 
@@ -87,25 +98,40 @@ export class RedisEventLog implements EventLog {
     return this.connection.run(command);
   }
 
+  /** The bot's live channel: classic on one server or Sentinel, sharded (hash-tagged into its slot) on a Cluster. */
+  private channelOf(bot: AppSecret): string {
+    return this.connection.sharded ? redisKeys.shardChannel(bot) : redisKeys.channel(bot);
+  }
+
+  /**
+   * Stores and publishes in one script. With REDIS_MIN_REPLICAS_ACKED the script is followed by WAIT on the same
+   * connection and the promise rejects (→ 503, the platform retries) unless enough replicas hold the event. A
+   * retry then finds it as a duplicate; the script writes even then (it refreshes the meta TTL), so the WAIT
+   * after a duplicate covers the original write too and a duplicate is acknowledged only once replicated.
+   */
   async publish(bot: AppSecret, event: IncomingEvent): Promise<PublishResult> {
     this.assertOpen();
     const id = event.eventId ?? '';
-    const [status, epoch, seq] = await this.run(
-      this.client.hwPublish(
-        redisKeys.meta(bot),
-        redisKeys.stream(bot),
-        id === '' ? redisKeys.meta(bot) : redisKeys.eventId(bot, id),
-        id,
-        event.body,
-        this.options.historyMaxEvents,
-        this.options.historyMaxAgeMs,
-        this.options.historyMaxBytes,
-        this.options.dedupWindowMs,
-        META_TTL_MS,
-        redisKeys.channel(bot),
-        newEpoch(),
-      ),
-    );
+    const waiting = this.connection.minReplicasAcked > 0;
+    const args = [
+      redisKeys.meta(bot),
+      redisKeys.stream(bot),
+      id === '' ? redisKeys.meta(bot) : redisKeys.eventId(bot, id),
+      id,
+      event.body,
+      this.options.historyMaxEvents,
+      this.options.historyMaxAgeMs,
+      this.options.historyMaxBytes,
+      this.options.dedupWindowMs,
+      META_TTL_MS,
+      this.channelOf(bot),
+      newEpoch(),
+      this.connection.sharded ? 'SPUBLISH' : 'PUBLISH',
+      waiting ? '1' : '0',
+    ];
+    const [status, epoch, seq] = waiting
+      ? ((await this.connection.runReplicated((p) => (p as unknown as ScriptPipeline).hwPublish(...args)))[0] as PublishReply)
+      : await this.run(this.client.hwPublish(...args));
     if (status === 'duplicate') return { status: 'duplicate' };
     return { status: 'accepted', position: { epoch: String(epoch), seq: Number(seq) } };
   }
@@ -181,7 +207,7 @@ export class RedisEventLog implements EventLog {
   async subscribe(bot: AppSecret, listener: BusListener, options?: SubscribeOptions): Promise<BusSubscription> {
     this.assertOpen();
     const subscriber = this.ensureSubscriber();
-    const channel = redisKeys.channel(bot);
+    const channel = this.channelOf(bot);
     let entry = this.channels.get(channel);
     const fresh = !entry;
     if (!entry) {
@@ -215,8 +241,8 @@ export class RedisEventLog implements EventLog {
 
   async publishCheck(nonce: string, body: Buffer): Promise<number> {
     this.assertOpen();
-    // PUBLISH answers how many subscriptions received it: 0 tells the check that no gateway holds its socket.
-    return this.run(this.client.publish(redisKeys.checkChannel(nonce), body));
+    // (S)PUBLISH answers how many subscriptions received it: 0 tells the check that no gateway holds its socket.
+    return this.connection.publish(redisKeys.checkChannel(nonce), body);
   }
 
   async subscribeCheck(nonce: string, listener: (body: Buffer) => void): Promise<BusSubscription> {
@@ -243,25 +269,20 @@ export class RedisEventLog implements EventLog {
     return { close: release };
   }
 
-  /** One subscriber connection per process, created on the first subscription (ingress-only processes never need it). */
-  private ensureSubscriber(): Redis {
+  /**
+   * One subscriber per process, created on the first subscription (ingress-only processes never need it): one
+   * connection, or on a Cluster one per master (sharded pub/sub).
+   */
+  private ensureSubscriber(): ChannelSubscriber {
     if (this.subscriber) return this.subscriber;
     const subscriber = this.connection.newSubscriber();
     this.subscriber = subscriber;
-    subscriber.on('error', (err: Error) => this.warn('redis subscriber error', { message: err.message }));
-    subscriber.on('ready', () => {
-      // After a reconnect ioredis resubscribes, but anything published meanwhile was missed: ask for a resync —
-      // after a PING round trip, whose reply comes after the SUBSCRIBE confirmations, so nothing slips between.
-      if (this.subscriberWasReady) {
-        subscriber.ping().then(
-          () => this.resyncAll('subscriber reconnected'),
-          () => this.resyncAll('subscriber reconnected (ping failed)'),
-        );
-      }
-      this.subscriberWasReady = true;
+    subscriber.onError((err: Error) => this.warn('redis subscriber error', { message: err.message }));
+    subscriber.onResubscribed(() => {
       this.lastSubscriberMessageMs = Date.now();
+      this.resyncAll('subscriber reconnected');
     });
-    subscriber.on('messageBuffer', (channel: Buffer, message: Buffer) => this.onMessage(channel.toString(), message));
+    subscriber.onMessage((channel, message) => this.onMessage(channel, message));
     void subscriber.subscribe(redisKeys.probeChannel(this.nodeId)).catch(() => undefined);
     this.startProbing();
     return subscriber;
@@ -310,18 +331,18 @@ export class RedisEventLog implements EventLog {
     this.probeTimer = setInterval(
       () => {
         const subscriber = this.subscriber;
-        if (!subscriber || this.closed || subscriber.status !== 'ready') return;
+        if (!subscriber || this.closed || !subscriber.isReady()) return;
         const now = Date.now();
         if (this.probeSentMs !== undefined && now - this.probeSentMs >= intervalMs) {
           this.counters.redisProbeFailures++;
           this.probeSentMs = undefined;
           this.warn('subscriber probe unanswered; reconnecting the subscriber');
-          subscriber.disconnect(true);
+          subscriber.reconnect();
           return;
         }
         if (this.probeSentMs === undefined && now - this.lastSubscriberMessageMs >= intervalMs) {
           this.probeSentMs = now;
-          this.client.publish(redisKeys.probeChannel(this.nodeId), 'probe').catch(() => {
+          this.connection.publish(redisKeys.probeChannel(this.nodeId), 'probe').catch(() => {
             this.probeSentMs = undefined;
           });
         }
@@ -348,8 +369,7 @@ export class RedisEventLog implements EventLog {
     if (this.closed) return 'event log closed';
     const reason = this.connection.notReadyReason();
     if (reason !== undefined) return reason;
-    if (this.subscriber && this.subscriber.status !== 'ready') return `redis subscriber ${this.subscriber.status}`;
-    return undefined;
+    return this.subscriber?.notReadyReason();
   }
 
   stats(): RedisEventLogStats {
@@ -363,7 +383,7 @@ export class RedisEventLog implements EventLog {
     clearInterval(this.probeTimer);
     this.channels.clear();
     this.checkChannels.clear();
-    if (this.subscriber) await quitRedis(this.subscriber);
+    if (this.subscriber) await this.subscriber.close();
   }
 }
 

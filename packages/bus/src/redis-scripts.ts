@@ -51,7 +51,9 @@ end
 
 /**
  * KEYS: meta, stream, eventId key (meta again when the event has no id)
- * ARGV: eventId ('' = none), body, maxEvents, maxAgeMs, maxBytes, dedupMs, metaTtlMs, channel, epochIfNew
+ * ARGV: eventId ('' = none), body, maxEvents, maxAgeMs, maxBytes, dedupMs, metaTtlMs, channel, epochIfNew,
+ *       publish command (PUBLISH, or SPUBLISH on a Cluster: the channel is hash-tagged into this slot),
+ *       '1' when a WAIT follows (a duplicate then writes too, so that WAIT also covers the original write)
  * Returns {'duplicate'} or {'accepted', epoch, seq}.
  */
 export const PUBLISH_LUA = `${NOW}${TRIM}
@@ -72,7 +74,10 @@ if eventId ~= '' then
   local seen = redis.call('GET', idKey)
   if seen then
     local e, s, untilMs = string.match(seen, '^(.*)|(%d+)|(%d+)$')
-    if e == epoch and tonumber(untilMs) > now then return {'duplicate'} end
+    if e == epoch and tonumber(untilMs) > now then
+      if ARGV[11] == '1' then redis.call('PEXPIRE', meta, metaTtlMs) end
+      return {'duplicate'}
+    end
   end
 end
 
@@ -88,7 +93,7 @@ if eventId ~= '' then
   redis.call('SET', idKey, epoch .. '|' .. seq .. '|' .. (now + dedupMs), 'PX', math.max(dedupMs, maxAgeMs))
 end
 local header = cjson.encode({ v = 1, epoch = epoch, seq = seq, id = (eventId ~= '' and eventId or nil) })
-redis.call('PUBLISH', ARGV[8], header .. '\\n' .. body)
+redis.call(ARGV[10], ARGV[8], header .. '\\n' .. body)
 return {'accepted', epoch, seq}
 `;
 

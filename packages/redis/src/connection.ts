@@ -1,12 +1,26 @@
-import { Redis, type RedisOptions } from 'ioredis';
+import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
+import { diagnoseTarget } from './diagnose.ts';
+import { ClusterChannelSubscriber, ServerChannelSubscriber, type ChannelSubscriber } from './subscriber.ts';
+import { describeTarget, type RedisTarget } from './target.ts';
 
 export interface RedisConnectionOptions {
-  readonly url: string;
+  /** Shorthand for `target: { mode: 'single', url }` (tests, one server). */
+  readonly url?: string;
+  readonly target?: RedisTarget;
   /** A command that takes longer fails (the ingress then answers 503 instead of hanging). */
   readonly commandTimeoutMs?: number;
+  /** REDIS_MIN_REPLICAS_ACKED: writes that must survive a failover wait for this many replicas (0: no waiting). */
+  readonly minReplicasAcked?: number;
+  /** REDIS_WAIT_TIMEOUT_MS: how long such a write waits for its replicas before it counts as failed. */
+  readonly waitTimeoutMs?: number;
+  /** How often the replica count behind `minReplicasAcked` is checked for `/readyz`. */
+  readonly replicaCheckIntervalMs?: number;
   /** Called for problems worth a log line (connection errors, a stalled server). */
   readonly onWarning?: (message: string, detail?: unknown) => void;
 }
+
+/** One server or a master behind Sentinel (`Redis`), or a Redis Cluster: the stores use the commands both have. */
+export type RedisClient = Redis | Cluster;
 
 /**
  * An error from Redis without ioredis's attached command: those arguments hold keys named after AppSecrets
@@ -19,7 +33,19 @@ export class RedisCommandError extends Error {
   }
 }
 
-export const cleanRedisError = (err: unknown) => new RedisCommandError(err instanceof Error ? err.message : String(err));
+/** A write Redis stored but fewer replicas than REDIS_MIN_REPLICAS_ACKED confirmed in time: not yet safe to acknowledge. */
+export class ReplicaShortfallError extends RedisCommandError {
+  constructor(
+    readonly replicasAcked: number,
+    readonly replicasWanted: number,
+  ) {
+    super(`only ${replicasAcked} of REDIS_MIN_REPLICAS_ACKED=${replicasWanted} replicas confirmed the write in time`);
+    this.name = 'ReplicaShortfallError';
+  }
+}
+
+export const cleanRedisError = (err: unknown) =>
+  err instanceof RedisCommandError ? err : new RedisCommandError(err instanceof Error ? err.message : String(err));
 
 /** A stalled Redis (partition, CLIENT PAUSE) keeps its TCP up: this many timeouts in a row count as down. */
 const TIMEOUTS_BEFORE_RECONNECT = 3;
@@ -27,42 +53,126 @@ const TIMEOUTS_BEFORE_RECONNECT = 3;
 /** Capped, jittered reconnect backoff: 100 ms doubling to 2 s, never a tight loop. */
 const retryStrategy = (times: number) => Math.min(100 * 2 ** Math.min(times, 5), 2000) + Math.floor(Math.random() * 250);
 
-export type RedisConnectionStats = { redisCommandTimeouts: number };
+export type RedisConnectionStats = { redisCommandTimeouts: number; redisReplicaShortfalls: number };
 
 /**
- * The one command connection a process shares between its stores (event log, sessions, bot registry, …). Every
- * command goes through `run`, so errors never carry their arguments and repeated timeouts force a reconnect.
+ * The one command connection a process shares between its stores (event log, sessions, bot registry, …), in any
+ * of the three forms (one server, Sentinel, Cluster). Every command goes through `run`, so errors never carry
+ * their arguments, no command outlives its timeout (a failover answers 503 quickly, never a late 200) and
+ * repeated timeouts force a reconnect. Stores that publish or subscribe use `publish`/`newSubscriber`, which
+ * pick sharded pub/sub on a Cluster.
  */
 export class RedisConnection {
-  readonly client: Redis;
+  readonly client: RedisClient;
+  readonly target: RedisTarget;
+  /** Cluster: pub/sub is sharded (SPUBLISH/SSUBSCRIBE), so a channel lives on the shard that owns its slot. */
+  readonly sharded: boolean;
+  readonly minReplicasAcked: number;
+  readonly waitTimeoutMs: number;
+  private readonly commandTimeoutMs: number;
   private consecutiveTimeouts = 0;
   private closed = false;
-  private readonly counters: RedisConnectionStats = { redisCommandTimeouts: 0 };
+  private lastError: string | undefined;
+  private diagnosis: string | undefined;
+  private replicaProblem: string | undefined;
+  private readonly timers: NodeJS.Timeout[] = [];
+  private readonly counters: RedisConnectionStats = { redisCommandTimeouts: 0, redisReplicaShortfalls: 0 };
 
   constructor(private readonly options: RedisConnectionOptions) {
-    this.client = new Redis(options.url, {
-      ...this.connectionOptions(),
-      // Fail at once while disconnected: the ingress answers 503 and the platform retries.
-      enableOfflineQueue: false,
-      maxRetriesPerRequest: 1,
+    const target = options.target ?? (options.url !== undefined ? { mode: 'single' as const, url: options.url } : undefined);
+    if (!target) throw new Error('RedisConnection needs a url or a target');
+    this.target = target;
+    this.sharded = target.mode === 'cluster';
+    this.commandTimeoutMs = options.commandTimeoutMs ?? 2000;
+    this.minReplicasAcked = options.minReplicasAcked ?? 0;
+    this.waitTimeoutMs = options.waitTimeoutMs ?? 1000;
+    // Fail at once while disconnected: the ingress answers 503 and the platform retries.
+    this.client = this.open({ enableOfflineQueue: false, maxRetriesPerRequest: 1 });
+    this.client.on('error', (err: Error) => {
+      this.lastError = err.message;
+      this.warn('redis connection error', { message: err.message });
     });
-    this.client.on('error', (err: Error) => this.warn('redis connection error', { message: err.message }));
-    this.client.on('ready', () => (this.consecutiveTimeouts = 0));
+    this.client.on('ready', () => {
+      this.consecutiveTimeouts = 0;
+      this.lastError = undefined;
+      this.diagnosis = undefined;
+      if (this.minReplicasAcked > 0) this.checkReplicas().catch(() => undefined);
+    });
+    this.every(2000, () => {
+      if (this.client.status !== 'ready') this.diagnose().catch(() => undefined);
+    });
+    if (this.minReplicasAcked > 0) this.every(options.replicaCheckIntervalMs ?? 2000, () => this.checkReplicas().catch(() => undefined));
   }
 
-  /** Options for any further connection to the same server (a subscriber). */
-  connectionOptions(): RedisOptions {
-    return {
-      commandTimeout: this.options.commandTimeoutMs ?? 2000,
-      retryStrategy,
-      connectTimeout: 5000,
-      keepAlive: 15_000,
-    };
+  private every(intervalMs: number, tick: () => void): void {
+    const timer = setInterval(tick, intervalMs);
+    timer.unref();
+    this.timers.push(timer);
   }
 
-  /** A new connection to the same server for pub/sub; its owner closes it (see `quitRedis`). */
-  newSubscriber(): Redis {
-    return new Redis(this.options.url, { ...this.connectionOptions(), autoResubscribe: true });
+  /** Options for every connection to a server of this target. */
+  private serverOptions(): RedisOptions {
+    return { commandTimeout: this.commandTimeoutMs, connectTimeout: 5000, keepAlive: 15_000 };
+  }
+
+  /** A new client for this target; `extra` adds e.g. the offline-queue policy or `autoResubscribe`. */
+  private open(extra: RedisOptions & { shardedSubscribers?: boolean }): RedisClient {
+    const target = this.target;
+    const { shardedSubscribers, ...redisExtra } = extra;
+    switch (target.mode) {
+      case 'single':
+        return new Redis(target.url, { ...this.serverOptions(), retryStrategy, ...redisExtra });
+      case 'sentinel':
+        return new Redis({
+          ...this.serverOptions(),
+          retryStrategy,
+          ...redisExtra,
+          sentinels: target.sentinels.map((s) => ({ host: s.host, port: s.port })),
+          name: target.masterName,
+          password: target.password || undefined,
+          sentinelPassword: target.sentinelPassword || undefined,
+          sentinelRetryStrategy: retryStrategy,
+          // Follow +switch-master from the sentinels instead of waiting for the old master's socket to die.
+          failoverDetector: true,
+        });
+      case 'cluster': {
+        const { enableOfflineQueue, maxRetriesPerRequest, ...nodeExtra } = redisExtra;
+        const options: ClusterOptions = {
+          clusterRetryStrategy: retryStrategy,
+          enableOfflineQueue: enableOfflineQueue ?? true,
+          retryDelayOnFailover: 100,
+          retryDelayOnClusterDown: 100,
+          slotsRefreshTimeout: Math.min(this.commandTimeoutMs, 2000),
+          shardedSubscribers: shardedSubscribers ?? false,
+          redisOptions: {
+            ...this.serverOptions(),
+            ...nodeExtra,
+            maxRetriesPerRequest: maxRetriesPerRequest ?? null,
+            password: target.password || undefined,
+          },
+        };
+        return new Cluster(
+          target.nodes.map((n) => ({ host: n.host, port: n.port })),
+          options,
+        );
+      }
+    }
+  }
+
+  /**
+   * A new pub/sub connection to the same target (sharded on a Cluster); its owner closes it. Use this and
+   * `publish`, never raw SUBSCRIBE/PUBLISH on `client`: on a Cluster only the sharded forms stay on one shard.
+   */
+  newSubscriber(): ChannelSubscriber {
+    if (this.target.mode === 'cluster') {
+      return new ClusterChannelSubscriber(this.open({ shardedSubscribers: true }) as Cluster);
+    }
+    return new ServerChannelSubscriber(this.open({ autoResubscribe: true }) as Redis);
+  }
+
+  /** PUBLISH, or SPUBLISH on a Cluster (the message then reaches the subscribers on the channel's shard). */
+  async publish(channel: string, message: string | Buffer): Promise<number> {
+    return Number(await this.run<unknown>(this.sharded ? this.client.spublish(channel, message) : this.client.publish(channel, message)));
   }
 
   warn(message: string, detail?: unknown): void {
@@ -75,7 +185,7 @@ export class RedisConnection {
    */
   async whenReady(timeoutMs = 5000): Promise<boolean> {
     if (this.client.status === 'ready') return true;
-    return new Promise((resolve) => {
+    const ready = await new Promise<boolean>((resolve) => {
       const timer = setTimeout(() => {
         this.client.off('ready', onReady);
         resolve(false);
@@ -87,16 +197,29 @@ export class RedisConnection {
       };
       this.client.once('ready', onReady);
     });
+    if (!ready) await this.diagnose();
+    return ready;
   }
 
-  /** Every command goes through here: errors lose their command, and repeated timeouts force a reconnect. */
-  async run<T>(command: Promise<T>): Promise<T> {
+  /**
+   * Every command goes through here: errors lose their command, no command waits longer than the command
+   * timeout (a Cluster client would otherwise keep retrying a failed-over slot), and repeated timeouts force a
+   * reconnect. `extraMs` widens the deadline for a command that blocks on purpose (WAIT).
+   */
+  async run<T>(command: Promise<T>, extraMs = 0): Promise<T> {
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error('Command timed out')), this.commandTimeoutMs + extraMs + 50);
+      timer.unref();
+    });
     try {
-      const result = await command;
+      const result = await Promise.race([command, deadline]);
       this.consecutiveTimeouts = 0;
       return result;
     } catch (err) {
       if (err instanceof Error && /timed out/i.test(err.message)) {
+        // The losing command still settles later; nobody is listening.
+        command.catch(() => undefined);
         this.counters.redisCommandTimeouts++;
         if (++this.consecutiveTimeouts === TIMEOUTS_BEFORE_RECONNECT) {
           this.warn('redis stopped answering; reconnecting');
@@ -104,15 +227,90 @@ export class RedisConnection {
         }
       }
       throw cleanRedisError(err);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /**
+   * Runs a pipeline of writes for one key's slot followed by `WAIT minReplicasAcked waitTimeoutMs` on the same
+   * connection (a Cluster client sends the whole pipeline to the node owning the slot, so WAIT asks the right
+   * master). Resolves with the results of `writes`; rejects with ReplicaShortfallError when too few replicas
+   * confirmed. Without REDIS_MIN_REPLICAS_ACKED it is a plain pipeline.
+   */
+  async runReplicated(build: (pipeline: ReturnType<RedisClient['pipeline']>) => void): Promise<unknown[]> {
+    try {
+      return await this.runReplicatedOnce(build);
+    } catch (err) {
+      // A Cluster follows MOVED for single commands, not for a pipeline whose WAIT (keyless) succeeded on the old
+      // node: after a failover, learn the new slot owners and try once more (the write had not run: MOVED).
+      if (!(this.client instanceof Cluster) || !(err instanceof Error) || !/^(MOVED|ASK) /.test(err.message)) throw err;
+      const cluster = this.client;
+      await new Promise<void>((resolve) => cluster.refreshSlotsCache(() => resolve()));
+      return this.runReplicatedOnce(build);
+    }
+  }
+
+  private async runReplicatedOnce(build: (pipeline: ReturnType<RedisClient['pipeline']>) => void): Promise<unknown[]> {
+    const pipeline = this.client.pipeline();
+    build(pipeline);
+    const writes = pipeline.length;
+    const waiting = this.minReplicasAcked > 0;
+    if (waiting) pipeline.wait(this.minReplicasAcked, this.waitTimeoutMs);
+    const replies = (await this.run(pipeline.exec(), waiting ? this.waitTimeoutMs : 0)) ?? [];
+    const results: unknown[] = [];
+    for (const [err, value] of replies.slice(0, writes)) {
+      if (err) throw cleanRedisError(err);
+      results.push(value);
+    }
+    if (waiting) {
+      const [err, acked] = replies[writes] ?? [new Error('no reply to WAIT')];
+      if (err) throw cleanRedisError(err);
+      if (Number(acked) < this.minReplicasAcked) {
+        this.counters.redisReplicaShortfalls++;
+        throw new ReplicaShortfallError(Number(acked), this.minReplicasAcked);
+      }
+    }
+    return results;
+  }
+
+  /** Finds out, in words naming the setting, why the target cannot be reached (for `/readyz` and the start-up log). */
+  private async diagnose(): Promise<void> {
+    if (this.closed) return;
+    const found = await diagnoseTarget(this.target, this.serverOptions()).catch(() => undefined);
+    if (this.client.status !== 'ready') this.diagnosis = found;
+  }
+
+  /** With REDIS_MIN_REPLICAS_ACKED > 0: is every master followed by that many online replicas? */
+  private async checkReplicas(): Promise<void> {
+    if (this.closed || this.client.status !== 'ready') return;
+    const masters: Redis[] = this.client instanceof Cluster ? this.client.nodes('master') : [this.client];
+    const short: string[] = [];
+    try {
+      for (const master of masters) {
+        const info = await this.run(master.info('replication'));
+        const online = info.split('\n').filter((line) => /^slave\d+:.*state=online/.test(line)).length;
+        if (online < this.minReplicasAcked)
+          short.push(`${this.client instanceof Cluster ? `${master.options.host}:${master.options.port}` : 'the master'} has ${online}`);
+      }
+      this.replicaProblem =
+        short.length > 0
+          ? `REDIS_MIN_REPLICAS_ACKED=${this.minReplicasAcked} but ${short.join(', ')} online replica(s); webhooks get 503 until enough replicas follow`
+          : undefined;
+    } catch {
+      // The connection's own state tells /readyz about that.
     }
   }
 
   /** Why commands cannot be served now, for `/readyz`. */
   notReadyReason(): string | undefined {
     if (this.closed) return 'redis connection closed';
-    if (this.client.status !== 'ready') return `redis ${this.client.status}`;
+    if (this.client.status !== 'ready') {
+      const why = this.diagnosis ?? this.lastError;
+      return `redis ${this.client.status} (${describeTarget(this.target)}${why ? `: ${why}` : ''})`;
+    }
     if (this.consecutiveTimeouts >= TIMEOUTS_BEFORE_RECONNECT) return 'redis not answering';
-    return undefined;
+    return this.replicaProblem;
   }
 
   stats(): RedisConnectionStats {
@@ -122,12 +320,13 @@ export class RedisConnection {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    for (const timer of this.timers) clearInterval(timer);
     await quitRedis(this.client);
   }
 }
 
 /** QUIT when connected (pending replies arrive first), else just drop the connection. */
-export async function quitRedis(connection: Redis): Promise<void> {
+export async function quitRedis(connection: RedisClient): Promise<void> {
   if (connection.status === 'ready') await connection.quit().catch(() => connection.disconnect());
   else connection.disconnect();
 }

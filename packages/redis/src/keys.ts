@@ -5,12 +5,16 @@ import type { AppSecret } from '@hookway/protocol';
  * when a builder is missing there).
  *
  * Per-bot keys carry the secret in a `{…}` hash tag so that, on Redis Cluster, all of a bot's keys share a slot
- * and one Lua script may touch them together. The live channel is exactly `qq:<secret>`, as the design card says.
+ * and one Lua script may touch them together. The live channel is exactly `qq:<secret>`, as the design card says;
+ * on a Cluster (sharded pub/sub) it is `qq:{<secret>}`, whose hash tag puts it in the slot of the bot's keys, so
+ * the publish script may SPUBLISH it and the message stays on that one shard.
  * This is one of the few places an AppSecret is revealed: Redis is a trusted backend.
  */
 export const redisKeys = {
   /** Pub/sub channel with every accepted event of the bot: `<header JSON>\n<raw body>`. */
   channel: (bot: AppSecret) => `qq:${bot.reveal()}`,
+  /** The same channel on a Redis Cluster (SSUBSCRIBE/SPUBLISH): hash-tagged into the bot's slot. */
+  shardChannel: (bot: AppSecret) => `qq:{${bot.reveal()}}`,
   /** Hash: epoch, seq (last assigned), bytes (retained body bytes), dseq (last delivered seq). */
   meta: (bot: AppSecret) => `qq:{${bot.reveal()}}:meta`,
   /** Stream: the bounded history; entry id `<seq>-0`, fields b (body), t (accepted at, ms), i (event id). */
@@ -32,10 +36,13 @@ export const redisKeys = {
   checkChannel: (nonce: string) => `hookway:check:${nonce}`,
   /** A gateway's own probe channel, used to prove its subscriber connection still receives messages. */
   probeChannel: (nodeId: string) => `hookway:probe:${nodeId}`,
-  /** String (JSON, with an expiry): one replica's latest status report, for the status page. */
-  replicaReport: (replicaId: string) => `hookway:replica:${replicaId}`,
+  /**
+   * String (JSON, with an expiry): one replica's latest status report, for the status page. Tagged `{replicas}` like
+   * the index, so that one MULTI writes both and one MGET reads them all on a Redis Cluster (one slot).
+   */
+  replicaReport: (replicaId: string) => `hookway:{replicas}:${replicaId}`,
   /** Sorted set: replica ids scored by when their report expires (an index, so readers need no SCAN). */
-  replicas: () => 'hookway:replicas',
+  replicas: () => 'hookway:{replicas}',
 } as const;
 
 /** How long a bot's numbering (epoch and seq) outlives its last event. Longer than any history retention. */

@@ -9,6 +9,7 @@ const DOC = readFileSync(new URL('../../../docs/redis.md', import.meta.url), 'ut
 const SECRET = AppSecret.of('PLACEHOLDERsecret');
 const ARGUMENTS: Record<keyof typeof redisKeys, unknown[]> = {
   channel: [SECRET],
+  shardChannel: [SECRET],
   meta: [SECRET],
   stream: [SECRET],
   eventId: [SECRET, 'PLACEHOLDERevent'],

@@ -67,6 +67,28 @@ const proxyList = z
     return entries;
   });
 
+/** `host:port[,host:port…]` (Sentinel or Cluster seed nodes); empty: none. */
+const hostPortList = z
+  .string()
+  .trim()
+  .transform((text, ctx): readonly { host: string; port: number }[] => {
+    const entries = text
+      .split(',')
+      .map((e) => e.trim())
+      .filter(Boolean);
+    const nodes: { host: string; port: number }[] = [];
+    for (const entry of entries) {
+      const match = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9._-]+):(\d{1,5})$/.exec(entry);
+      const port = Number(match?.[2]);
+      if (!match || port < 1 || port > 65535) {
+        ctx.addIssue({ code: 'custom', message: `${JSON.stringify(entry)} is not host:port (e.g. 10.0.0.5:26379)` });
+        return z.NEVER;
+      }
+      nodes.push({ host: match[1]!.replace(/^\[|\]$/g, ''), port });
+    }
+    return nodes;
+  });
+
 const bool = z
   .string()
   .trim()
@@ -145,6 +167,46 @@ export const SETTINGS = {
     '',
     'Redis for scale-out (redis://[:password@]host:port[/db], or rediss:// for TLS). Empty: `pnpm start` runs both roles on an in-process bus; `start:ingress` and `start:gateway` refuse to start without it.',
     true,
+  ),
+  REDIS_SENTINELS: setting(
+    hostPortList,
+    '',
+    'Redis behind Sentinel: the sentinels as host:port,… (instead of REDIS_URL). Hookway asks them for the master of REDIS_SENTINEL_MASTER and follows failovers.',
+  ),
+  REDIS_SENTINEL_MASTER: setting(
+    z
+      .string()
+      .trim()
+      .regex(/^[A-Za-z0-9._-]{1,64}$/, { error: 'expected the master name the sentinels monitor (letters, digits, . _ -)' }),
+    'mymaster',
+    'With REDIS_SENTINELS: the name the sentinels monitor the master under (`sentinel monitor <name> …`).',
+  ),
+  REDIS_SENTINEL_PASSWORD: setting(
+    z.string(),
+    '',
+    'With REDIS_SENTINELS: the sentinels’ own password (`requirepass` in sentinel.conf); empty: none.',
+    true,
+  ),
+  REDIS_PASSWORD: setting(
+    z.string(),
+    '',
+    'Password of the Redis servers with REDIS_SENTINELS or REDIS_CLUSTER_NODES (with REDIS_URL, put it in the URL). Empty: none.',
+    true,
+  ),
+  REDIS_CLUSTER_NODES: setting(
+    hostPortList,
+    '',
+    'Redis Cluster: some of its nodes as host:port,… (instead of REDIS_URL); the rest are discovered. Bot channels then use sharded pub/sub (SPUBLISH/SSUBSCRIBE on `qq:{<secret>}`).',
+  ),
+  REDIS_MIN_REPLICAS_ACKED: setting(
+    int(0, 16),
+    '0',
+    'A webhook is acknowledged only after this many Redis replicas hold the event (WAIT), else 503 so the platform retries; /readyz is 503 while a master has fewer online replicas. 0: acknowledge once the master stored it (a failover can lose the last writes).',
+  ),
+  REDIS_WAIT_TIMEOUT_MS: setting(
+    int(10, 60_000),
+    '500',
+    'With REDIS_MIN_REPLICAS_ACKED: how long a webhook waits for the replicas to confirm before it answers 503. Below REDIS_COMMAND_TIMEOUT_MS.',
   ),
   REDIS_COMMAND_TIMEOUT_MS: setting(
     int(100, 60_000),
@@ -351,8 +413,40 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       `HTTP_HEADERS_TIMEOUT_MS=${config.httpHeadersTimeoutMs}: must not exceed HTTP_BODY_TIMEOUT_MS (${config.httpBodyTimeoutMs}), which counts from the same start and includes the headers`,
     );
   }
+  if (problems.length === 0) problems.push(...redisProblems(config));
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
+}
+
+/** Which Redis the settings name: none (in-process memory), one server, a Sentinel-managed master or a Cluster. */
+export function redisMode(config: Config): 'none' | 'single' | 'sentinel' | 'cluster' {
+  if (config.redisSentinels.length > 0) return 'sentinel';
+  if (config.redisClusterNodes.length > 0) return 'cluster';
+  return config.redisUrl !== '' ? 'single' : 'none';
+}
+
+/** At most one Redis form, and the replica settings only where they can hold. */
+function redisProblems(config: Config): string[] {
+  const chosen = [
+    config.redisUrl !== '' ? 'REDIS_URL' : '',
+    config.redisSentinels.length > 0 ? 'REDIS_SENTINELS' : '',
+    config.redisClusterNodes.length > 0 ? 'REDIS_CLUSTER_NODES' : '',
+  ].filter(Boolean);
+  const problems: string[] = [];
+  if (chosen.length > 1) {
+    problems.push(`${chosen.join(', ')} are set together: choose one Redis (one server, Sentinel or Cluster)`);
+  }
+  if (chosen.length === 0 && config.redisMinReplicasAcked > 0) {
+    problems.push(
+      `REDIS_MIN_REPLICAS_ACKED=${config.redisMinReplicasAcked}: needs Redis (REDIS_URL, REDIS_SENTINELS or REDIS_CLUSTER_NODES)`,
+    );
+  }
+  if (config.redisMinReplicasAcked > 0 && config.redisWaitTimeoutMs >= config.redisCommandTimeoutMs) {
+    problems.push(
+      `REDIS_WAIT_TIMEOUT_MS=${config.redisWaitTimeoutMs}: must be below REDIS_COMMAND_TIMEOUT_MS (${config.redisCommandTimeoutMs}), or every replicated write would time out first`,
+    );
+  }
+  return problems;
 }
 
 /** The defaults, as a Config (for tests and embedding). */

@@ -1,6 +1,6 @@
 import { once } from 'node:events';
 import type { Server } from 'node:http';
-import { ConfigError, loadConfig, type Config } from './config.ts';
+import { ConfigError, loadConfig, redisMode, type Config } from './config.ts';
 import { applyHttpLimits, httpLimits } from './http-service.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { startedByPackageManager, watchParent } from './parent-watch.ts';
@@ -46,6 +46,7 @@ async function serve(role: string, build: (context: ServiceContext) => Promise<S
   rememberUrlPassword(redactor, config.redisUrl);
   if (config.adminToken !== '') redactor.remember(config.adminToken);
   if (config.metricsToken !== '') redactor.remember(config.metricsToken);
+  for (const password of [config.redisPassword, config.redisSentinelPassword]) if (password !== '') redactor.remember(password);
   const logger = createLogger({ level: config.logLevel, redactor }).child({ role });
 
   let service: Service;
@@ -66,7 +67,10 @@ async function serve(role: string, build: (context: ServiceContext) => Promise<S
   }
   const address = service.server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
-  logger.info({ host: config.host, port, redis: config.redisUrl !== '' }, `Hookway ${role} listening on http://${config.host}:${port}`);
+  logger.info(
+    { host: config.host, port, redis: redisMode(config) !== 'none' },
+    `Hookway ${role} listening on http://${config.host}:${port}`,
+  );
 
   let stopping = false;
   const stop = async (reason: string, exitCode: number) => {
@@ -120,12 +124,12 @@ function rememberUrlPassword(redactor: Redactor, url: string): void {
   }
 }
 
-/** Refuses to start a role that needs Redis without REDIS_URL. */
+/** Refuses to start a role that needs Redis without REDIS_URL, REDIS_SENTINELS or REDIS_CLUSTER_NODES. */
 export function requireRedis(role: string, config: Config): void {
-  if (config.redisUrl === '') {
+  if (redisMode(config) === 'none') {
     process.stderr.write(
       `hookway ${role}: REDIS_URL is required: the ${role} role talks to the other replicas only through Redis. ` +
-        'Set REDIS_URL=redis://host:6379, or run the single-process relay (`pnpm start`, `node dist/hookway.mjs`).\n',
+        'Set REDIS_URL=redis://host:6379 (or REDIS_SENTINELS, or REDIS_CLUSTER_NODES), or run the single-process relay (`pnpm start`, `node dist/hookway.mjs`).\n',
     );
     process.exit(1);
   }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig, SETTINGS } from '../src/index.ts';
+import { ConfigError, loadConfig, redisMode, SETTINGS } from '../src/index.ts';
 
 describe('loadConfig', () => {
   it('has a working default for every setting', () => {
@@ -41,6 +41,12 @@ describe('loadConfig', () => {
     ['TRUST_PROXY', 'loopback,not-an-ip'],
     ['ALLOW_SECRET_IN_URL', 'sometimes'],
     ['STATUS_REPORT_INTERVAL_MS', '10'],
+    ['REDIS_SENTINELS', '10.0.0.1'],
+    ['REDIS_SENTINELS', '10.0.0.1:26379,host:99999'],
+    ['REDIS_CLUSTER_NODES', 'redis://10.0.0.1:6379'],
+    ['REDIS_SENTINEL_MASTER', 'my master'],
+    ['REDIS_MIN_REPLICAS_ACKED', '-1'],
+    ['REDIS_WAIT_TIMEOUT_MS', '5'],
   ])('refuses %s=%s with a message naming the variable', (name, value) => {
     expect(() => loadConfig({ [name]: value })).toThrow(ConfigError);
     expect(() => loadConfig({ [name]: value })).toThrow(new RegExp(`${name}=`));
@@ -64,6 +70,17 @@ describe('loadConfig', () => {
   it.each([
     [{ WEBHOOK_BODY_BUDGET_BYTES: String(512 * 1024) }, /WEBHOOK_BODY_BUDGET_BYTES=524288: must be at least MAX_BODY_BYTES/],
     [{ HTTP_HEADERS_TIMEOUT_MS: '20000' }, /HTTP_HEADERS_TIMEOUT_MS=20000: must not exceed HTTP_BODY_TIMEOUT_MS \(10000\)/],
+    [{ REDIS_URL: 'redis://a:6379', REDIS_SENTINELS: 'b:26379' }, /REDIS_URL, REDIS_SENTINELS are set together: choose one Redis/],
+    [{ REDIS_SENTINELS: 'b:26379', REDIS_CLUSTER_NODES: 'c:7000' }, /REDIS_SENTINELS, REDIS_CLUSTER_NODES are set together/],
+    [
+      { REDIS_URL: 'redis://a', REDIS_SENTINELS: 'b:1', REDIS_CLUSTER_NODES: 'c:7' },
+      /REDIS_URL, REDIS_SENTINELS, REDIS_CLUSTER_NODES are set together/,
+    ],
+    [{ REDIS_MIN_REPLICAS_ACKED: '1' }, /REDIS_MIN_REPLICAS_ACKED=1: needs Redis/],
+    [
+      { REDIS_URL: 'redis://a', REDIS_MIN_REPLICAS_ACKED: '1', REDIS_WAIT_TIMEOUT_MS: '2000' },
+      /REDIS_WAIT_TIMEOUT_MS=2000: must be below REDIS_COMMAND_TIMEOUT_MS \(2000\)/,
+    ],
   ])('refuses settings that contradict each other: %j', (env, message) => {
     expect(() => loadConfig(env)).toThrow(message);
   });
@@ -75,6 +92,37 @@ describe('loadConfig', () => {
       HTTP_BODY_TIMEOUT_MS: '7000',
     });
     expect([config.webhookBodyBudgetBytes, config.httpHeadersTimeoutMs, config.httpBodyTimeoutMs]).toEqual([1 << 20, 7000, 7000]);
+  });
+
+  it.each([
+    [{ REDIS_URL: 'redis://a:6379' }, 'single'],
+    [{ REDIS_SENTINELS: ' s1:26379, [::1]:26380 ', REDIS_SENTINEL_MASTER: 'hw' }, 'sentinel'],
+    [{ REDIS_CLUSTER_NODES: 'n1:7000,n2:7001', REDIS_MIN_REPLICAS_ACKED: '1' }, 'cluster'],
+    [{}, 'none'],
+  ] as const)('reads the Redis form from %j', (env, mode) => {
+    const config = loadConfig(env);
+    expect(redisMode(config)).toBe(mode);
+    if (mode === 'sentinel') {
+      expect(config.redisSentinels).toEqual([
+        { host: 's1', port: 26379 },
+        { host: '::1', port: 26380 },
+      ]);
+      expect(config.redisSentinelMaster).toBe('hw');
+    }
+    if (mode === 'cluster') expect([config.redisClusterNodes.length, config.redisMinReplicasAcked]).toEqual([2, 1]);
+  });
+
+  it('checks the WAIT timeout against the command timeout only when it waits for replicas', () => {
+    expect(loadConfig({ REDIS_URL: 'redis://a', REDIS_COMMAND_TIMEOUT_MS: '500' }).redisWaitTimeoutMs).toBe(500);
+  });
+
+  it('never repeats a Redis password in its complaint', () => {
+    expect(() => loadConfig({ REDIS_PASSWORD: 'hunter2', REDIS_URL: 'redis://a', REDIS_CLUSTER_NODES: 'c:7' })).toThrow(/set together/);
+    try {
+      loadConfig({ REDIS_PASSWORD: 'hunter2', REDIS_URL: 'redis://a', REDIS_CLUSTER_NODES: 'c:7' });
+    } catch (err) {
+      expect(String(err)).not.toContain('hunter2');
+    }
   });
 
   it.each([

@@ -60,8 +60,8 @@ export class MemoryReplicaReports implements ReplicaReports {
 const MAX_REPLICAS = 200;
 
 /**
- * One string per replica with its own expiry (`hookway:replica:<id>`, JSON), and a sorted set of replica ids
- * (`hookway:replicas`, scored by when each report expires) so readers need no SCAN. Redis's own expiry of the
+ * One string per replica with its own expiry (`hookway:{replicas}:<id>`, JSON), and a sorted set of replica ids
+ * (`hookway:{replicas}`, scored by when each report expires) so readers need no SCAN. Redis's own expiry of the
  * string decides liveness; the set is only an index, pruned as it is read.
  */
 export class RedisReplicaReports implements ReplicaReports {

@@ -10,3 +10,4 @@ export * from './stalled-bodies.ts';
 export * from './wait.ts';
 export * from './json-keys.ts';
 export * from './prom-text.ts';
+export * from './redis-topology.ts';

@@ -43,14 +43,14 @@ async function answersPing(port: number): Promise<boolean> {
 }
 
 /** `appendOnly` keeps data across `restart()`; without it a restart comes back empty, as a cache would. */
-export async function startRedisServer(options: { appendOnly?: boolean } = {}): Promise<RedisServer> {
+export async function startRedisServer(options: { appendOnly?: boolean; extraArgs?: readonly string[] } = {}): Promise<RedisServer> {
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'hookway-redis-'));
   let child: ChildProcess | undefined;
 
   const launch = async () => {
     const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--dir', dir, '--daemonize', 'no'];
-    args.push('--appendonly', options.appendOnly ? 'yes' : 'no', '--appendfsync', 'always');
+    args.push('--appendonly', options.appendOnly ? 'yes' : 'no', '--appendfsync', 'always', ...(options.extraArgs ?? []));
     child = spawn('redis-server', args, { stdio: 'ignore' });
     const started = child;
     const exited = new Promise<never>((_, reject) => {

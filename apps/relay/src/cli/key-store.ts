@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import { readBotsFile, RedisBotRegistry } from '@hookway/bots';
 import { openClientKeyStore, type ClientKeyStore } from '@hookway/keys';
-import { MEMORY_BACKEND, RedisConnection, type StoreBackend } from '@hookway/redis';
+import { describeTarget, MEMORY_BACKEND, openRedisConnection, redisTarget, type StoreBackend } from '@hookway/redis';
 import type { Config } from '@hookway/runtime';
 import { CommandFailed } from './command.ts';
 
@@ -18,19 +18,24 @@ export interface CommandKeyStore {
 /** How long a command waits for Redis before saying it cannot reach it. */
 const REDIS_WAIT_MS = 5000;
 
-/** REDIS_URL set: the Redis every replica reads; else CLIENT_KEYS_FILE, which running embedded relays re-read. */
+/** Redis configured (REDIS_URL, REDIS_SENTINELS or REDIS_CLUSTER_NODES): the Redis every replica reads; else CLIENT_KEYS_FILE, which running embedded relays re-read. */
 export async function openCommandKeyStore(config: Config): Promise<CommandKeyStore> {
   let backend: StoreBackend = MEMORY_BACKEND;
   const path = resolve(config.clientKeysFile);
   let where = path === config.clientKeysFile ? path : `${config.clientKeysFile} (${path})`;
-  if (config.redisUrl !== '') {
-    where = `Redis at ${redisAddress(config.redisUrl)}`;
+  const target = redisTarget(config);
+  if (target) {
+    where = target.mode === 'single' ? `Redis at ${redisAddress(target.url)}` : describeTarget(target);
     // Connection errors are reported once, below, rather than as they happen.
-    const connection = new RedisConnection({ url: config.redisUrl, commandTimeoutMs: config.redisCommandTimeoutMs });
+    const connection = openRedisConnection(config);
     connection.client.on('error', () => {});
     if (!(await connection.whenReady(REDIS_WAIT_MS))) {
+      const why = connection.notReadyReason();
       await connection.close();
-      throw new CommandFailed(`cannot reach ${where} (REDIS_URL) within ${REDIS_WAIT_MS / 1000} s; nothing was changed`);
+      const setting = { single: 'REDIS_URL', sentinel: 'REDIS_SENTINELS', cluster: 'REDIS_CLUSTER_NODES' }[target.mode];
+      throw new CommandFailed(
+        `cannot reach ${where} (${setting}) within ${REDIS_WAIT_MS / 1000} s${target.mode !== 'single' && why ? ` (${why})` : ''}; nothing was changed`,
+      );
     }
     backend = { kind: 'redis', connection };
   }

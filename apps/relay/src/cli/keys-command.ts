@@ -1,6 +1,6 @@
 import { APPID_PATTERN, isExpired, KEY_NAME_PATTERN, KEY_NAME_RULE, newClientKey, type ClientKeyRecord } from '@hookway/keys';
 import { describeEventTypes, parseEventList } from '@hookway/protocol';
-import { ConfigError, loadConfig, type Config } from '@hookway/runtime';
+import { ConfigError, loadConfig, redisMode, type Config } from '@hookway/runtime';
 import { CommandFailed, EXIT, parseCommandArgs, UsageError, type CliCommand, type CliIo } from './command.ts';
 import { parseDuration } from './duration.ts';
 import { HOOKWAY } from './invocation.ts';
@@ -105,7 +105,7 @@ const SUBCOMMANDS: Record<string, (args: readonly string[], io: CliIo) => Promis
       for (const problem of known.problems) io.stderr(`warning: ${problem}\n`);
       if (!known.appids.has(appid)) {
         io.stderr(
-          `warning: bot ${appid} is not in BOTS or BOTS_FILE${config.redisUrl !== '' ? ' (nor learned from a webhook)' : ''}: ` +
+          `warning: bot ${appid} is not in BOTS or BOTS_FILE${redisMode(config) !== 'none' ? ' (nor learned from a webhook)' : ''}: ` +
             `its clients get 401 unknown_bot until you add ${appid}:<AppSecret> to BOTS or BOTS_FILE and restart\n`,
         );
       }

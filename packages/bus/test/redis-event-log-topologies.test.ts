@@ -1,0 +1,145 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Redis } from 'ioredis';
+import { AppSecret } from '@hookway/protocol';
+import { RedisConnection, redisKeys, ReplicaShortfallError, type RedisConnectionOptions, type RedisTarget } from '@hookway/redis';
+import { freePort, redisTopologies, startRedisServer, until } from '@hookway/testkit';
+import { RedisEventLog, type HistoryLimits } from '../src/index.ts';
+import { eventLogContract } from './event-log.contract.ts';
+
+/** The same contract as on one server, against a real Sentinel set-up and a real Cluster (sharded pub/sub). */
+const topologies = redisTopologies(beforeAll, afterAll);
+const connections: RedisConnection[] = [];
+afterAll(async () => {
+  await Promise.all(connections.map((c) => c.close()));
+});
+
+const LIMITS: HistoryLimits = { historyMaxEvents: 1000, historyMaxAgeMs: 60_000, historyMaxBytes: 1 << 20, dedupWindowMs: 60_000 };
+
+async function connectionTo(target: RedisTarget, options: Partial<RedisConnectionOptions> = {}): Promise<RedisConnection> {
+  const connection = new RedisConnection({ ...options, target });
+  connections.push(connection);
+  if (!(await connection.whenReady(10_000))) throw new Error(`redis did not become ready: ${connection.notReadyReason()}`);
+  return connection;
+}
+
+async function logOn(target: RedisTarget, limits: HistoryLimits, options: Partial<RedisConnectionOptions> = {}) {
+  return new RedisEventLog({ connection: await connectionTo(target, options), ...limits });
+}
+
+eventLogContract('RedisEventLog on Sentinel', (limits) => logOn(topologies.sentinel(), limits));
+eventLogContract('RedisEventLog on Cluster', (limits) => logOn(topologies.cluster(), limits));
+
+const body = (text: string) => Buffer.from(text, 'utf8');
+let counter = 0;
+const freshBot = () => AppSecret.of(`topoBot${process.pid}x${Date.now().toString(36)}x${++counter}`);
+
+describe('Cluster: sharded pub/sub', () => {
+  it('delivers each bot’s events on its own channel, with bots on every shard (ioredis #1759), via SSUBSCRIBE on the owner only', async () => {
+    const publisher = await logOn(topologies.cluster(), LIMITS);
+    const follower = await logOn(topologies.cluster(), LIMITS);
+    const bots = Array.from({ length: 24 }, freshBot);
+    const owners = new Set(await Promise.all(bots.map((b) => topologies.clusterSetup.masterFor(redisKeys.meta(b)))));
+    expect(owners.size).toBe(3);
+    const got = new Map<string, string[]>(bots.map((b) => [b.reveal(), []]));
+    for (const bot of bots) await follower.subscribe(bot, (e) => got.get(bot.reveal())!.push(e.body.toString()));
+    for (const [i, bot] of bots.entries()) {
+      await publisher.publish(bot, { eventId: 'one', body: body(`${i}:1`) });
+      await publisher.publish(bot, { eventId: 'two', body: body(`${i}:2`) });
+    }
+    await until(() => [...got.values()].every((v) => v.length >= 2), 'two events on each of 24 bot channels');
+    expect(bots.map((b) => got.get(b.reveal())?.join())).toEqual(bots.map((_b, i) => `${i}:1,${i}:2`));
+
+    // Sharded: the owning master counts the subscription in SHARDNUMSUB, and nobody subscribed classically.
+    const bot = bots[0]!;
+    const owner = new Redis({ port: await topologies.clusterSetup.masterFor(redisKeys.meta(bot)), host: '127.0.0.1' });
+    try {
+      expect(await owner.call('PUBSUB', 'SHARDNUMSUB', redisKeys.shardChannel(bot))).toEqual([redisKeys.shardChannel(bot), 1]);
+      expect(await owner.call('PUBSUB', 'NUMSUB', redisKeys.channel(bot))).toEqual([redisKeys.channel(bot), 0]);
+    } finally {
+      owner.disconnect();
+    }
+  });
+});
+
+describe('REDIS_MIN_REPLICAS_ACKED (WAIT after the publish script)', () => {
+  /**
+   * The acknowledgement rule, on real servers: the Sentinel master has 2 replicas, each Cluster master 1. A
+   * publish that fewer replicas confirmed fails (the webhook answers 503), though the event is stored; the
+   * platform's retry is then a duplicate, acknowledged only when its own WAIT confirms.
+   */
+  it.each([
+    ['Sentinel', 0, ['accepted', 'duplicate']],
+    ['Sentinel', 2, ['accepted', 'duplicate']],
+    ['Sentinel', 3, ['503', '503']],
+    ['Cluster', 1, ['accepted', 'duplicate']],
+    ['Cluster', 2, ['503', '503']],
+  ] as const)('%s with %i replicas wanted: first attempt, retry → %j', async (mode, wanted, outcomes) => {
+    const target = mode === 'Sentinel' ? topologies.sentinel() : topologies.cluster();
+    const log = await logOn(target, LIMITS, { minReplicasAcked: wanted, waitTimeoutMs: 200 });
+    const bot = freshBot();
+    const attempt = () =>
+      log.publish(bot, { eventId: 'evt', body: body('{"a":1}') }).then(
+        (r) => r.status,
+        (err: unknown) => (err instanceof ReplicaShortfallError ? '503' : `error ${String(err)}`),
+      );
+    expect([await attempt(), await attempt()]).toEqual(outcomes);
+    // Stored either way (the retry found it, or a later lower requirement will): nothing is acknowledged that is not.
+    expect((await log.history(bot)).events.map((e) => e.eventId)).toEqual(['evt']);
+  });
+
+  it('keeps /readyz 503, naming the setting, while a master has fewer online replicas than wanted', async () => {
+    const connection = await connectionTo(topologies.sentinel(), { minReplicasAcked: 3, replicaCheckIntervalMs: 100 });
+    await until(() => connection.notReadyReason() !== undefined, 'the replica check');
+    expect(connection.notReadyReason()).toMatch(/REDIS_MIN_REPLICAS_ACKED=3 but the master has 2 online replica/);
+    const enough = await connectionTo(topologies.cluster(), { minReplicasAcked: 1, replicaCheckIntervalMs: 100 });
+    expect(enough.notReadyReason()).toBeUndefined();
+  });
+});
+
+describe('bad Redis settings: a readiness error naming the setting', () => {
+  it.each([
+    [
+      'a wrong Sentinel master name',
+      () => ({ ...topologies.sentinel(), masterName: 'nosuchmaster' }),
+      /REDIS_SENTINEL_MASTER=nosuchmaster: no sentinel/,
+    ],
+    [
+      'unreachable sentinels',
+      async () => ({ ...topologies.sentinel(), sentinels: [{ host: '127.0.0.1', port: await freePort() }] }),
+      /REDIS_SENTINELS: none of 127\.0\.0\.1:\d+ answers/,
+    ],
+    [
+      'unreachable cluster seed nodes',
+      async () => ({ ...topologies.cluster(), nodes: [{ host: '127.0.0.1', port: await freePort() }] }),
+      /REDIS_CLUSTER_NODES: none of 127\.0\.0\.1:\d+ answers/,
+    ],
+  ] as const)('%s', async (_name, target, message) => {
+    const connection = new RedisConnection({ target: await target() });
+    connections.push(connection);
+    connection.client.on('error', () => undefined);
+    expect(await connection.whenReady(300)).toBe(false);
+    expect(connection.notReadyReason()).toMatch(message);
+    const log = new RedisEventLog({ connection, ...LIMITS });
+    await expect(log.publish(freshBot(), { eventId: 'x', body: body('{}') })).rejects.toThrow();
+  });
+
+  it('a cluster with slots no node serves', async () => {
+    const node = await startRedisServer({ extraArgs: ['--cluster-enabled', 'yes', '--cluster-node-timeout', '1000'] });
+    try {
+      const admin = new Redis(node.url);
+      await admin.call('CLUSTER', 'ADDSLOTSRANGE', '0', '8000');
+      admin.disconnect();
+      const connection = new RedisConnection({
+        target: { mode: 'cluster', nodes: [{ host: '127.0.0.1', port: node.port }], password: '' },
+      });
+      connections.push(connection);
+      connection.client.on('error', () => undefined);
+      expect(await connection.whenReady(300)).toBe(false);
+      expect(connection.notReadyReason()).toMatch(
+        /REDIS_CLUSTER_NODES: the cluster seen from 127\.0\.0\.1:\d+ is in state fail \(8383 of 16384 slots not covered\)/,
+      );
+    } finally {
+      await node.dispose();
+    }
+  });
+});

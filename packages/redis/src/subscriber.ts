@@ -1,0 +1,134 @@
+import type { Cluster, Redis } from 'ioredis';
+
+/**
+ * A pub/sub connection: classic SUBSCRIBE on one server or a Sentinel master, sharded SSUBSCRIBE on a Cluster
+ * (one connection per master, each channel on the shard owning its slot). Messages arrive as bytes.
+ */
+export interface ChannelSubscriber {
+  subscribe(channel: string): Promise<void>;
+  unsubscribe(channel: string): Promise<void>;
+  onMessage(listener: (channel: string, message: Buffer) => void): void;
+  /**
+   * Called after the subscriptions were re-established (a reconnect, a failover, a new slot owner): anything
+   * published meanwhile was missed, so feeds should resync from history.
+   */
+  onResubscribed(listener: () => void): void;
+  onError(listener: (err: Error) => void): void;
+  /** Why it cannot receive now, or undefined when it can. */
+  notReadyReason(): string | undefined;
+  isReady(): boolean;
+  /** Drops and re-establishes the connection(s) (e.g. after an unanswered probe). */
+  reconnect(): void;
+  close(): Promise<void>;
+}
+
+async function quit(client: Redis | Cluster): Promise<void> {
+  if (client.status === 'ready') await client.quit().catch(() => client.disconnect());
+  else client.disconnect();
+}
+
+/** One server or a Sentinel master: SUBSCRIBE on one connection, which ioredis re-subscribes after a reconnect. */
+export class ServerChannelSubscriber implements ChannelSubscriber {
+  private wasReady = false;
+  private readonly resubscribed: (() => void)[] = [];
+
+  constructor(private readonly client: Redis) {
+    client.on('ready', () => {
+      // After a reconnect ioredis resubscribes, but anything published meanwhile was missed: report it after a
+      // PING round trip, whose reply comes after the SUBSCRIBE confirmations, so nothing slips between.
+      if (this.wasReady) {
+        const report = () => this.resubscribed.forEach((l) => l());
+        client.ping().then(report, report);
+      }
+      this.wasReady = true;
+    });
+  }
+
+  async subscribe(channel: string): Promise<void> {
+    await this.client.subscribe(channel);
+  }
+
+  async unsubscribe(channel: string): Promise<void> {
+    await this.client.unsubscribe(channel);
+  }
+
+  onMessage(listener: (channel: string, message: Buffer) => void): void {
+    this.client.on('messageBuffer', (channel: Buffer, message: Buffer) => listener(channel.toString(), message));
+  }
+
+  onResubscribed(listener: () => void): void {
+    this.resubscribed.push(listener);
+  }
+
+  onError(listener: (err: Error) => void): void {
+    this.client.on('error', listener);
+  }
+
+  notReadyReason(): string | undefined {
+    return this.client.status === 'ready' ? undefined : `redis subscriber ${this.client.status}`;
+  }
+
+  isReady(): boolean {
+    return this.client.status === 'ready';
+  }
+
+  reconnect(): void {
+    this.client.disconnect(true);
+  }
+
+  close(): Promise<void> {
+    return quit(this.client);
+  }
+}
+
+/**
+ * A Cluster: SSUBSCRIBE through ioredis's sharded subscribers, which follow slot moves and failovers and emit
+ * `subscribersReady` once they have re-subscribed on the new owners.
+ */
+export class ClusterChannelSubscriber implements ChannelSubscriber {
+  private readonly resubscribed: (() => void)[] = [];
+  private started = false;
+
+  constructor(private readonly cluster: Cluster) {
+    cluster.on('subscribersReady', () => {
+      if (this.started) this.resubscribed.forEach((l) => l());
+    });
+  }
+
+  async subscribe(channel: string): Promise<void> {
+    this.started = true;
+    await this.cluster.ssubscribe(channel);
+  }
+
+  async unsubscribe(channel: string): Promise<void> {
+    await this.cluster.sunsubscribe(channel);
+  }
+
+  onMessage(listener: (channel: string, message: Buffer) => void): void {
+    this.cluster.on('smessageBuffer', (channel: Buffer, message: Buffer) => listener(channel.toString(), message));
+  }
+
+  onResubscribed(listener: () => void): void {
+    this.resubscribed.push(listener);
+  }
+
+  onError(listener: (err: Error) => void): void {
+    this.cluster.on('error', listener);
+  }
+
+  notReadyReason(): string | undefined {
+    return this.cluster.status === 'ready' ? undefined : `redis cluster subscriber ${this.cluster.status}`;
+  }
+
+  isReady(): boolean {
+    return this.cluster.status === 'ready';
+  }
+
+  reconnect(): void {
+    this.cluster.disconnect(true);
+  }
+
+  close(): Promise<void> {
+    return quit(this.cluster);
+  }
+}
