@@ -139,23 +139,23 @@ async function allScenarios(): Promise<void> {
   const row = (name: string, k: 'ceiling' | 'embedded' | 'split') =>
     `| ${name} | ${m((r) => r[k].eventsPerSec)} | ${m((r) => r[k].p50Ms)} | ${m((r) => r[k].p99Ms)} |`;
   process.stdout.write(`
-  | S1 (median of ${ROUNDS}) | events/s | p50 ms | p99 ms |
-  |---|---|---|---|
-  ${row('bare ceiling (node:http + ws)', 'ceiling')}
-  ${row('Hookway embedded', 'embedded')}
-  ${row('Hookway split (ingress + gateway + Redis)', 'split')}
+| S1 (median of ${ROUNDS}) | events/s | p50 ms | p99 ms |
+|---|---|---|---|
+${row('bare ceiling (node:http + ws)', 'ceiling')}
+${row('Hookway embedded', 'embedded')}
+${row('Hookway split (ingress + gateway + Redis)', 'split')}
 
-  embedded / ceiling per round: ${ratio('embedded')
+embedded / ceiling per round: ${ratio('embedded')
     .map((x) => x.toFixed(2))
     .join(', ')} — median ${summary.s1.embeddedRatio} (target ≥ 0.70)
-  split / ceiling per round:    ${ratio('split')
+split / ceiling per round:    ${ratio('split')
     .map((x) => x.toFixed(2))
     .join(', ')} — median ${summary.s1.splitRatio}
-  S1: every acknowledged event delivered: ${s1Delivered ? 'yes' : 'NO'}
+S1: every acknowledged event delivered: ${s1Delivered ? 'yes' : 'NO'}
 
-  fan-out (200 clients on 2 gateways, 500 events/s for ${DURATION_MS / 1000} s): p50 ${summary.fanout.p50Ms} ms, p99 ${summary.fanout.p99Ms} ms (medians)
-  fan-out: every delivery made: ${fanoutDelivered ? 'yes' : 'NO'}
-  `);
+fan-out (200 clients on 2 gateways, 500 events/s for ${DURATION_MS / 1000} s): p50 ${summary.fanout.p50Ms} ms, p99 ${summary.fanout.p99Ms} ms (medians)
+fan-out: every delivery made: ${fanoutDelivered ? 'yes' : 'NO'}
+`);
   const scaleDelivered = await runScale();
   if (!s1Delivered || !fanoutDelivered || !scaleDelivered) process.exitCode = 1;
 }
