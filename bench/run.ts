@@ -2,14 +2,13 @@
  * `pnpm bench`: S1 against the bare ceiling, Hookway embedded and Hookway split (ingress and gateway processes
  * over Redis), plus the fan-out scenario — in alternating rounds. Every server-side process (Redis included) runs
  * on core 0 and the load generator on core 1 (taskset); throughput is reported as a ratio to the ceiling measured
- * in the same round, because these machines are noisy.
+ * in the same round, because these machines are noisy. Then the scale scenario once (bench/scale.ts);
+ * `pnpm bench scale` runs only that.
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { fileURLToPath } from 'node:url';
+import { freePort, hasTaskset, processGroup, ROOT, runLoadOnCore1 } from './processes.ts';
+import { runScale } from './scale.ts';
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const DURATION_MS = Number(process.env.DURATION_MS ?? 10_000);
 const SECRET = 'BenchSecret0123456789';
@@ -36,37 +35,6 @@ interface FanoutResult {
   maxMs: number;
 }
 
-const hasTaskset = (() => {
-  try {
-    execFileSync('taskset', ['-c', '0', 'true']);
-    return true;
-  } catch {
-    return false;
-  }
-})();
-const pinned = (core: number, command: string, args: string[]): [string, string[]] =>
-  hasTaskset ? ['taskset', ['-c', String(core), command, ...args]] : [command, args];
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-async function waitFor(check: () => Promise<boolean>, what: string, children: ChildProcess[]): Promise<void> {
-  const deadline = Date.now() + 20_000;
-  while (Date.now() < deadline) {
-    const dead = children.find((c) => c.exitCode !== null);
-    if (dead) throw new Error(`${what}: a server process exited with ${dead.exitCode}`);
-    if (await check().catch(() => false)) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`${what} never became ready`);
-}
-
 interface Topology {
   /** Where webhooks go. */
   readonly target: string;
@@ -76,35 +44,7 @@ interface Topology {
 }
 
 async function start(kind: 'ceiling' | 'embedded' | 'split' | 'fanout'): Promise<Topology> {
-  const children: ChildProcess[] = [];
-  const launch = (command: string, args: string[], env: Record<string, string> = {}) => {
-    const [cmd, argv] = pinned(0, command, args);
-    const child = spawn(cmd, argv, {
-      cwd: ROOT,
-      env: { ...process.env, HOST: '127.0.0.1', LOG_LEVEL: 'warn', ...env },
-      stdio: ['ignore', 'ignore', 'inherit'],
-    });
-    children.push(child);
-    return child;
-  };
-  const node = async (script: string, env: Record<string, string> = {}) => {
-    const port = await freePort();
-    launch(process.execPath, ['--import', 'tsx', script], { PORT: String(port), ...env });
-    const url = `http://127.0.0.1:${port}`;
-    await waitFor(async () => (await fetch(`${url}/readyz`)).status === 200 || script.startsWith('bench/'), script, children);
-    await waitFor(async () => (await fetch(`${url}/`)).status > 0, script, children);
-    return url;
-  };
-  const stop = async () => {
-    await Promise.all(
-      children.reverse().map(async (c) => {
-        if (c.exitCode !== null) return;
-        const exited = new Promise((r) => c.once('exit', r));
-        c.kill('SIGTERM');
-        await exited;
-      }),
-    );
-  };
+  const { launch, node, stop } = processGroup();
   try {
     if (kind === 'ceiling') {
       const url = await node('bench/ceiling.ts');
@@ -127,14 +67,7 @@ async function start(kind: 'ceiling' | 'embedded' | 'split' | 'fanout'): Promise
 }
 
 function runLoad<T>(script: string, env: Record<string, string>): T {
-  const [cmd, args] = pinned(1, process.execPath, ['--import', 'tsx', script]);
-  const output = execFileSync(cmd, args, {
-    cwd: ROOT,
-    env: { ...process.env, SECRET, DURATION_MS: String(DURATION_MS), ...env },
-    encoding: 'utf8',
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  return JSON.parse(output.trim().split('\n').at(-1) ?? '{}') as T;
+  return runLoadOnCore1<T>(script, { SECRET, DURATION_MS: String(DURATION_MS), ...env });
 }
 
 async function s1(kind: 'ceiling' | 'embedded' | 'split'): Promise<S1Result> {
@@ -170,41 +103,42 @@ function median(xs: number[]): number {
   return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
-process.stdout.write(
-  `Hookway benchmarks: ${ROUNDS} rounds, ${DURATION_MS / 1000} s per scenario` +
-    `${hasTaskset ? ' (servers and Redis on core 0, load generator on core 1)' : ' (taskset missing: NOT pinned)'}\n`,
-);
-const rounds: { ceiling: S1Result; embedded: S1Result; split: S1Result; fanout: FanoutResult }[] = [];
-for (let i = 1; i <= ROUNDS; i++) {
-  process.stdout.write(`round ${i}\n`);
-  const ceiling = await s1('ceiling');
-  const embedded = await s1('embedded');
-  const split = await s1('split');
-  rounds.push({ ceiling, embedded, split, fanout: await fanout() });
-}
+async function allScenarios(): Promise<void> {
+  process.stdout.write(
+    `Hookway benchmarks: ${ROUNDS} rounds, ${DURATION_MS / 1000} s per scenario` +
+      `${hasTaskset ? ' (servers and Redis on core 0, load generator on core 1)' : ' (taskset missing: NOT pinned)'}\n`,
+  );
+  const rounds: { ceiling: S1Result; embedded: S1Result; split: S1Result; fanout: FanoutResult }[] = [];
+  for (let i = 1; i <= ROUNDS; i++) {
+    process.stdout.write(`round ${i}\n`);
+    const ceiling = await s1('ceiling');
+    const embedded = await s1('embedded');
+    const split = await s1('split');
+    rounds.push({ ceiling, embedded, split, fanout: await fanout() });
+  }
 
-const ratio = (kind: 'embedded' | 'split') => rounds.map((r) => r[kind].eventsPerSec / r.ceiling.eventsPerSec);
-const s1Delivered = rounds.every((r) => [r.embedded, r.split].every((x) => x.delivered === x.acked && x.failed === 0));
-const fanoutDelivered = rounds.every((r) => r.fanout.delivered === r.fanout.expectedDeliveries && r.fanout.failed === 0);
-const m = (f: (r: (typeof rounds)[number]) => number) => Number(median(rounds.map(f)).toFixed(2));
-const summary = {
-  rounds,
-  s1: {
-    ceilingEventsPerSec: m((r) => r.ceiling.eventsPerSec),
-    embeddedEventsPerSec: m((r) => r.embedded.eventsPerSec),
-    splitEventsPerSec: m((r) => r.split.eventsPerSec),
-    embeddedRatio: Number(median(ratio('embedded')).toFixed(3)),
-    splitRatio: Number(median(ratio('split')).toFixed(3)),
-    allDelivered: s1Delivered,
-  },
-  fanout: { p50Ms: m((r) => r.fanout.p50Ms), p99Ms: m((r) => r.fanout.p99Ms), allDelivered: fanoutDelivered },
-};
-mkdirSync(`${ROOT}/bench/results`, { recursive: true });
-writeFileSync(`${ROOT}/bench/results/latest.json`, `${JSON.stringify(summary, null, 2)}\n`);
+  const ratio = (kind: 'embedded' | 'split') => rounds.map((r) => r[kind].eventsPerSec / r.ceiling.eventsPerSec);
+  const s1Delivered = rounds.every((r) => [r.embedded, r.split].every((x) => x.delivered === x.acked && x.failed === 0));
+  const fanoutDelivered = rounds.every((r) => r.fanout.delivered === r.fanout.expectedDeliveries && r.fanout.failed === 0);
+  const m = (f: (r: (typeof rounds)[number]) => number) => Number(median(rounds.map(f)).toFixed(2));
+  const summary = {
+    rounds,
+    s1: {
+      ceilingEventsPerSec: m((r) => r.ceiling.eventsPerSec),
+      embeddedEventsPerSec: m((r) => r.embedded.eventsPerSec),
+      splitEventsPerSec: m((r) => r.split.eventsPerSec),
+      embeddedRatio: Number(median(ratio('embedded')).toFixed(3)),
+      splitRatio: Number(median(ratio('split')).toFixed(3)),
+      allDelivered: s1Delivered,
+    },
+    fanout: { p50Ms: m((r) => r.fanout.p50Ms), p99Ms: m((r) => r.fanout.p99Ms), allDelivered: fanoutDelivered },
+  };
+  mkdirSync(`${ROOT}/bench/results`, { recursive: true });
+  writeFileSync(`${ROOT}/bench/results/latest.json`, `${JSON.stringify(summary, null, 2)}\n`);
 
-const row = (name: string, k: 'ceiling' | 'embedded' | 'split') =>
-  `| ${name} | ${m((r) => r[k].eventsPerSec)} | ${m((r) => r[k].p50Ms)} | ${m((r) => r[k].p99Ms)} |`;
-process.stdout.write(`
+  const row = (name: string, k: 'ceiling' | 'embedded' | 'split') =>
+    `| ${name} | ${m((r) => r[k].eventsPerSec)} | ${m((r) => r[k].p50Ms)} | ${m((r) => r[k].p99Ms)} |`;
+  process.stdout.write(`
 | S1 (median of ${ROUNDS}) | events/s | p50 ms | p99 ms |
 |---|---|---|---|
 ${row('bare ceiling (node:http + ws)', 'ceiling')}
@@ -212,14 +146,25 @@ ${row('Hookway embedded', 'embedded')}
 ${row('Hookway split (ingress + gateway + Redis)', 'split')}
 
 embedded / ceiling per round: ${ratio('embedded')
-  .map((x) => x.toFixed(2))
-  .join(', ')} — median ${summary.s1.embeddedRatio} (target ≥ 0.70)
+    .map((x) => x.toFixed(2))
+    .join(', ')} — median ${summary.s1.embeddedRatio} (target ≥ 0.70)
 split / ceiling per round:    ${ratio('split')
-  .map((x) => x.toFixed(2))
-  .join(', ')} — median ${summary.s1.splitRatio}
+    .map((x) => x.toFixed(2))
+    .join(', ')} — median ${summary.s1.splitRatio}
 S1: every acknowledged event delivered: ${s1Delivered ? 'yes' : 'NO'}
 
 fan-out (200 clients on 2 gateways, 500 events/s for ${DURATION_MS / 1000} s): p50 ${summary.fanout.p50Ms} ms, p99 ${summary.fanout.p99Ms} ms (medians)
 fan-out: every delivery made: ${fanoutDelivered ? 'yes' : 'NO'}
 `);
-if (!s1Delivered || !fanoutDelivered) process.exitCode = 1;
+  const scaleDelivered = await runScale();
+  if (!s1Delivered || !fanoutDelivered || !scaleDelivered) process.exitCode = 1;
+}
+
+// `pnpm bench scale` runs the scale scenario alone (it needs no ceiling round to compare with).
+if (process.argv[2] === 'scale') {
+  if (!(await runScale())) process.exitCode = 1;
+} else if (process.argv[2] === undefined) {
+  await allScenarios();
+} else {
+  throw new Error(`unknown scenario ${process.argv[2]}: run \`pnpm bench\` (all) or \`pnpm bench scale\``);
+}
