@@ -330,10 +330,7 @@ export function createIngress(deps: IngressDeps): Ingress {
         { events, signatureMaxSkewSec: deps.signatureMaxSkewSec, nowMs },
       );
       count(reply);
-      report(reply, secret, req, client);
-      recordActivity(secret, reply);
-      metrics?.webhook(reply.outcome, secret.tag);
-      if (reply.outcome === 'validated') noteValidated(secret, header(req, 'x-bot-appid'));
+      observe(reply, secret, req, client);
       // A signature that does not verify is a failed authentication: past AUTH_FAILURES_PER_MINUTE, 429 before the body.
       if (reply.status === 401) throttle.recordFailure(client);
       // Only a verified event proves the secret is a bot's; op 13 and WebSocket connects are unauthenticated.
@@ -360,6 +357,17 @@ export function createIngress(deps: IngressDeps): Ingress {
       hold.release();
     }
   }
+
+  /**
+   * Everyone told of a webhook's outcome, in one place: the status page, the bot's activity record (raw clients'
+   * hello), the metrics and the newcomer's log line.
+   */
+  const observe = (reply: WebhookReply, secret: AppSecret, req: IncomingMessage, client: string) => {
+    report(reply, secret, req, client);
+    recordActivity(secret, reply);
+    metrics?.webhook(reply.outcome, secret.tag);
+    if (reply.outcome === 'validated') noteValidated(secret, header(req, 'x-bot-appid'));
+  };
 
   /** The first op 13 per bot: the line a newcomer looks for after clicking 确定 on q.qq.com. */
   const noteValidated = (secret: AppSecret, appidHeader: string | undefined) => {
