@@ -4,6 +4,7 @@ import {
   cleanRedisError,
   META_TTL_MS,
   redisKeys,
+  ReplicaShortfallError,
   type ChannelSubscriber,
   type RedisClient,
   type RedisConnection,
@@ -46,7 +47,8 @@ interface ChannelEntry {
 
 const HISTORY_PAGE = 500;
 
-type PublishReply = [string, string?, number?];
+/** ['accepted', epoch, seq], ['duplicate'] or ['noreplicas', online replicas]. */
+type PublishReply = [string, (string | number)?, number?];
 type ScriptClient = RedisClient & {
   hwPublish(...args: (string | Buffer | number)[]): Promise<PublishReply>;
   /** The Buffer variant ioredis derives from defineCommand: bodies come back as the exact bytes. */
@@ -127,11 +129,12 @@ export class RedisEventLog implements EventLog {
       this.channelOf(bot),
       newEpoch(),
       this.connection.sharded ? 'SPUBLISH' : 'PUBLISH',
-      waiting ? '1' : '0',
+      String(this.connection.minReplicasAcked),
     ];
     const [status, epoch, seq] = waiting
       ? ((await this.connection.runReplicated((p) => (p as unknown as ScriptPipeline).hwPublish(...args)))[0] as PublishReply)
       : await this.run(this.client.hwPublish(...args));
+    if (status === 'noreplicas') throw new ReplicaShortfallError(Number(epoch), this.connection.minReplicasAcked);
     if (status === 'duplicate') return { status: 'duplicate' };
     return { status: 'accepted', position: { epoch: String(epoch), seq: Number(seq) } };
   }
