@@ -4,7 +4,6 @@ import {
   cleanRedisError,
   META_TTL_MS,
   redisKeys,
-  ReplicaShortfallError,
   type ChannelSubscriber,
   type RedisClient,
   type RedisConnection,
@@ -47,8 +46,7 @@ interface ChannelEntry {
 
 const HISTORY_PAGE = 500;
 
-/** ['accepted', epoch, seq], ['duplicate'] or ['noreplicas', online replicas]. */
-type PublishReply = [string, (string | number)?, number?];
+type PublishReply = [string, string?, number?];
 type ScriptClient = RedisClient & {
   hwPublish(...args: (string | Buffer | number)[]): Promise<PublishReply>;
   /** The Buffer variant ioredis derives from defineCommand: bodies come back as the exact bytes. */
@@ -129,12 +127,11 @@ export class RedisEventLog implements EventLog {
       this.channelOf(bot),
       newEpoch(),
       this.connection.sharded ? 'SPUBLISH' : 'PUBLISH',
-      String(this.connection.minReplicasAcked),
+      waiting ? '1' : '0',
     ];
     const [status, epoch, seq] = waiting
       ? ((await this.connection.runReplicated((p) => (p as unknown as ScriptPipeline).hwPublish(...args)))[0] as PublishReply)
       : await this.run(this.client.hwPublish(...args));
-    if (status === 'noreplicas') throw new ReplicaShortfallError(Number(epoch), this.connection.minReplicasAcked);
     if (status === 'duplicate') return { status: 'duplicate' };
     return { status: 'accepted', position: { epoch: String(epoch), seq: Number(seq) } };
   }

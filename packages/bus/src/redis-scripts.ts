@@ -53,9 +53,8 @@ end
  * KEYS: meta, stream, eventId key (meta again when the event has no id)
  * ARGV: eventId ('' = none), body, maxEvents, maxAgeMs, maxBytes, dedupMs, metaTtlMs, channel, epochIfNew,
  *       publish command (PUBLISH, or SPUBLISH on a Cluster: the channel is hash-tagged into this slot),
- *       REDIS_MIN_REPLICAS_ACKED ('0': no WAIT follows; else a duplicate writes too, so that WAIT also covers the
- *       original write, and a master with fewer online replicas refuses before writing anything)
- * Returns {'duplicate'}, {'accepted', epoch, seq} or {'noreplicas', onlineReplicas}.
+ *       '1' when a WAIT follows (a duplicate then writes too, so that WAIT also covers the original write)
+ * Returns {'duplicate'} or {'accepted', epoch, seq}.
  */
 export const PUBLISH_LUA = `${NOW}${TRIM}
 local meta, stream, idKey = KEYS[1], KEYS[2], KEYS[3]
@@ -63,17 +62,6 @@ local eventId, body = ARGV[1], ARGV[2]
 local maxEvents, maxAgeMs, maxBytes = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
 local dedupMs, metaTtlMs = tonumber(ARGV[6]), tonumber(ARGV[7])
 local now = now_ms()
-
--- REDIS_MIN_REPLICAS_ACKED (ARGV[11], '0' for none): a master without that many online replicas cannot have the
--- write confirmed, so it writes and publishes nothing. An old master restarted empty during a Sentinel failover
--- (still named until the sentinels switch) would otherwise start a throw-away numbering and publish to gateways
--- events whose retries the real master then accepts again: clients would see them twice.
-local wanted = tonumber(ARGV[11])
-if wanted > 0 then
-  local online = 0
-  for _ in string.gmatch(redis.call('INFO', 'replication'), 'state=online') do online = online + 1 end
-  if online < wanted then return {'noreplicas', online} end
-end
 
 local epoch = redis.call('HGET', meta, 'epoch')
 if not epoch then
@@ -87,7 +75,7 @@ if eventId ~= '' then
   if seen then
     local e, s, untilMs = string.match(seen, '^(.*)|(%d+)|(%d+)$')
     if e == epoch and tonumber(untilMs) > now then
-      if wanted > 0 then redis.call('PEXPIRE', meta, metaTtlMs) end
+      if ARGV[11] == '1' then redis.call('PEXPIRE', meta, metaTtlMs) end
       return {'duplicate'}
     end
   end

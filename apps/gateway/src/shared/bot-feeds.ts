@@ -10,9 +10,6 @@ export type FeedCounters = { gapsBackfilled: number; gapsLost: number };
 /** After a failed history read, how long to wait before trying again (live events queue meanwhile). */
 const RESYNC_RETRY_MS = 1000;
 
-/** How many numberings (epochs) a feed remembers its last position in. */
-const REMEMBERED_EPOCHS = 4;
-
 /**
  * One bot's live stream on this gateway: one bus subscription shared by all of the bot's local clients.
  *
@@ -29,13 +26,6 @@ export class BotFeed {
   private position: StreamPosition | undefined;
   /** The event id at `position`, to notice a numbering that went back (a Redis that lost its last writes). */
   private positionEventId: string | undefined;
-  /**
-   * The last position passed on in each recent numbering. During a Sentinel failover a process may briefly reach
-   * the old master restarted empty (the sentinels still name it): it starts a throw-away numbering there. Back on
-   * the real master, the feed continues from where it was in the real numbering instead of from its start, which
-   * would send every retained event to the clients a second time.
-   */
-  private readonly lastIn = new Map<string, { seq: number; eventId: string | undefined }>();
   private syncing = false;
   private resyncPending = false;
   private queue: BusEvent[] = [];
@@ -55,8 +45,7 @@ export class BotFeed {
         if (this.stopped) return void (await subscription.close());
         this.subscription = subscription;
         // Read after subscribing: anything newer than this arrives live; anything older, clients read from history.
-        const head = await events.head(bot);
-        this.moveTo(head, undefined);
+        this.position = await events.head(bot);
         // Events that arrived while head() was on its way waited in the queue: pass on the newer ones now.
         this.drainQueue();
       });
@@ -72,12 +61,6 @@ export class BotFeed {
       if (event.seq <= at.seq) return;
       if (event.seq === at.seq + 1) return this.dispatch(event);
       this.backfill(at, event);
-    } else if (this.lastIn.has(event.epoch)) {
-      // Back to a numbering this feed already passed events from: continue from there.
-      const known = this.lastIn.get(event.epoch)!;
-      if (event.seq <= known.seq) return;
-      if (event.seq === known.seq + 1) return this.dispatch(event);
-      this.backfill({ epoch: event.epoch, seq: known.seq }, event);
     } else if (event.seq === 1) {
       this.dispatch(event);
     } else {
@@ -99,33 +82,22 @@ export class BotFeed {
   private backfill(from: StreamPosition, trigger?: BusEvent): void {
     this.syncing = true;
     if (trigger) this.queue.push(trigger);
-    const known = this.lastIn.get(from.epoch);
     const expectedId =
-      from.seq < 1
-        ? undefined
-        : this.position?.epoch === from.epoch && this.position.seq === from.seq
-          ? this.positionEventId
-          : known?.seq === from.seq
-            ? known.eventId
-            : undefined;
+      from.seq >= 1 && this.position?.epoch === from.epoch && this.position.seq === from.seq ? this.positionEventId : undefined;
     // Read from one before our position: that entry must still be the event we passed on, or the numbering went back.
     this.events
       .history(this.bot, { epoch: from.epoch, seq: Math.max(0, from.seq - 1) })
       .then((slice) => {
         if (this.stopped) return;
-        // Our position is in another numbering than the history's (a throw-away one on a restarted old master,
-        // or the other way round): if we passed on events from the history's numbering before, continue there.
-        const before = slice.head.epoch !== from.epoch ? this.lastIn.get(slice.head.epoch) : undefined;
-        const resumed = before && { epoch: slice.head.epoch, seq: before.seq };
-        const start = resumed && continuesWithoutGap(resumed, slice.head, slice.events, before.eventId) ? resumed : from;
-        if (start === from && !continuesWithoutGap(from, slice.head, slice.events, expectedId)) {
+        if (!continuesWithoutGap(from, slice.head, slice.events, expectedId)) {
           this.counters.gapsLost++;
           this.logger.warn({ bot: this.bot.tag, from, head: slice.head }, 'events lost upstream; clients will resume');
           for (const client of this.clients) client.lostEvents();
-          this.moveTo(slice.head, slice.events.at(-1)?.seq === slice.head.seq ? slice.events.at(-1)?.eventId : undefined);
+          this.position = slice.head;
+          this.positionEventId = slice.events.at(-1)?.seq === slice.head.seq ? slice.events.at(-1)?.eventId : undefined;
           return;
         }
-        const missing = slice.events.filter((e) => e.seq > start.seq);
+        const missing = slice.events.filter((e) => e.seq > from.seq);
         if (missing.length > 0) this.counters.gapsBackfilled++;
         for (const event of missing) this.dispatch(event);
       })
@@ -151,16 +123,9 @@ export class BotFeed {
     }
   }
 
-  private moveTo(position: StreamPosition, eventId: string | undefined): void {
-    this.position = { epoch: position.epoch, seq: position.seq };
-    this.positionEventId = eventId;
-    this.lastIn.delete(position.epoch);
-    this.lastIn.set(position.epoch, { seq: position.seq, eventId });
-    if (this.lastIn.size > REMEMBERED_EPOCHS) this.lastIn.delete(this.lastIn.keys().next().value!);
-  }
-
   private dispatch(event: BusEvent): void {
-    this.moveTo(event, event.eventId);
+    this.position = { epoch: event.epoch, seq: event.seq };
+    this.positionEventId = event.eventId;
     let written = false;
     for (const client of this.clients) {
       try {
