@@ -116,6 +116,7 @@ export function gatewayDeps(
     terminateUnresponsive: config.wsTerminateUnresponsive,
     maxClientFrameBytes: config.wsMaxClientFrameBytes,
     maxBufferedBytes: config.wsMaxBufferedBytes,
+    maxFanOutBacklogBytes: config.fanoutBacklogMaxBytes,
     tcpKeepaliveDelayMs: config.tcpKeepaliveDelayMs,
     closeBatchSize: config.shutdownCloseBatch,
     closeBatchIntervalMs: config.shutdownBatchIntervalMs,

@@ -1,11 +1,25 @@
 import { continuesWithoutGap, type BusEvent, type BusSubscription, type EventLog, type StreamPosition } from '@hookway/bus';
 import type { AppSecret } from '@hookway/protocol';
-import type { Logger } from '@hookway/runtime';
+import type { ClientMode, Logger } from '@hookway/runtime';
+import { FanOutScheduler, type FanOutSource } from './fan-out.ts';
 import type { FeedClient } from './feed-client.ts';
+import { framesOf, type EventFrames } from './frames.ts';
 
 type FeedEventLog = Pick<EventLog, 'subscribe' | 'markDelivered' | 'head' | 'history'>;
 
-export type FeedCounters = { gapsBackfilled: number; gapsLost: number };
+export type FeedCounters = { gapsBackfilled: number; gapsLost: number; fanOutBacklogCloses: number };
+
+/** How a gateway's feeds fan out (fan-out.ts), and where they report what they wrote. */
+export interface FanOutOptions {
+  /** FANOUT_BACKLOG_MAX_BYTES: body bytes one feed may hold queued for its clients before it cuts the ones behind. */
+  readonly maxBacklogBytes?: number;
+  /** Client visits per event-loop turn, over all feeds (tests make it small). */
+  readonly framesPerTurn?: number;
+  /** Once per event, after its fan-out: how many frames went to each kind of client (metrics, `framesSent`). */
+  readonly onFannedOut?: (bot: AppSecret, event: BusEvent, written: Readonly<Record<ClientMode, number>>) => void;
+}
+
+export const DEFAULT_FANOUT_BACKLOG_MAX_BYTES = 1024 * 1024;
 
 /** After a failed history read, how long to wait before trying again (live events queue meanwhile). */
 const RESYNC_RETRY_MS = 1000;
@@ -16,8 +30,14 @@ const RESYNC_RETRY_MS = 1000;
  * Pub/sub may lose messages (a reconnect, a failover), so the feed checks every event's number against the last
  * one it passed on. A jump, an epoch change or a resync request from the bus makes it read the missing events
  * from the history first; if the history no longer has them, its clients are told to reconnect and resume.
+ *
+ * An event that passed those checks is not written at once: it joins the feed's backlog, which the gateway's
+ * fan-out scheduler writes out in bounded turns (fan-out.ts), each event to every client in turn, in order, each
+ * event's frames built once. When the backlog grows past `maxBacklogBytes` (the process cannot write as fast as
+ * events come), the clients that have not yet had the oldest queued event are closed as slow consumers (they resume
+ * from the history with no gap) and that event leaves the backlog, until it is back under the bound.
  */
-export class BotFeed {
+export class BotFeed implements FanOutSource {
   readonly clients = new Set<FeedClient>();
   /** Resolves once the bus subscription is live and the feed knows where the stream is. */
   readonly ready: Promise<void>;
@@ -31,12 +51,22 @@ export class BotFeed {
   private queue: BusEvent[] = [];
   private deliveredMark: StreamPosition | undefined;
   private markScheduled = false;
+  /** Events passed on but not yet written to every client: backlog[backlogHead…]. */
+  private backlog: (EventFrames | undefined)[] = [];
+  private backlogHead = 0;
+  /** Body bytes in the backlog (for the bound and `/healthz`). */
+  backlogBytes = 0;
+  /** The clients still to visit for the oldest backlog event (a Set iterator: it sees clients added meanwhile). */
+  private cursor: Iterator<FeedClient> | undefined;
+  private written: Record<ClientMode, number> = { raw: 0, gateway: 0 };
 
   constructor(
     readonly bot: AppSecret,
     private readonly events: FeedEventLog,
     private readonly logger: Logger,
     private readonly counters: FeedCounters,
+    private readonly scheduler: FanOutScheduler,
+    private readonly options: FanOutOptions = {},
   ) {
     this.ready = events
       .subscribe(bot, (event) => this.onEvent(event), { onResync: () => this.resync() })
@@ -123,18 +153,84 @@ export class BotFeed {
     }
   }
 
+  /** Passes the event on: into the backlog, written out by the fan-out scheduler — never here, in the publish path. */
   private dispatch(event: BusEvent): void {
     this.position = { epoch: event.epoch, seq: event.seq };
     this.positionEventId = event.eventId;
-    let written = false;
-    for (const client of this.clients) {
-      try {
-        written = client.deliver(event) || written;
-      } catch (err) {
-        this.logger.error({ bot: this.bot.tag, err }, 'delivering to a client failed');
+    if (this.clients.size === 0) return;
+    this.backlog.push(framesOf(event));
+    this.backlogBytes += event.body.length;
+    this.scheduler.schedule(this);
+  }
+
+  /** Visits at most `budget` clients, oldest event first; true while events are still queued. */
+  fanOut(budget: number): boolean {
+    // Checked here rather than in dispatch: closing many sockets must not happen in the publish path either.
+    if (this.backlogBytes > (this.options.maxBacklogBytes ?? DEFAULT_FANOUT_BACKLOG_MAX_BYTES)) this.shed();
+    let visited = 0;
+    while (this.backlogHead < this.backlog.length) {
+      const frames = this.backlog[this.backlogHead]!;
+      const cursor = (this.cursor ??= this.clients.values());
+      for (;;) {
+        if (visited >= budget) return true;
+        const next = cursor.next();
+        if (next.done) break;
+        visited++;
+        const client = next.value;
+        try {
+          if (client.deliver(frames.event, frames)) this.written[client.clientMode]++;
+        } catch (err) {
+          this.logger.error({ bot: this.bot.tag, err }, 'delivering to a client failed');
+        }
       }
+      this.finishOldest();
     }
-    if (written) this.noteDelivered(event);
+    return false;
+  }
+
+  /** The oldest backlog event has been offered to every client (or they were cut): it leaves the backlog. */
+  private finishOldest(): void {
+    const frames = this.backlog[this.backlogHead]!;
+    this.backlog[this.backlogHead++] = undefined;
+    if (this.backlogHead === this.backlog.length) {
+      this.backlog = [];
+      this.backlogHead = 0;
+    } else if (this.backlogHead > 1024 && this.backlogHead * 2 > this.backlog.length) {
+      this.backlog = this.backlog.slice(this.backlogHead);
+      this.backlogHead = 0;
+    }
+    this.backlogBytes -= frames.event.body.length;
+    this.cursor = undefined;
+    const written = this.written;
+    if (written.raw + written.gateway > 0) {
+      this.written = { raw: 0, gateway: 0 };
+      this.options.onFannedOut?.(this.bot, frames.event, written);
+      this.noteDelivered(frames.event);
+    }
+  }
+
+  /**
+   * Over the bound: every client that has not had the oldest queued event is behind by more than the bound, so it is
+   * closed as a slow consumer (it resumes from the history) and the event leaves the backlog — until it fits again.
+   */
+  private shed(): void {
+    const max = this.options.maxBacklogBytes ?? DEFAULT_FANOUT_BACKLOG_MAX_BYTES;
+    const cut = new Set<FeedClient>();
+    while (this.backlogBytes > max && this.backlogHead < this.backlog.length) {
+      const cursor = this.cursor ?? this.clients.values();
+      for (let next = cursor.next(); !next.done; next = cursor.next()) {
+        if (!cut.has(next.value) && next.value.fellBehind()) cut.add(next.value);
+      }
+      this.cursor = cursor;
+      this.finishOldest();
+    }
+    this.counters.fanOutBacklogCloses += cut.size;
+    if (cut.size > 0) {
+      this.logger.warn(
+        { bot: this.bot.tag, clients: cut.size, backlogBytes: this.backlogBytes, maxBacklogBytes: max },
+        'fan-out fell behind FANOUT_BACKLOG_MAX_BYTES: clients closed as slow consumers (they resume with after)',
+      );
+    }
   }
 
   /** Coalesced to one bus call per turn of the event loop, whatever the event rate. */
@@ -162,6 +258,11 @@ export class BotFeed {
 
   async stop(): Promise<void> {
     this.stopped = true;
+    this.backlog = [];
+    this.backlogHead = 0;
+    this.backlogBytes = 0;
+    this.cursor = undefined;
+    this.scheduler.forget(this);
     await this.ready.catch(() => undefined);
     const subscription = this.subscription;
     this.subscription = undefined;
@@ -177,18 +278,22 @@ export class BotFeed {
 export class BotFeeds {
   /** By the revealed secret: every AppSecret object for one bot must find the same feed. */
   private readonly feeds = new Map<string, BotFeed>();
-  readonly counters: FeedCounters = { gapsBackfilled: 0, gapsLost: 0 };
+  readonly counters: FeedCounters = { gapsBackfilled: 0, gapsLost: 0, fanOutBacklogCloses: 0 };
+  private readonly scheduler: FanOutScheduler;
 
   constructor(
     private readonly events: FeedEventLog,
     private readonly logger: Logger,
-  ) {}
+    private readonly fanOut: FanOutOptions = {},
+  ) {
+    this.scheduler = new FanOutScheduler(fanOut.framesPerTurn);
+  }
 
   /** Adds the client to its bot's feed; resolves once live events for the bot will reach it. */
   async join(bot: AppSecret, client: FeedClient): Promise<BotFeed> {
     let feed = this.feeds.get(bot.reveal());
     if (!feed) {
-      feed = new BotFeed(bot, this.events, this.logger, this.counters);
+      feed = new BotFeed(bot, this.events, this.logger, this.counters, this.scheduler, this.fanOut);
       this.feeds.set(bot.reveal(), feed);
     }
     feed.clients.add(client);
@@ -212,8 +317,25 @@ export class BotFeeds {
   }
 
   /** Per bot with local clients: its tag, its client count and the last stream number passed on (for metrics). */
-  snapshot(): { bot: string; clients: number; seq: number | undefined }[] {
-    return [...this.feeds.values()].map((feed) => ({ bot: feed.bot.tag, clients: feed.clients.size, seq: feed.seq }));
+  snapshot(): { bot: string; clients: number; seq: number | undefined; backlogBytes: number }[] {
+    return [...this.feeds.values()].map((feed) => ({
+      bot: feed.bot.tag,
+      clients: feed.clients.size,
+      seq: feed.seq,
+      backlogBytes: feed.backlogBytes,
+    }));
+  }
+
+  /** Body bytes queued for fan-out, over all feeds (`/healthz` fanOutBacklogBytes). */
+  get backlogBytes(): number {
+    let total = 0;
+    for (const feed of this.feeds.values()) total += feed.backlogBytes;
+    return total;
+  }
+
+  /** Resolves once every event passed on so far has been offered to every client (tests wait on it). */
+  drained(): Promise<void> {
+    return this.scheduler.idle();
   }
 
   get botCount(): number {

@@ -5,6 +5,7 @@ import type { ClientMode, GatewayMetrics, Logger } from '@hookway/runtime';
 import type { BotFeed, BotFeeds } from './bot-feeds.ts';
 import type { KeyGrant } from './client-keys.ts';
 import type { FeedClient } from './feed-client.ts';
+import { framesOf, writeFrame, type EventFrames, type PreparedFrame } from './frames.ts';
 import type { Pingable } from './heartbeat.ts';
 import type { KeyedClient } from './key-recheck.ts';
 import type { RawCallsContext } from '../raw/calls.ts';
@@ -93,8 +94,11 @@ export abstract class StreamClient implements FeedClient, Pingable, KeyedClient 
     });
   }
 
-  /** The frame for one event, or undefined when this client does not get it (it still counts as passed). */
-  protected abstract render(event: BusEvent): string | Buffer | undefined;
+  /**
+   * The frame for one event — one of `frames`, built once for every client that gets the same bytes — or undefined
+   * when this client does not get it (it still counts as passed).
+   */
+  protected abstract render(event: BusEvent, frames: EventFrames): PreparedFrame | undefined;
   /** Which kind of client this is, in metrics and on the status page. */
   abstract readonly clientMode: ClientMode;
   protected abstract readonly slowConsumerClose: CloseCodeInfo;
@@ -150,15 +154,21 @@ export abstract class StreamClient implements FeedClient, Pingable, KeyedClient 
     if (lastWritten) this.feed?.noteDelivered(lastWritten);
   }
 
-  deliver(event: BusEvent): boolean {
+  /** A live event from the feed's fan-out (counted there, once per event); true when a frame was written. */
+  deliver(event: BusEvent, frames: EventFrames): boolean {
+    if (this.state === 'live') return this.isNew(event) && this.write(event, frames);
     if (this.state === 'closed') return false;
-    if (this.state === 'catching_up') {
-      this.pending.push(event);
-      this.pendingBytes += event.body.length;
-      if (this.pendingBytes > this.context.maxBufferedBytes) this.closeWith(this.slowConsumerClose);
-      return false;
-    }
-    return this.isNew(event) && this.write(event);
+    this.pending.push(event);
+    this.pendingBytes += event.body.length;
+    if (this.pendingBytes > this.context.maxBufferedBytes) this.closeWith(this.slowConsumerClose);
+    return false;
+  }
+
+  /** The feed's backlog overflowed before this client got its next event: closed as slow; it resumes from history. */
+  fellBehind(): boolean {
+    if (this.state === 'closed') return false;
+    this.closeWith(this.slowConsumerClose);
+    return true;
   }
 
   /** Whether a key limited to certain event types lets this event through (events without a `t` do not pass such a key). */
@@ -191,8 +201,11 @@ export abstract class StreamClient implements FeedClient, Pingable, KeyedClient 
       if (this.state === 'closed') break;
       let onFlushed!: () => void;
       flushed = new Promise<void>((resolve) => (onFlushed = resolve));
-      if (this.write(event, onFlushed)) lastWritten = event;
-      else onFlushed();
+      if (this.write(event, framesOf(event), onFlushed)) {
+        lastWritten = event;
+        this.context.counters.framesSent++;
+        this.context.metrics?.delivered(this.clientMode, this.feedBot?.tag ?? 'unknown', event.acceptedAtMs);
+      } else onFlushed();
       if (this.isClosed()) break;
     }
     return lastWritten;
@@ -203,20 +216,19 @@ export abstract class StreamClient implements FeedClient, Pingable, KeyedClient 
   }
 
   /** True when a frame went out; false when the event was skipped or the socket cannot take it. */
-  private write(event: BusEvent, onFlushed?: () => void): boolean {
+  private write(event: BusEvent, frames: EventFrames, onFlushed?: () => void): boolean {
     if (this.ws.readyState !== WebSocket.OPEN) return false;
-    const frame = this.render(event);
-    this.last = { epoch: event.epoch, seq: event.seq };
+    const frame = this.render(event, frames);
+    // The event itself is a position (no object per frame); it is retained in the history anyway.
+    this.last = event;
     if (frame === undefined) return false;
     const queued = this.ws.bufferedAmount;
-    if (queued > 0 && queued + frame.length > this.context.maxBufferedBytes) {
+    if (queued > 0 && queued + frame.payload.length > this.context.maxBufferedBytes) {
       this.closeWith(this.slowConsumerClose);
       return false;
     }
     // The callback also fires (with an error) if the socket dies, so a waiting replay never hangs.
-    this.ws.send(frame, { binary: false }, onFlushed && (() => onFlushed()));
-    this.context.counters.framesSent++;
-    this.context.metrics?.delivered(this.clientMode, this.feedBot?.tag ?? 'unknown', event.acceptedAtMs);
+    writeFrame(this.ws, frame, onFlushed);
     return true;
   }
 
