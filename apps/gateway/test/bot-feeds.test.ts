@@ -19,6 +19,8 @@ class Recorder implements FeedClient {
     this.behind++;
     return true;
   }
+  hold(): void {}
+  release(): void {}
   deliver(event: BusEvent): boolean {
     this.got.push(event.seq);
     return true;
@@ -107,6 +109,8 @@ describe('BotFeeds', () => {
       },
       lostEvents: () => {},
       fellBehind: () => true,
+      hold: () => {},
+      release: () => {},
     });
     await feeds.join(BOT, good);
     await bus.publish(BOT, { body: Buffer.from('x') });

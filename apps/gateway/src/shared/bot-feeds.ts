@@ -32,10 +32,10 @@ const RESYNC_RETRY_MS = 1000;
  * from the history first; if the history no longer has them, its clients are told to reconnect and resume.
  *
  * An event that passed those checks is not written at once: it joins the feed's backlog, which the gateway's
- * fan-out scheduler writes out in bounded turns (fan-out.ts), each event to every client in turn, in order, each
- * event's frames built once. When the backlog grows past `maxBacklogBytes` (the process cannot write as fast as
- * events come), the clients that have not yet had the oldest queued event are closed as slow consumers (they resume
- * from the history with no gap) and that event leaves the backlog, until it is back under the bound.
+ * fan-out scheduler writes out in bounded turns (fan-out.ts), in rounds (see fanOut), each event's frames built
+ * once. When the backlog grows past `maxBacklogBytes` (the process cannot write as fast as events come), the clients
+ * that have not yet had the oldest queued events are closed as slow consumers (they resume from the history with no
+ * gap) and those events leave the backlog, until it is back under the bound.
  */
 export class BotFeed implements FanOutSource {
   readonly clients = new Set<FeedClient>();
@@ -51,14 +51,15 @@ export class BotFeed implements FanOutSource {
   private queue: BusEvent[] = [];
   private deliveredMark: StreamPosition | undefined;
   private markScheduled = false;
-  /** Events passed on but not yet written to every client: backlog[backlogHead…]. */
-  private backlog: (EventFrames | undefined)[] = [];
-  private backlogHead = 0;
+  /** The backlog: the round being written out, then the events queued for the next one. */
+  private round: EventFrames[] | undefined;
+  private queued: EventFrames[] = [];
   /** Body bytes in the backlog (for the bound and `/healthz`). */
   backlogBytes = 0;
-  /** The clients still to visit for the oldest backlog event (a Set iterator: it sees clients added meanwhile). */
+  /** The clients still to visit in this round (a Set iterator: it also visits clients added meanwhile). */
   private cursor: Iterator<FeedClient> | undefined;
-  private written: Record<ClientMode, number> = { raw: 0, gateway: 0 };
+  /** Frames written per event of the round: [raw, gateway] pairs. */
+  private tally: Uint32Array | undefined;
 
   constructor(
     readonly bot: AppSecret,
@@ -158,71 +159,99 @@ export class BotFeed implements FanOutSource {
     this.position = { epoch: event.epoch, seq: event.seq };
     this.positionEventId = event.eventId;
     if (this.clients.size === 0) return;
-    this.backlog.push(framesOf(event));
+    this.queued.push(framesOf(event));
     this.backlogBytes += event.body.length;
     this.scheduler.schedule(this);
   }
 
-  /** Visits at most `budget` clients, oldest event first; true while events are still queued. */
+  /**
+   * Writes at most about `budget` frames; true while events are still queued. The backlog goes out in rounds: a
+   * round takes every queued event and visits each client once, handing it all of them (its socket corked, so they
+   * leave in one write); events arriving meanwhile wait for the next round. Each client gets round k before round
+   * k+1, so per-client order is the feed's order.
+   */
   fanOut(budget: number): boolean {
     // Checked here rather than in dispatch: closing many sockets must not happen in the publish path either.
     if (this.backlogBytes > (this.options.maxBacklogBytes ?? DEFAULT_FANOUT_BACKLOG_MAX_BYTES)) this.shed();
-    let visited = 0;
-    while (this.backlogHead < this.backlog.length) {
-      const frames = this.backlog[this.backlogHead]!;
-      const cursor = (this.cursor ??= this.clients.values());
+    let frames = 0;
+    for (;;) {
+      if (!this.round) {
+        if (this.queued.length === 0) return false;
+        this.startRound();
+      }
+      const round = this.round!;
+      const cursor = this.cursor!;
       for (;;) {
-        if (visited >= budget) return true;
+        if (frames >= budget) return true;
         const next = cursor.next();
         if (next.done) break;
-        visited++;
-        const client = next.value;
-        try {
-          if (client.deliver(frames.event, frames)) this.written[client.clientMode]++;
-        } catch (err) {
-          this.logger.error({ bot: this.bot.tag, err }, 'delivering to a client failed');
-        }
+        frames += round.length;
+        this.visit(next.value, round);
       }
-      this.finishOldest();
+      this.finishRound();
     }
-    return false;
   }
 
-  /** The oldest backlog event has been offered to every client (or they were cut): it leaves the backlog. */
-  private finishOldest(): void {
-    const frames = this.backlog[this.backlogHead]!;
-    this.backlog[this.backlogHead++] = undefined;
-    if (this.backlogHead === this.backlog.length) {
-      this.backlog = [];
-      this.backlogHead = 0;
-    } else if (this.backlogHead > 1024 && this.backlogHead * 2 > this.backlog.length) {
-      this.backlog = this.backlog.slice(this.backlogHead);
-      this.backlogHead = 0;
+  private startRound(): void {
+    this.round = this.queued;
+    this.queued = [];
+    this.cursor = this.clients.values();
+    this.tally = new Uint32Array(this.round.length * 2);
+  }
+
+  private visit(client: FeedClient, round: readonly EventFrames[]): void {
+    const column = client.clientMode === 'raw' ? 0 : 1;
+    const tally = this.tally!;
+    try {
+      if (round.length === 1) {
+        if (client.deliver(round[0]!.event, round[0]!)) tally[column]!++;
+        return;
+      }
+      client.hold();
+      try {
+        for (let i = 0; i < round.length; i++) if (client.deliver(round[i]!.event, round[i]!)) tally[i * 2 + column]!++;
+      } finally {
+        client.release();
+      }
+    } catch (err) {
+      this.logger.error({ bot: this.bot.tag, err }, 'delivering to a client failed');
     }
-    this.backlogBytes -= frames.event.body.length;
+  }
+
+  /** Every client has been offered the round (or was cut): its events leave the backlog and are counted. */
+  private finishRound(): void {
+    const round = this.round!;
+    const tally = this.tally!;
+    this.round = undefined;
     this.cursor = undefined;
-    const written = this.written;
-    if (written.raw + written.gateway > 0) {
-      this.written = { raw: 0, gateway: 0 };
-      this.options.onFannedOut?.(this.bot, frames.event, written);
-      this.noteDelivered(frames.event);
+    this.tally = undefined;
+    let last: BusEvent | undefined;
+    for (let i = 0; i < round.length; i++) {
+      const event = round[i]!.event;
+      this.backlogBytes -= event.body.length;
+      const raw = tally[i * 2]!;
+      const gateway = tally[i * 2 + 1]!;
+      if (raw + gateway === 0) continue;
+      last = event;
+      this.options.onFannedOut?.(this.bot, event, { raw, gateway });
     }
+    if (last) this.noteDelivered(last);
   }
 
   /**
-   * Over the bound: every client that has not had the oldest queued event is behind by more than the bound, so it is
-   * closed as a slow consumer (it resumes from the history) and the event leaves the backlog — until it fits again.
+   * Over the bound: every client that has not had the oldest queued events is behind by more than the bound, so it
+   * is closed as a slow consumer (it resumes from the history) and those events leave the backlog — until it fits.
    */
   private shed(): void {
     const max = this.options.maxBacklogBytes ?? DEFAULT_FANOUT_BACKLOG_MAX_BYTES;
     const cut = new Set<FeedClient>();
-    while (this.backlogBytes > max && this.backlogHead < this.backlog.length) {
-      const cursor = this.cursor ?? this.clients.values();
+    while (this.backlogBytes > max && (this.round || this.queued.length > 0)) {
+      if (!this.round) this.startRound();
+      const cursor = this.cursor!;
       for (let next = cursor.next(); !next.done; next = cursor.next()) {
         if (!cut.has(next.value) && next.value.fellBehind()) cut.add(next.value);
       }
-      this.cursor = cursor;
-      this.finishOldest();
+      this.finishRound();
     }
     this.counters.fanOutBacklogCloses += cut.size;
     if (cut.size > 0) {
@@ -258,8 +287,8 @@ export class BotFeed implements FanOutSource {
 
   async stop(): Promise<void> {
     this.stopped = true;
-    this.backlog = [];
-    this.backlogHead = 0;
+    this.round = undefined;
+    this.queued = [];
     this.backlogBytes = 0;
     this.cursor = undefined;
     this.scheduler.forget(this);

@@ -44,31 +44,38 @@ interface WsInternals {
   readonly _sender?: { readonly _state?: number; readonly _firstFragment?: boolean; readonly _queue?: readonly unknown[] };
 }
 
+/** Whether a socket negotiated no extension (no permessage-deflate): fixed at the handshake, so asked once per client. */
+export function isPlainSocket(ws: WebSocket): boolean {
+  const internals = ws as unknown as WsInternals;
+  return internals._socket !== undefined && internals._extensions !== undefined && Object.keys(internals._extensions).length === 0;
+}
+
 /**
  * Writes one prepared frame. ws's Sender, for an unfragmented text message without permessage-deflate, writes
  * `Sender.frame(payload)` = exactly `frame.wire` to the socket at once — unless it is busy (a blob being read, a
  * message being compressed: `_state` ≠ 0, or messages queued behind one), in which case the frame must queue behind
- * them. So the bytes go straight to the socket only when the Sender is idle, no extension was negotiated (the gateway
- * sets `perMessageDeflate: false`, but a compressing socket is never bypassed), and no fragmented message is half
- * sent; anything else, including a ws whose internals look different, takes `ws.send`. The caller checked
- * `readyState === OPEN`. The callback, as ws's, fires once the bytes are flushed or the socket failed.
+ * them. So the bytes go straight to the socket only when the socket is plain (`isPlainSocket`: the gateway sets
+ * `perMessageDeflate: false`, but a compressing socket is never bypassed), the Sender is idle and no fragmented
+ * message is half sent; anything else, including a ws whose internals look different, takes `ws.send`. The caller
+ * checked `readyState === OPEN`. The callback, as ws's, fires once the bytes are flushed or the socket failed.
  */
-export function writeFrame(ws: WebSocket, frame: PreparedFrame, onFlushed?: () => void): void {
+export function writeFrame(ws: WebSocket, plain: boolean, frame: PreparedFrame, onFlushed?: () => void): void {
   const internals = ws as unknown as WsInternals;
   const sender = internals._sender;
-  const socket = internals._socket;
-  if (
-    socket !== undefined &&
-    sender?._state === 0 &&
-    sender._firstFragment === true &&
-    sender._queue?.length === 0 &&
-    internals._extensions !== undefined &&
-    Object.keys(internals._extensions).length === 0
-  ) {
-    socket.write(frame.wire, onFlushed && (() => onFlushed()));
+  if (plain && sender?._state === 0 && sender._firstFragment === true && sender._queue?.length === 0) {
+    internals._socket!.write(frame.wire, onFlushed && (() => onFlushed()));
     return;
   }
   ws.send(frame.payload, { binary: false }, onFlushed && (() => onFlushed()));
+}
+
+/** Holds a socket's writes (ws's own included, so order is kept) until `uncork`: several frames leave in one write. */
+export function cork(ws: WebSocket): void {
+  (ws as unknown as WsInternals)._socket?.cork();
+}
+
+export function uncork(ws: WebSocket): void {
+  (ws as unknown as WsInternals)._socket?.uncork();
 }
 
 /**

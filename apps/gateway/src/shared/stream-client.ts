@@ -5,7 +5,7 @@ import type { ClientMode, GatewayMetrics, Logger } from '@hookway/runtime';
 import type { BotFeed, BotFeeds } from './bot-feeds.ts';
 import type { KeyGrant } from './client-keys.ts';
 import type { FeedClient } from './feed-client.ts';
-import { framesOf, writeFrame, type EventFrames, type PreparedFrame } from './frames.ts';
+import { cork, framesOf, isPlainSocket, uncork, writeFrame, type EventFrames, type PreparedFrame } from './frames.ts';
 import type { Pingable } from './heartbeat.ts';
 import type { KeyedClient } from './key-recheck.ts';
 import type { RawCallsContext } from '../raw/calls.ts';
@@ -70,6 +70,8 @@ export abstract class StreamClient implements FeedClient, Pingable, KeyedClient 
   private readonly connectedAtMs = Date.now();
   /** Takes this client off the status page. */
   private disconnected: (() => void) | undefined;
+  /** No extension negotiated: prepared frames may go straight to the socket (frames.ts). */
+  private readonly plainSocket: boolean;
 
   constructor(
     readonly ws: WebSocket,
@@ -78,6 +80,7 @@ export abstract class StreamClient implements FeedClient, Pingable, KeyedClient 
     protected readonly address: string,
   ) {
     this.closed = new Promise((resolve) => (this.resolveClosed = resolve));
+    this.plainSocket = isPlainSocket(ws);
   }
 
   /** The client is its bot's from here on (authenticated, feed joined): the status page lists it until it closes. */
@@ -164,6 +167,14 @@ export abstract class StreamClient implements FeedClient, Pingable, KeyedClient 
     return false;
   }
 
+  hold(): void {
+    cork(this.ws);
+  }
+
+  release(): void {
+    uncork(this.ws);
+  }
+
   /** The feed's backlog overflowed before this client got its next event: closed as slow; it resumes from history. */
   fellBehind(): boolean {
     if (this.state === 'closed') return false;
@@ -228,7 +239,7 @@ export abstract class StreamClient implements FeedClient, Pingable, KeyedClient 
       return false;
     }
     // The callback also fires (with an error) if the socket dies, so a waiting replay never hangs.
-    writeFrame(this.ws, frame, onFlushed);
+    writeFrame(this.ws, this.plainSocket, frame, onFlushed);
     return true;
   }
 
