@@ -1,11 +1,12 @@
 /**
  * Server CPU per WebSocket frame sent (issue 11, "frame once"). The embedded relay runs in this process; a child
- * process connects N raw clients to one bot and posts E signed events (8 in flight), and waits until every client
+ * process connects N raw clients to one bot and posts E signed events (IN_FLIGHT at a time, 8 by default; with 1 no
+ * two events can share a socket write, which shows the cost of a lone frame), and waits until every client
  * has every event. The server's `process.cpuUsage()` delta for that (user + system), minus the same run with no
  * clients (verification, dedup, history: the per-event cost), divided by the frames delivered, is the CPU one frame
  * costs. Each round uses a bot of its own, so no client is handed an earlier round's events.
  *
- *   node --import tsx bench/frame-cost.ts            CLIENTS=200,2000 EVENTS=300 ROUNDS=3
+ *   node --import tsx bench/frame-cost.ts            CLIENTS=200,2000 EVENTS=300 ROUNDS=3 IN_FLIGHT=8
  *
  * CPU time survives a busy machine far better than throughput; still, take the median of the rounds.
  */
@@ -56,7 +57,7 @@ if (process.argv.includes('--load')) {
           if ((await postSignedEvent(target, agent, secret, id, () => {})) !== 200) failed++;
         }
       };
-      await Promise.all(Array.from({ length: 8 }, worker));
+      await Promise.all(Array.from({ length: command.inFlight as number }, worker));
       await all;
       return { received, failed };
     }
@@ -71,20 +72,23 @@ if (process.argv.includes('--load')) {
   const counts = (process.env.CLIENTS ?? '200,2000').split(',').map(Number);
   const events = Number(process.env.EVENTS ?? 300);
   const rounds = Number(process.env.ROUNDS ?? 3);
+  const inFlight = Number(process.env.IN_FLIGHT ?? 8);
   const url = await startRelayHere();
   const load = forkLoad(script, { TARGET: url });
   let botNo = 0;
 
-  /** Server CPU µs to take `events` events to `clients` clients. */
+  /** Server CPU µs (user + system) to take `events` events to `clients` clients; `system` collects the kernel's share. */
+  const systemUs: Record<number, number[]> = {};
   async function cpuFor(clients: number): Promise<number> {
     const secret = `FrameCostSecret${process.pid}x${++botNo}`;
     await ask(load, { connect: clients, secret });
     await new Promise((r) => setTimeout(r, 200));
     const before = process.cpuUsage();
-    const result = await ask<{ received: number; failed: number }>(load, { post: events, secret });
+    const result = await ask<{ received: number; failed: number }>(load, { post: events, secret, inFlight });
     const used = process.cpuUsage(before);
     if (result.failed > 0) throw new Error(`${result.failed} webhooks failed`);
     await ask(load, { disconnect: true });
+    (systemUs[clients] ??= []).push(used.system);
     return used.user + used.system;
   }
 
@@ -100,9 +104,13 @@ if (process.argv.includes('--load')) {
   }
   const summary = {
     events,
+    inFlight,
     rounds,
     baselineUsPerEvent: Number(median(baselines).toFixed(1)),
     ...Object.fromEntries(counts.map((n) => [`usPerFrame@${n}`, Number((median(perFrame[n]!) / (events * n)).toFixed(2))])),
+    systemShare: Object.fromEntries(
+      counts.map((n) => [n, Number(((median(systemUs[n]!) - median(systemUs[0]!)) / (median(perFrame[n]!) || 1)).toFixed(2))]),
+    ),
     runsUsPerFrame: Object.fromEntries(counts.map((n) => [n, perFrame[n]!.map((cpu) => Number((cpu / (events * n)).toFixed(2)))])),
   };
   process.stdout.write(`${JSON.stringify(summary)}\n`);

@@ -52,7 +52,7 @@ if (process.argv.includes('--load')) {
     }
     return process.memoryUsage();
   };
-  const results: { heapKiB: number; rssKiB: number; externalKiB: number }[] = [];
+  const results: { heapKiB: number; heapTotalKiB: number; rssKiB: number; externalKiB: number }[] = [];
   // Warm-up with a few clients (first-time allocations, pools, code), so the rounds measure connections only.
   await ask(load, { connect: 20, secret: `IdleMemorySecret${process.pid}warm` });
   await ask(load, { disconnect: true });
@@ -66,6 +66,7 @@ if (process.argv.includes('--load')) {
     // RSS is meaningful in round 1 only: later rounds reuse the pages the previous round's connections freed.
     results.push({
         heapKiB: per(after.heapUsed, before.heapUsed),
+        heapTotalKiB: per(after.heapTotal, before.heapTotal),
         rssKiB: per(after.rss, before.rss),
         externalKiB: per(after.external + after.arrayBuffers, before.external + before.arrayBuffers),
       });

@@ -101,6 +101,8 @@ const CLOSE_GRACE_MS = 3000;
 /** An upgrade that will be served. */
 type Served = Extract<UpgradeTarget, { kind: 'raw' | 'gateway' }>;
 
+const NO_VIEW: RawView = Object.freeze({});
+
 const grantOf = (admission: Admission | undefined): KeyGrant | undefined => (admission?.via === 'key' ? admission.grant : undefined);
 
 export function createGateway(deps: GatewayDeps): Gateway {
@@ -294,6 +296,8 @@ export function createGateway(deps: GatewayDeps): Gateway {
       ]);
       return helloBot(appid, standing);
     };
+    // Most clients ask for neither: they share one empty view.
+    if (decision.events === undefined && !target.hello) return NO_VIEW;
     return { events: decision.events, hello: target.hello ? hello : undefined };
   }
 

@@ -64,9 +64,11 @@ export abstract class StreamClient implements FeedClient, Pingable, KeyedClient 
   isAlive = true;
   /** The client key this connection was admitted with (re-checked while it lasts), or undefined for other credentials. */
   keyGrant: KeyGrant | undefined;
-  /** Resolves with the close code once the socket has closed and the client has left its feed. */
-  readonly closed: Promise<number>;
-  private resolveClosed!: (code: number) => void;
+  /** Made when first asked for (at shutdown): an idle connection holds no promise. */
+  private closedPromise: Promise<number> | undefined;
+  private resolveClosed: ((code: number) => void) | undefined;
+  /** The socket's close code, once it closed. */
+  private closeCode: number | undefined;
   private readonly connectedAtMs = Date.now();
   /** Takes this client off the status page. */
   private disconnected: (() => void) | undefined;
@@ -79,8 +81,17 @@ export abstract class StreamClient implements FeedClient, Pingable, KeyedClient 
     /** The client's address (TRUST_PROXY rule): failed authentications count against it; the status page shows it. */
     protected readonly address: string,
   ) {
-    this.closed = new Promise((resolve) => (this.resolveClosed = resolve));
     this.plainSocket = isPlainSocket(ws);
+  }
+
+  /** Resolves with the close code once the socket has closed and the client has left its feed. */
+  get closed(): Promise<number> {
+    if (!this.closedPromise) {
+      const code = this.closeCode;
+      this.closedPromise =
+        code !== undefined ? Promise.resolve(code) : new Promise<number>((resolve) => (this.resolveClosed = resolve));
+    }
+    return this.closedPromise;
   }
 
   /** The client is its bot's from here on (authenticated, feed joined): the status page lists it until it closes. */
@@ -120,22 +131,43 @@ export abstract class StreamClient implements FeedClient, Pingable, KeyedClient 
 
   /** Wires the socket (liveness, frames, close) and begins. Call once, right after the upgrade. */
   start(): void {
-    this.ws.on('pong', () => (this.isAlive = true));
-    this.ws.on('message', (data, isBinary) => {
-      this.isAlive = true;
-      if (isBinary || !this.onText(rawText(data))) this.context.counters.ignoredClientFrames++;
-    });
-    this.ws.on('error', (err) => this.context.logger.debug({ err: err.message }, 'client socket error'));
-    this.ws.on('close', (code) => {
-      this.markClosed();
-      this.context.clients.delete(this);
-      if (this.feedBot) this.context.feeds.leave(this.feedBot, this);
-      this.disconnected?.();
-      this.context.metrics?.clientClosed(this.clientMode, code);
-      this.onClosed(code);
-      this.resolveClosed(code);
-    });
+    // The same four functions for every socket (they find their client through it): no closures per connection.
+    (this.ws as SocketWithClient)[CLIENT] = this;
+    this.ws.on('pong', onPong);
+    this.ws.on('message', onMessage);
+    this.ws.on('error', onError);
+    this.ws.on('close', onClose);
     this.begin();
+  }
+
+  /** One frame from the client. */
+  private received(data: WebSocket.RawData, isBinary: boolean): void {
+    this.isAlive = true;
+    if (isBinary || !this.onText(rawText(data))) this.context.counters.ignoredClientFrames++;
+  }
+
+  private socketClosed(code: number): void {
+    this.markClosed();
+    this.context.clients.delete(this);
+    if (this.feedBot) this.context.feeds.leave(this.feedBot, this);
+    this.disconnected?.();
+    this.context.metrics?.clientClosed(this.clientMode, code);
+    this.onClosed(code);
+    this.closeCode = code;
+    this.resolveClosed?.(code);
+  }
+
+  /** For the socket listeners below. */
+  static socketReceived(client: StreamClient, data: WebSocket.RawData, isBinary: boolean): void {
+    client.received(data, isBinary);
+  }
+
+  static socketClosed(client: StreamClient, code: number): void {
+    client.socketClosed(code);
+  }
+
+  static socketError(client: StreamClient, err: Error): void {
+    client.context.logger.debug({ err: err.message }, 'client socket error');
   }
 
   /**
@@ -276,6 +308,25 @@ export abstract class StreamClient implements FeedClient, Pingable, KeyedClient 
     this.pending = [];
     this.pendingBytes = 0;
   }
+}
+
+const CLIENT = Symbol('hookway.streamClient');
+type SocketWithClient = WebSocket & { [CLIENT]: StreamClient };
+
+function onPong(this: WebSocket): void {
+  (this as SocketWithClient)[CLIENT].isAlive = true;
+}
+
+function onMessage(this: WebSocket, data: WebSocket.RawData, isBinary: boolean): void {
+  StreamClient.socketReceived((this as SocketWithClient)[CLIENT], data, isBinary);
+}
+
+function onError(this: WebSocket, err: Error): void {
+  StreamClient.socketError((this as SocketWithClient)[CLIENT], err);
+}
+
+function onClose(this: WebSocket, code: number): void {
+  StreamClient.socketClosed((this as SocketWithClient)[CLIENT], code);
 }
 
 function rawText(data: WebSocket.RawData): string {
