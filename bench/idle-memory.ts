@@ -65,11 +65,11 @@ if (process.argv.includes('--load')) {
     const per = (a: number, b: number) => Number(((a - b) / count / 1024).toFixed(2));
     // RSS is meaningful in round 1 only: later rounds reuse the pages the previous round's connections freed.
     results.push({
-        heapKiB: per(after.heapUsed, before.heapUsed),
-        heapTotalKiB: per(after.heapTotal, before.heapTotal),
-        rssKiB: per(after.rss, before.rss),
-        externalKiB: per(after.external + after.arrayBuffers, before.external + before.arrayBuffers),
-      });
+      heapKiB: per(after.heapUsed, before.heapUsed),
+      heapTotalKiB: per(after.heapTotal, before.heapTotal),
+      rssKiB: per(after.rss, before.rss),
+      externalKiB: per(after.external + after.arrayBuffers, before.external + before.arrayBuffers),
+    });
     await ask(load, { disconnect: true });
   }
   process.stdout.write(`${JSON.stringify({ clients: count, perConnection: results })}\n`);

@@ -23,7 +23,13 @@ export async function startRelayHere(env: Record<string, string> = {}): Promise<
   runRelay();
   const url = `http://127.0.0.1:${port}`;
   for (let i = 0; i < 200; i++) {
-    if (await fetch(`${url}/readyz`).then((r) => r.status === 200, () => false)) return url;
+    if (
+      await fetch(`${url}/readyz`).then(
+        (r) => r.status === 200,
+        () => false,
+      )
+    )
+      return url;
     await new Promise((r) => setTimeout(r, 50));
   }
   throw new Error('the relay never became ready');

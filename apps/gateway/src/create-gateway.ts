@@ -36,6 +36,8 @@ export interface GatewayDeps {
   readonly maxBufferedBytes: number;
   /** FANOUT_BACKLOG_MAX_BYTES: event bytes a bot's feed may hold for its clients before it cuts the ones behind. */
   readonly maxFanOutBacklogBytes?: number;
+  /** FANOUT_FRAMES_PER_TURN: client writes per event-loop turn before other I/O gets in. */
+  readonly fanOutFramesPerTurn?: number;
   readonly tcpKeepaliveDelayMs: number;
   /** On close, clients get 1001 this many at a time… */
   readonly closeBatchSize?: number;
@@ -137,6 +139,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
   // Counted once per event, however many clients it went to (a prom-client label lookup per frame is not free).
   const feeds = new BotFeeds(deps.events, log, {
     ...(deps.maxFanOutBacklogBytes !== undefined ? { maxBacklogBytes: deps.maxFanOutBacklogBytes } : {}),
+    ...(deps.fanOutFramesPerTurn !== undefined ? { framesPerTurn: deps.fanOutFramesPerTurn } : {}),
     onFannedOut: (bot, event, written) => {
       counters.framesSent += written.raw + written.gateway;
       if (written.raw > 0) deps.metrics?.delivered('raw', bot.tag, event.acceptedAtMs, written.raw);

@@ -117,6 +117,7 @@ export function gatewayDeps(
     maxClientFrameBytes: config.wsMaxClientFrameBytes,
     maxBufferedBytes: config.wsMaxBufferedBytes,
     maxFanOutBacklogBytes: config.fanoutBacklogMaxBytes,
+    fanOutFramesPerTurn: config.fanoutFramesPerTurn,
     tcpKeepaliveDelayMs: config.tcpKeepaliveDelayMs,
     closeBatchSize: config.shutdownCloseBatch,
     closeBatchIntervalMs: config.shutdownBatchIntervalMs,

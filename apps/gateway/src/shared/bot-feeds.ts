@@ -13,7 +13,7 @@ export type FeedCounters = { gapsBackfilled: number; gapsLost: number; fanOutBac
 export interface FanOutOptions {
   /** FANOUT_BACKLOG_MAX_BYTES: body bytes one feed may hold queued for its clients before it cuts the ones behind. */
   readonly maxBacklogBytes?: number;
-  /** Client visits per event-loop turn, over all feeds (tests make it small). */
+  /** FANOUT_FRAMES_PER_TURN: frames written per event-loop turn, over all feeds, before other I/O gets in. */
   readonly framesPerTurn?: number;
   /** Once per event, after its fan-out: how many frames went to each kind of client (metrics, `framesSent`). */
   readonly onFannedOut?: (bot: AppSecret, event: BusEvent, written: Readonly<Record<ClientMode, number>>) => void;

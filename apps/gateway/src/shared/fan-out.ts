@@ -1,7 +1,7 @@
 /**
  * Fan-out never runs inside the publish path: a bot feed queues each event it passes on (its backlog) and this
- * scheduler — one per gateway — writes the backlogs out in `setImmediate` turns of at most FRAMES_PER_TURN client
- * visits, feeds taking turns. Between two turns the event loop polls for I/O, so a webhook's acknowledgement (the
+ * scheduler — one per gateway — writes the backlogs out in `setImmediate` turns of about FANOUT_FRAMES_PER_TURN
+ * frames (default FRAMES_PER_TURN), feeds taking turns. Between two turns the event loop polls for I/O, so a webhook's acknowledgement (the
  * embedded relay's ingress shares this loop) never waits behind thousands of socket writes, whatever a bot's client
  * count. How far a feed may fall behind is bounded by FANOUT_BACKLOG_MAX_BYTES (bot-feeds.ts says what happens then).
  */
@@ -42,7 +42,7 @@ export class FanOutScheduler {
 
   private readonly turn = (): void => {
     this.scheduled = false;
-    const share = Math.max(64, Math.ceil(this.framesPerTurn / Math.max(1, this.waiting.size)));
+    const share = Math.max(1, Math.ceil(this.framesPerTurn / Math.max(1, this.waiting.size)));
     for (const source of [...this.waiting]) if (!source.fanOut(share)) this.waiting.delete(source);
     if (this.waiting.size > 0) {
       this.scheduled = true;

@@ -88,8 +88,7 @@ export abstract class StreamClient implements FeedClient, Pingable, KeyedClient 
   get closed(): Promise<number> {
     if (!this.closedPromise) {
       const code = this.closeCode;
-      this.closedPromise =
-        code !== undefined ? Promise.resolve(code) : new Promise<number>((resolve) => (this.resolveClosed = resolve));
+      this.closedPromise = code !== undefined ? Promise.resolve(code) : new Promise<number>((resolve) => (this.resolveClosed = resolve));
     }
     return this.closedPromise;
   }
