@@ -34,6 +34,10 @@ export interface GatewayDeps {
   readonly terminateUnresponsive: boolean;
   readonly maxClientFrameBytes: number;
   readonly maxBufferedBytes: number;
+  /** FANOUT_BACKLOG_MAX_BYTES: event bytes a bot's feed may hold for its clients before it cuts the ones behind. */
+  readonly maxFanOutBacklogBytes?: number;
+  /** FANOUT_FRAMES_PER_TURN: client writes per event-loop turn before other I/O gets in. */
+  readonly fanOutFramesPerTurn?: number;
   readonly tcpKeepaliveDelayMs: number;
   /** On close, clients get 1001 this many at a time… */
   readonly closeBatchSize?: number;
@@ -73,6 +77,10 @@ export type GatewayStats = StreamClientCounters &
     unresponsiveTerminated: number;
     gapsBackfilled: number;
     gapsLost: number;
+    /** Clients closed (as slow consumers) because their bot's fan-out backlog passed FANOUT_BACKLOG_MAX_BYTES. */
+    fanOutBacklogCloses: number;
+    /** Event bytes queued for fan-out right now, over all bots. */
+    fanOutBacklogBytes: number;
     /** Upgrades refused because a client key was wrong, expired or of an unknown bot (401). */
     clientKeyRefusals: number;
     /** Connections closed because their client key was revoked or expired. */
@@ -95,6 +103,8 @@ const CLOSE_GRACE_MS = 3000;
 /** An upgrade that will be served. */
 type Served = Extract<UpgradeTarget, { kind: 'raw' | 'gateway' }>;
 
+const NO_VIEW: RawView = Object.freeze({});
+
 const grantOf = (admission: Admission | undefined): KeyGrant | undefined => (admission?.via === 'key' ? admission.grant : undefined);
 
 export function createGateway(deps: GatewayDeps): Gateway {
@@ -108,7 +118,6 @@ export function createGateway(deps: GatewayDeps): Gateway {
     closeTimeout: CLOSE_GRACE_MS,
   };
   const wss = new WebSocketServer(serverOptions);
-  const feeds = new BotFeeds(deps.events, log);
   const clients = new Set<StreamClient>();
   const counters = {
     framesSent: 0,
@@ -127,6 +136,16 @@ export function createGateway(deps: GatewayDeps): Gateway {
     gatewayInvalidSessions: 0,
   };
   const callCounters: RawCallCounters = { rawCalls: 0, rawCallErrors: 0 };
+  // Counted once per event, however many clients it went to (a prom-client label lookup per frame is not free).
+  const feeds = new BotFeeds(deps.events, log, {
+    ...(deps.maxFanOutBacklogBytes !== undefined ? { maxBacklogBytes: deps.maxFanOutBacklogBytes } : {}),
+    ...(deps.fanOutFramesPerTurn !== undefined ? { framesPerTurn: deps.fanOutFramesPerTurn } : {}),
+    onFannedOut: (bot, event, written) => {
+      counters.framesSent += written.raw + written.gateway;
+      if (written.raw > 0) deps.metrics?.delivered('raw', bot.tag, event.acceptedAtMs, written.raw);
+      if (written.gateway > 0) deps.metrics?.delivered('gateway', bot.tag, event.acceptedAtMs, written.gateway);
+    },
+  });
   const context: StreamClientContext = {
     events: deps.events,
     feeds,
@@ -280,6 +299,8 @@ export function createGateway(deps: GatewayDeps): Gateway {
       ]);
       return helloBot(appid, standing);
     };
+    // Most clients ask for neither: they share one empty view.
+    if (decision.events === undefined && !target.hello) return NO_VIEW;
     return { events: decision.events, hello: target.hello ? hello : undefined };
   }
 
@@ -327,6 +348,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
       bots: feeds.botCount,
       ...counters,
       ...feeds.counters,
+      fanOutBacklogBytes: feeds.backlogBytes,
       ...sessionCounters,
       ...callCounters,
     }),

@@ -116,6 +116,8 @@ export function gatewayDeps(
     terminateUnresponsive: config.wsTerminateUnresponsive,
     maxClientFrameBytes: config.wsMaxClientFrameBytes,
     maxBufferedBytes: config.wsMaxBufferedBytes,
+    maxFanOutBacklogBytes: config.fanoutBacklogMaxBytes,
+    fanOutFramesPerTurn: config.fanoutFramesPerTurn,
     tcpKeepaliveDelayMs: config.tcpKeepaliveDelayMs,
     closeBatchSize: config.shutdownCloseBatch,
     closeBatchIntervalMs: config.shutdownBatchIntervalMs,

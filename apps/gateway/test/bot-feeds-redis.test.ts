@@ -32,8 +32,12 @@ describe('BotFeeds over Redis', () => {
     const got: string[] = [];
     let lost = 0;
     await feeds.join(BOT, {
+      clientMode: 'raw',
       deliver: (e: BusEvent) => (got.push(e.body.toString()), true),
       lostEvents: () => void lost++,
+      fellBehind: () => true,
+      hold: () => {},
+      release: () => {},
     });
     for (let i = 1; i <= 10; i++) await bus.publish(BOT, { eventId: `e${i}`, body: Buffer.from(`old${i}`) });
     await until(

@@ -11,8 +11,16 @@ const limits = { historyMaxEvents: 100, historyMaxAgeMs: 60_000, historyMaxBytes
 const silent = pino({ level: 'silent' });
 
 class Recorder implements FeedClient {
+  readonly clientMode = 'raw';
   readonly got: number[] = [];
   lost = 0;
+  behind = 0;
+  fellBehind(): boolean {
+    this.behind++;
+    return true;
+  }
+  hold(): void {}
+  release(): void {}
   deliver(event: BusEvent): boolean {
     this.got.push(event.seq);
     return true;
@@ -65,6 +73,7 @@ describe('BotFeeds', () => {
     const second = new Recorder();
     await feeds.join(BOT, second);
     await bus.publish(BOT, { body: Buffer.from('x') });
+    await feeds.drained();
     expect(second.got).toEqual([1]);
     expect(first.got).toEqual([]);
     expect(feeds.botCount).toBe(1);
@@ -94,13 +103,18 @@ describe('BotFeeds', () => {
     const feeds = new BotFeeds(bus, silent);
     const good = new Recorder();
     await feeds.join(BOT, {
+      clientMode: 'raw',
       deliver: () => {
         throw new Error('broken client');
       },
       lostEvents: () => {},
+      fellBehind: () => true,
+      hold: () => {},
+      release: () => {},
     });
     await feeds.join(BOT, good);
     await bus.publish(BOT, { body: Buffer.from('x') });
+    await feeds.drained();
     expect(good.got).toEqual([1]);
     await feeds.close();
     await bus.close();

@@ -44,6 +44,8 @@ describe('dead and slow clients', () => {
     const bodies = Array.from({ length: 300 }, (_, i) => groupAtMessage({ content: `${i} ${'载'.repeat(20_000)}` }));
     for (const body of bodies) {
       await g.publish(body);
+      // Let the fan-out (setImmediate turns, queued before this one) write the event before looking.
+      await new Promise((r) => setImmediate(r));
       if (g.gateway.stats().slowConsumerCloses > 0) break;
     }
     expect(g.gateway.stats().slowConsumerCloses).toBe(1);

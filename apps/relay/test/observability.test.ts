@@ -107,6 +107,7 @@ describe('GET /metrics on the relay', () => {
     expect(promSample(text, 'hookway_clients', { mode: 'raw' })).toBe(1);
     expect(promSample(text, 'hookway_clients', { mode: 'gateway' })).toBe(1);
     expect(promSample(text, 'hookway_feed_position', { bot: TAG })).toBe(2);
+    expect(promSample(text, 'hookway_fanout_backlog_bytes', { bot: TAG })).toBe(0); // everything written out
     expect(promSample(text, 'hookway_store_ready')).toBe(1);
     expect(promSample(text, 'hookway_ready')).toBe(1);
     expect(promSample(text, 'hookway_feed_gaps_total', { result: 'lost' })).toBe(0);

@@ -34,14 +34,14 @@ export class ActivityLog {
     this.intervalSec = Math.round(intervalMs / 1000);
   }
 
-  count(bot: string, kind: Kind): void {
+  count(bot: string, kind: Kind, n = 1): void {
     let counts = this.counts.get(bot);
     if (!counts) {
       const key = this.counts.size >= MAX_BOTS_PER_INTERVAL ? 'other' : bot;
       counts = this.counts.get(key) ?? { accepted: 0, duplicates: 0, delivered: 0 };
       this.counts.set(key, counts);
     }
-    counts[kind]++;
+    counts[kind] += n;
   }
 
   watchClients(source: () => readonly { bot: string; clients: number }[]): void {

@@ -158,6 +158,16 @@ export const SETTINGS = {
     String(MiB),
     'Per-client send buffer cap; a client that falls this far behind is closed with 4100 and can resume with `after`.',
   ),
+  FANOUT_BACKLOG_MAX_BYTES: setting(
+    int(16 * KiB, 1024 * MiB),
+    String(MiB),
+    'Event bytes one bot may have waiting to be written to its clients on one gateway; past it the fan-out is too slow, and the clients still waiting are closed with 4100 (raw) or 4009 (gateway) and resume from the history.',
+  ),
+  FANOUT_FRAMES_PER_TURN: setting(
+    int(1, 1_000_000),
+    '512',
+    'Client writes the fan-out makes per event-loop turn before letting other work in (webhook acknowledgements, handshakes); lower interleaves sooner, higher schedules less.',
+  ),
   TCP_KEEPALIVE_DELAY_MS: setting(int(1000, 3600_000), '30000', 'Idle time before TCP keepalive probes start on every socket.'),
   REDIS_URL: setting(
     z

@@ -17,8 +17,8 @@ export interface IngressMetrics {
 
 /** What the gateway records, and what it lets the metrics read when scraped. */
 export interface GatewayMetrics {
-  /** One event frame written to a client. */
-  delivered(mode: ClientMode, bot: string, acceptedAtMs: number): void;
+  /** `frames` frames of one event written to clients of one mode (one call per event, not per frame). */
+  delivered(mode: ClientMode, bot: string, acceptedAtMs: number, frames?: number): void;
   /** A client's socket closed with this code. */
   clientClosed(mode: ClientMode, code: number): void;
   /** Read at every scrape (and by the activity log): connected clients, bot feeds, gap counters. */
@@ -27,8 +27,13 @@ export interface GatewayMetrics {
 
 export interface GatewayMetricsSource {
   clientsByMode(): Readonly<Record<ClientMode, number>>;
-  /** One entry per bot with local clients: its tag, how many clients, the last stream number passed on. */
-  feeds(): readonly { readonly bot: string; readonly clients: number; readonly seq: number | undefined }[];
+  /** One entry per bot with local clients: its tag, how many clients, the last stream number passed on, its fan-out backlog. */
+  feeds(): readonly {
+    readonly bot: string;
+    readonly clients: number;
+    readonly seq: number | undefined;
+    readonly backlogBytes?: number;
+  }[];
   gaps(): { readonly backfilled: number; readonly lost: number };
 }
 
@@ -138,7 +143,7 @@ export class Metrics implements IngressMetrics, GatewayMetrics {
     });
     this.deliverySeconds = new Histogram({
       name: 'hookway_delivery_latency_seconds',
-      help: 'From the webhook being accepted to its frame being written to a client (replays after a reconnect included).',
+      help: 'From the webhook being accepted to its frames being written to clients: one observation per event and mode when its fan-out ends (the last client written), one per frame for replays after a reconnect.',
       labelNames: ['mode'],
       buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
       registers,
@@ -180,6 +185,16 @@ export class Metrics implements IngressMetrics, GatewayMetrics {
         this.reset();
         for (const g of gateways)
           for (const feed of g.feeds()) if (feed.seq !== undefined) this.set({ bot: bots.label(feed.bot) }, feed.seq);
+      },
+    });
+    new Gauge({
+      name: 'hookway_fanout_backlog_bytes',
+      help: 'Per bot with clients here: event bytes waiting to be written to its clients (FANOUT_BACKLOG_MAX_BYTES bounds it).',
+      labelNames: ['bot'],
+      registers,
+      collect() {
+        this.reset();
+        for (const g of gateways) for (const feed of g.feeds()) this.set({ bot: bots.label(feed.bot) }, feed.backlogBytes ?? 0);
       },
     });
     new Counter({
@@ -257,10 +272,10 @@ export class Metrics implements IngressMetrics, GatewayMetrics {
     this.openApi.inc({ status_class: statusClass(status) });
   }
 
-  delivered(mode: ClientMode, bot: string, acceptedAtMs: number): void {
-    this.deliveredTotal.inc({ mode, bot: this.bots.label(bot) });
+  delivered(mode: ClientMode, bot: string, acceptedAtMs: number, frames = 1): void {
+    this.deliveredTotal.inc({ mode, bot: this.bots.label(bot) }, frames);
     this.deliverySeconds.observe({ mode }, Math.max(0, this.nowMs() - acceptedAtMs) / 1000);
-    this.activity?.count(bot, 'delivered');
+    this.activity?.count(bot, 'delivered', frames);
   }
 
   clientClosed(mode: ClientMode, code: number): void {

@@ -3,7 +3,6 @@ import { continuesWithoutGap, type BusEvent, type StreamPosition } from '@hookwa
 import {
   AppSecret,
   clientKeyInToken,
-  dispatchFrame,
   GatewayClose,
   HEARTBEAT_ACK_FRAME,
   helloFrame,
@@ -23,6 +22,7 @@ import type { AuthFailureThrottle } from '@hookway/runtime';
 import type { ClientKeys, KeyGrant } from '../shared/client-keys.ts';
 import { StreamClient, type StreamClientContext } from '../shared/stream-client.ts';
 import { envelopeFacts } from '../shared/envelope-cache.ts';
+import type { EventFrames, PreparedFrame } from '../shared/frames.ts';
 import type { SessionStore } from './session-store.ts';
 
 /** The protocol's timings and rules, from the settings. */
@@ -67,12 +67,19 @@ type Authenticated = BotIdentity & { readonly grant?: KeyGrant };
 type Refused = { readonly refused: true; readonly countsAsFailure: boolean };
 const REFUSED: Refused = { refused: true, countsAsFailure: true };
 
-/** What a session is, stored so any replica can resume it: `s = bus seq − base + 1` within `epoch`. */
+/**
+ * What a session is, stored so any replica can resume it: `s = bus seq − base + 1` within `epoch`. Sessions identified
+ * now all have base 0 (s = bus seq + 1, the same for every session of a bot, so one dispatch frame serves them all)
+ * and `start`, the position they began from; records written before the numbering was shared carry their own base
+ * (the position they began from) and no `start`, and keep their numbering when resumed.
+ */
 interface StoredSession {
   /** The raw AppSecret (sessions live in the trusted store, like the event log's keys). */
   readonly secret: string;
   readonly epoch: string;
   readonly base: number;
+  /** The bus position the session began from: a Resume with the READY's s (nothing received yet) continues from here. */
+  readonly start?: number;
   readonly intents: number;
   readonly shard: readonly [number, number];
 }
@@ -199,16 +206,17 @@ export class GatewaySession extends StreamClient {
     const head = await events.head(identity.secret);
     const delivered = await events.deliveredPosition(identity.secret);
     // Nothing delivered yet in this numbering: everything retained is unseen (as raw mode hands it out too).
-    const base: StreamPosition = delivered && delivered.epoch === head.epoch ? delivered : { epoch: head.epoch, seq: 0 };
-    const slice = await events.history(identity.secret, base);
+    const start: StreamPosition = delivered && delivered.epoch === head.epoch ? delivered : { epoch: head.epoch, seq: 0 };
+    const slice = await events.history(identity.secret, start);
     if (this.isClosed()) return;
     this.keyGrant = identity.grant;
     this.session = {
       id: randomUUID(),
       bot: identity.secret,
       secret: identity.secret.reveal(),
-      epoch: base.epoch,
-      base: base.seq,
+      epoch: start.epoch,
+      base: 0,
+      start: start.seq,
       intents,
       shard,
     };
@@ -237,7 +245,8 @@ export class GatewaySession extends StreamClient {
       // Identified before the bot's first event: its numbering is the one that began after that.
       epoch = (await events.head(session.bot)).epoch;
     }
-    const from = { epoch, seq: session.base + seq - 1 };
+    // s = seq − base + 1 ⇒ the last event the client saw is base + s − 1; never before where the session began (READY's s is 1).
+    const from = { epoch, seq: Math.max(session.start ?? session.base, session.base + seq - 1) };
     const slice = await events.history(session.bot, from);
     if (!continuesWithoutGap(from, slice.head, slice.events)) {
       this.mode.counters.gatewayInvalidSessions++;
@@ -256,7 +265,8 @@ export class GatewaySession extends StreamClient {
     this.log(identity, 'gateway session resumed', { replayed: slice.events.length, mode: this.modeName(identity) });
   }
 
-  protected render(event: BusEvent): Buffer | undefined {
+  /** The dispatch frame, shared by every session of the bot numbered from the same base (all with base 0). */
+  protected render(event: BusEvent, frames: EventFrames): PreparedFrame | undefined {
     let session = this.session;
     if (!session) return undefined;
     if (session.epoch === '' && session.base === 0) {
@@ -271,9 +281,10 @@ export class GatewaySession extends StreamClient {
     }
     const facts = envelopeFacts(event);
     if (!facts.t || !this.wants(session, facts.t, facts.guildId)) return undefined;
-    const s = event.seq - session.base + 1;
-    this.lastS = s;
-    return dispatchFrame(s, facts.t, facts.id, facts.rawD);
+    const frame = frames.dispatch(session.base);
+    if (!frame) return undefined;
+    this.lastS = event.seq - session.base + 1;
+    return frame;
   }
 
   private wants(session: StoredSession & { bot: AppSecret }, t: string, guildId: unknown): boolean {

@@ -13,6 +13,7 @@ import {
 import type WebSocket from 'ws';
 import type { KeyGrant } from '../shared/client-keys.ts';
 import { envelopeFacts } from '../shared/envelope-cache.ts';
+import type { EventFrames, PreparedFrame } from '../shared/frames.ts';
 import { StreamClient, type StreamClientContext } from '../shared/stream-client.ts';
 import { CallLine } from './calls.ts';
 
@@ -111,8 +112,9 @@ export class RawClient extends StreamClient {
     this.heldUntilHello.push(frame);
   }
 
-  protected render(event: BusEvent): Buffer | undefined {
-    return this.visible(event) ? event.body : undefined;
+  /** The platform's bytes, verbatim: one frame shared by every raw client that sees the event. */
+  protected render(event: BusEvent, frames: EventFrames): PreparedFrame | undefined {
+    return this.visible(event) ? frames.raw() : undefined;
   }
 
   private visible(event: BusEvent): boolean {

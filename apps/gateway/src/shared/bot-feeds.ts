@@ -1,11 +1,25 @@
 import { continuesWithoutGap, type BusEvent, type BusSubscription, type EventLog, type StreamPosition } from '@hookway/bus';
 import type { AppSecret } from '@hookway/protocol';
-import type { Logger } from '@hookway/runtime';
+import type { ClientMode, Logger } from '@hookway/runtime';
+import { FanOutScheduler, type FanOutSource } from './fan-out.ts';
 import type { FeedClient } from './feed-client.ts';
+import { framesOf, type EventFrames } from './frames.ts';
 
 type FeedEventLog = Pick<EventLog, 'subscribe' | 'markDelivered' | 'head' | 'history'>;
 
-export type FeedCounters = { gapsBackfilled: number; gapsLost: number };
+export type FeedCounters = { gapsBackfilled: number; gapsLost: number; fanOutBacklogCloses: number };
+
+/** How a gateway's feeds fan out (fan-out.ts), and where they report what they wrote. */
+export interface FanOutOptions {
+  /** FANOUT_BACKLOG_MAX_BYTES: body bytes one feed may hold queued for its clients before it cuts the ones behind. */
+  readonly maxBacklogBytes?: number;
+  /** FANOUT_FRAMES_PER_TURN: frames written per event-loop turn, over all feeds, before other I/O gets in. */
+  readonly framesPerTurn?: number;
+  /** Once per event, after its fan-out: how many frames went to each kind of client (metrics, `framesSent`). */
+  readonly onFannedOut?: (bot: AppSecret, event: BusEvent, written: Readonly<Record<ClientMode, number>>) => void;
+}
+
+export const DEFAULT_FANOUT_BACKLOG_MAX_BYTES = 1024 * 1024;
 
 /** After a failed history read, how long to wait before trying again (live events queue meanwhile). */
 const RESYNC_RETRY_MS = 1000;
@@ -16,8 +30,14 @@ const RESYNC_RETRY_MS = 1000;
  * Pub/sub may lose messages (a reconnect, a failover), so the feed checks every event's number against the last
  * one it passed on. A jump, an epoch change or a resync request from the bus makes it read the missing events
  * from the history first; if the history no longer has them, its clients are told to reconnect and resume.
+ *
+ * An event that passed those checks is not written at once: it joins the feed's backlog, which the gateway's
+ * fan-out scheduler writes out in bounded turns (fan-out.ts), in rounds (see fanOut), each event's frames built
+ * once. When the backlog grows past `maxBacklogBytes` (the process cannot write as fast as events come), the clients
+ * that have not yet had the oldest queued events are closed as slow consumers (they resume from the history with no
+ * gap) and those events leave the backlog, until it is back under the bound.
  */
-export class BotFeed {
+export class BotFeed implements FanOutSource {
   readonly clients = new Set<FeedClient>();
   /** Resolves once the bus subscription is live and the feed knows where the stream is. */
   readonly ready: Promise<void>;
@@ -31,12 +51,23 @@ export class BotFeed {
   private queue: BusEvent[] = [];
   private deliveredMark: StreamPosition | undefined;
   private markScheduled = false;
+  /** The backlog: the round being written out, then the events queued for the next one. */
+  private round: EventFrames[] | undefined;
+  private queued: EventFrames[] = [];
+  /** Body bytes in the backlog (for the bound and `/healthz`). */
+  backlogBytes = 0;
+  /** The clients still to visit in this round (a Set iterator: it also visits clients added meanwhile). */
+  private cursor: Iterator<FeedClient> | undefined;
+  /** Frames written per event of the round: [raw, gateway] pairs. */
+  private tally: Uint32Array | undefined;
 
   constructor(
     readonly bot: AppSecret,
     private readonly events: FeedEventLog,
     private readonly logger: Logger,
     private readonly counters: FeedCounters,
+    private readonly scheduler: FanOutScheduler,
+    private readonly options: FanOutOptions = {},
   ) {
     this.ready = events
       .subscribe(bot, (event) => this.onEvent(event), { onResync: () => this.resync() })
@@ -123,18 +154,112 @@ export class BotFeed {
     }
   }
 
+  /** Passes the event on: into the backlog, written out by the fan-out scheduler — never here, in the publish path. */
   private dispatch(event: BusEvent): void {
     this.position = { epoch: event.epoch, seq: event.seq };
     this.positionEventId = event.eventId;
-    let written = false;
-    for (const client of this.clients) {
-      try {
-        written = client.deliver(event) || written;
-      } catch (err) {
-        this.logger.error({ bot: this.bot.tag, err }, 'delivering to a client failed');
+    if (this.clients.size === 0) return;
+    this.queued.push(framesOf(event));
+    this.backlogBytes += event.body.length;
+    this.scheduler.schedule(this);
+  }
+
+  /**
+   * Writes at most about `budget` frames; true while events are still queued. The backlog goes out in rounds: a
+   * round takes every queued event and visits each client once, handing it all of them (its socket corked, so they
+   * leave in one write); events arriving meanwhile wait for the next round. Each client gets round k before round
+   * k+1, so per-client order is the feed's order.
+   */
+  fanOut(budget: number): boolean {
+    // Checked here rather than in dispatch: closing many sockets must not happen in the publish path either.
+    if (this.backlogBytes > (this.options.maxBacklogBytes ?? DEFAULT_FANOUT_BACKLOG_MAX_BYTES)) this.shed();
+    let frames = 0;
+    for (;;) {
+      if (!this.round) {
+        if (this.queued.length === 0) return false;
+        this.startRound();
       }
+      const round = this.round!;
+      const cursor = this.cursor!;
+      for (;;) {
+        if (frames >= budget) return true;
+        const next = cursor.next();
+        if (next.done) break;
+        frames += round.length;
+        this.visit(next.value, round);
+      }
+      this.finishRound();
     }
-    if (written) this.noteDelivered(event);
+  }
+
+  private startRound(): void {
+    this.round = this.queued;
+    this.queued = [];
+    this.cursor = this.clients.values();
+    this.tally = new Uint32Array(this.round.length * 2);
+  }
+
+  private visit(client: FeedClient, round: readonly EventFrames[]): void {
+    const column = client.clientMode === 'raw' ? 0 : 1;
+    const tally = this.tally!;
+    try {
+      if (round.length === 1) {
+        if (client.deliver(round[0]!.event, round[0]!)) tally[column]!++;
+        return;
+      }
+      client.hold();
+      try {
+        for (let i = 0; i < round.length; i++) if (client.deliver(round[i]!.event, round[i]!)) tally[i * 2 + column]!++;
+      } finally {
+        client.release();
+      }
+    } catch (err) {
+      this.logger.error({ bot: this.bot.tag, err }, 'delivering to a client failed');
+    }
+  }
+
+  /** Every client has been offered the round (or was cut): its events leave the backlog and are counted. */
+  private finishRound(): void {
+    const round = this.round!;
+    const tally = this.tally!;
+    this.round = undefined;
+    this.cursor = undefined;
+    this.tally = undefined;
+    let last: BusEvent | undefined;
+    for (let i = 0; i < round.length; i++) {
+      const event = round[i]!.event;
+      this.backlogBytes -= event.body.length;
+      const raw = tally[i * 2]!;
+      const gateway = tally[i * 2 + 1]!;
+      if (raw + gateway === 0) continue;
+      last = event;
+      this.options.onFannedOut?.(this.bot, event, { raw, gateway });
+    }
+    if (last) this.noteDelivered(last);
+  }
+
+  /**
+   * Over the bound: every client that has not had the oldest queued events is behind by more than the bound, so it
+   * is closed as a slow consumer (it resumes from the history) and those events leave the backlog — until it fits.
+   */
+  private shed(): void {
+    const max = this.options.maxBacklogBytes ?? DEFAULT_FANOUT_BACKLOG_MAX_BYTES;
+    const cut = new Set<FeedClient>();
+    while (this.backlogBytes > max && (this.round || this.queued.length > 0)) {
+      if (!this.round) this.startRound();
+      const cursor = this.cursor!;
+      for (let next = cursor.next(); !next.done; next = cursor.next()) {
+        if (!cut.has(next.value) && next.value.fellBehind()) cut.add(next.value);
+      }
+      this.finishRound();
+    }
+    this.counters.fanOutBacklogCloses += cut.size;
+    if (cut.size > 0) {
+      this.logger.warn(
+        { bot: this.bot.tag, clients: cut.size, backlogBytes: this.backlogBytes, maxBacklogBytes: max },
+        'fan-out fell behind FANOUT_BACKLOG_MAX_BYTES: clients closed as slow consumers (they resume with after)',
+      );
+    }
   }
 
   /** Coalesced to one bus call per turn of the event loop, whatever the event rate. */
@@ -162,6 +287,11 @@ export class BotFeed {
 
   async stop(): Promise<void> {
     this.stopped = true;
+    this.round = undefined;
+    this.queued = [];
+    this.backlogBytes = 0;
+    this.cursor = undefined;
+    this.scheduler.forget(this);
     await this.ready.catch(() => undefined);
     const subscription = this.subscription;
     this.subscription = undefined;
@@ -177,18 +307,22 @@ export class BotFeed {
 export class BotFeeds {
   /** By the revealed secret: every AppSecret object for one bot must find the same feed. */
   private readonly feeds = new Map<string, BotFeed>();
-  readonly counters: FeedCounters = { gapsBackfilled: 0, gapsLost: 0 };
+  readonly counters: FeedCounters = { gapsBackfilled: 0, gapsLost: 0, fanOutBacklogCloses: 0 };
+  private readonly scheduler: FanOutScheduler;
 
   constructor(
     private readonly events: FeedEventLog,
     private readonly logger: Logger,
-  ) {}
+    private readonly fanOut: FanOutOptions = {},
+  ) {
+    this.scheduler = new FanOutScheduler(fanOut.framesPerTurn);
+  }
 
   /** Adds the client to its bot's feed; resolves once live events for the bot will reach it. */
   async join(bot: AppSecret, client: FeedClient): Promise<BotFeed> {
     let feed = this.feeds.get(bot.reveal());
     if (!feed) {
-      feed = new BotFeed(bot, this.events, this.logger, this.counters);
+      feed = new BotFeed(bot, this.events, this.logger, this.counters, this.scheduler, this.fanOut);
       this.feeds.set(bot.reveal(), feed);
     }
     feed.clients.add(client);
@@ -212,8 +346,25 @@ export class BotFeeds {
   }
 
   /** Per bot with local clients: its tag, its client count and the last stream number passed on (for metrics). */
-  snapshot(): { bot: string; clients: number; seq: number | undefined }[] {
-    return [...this.feeds.values()].map((feed) => ({ bot: feed.bot.tag, clients: feed.clients.size, seq: feed.seq }));
+  snapshot(): { bot: string; clients: number; seq: number | undefined; backlogBytes: number }[] {
+    return [...this.feeds.values()].map((feed) => ({
+      bot: feed.bot.tag,
+      clients: feed.clients.size,
+      seq: feed.seq,
+      backlogBytes: feed.backlogBytes,
+    }));
+  }
+
+  /** Body bytes queued for fan-out, over all feeds (`/healthz` fanOutBacklogBytes). */
+  get backlogBytes(): number {
+    let total = 0;
+    for (const feed of this.feeds.values()) total += feed.backlogBytes;
+    return total;
+  }
+
+  /** Resolves once every event passed on so far has been offered to every client (tests wait on it). */
+  drained(): Promise<void> {
+    return this.scheduler.idle();
   }
 
   get botCount(): number {

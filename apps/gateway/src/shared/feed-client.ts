@@ -1,9 +1,18 @@
 import type { BusEvent } from '@hookway/bus';
+import type { ClientMode } from '@hookway/runtime';
+import type { EventFrames } from './frames.ts';
 
 /** A connected client as a bot feed sees it. */
 export interface FeedClient {
-  /** Hands over one live event; returns true when it was written to the client's socket. */
-  deliver(event: BusEvent): boolean;
+  /** Which kind of client: the feed counts frames written per kind, once per event. */
+  readonly clientMode: ClientMode;
+  /** Hands over one live event (and its frames, shared by every client); returns true when a frame was written. */
+  deliver(event: BusEvent, frames: EventFrames): boolean;
+  /** Several events follow: hold their writes (cork the socket) until `release`, so they leave together. */
+  hold(): void;
+  release(): void;
   /** Events this client should have had are gone for good: make it reconnect and resume. */
   lostEvents(): void;
+  /** The feed's fan-out backlog overflowed before this client got its next event: close it as a slow consumer (true when it was open). */
+  fellBehind(): boolean;
 }

@@ -5,6 +5,7 @@ import type { ClientMode, GatewayMetrics, Logger } from '@hookway/runtime';
 import type { BotFeed, BotFeeds } from './bot-feeds.ts';
 import type { KeyGrant } from './client-keys.ts';
 import type { FeedClient } from './feed-client.ts';
+import { cork, framesOf, isPlainSocket, uncork, writeFrame, type EventFrames, type PreparedFrame } from './frames.ts';
 import type { Pingable } from './heartbeat.ts';
 import type { KeyedClient } from './key-recheck.ts';
 import type { RawCallsContext } from '../raw/calls.ts';
@@ -63,12 +64,16 @@ export abstract class StreamClient implements FeedClient, Pingable, KeyedClient 
   isAlive = true;
   /** The client key this connection was admitted with (re-checked while it lasts), or undefined for other credentials. */
   keyGrant: KeyGrant | undefined;
-  /** Resolves with the close code once the socket has closed and the client has left its feed. */
-  readonly closed: Promise<number>;
-  private resolveClosed!: (code: number) => void;
+  /** Made when first asked for (at shutdown): an idle connection holds no promise. */
+  private closedPromise: Promise<number> | undefined;
+  private resolveClosed: ((code: number) => void) | undefined;
+  /** The socket's close code, once it closed. */
+  private closeCode: number | undefined;
   private readonly connectedAtMs = Date.now();
   /** Takes this client off the status page. */
   private disconnected: (() => void) | undefined;
+  /** No extension negotiated: prepared frames may go straight to the socket (frames.ts). */
+  private readonly plainSocket: boolean;
 
   constructor(
     readonly ws: WebSocket,
@@ -76,7 +81,16 @@ export abstract class StreamClient implements FeedClient, Pingable, KeyedClient 
     /** The client's address (TRUST_PROXY rule): failed authentications count against it; the status page shows it. */
     protected readonly address: string,
   ) {
-    this.closed = new Promise((resolve) => (this.resolveClosed = resolve));
+    this.plainSocket = isPlainSocket(ws);
+  }
+
+  /** Resolves with the close code once the socket has closed and the client has left its feed. */
+  get closed(): Promise<number> {
+    if (!this.closedPromise) {
+      const code = this.closeCode;
+      this.closedPromise = code !== undefined ? Promise.resolve(code) : new Promise<number>((resolve) => (this.resolveClosed = resolve));
+    }
+    return this.closedPromise;
   }
 
   /** The client is its bot's from here on (authenticated, feed joined): the status page lists it until it closes. */
@@ -93,8 +107,11 @@ export abstract class StreamClient implements FeedClient, Pingable, KeyedClient 
     });
   }
 
-  /** The frame for one event, or undefined when this client does not get it (it still counts as passed). */
-  protected abstract render(event: BusEvent): string | Buffer | undefined;
+  /**
+   * The frame for one event — one of `frames`, built once for every client that gets the same bytes — or undefined
+   * when this client does not get it (it still counts as passed).
+   */
+  protected abstract render(event: BusEvent, frames: EventFrames): PreparedFrame | undefined;
   /** Which kind of client this is, in metrics and on the status page. */
   abstract readonly clientMode: ClientMode;
   protected abstract readonly slowConsumerClose: CloseCodeInfo;
@@ -113,22 +130,43 @@ export abstract class StreamClient implements FeedClient, Pingable, KeyedClient 
 
   /** Wires the socket (liveness, frames, close) and begins. Call once, right after the upgrade. */
   start(): void {
-    this.ws.on('pong', () => (this.isAlive = true));
-    this.ws.on('message', (data, isBinary) => {
-      this.isAlive = true;
-      if (isBinary || !this.onText(rawText(data))) this.context.counters.ignoredClientFrames++;
-    });
-    this.ws.on('error', (err) => this.context.logger.debug({ err: err.message }, 'client socket error'));
-    this.ws.on('close', (code) => {
-      this.markClosed();
-      this.context.clients.delete(this);
-      if (this.feedBot) this.context.feeds.leave(this.feedBot, this);
-      this.disconnected?.();
-      this.context.metrics?.clientClosed(this.clientMode, code);
-      this.onClosed(code);
-      this.resolveClosed(code);
-    });
+    // The same four functions for every socket (they find their client through it): no closures per connection.
+    (this.ws as SocketWithClient)[CLIENT] = this;
+    this.ws.on('pong', onPong);
+    this.ws.on('message', onMessage);
+    this.ws.on('error', onError);
+    this.ws.on('close', onClose);
     this.begin();
+  }
+
+  /** One frame from the client. */
+  private received(data: WebSocket.RawData, isBinary: boolean): void {
+    this.isAlive = true;
+    if (isBinary || !this.onText(rawText(data))) this.context.counters.ignoredClientFrames++;
+  }
+
+  private socketClosed(code: number): void {
+    this.markClosed();
+    this.context.clients.delete(this);
+    if (this.feedBot) this.context.feeds.leave(this.feedBot, this);
+    this.disconnected?.();
+    this.context.metrics?.clientClosed(this.clientMode, code);
+    this.onClosed(code);
+    this.closeCode = code;
+    this.resolveClosed?.(code);
+  }
+
+  /** For the socket listeners below. */
+  static socketReceived(client: StreamClient, data: WebSocket.RawData, isBinary: boolean): void {
+    client.received(data, isBinary);
+  }
+
+  static socketClosed(client: StreamClient, code: number): void {
+    client.socketClosed(code);
+  }
+
+  static socketError(client: StreamClient, err: Error): void {
+    client.context.logger.debug({ err: err.message }, 'client socket error');
   }
 
   /**
@@ -150,15 +188,29 @@ export abstract class StreamClient implements FeedClient, Pingable, KeyedClient 
     if (lastWritten) this.feed?.noteDelivered(lastWritten);
   }
 
-  deliver(event: BusEvent): boolean {
+  /** A live event from the feed's fan-out (counted there, once per event); true when a frame was written. */
+  deliver(event: BusEvent, frames: EventFrames): boolean {
+    if (this.state === 'live') return this.isNew(event) && this.write(event, frames);
     if (this.state === 'closed') return false;
-    if (this.state === 'catching_up') {
-      this.pending.push(event);
-      this.pendingBytes += event.body.length;
-      if (this.pendingBytes > this.context.maxBufferedBytes) this.closeWith(this.slowConsumerClose);
-      return false;
-    }
-    return this.isNew(event) && this.write(event);
+    this.pending.push(event);
+    this.pendingBytes += event.body.length;
+    if (this.pendingBytes > this.context.maxBufferedBytes) this.closeWith(this.slowConsumerClose);
+    return false;
+  }
+
+  hold(): void {
+    cork(this.ws);
+  }
+
+  release(): void {
+    uncork(this.ws);
+  }
+
+  /** The feed's backlog overflowed before this client got its next event: closed as slow; it resumes from history. */
+  fellBehind(): boolean {
+    if (this.state === 'closed') return false;
+    this.closeWith(this.slowConsumerClose);
+    return true;
   }
 
   /** Whether a key limited to certain event types lets this event through (events without a `t` do not pass such a key). */
@@ -191,8 +243,11 @@ export abstract class StreamClient implements FeedClient, Pingable, KeyedClient 
       if (this.state === 'closed') break;
       let onFlushed!: () => void;
       flushed = new Promise<void>((resolve) => (onFlushed = resolve));
-      if (this.write(event, onFlushed)) lastWritten = event;
-      else onFlushed();
+      if (this.write(event, framesOf(event), onFlushed)) {
+        lastWritten = event;
+        this.context.counters.framesSent++;
+        this.context.metrics?.delivered(this.clientMode, this.feedBot?.tag ?? 'unknown', event.acceptedAtMs);
+      } else onFlushed();
       if (this.isClosed()) break;
     }
     return lastWritten;
@@ -203,20 +258,19 @@ export abstract class StreamClient implements FeedClient, Pingable, KeyedClient 
   }
 
   /** True when a frame went out; false when the event was skipped or the socket cannot take it. */
-  private write(event: BusEvent, onFlushed?: () => void): boolean {
+  private write(event: BusEvent, frames: EventFrames, onFlushed?: () => void): boolean {
     if (this.ws.readyState !== WebSocket.OPEN) return false;
-    const frame = this.render(event);
-    this.last = { epoch: event.epoch, seq: event.seq };
+    const frame = this.render(event, frames);
+    // The event itself is a position (no object per frame); it is retained in the history anyway.
+    this.last = event;
     if (frame === undefined) return false;
     const queued = this.ws.bufferedAmount;
-    if (queued > 0 && queued + frame.length > this.context.maxBufferedBytes) {
+    if (queued > 0 && queued + frame.payload.length > this.context.maxBufferedBytes) {
       this.closeWith(this.slowConsumerClose);
       return false;
     }
     // The callback also fires (with an error) if the socket dies, so a waiting replay never hangs.
-    this.ws.send(frame, { binary: false }, onFlushed && (() => onFlushed()));
-    this.context.counters.framesSent++;
-    this.context.metrics?.delivered(this.clientMode, this.feedBot?.tag ?? 'unknown', event.acceptedAtMs);
+    writeFrame(this.ws, this.plainSocket, frame, onFlushed);
     return true;
   }
 
@@ -253,6 +307,25 @@ export abstract class StreamClient implements FeedClient, Pingable, KeyedClient 
     this.pending = [];
     this.pendingBytes = 0;
   }
+}
+
+const CLIENT = Symbol('hookway.streamClient');
+type SocketWithClient = WebSocket & { [CLIENT]: StreamClient };
+
+function onPong(this: WebSocket): void {
+  (this as SocketWithClient)[CLIENT].isAlive = true;
+}
+
+function onMessage(this: WebSocket, data: WebSocket.RawData, isBinary: boolean): void {
+  StreamClient.socketReceived((this as SocketWithClient)[CLIENT], data, isBinary);
+}
+
+function onError(this: WebSocket, err: Error): void {
+  StreamClient.socketError((this as SocketWithClient)[CLIENT], err);
+}
+
+function onClose(this: WebSocket, code: number): void {
+  StreamClient.socketClosed((this as SocketWithClient)[CLIENT], code);
 }
 
 function rawText(data: WebSocket.RawData): string {
