@@ -28,6 +28,9 @@ let delivered = 0;
 let measuring = false;
 let stop = false;
 let cpuAtStart = 0;
+let cpuByPidAtStart: number[] = [];
+/** The measured window on the monotonic clock (ns), for cutting CPU profiles to it (bench/cpu-profile.ts). */
+let windowStartNs = 0n;
 
 const ws = new WebSocket(`ws://${wsTarget.host}/ws?secret=${secret}`, { perMessageDeflate: false, skipUTF8Validation: true });
 await new Promise<void>((resolve, reject) => {
@@ -63,6 +66,8 @@ async function worker(): Promise<void> {
 setTimeout(() => {
   measuring = true;
   cpuAtStart = cpuSecOf(serverPids);
+  cpuByPidAtStart = serverPids.map((pid) => cpuSecOf([pid]));
+  windowStartNs = process.hrtime.bigint();
 }, warmupMs);
 const startedAt = Date.now();
 setTimeout(() => (stop = true), warmupMs + durationMs);
@@ -73,6 +78,8 @@ const measuredMs = Date.now() - startedAt - warmupMs;
 const deadline = Date.now() + 5000;
 while (delivered < acked && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
 const serverCpuSec = cpuSecOf(serverPids) - cpuAtStart;
+const windowEndNs = process.hrtime.bigint();
+const cpuByPid = serverPids.map((pid, i) => cpuSecOf([pid]) - cpuByPidAtStart[i]!);
 ws.close();
 agent.destroy();
 
@@ -88,6 +95,9 @@ process.stdout.write(
     p99Ms: percentile(latenciesMs, 99),
     serverCpuSec: Number(serverCpuSec.toFixed(2)),
     cpuUsPerEvent: acked > 0 ? Math.round((serverCpuSec * 1e6) / acked) : NaN,
+    /** The same per server process, in SERVER_PIDS order (split: Redis, ingress, gateway). */
+    cpuUsPerEventByProcess: cpuByPid.map((sec) => (acked > 0 ? Math.round((sec * 1e6) / acked) : NaN)),
     rssMiB: Number((rssBytesOf(serverPids) / 2 ** 20).toFixed(1)),
+    windowNs: [String(windowStartNs), String(windowEndNs)],
   })}\n`,
 );
