@@ -15,6 +15,8 @@ import { delta, readCounters } from './redis-stats.ts';
 const kind = process.argv[2] ?? 'split';
 const DURATION_MS = Number(process.env.DURATION_MS ?? 10_000);
 const TOP = Number(process.env.TOP ?? 25);
+/** PROFILE=0: no --cpu-prof, only the /proc and Redis figures (unslowed). */
+const PROFILE = process.env.PROFILE !== '0';
 const dir = process.env.PROFILE_DIR ?? mkdtempSync(join(tmpdir(), 'hookway-prof-'));
 
 interface ProfileNode {
@@ -68,8 +70,8 @@ const group = processGroup();
 const roles: { role: string; pid: number; dir: string }[] = [];
 const profiled = async (role: string, script: string, env: Record<string, string> = {}) => {
   const roleDir = join(dir, role);
-  const started = await group.start(script, env, { nodeFlags: ['--cpu-prof', `--cpu-prof-dir=${roleDir}`] });
-  roles.push({ role, pid: started.pid, dir: roleDir });
+  const started = await group.start(script, env, { nodeFlags: PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${roleDir}`] : [] });
+  roles.push({ role, pid: started.pid, dir: PROFILE ? roleDir : '' });
   return started;
 };
 
@@ -108,7 +110,12 @@ const perProcess = result.cpuUsPerEventByProcess as number[];
 process.stdout.write(
   `${kind}: ${events} events acknowledged in ${Number(result.measuredMs) / 1000} s (${String(result.eventsPerSec)} events/s), ` +
     `all delivered: ${result.delivered === result.acked ? 'yes' : 'NO'}; server CPU ${String(result.cpuUsPerEvent)} µs/event\n` +
-    roles.map((r, i) => `  ${r.role}: ${perProcess[i]} µs/event (/proc, includes profiling overhead)`).join('\n') +
+    roles
+      .map((r, i) => {
+        const [user, sys] = (result.userSysUsPerEventByProcess as number[][])[i]!;
+        return `  ${r.role}: ${perProcess[i]} µs/event (/proc: user ${user}, system ${sys}${PROFILE ? '; includes profiling overhead' : ''})`;
+      })
+      .join('\n') +
     '\n',
 );
 if (redisDelta) {

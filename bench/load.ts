@@ -7,7 +7,7 @@
 import { Agent } from 'node:http';
 import WebSocket from 'ws';
 import { postSignedEvent } from './post.ts';
-import { cpuSecOf, idOfFrame, percentile, pidsFromEnv, rssBytesOf } from './proc-stats.ts';
+import { cpuSecOf, cpuSplitOf, idOfFrame, percentile, pidsFromEnv, rssBytesOf } from './proc-stats.ts';
 
 const target = new URL(process.env.TARGET ?? 'http://127.0.0.1:8000');
 /** Where the client connects: the same server, or a separate gateway in split mode. */
@@ -29,6 +29,7 @@ let measuring = false;
 let stop = false;
 let cpuAtStart = 0;
 let cpuByPidAtStart: number[] = [];
+let splitAtStart: [number, number][] = [];
 /** The measured window on the monotonic clock (ns), for cutting CPU profiles to it (bench/cpu-profile.ts). */
 let windowStartNs = 0n;
 
@@ -67,6 +68,7 @@ setTimeout(() => {
   measuring = true;
   cpuAtStart = cpuSecOf(serverPids);
   cpuByPidAtStart = serverPids.map((pid) => cpuSecOf([pid]));
+  splitAtStart = serverPids.map(cpuSplitOf);
   windowStartNs = process.hrtime.bigint();
 }, warmupMs);
 const startedAt = Date.now();
@@ -95,6 +97,10 @@ process.stdout.write(
     p99Ms: percentile(latenciesMs, 99),
     serverCpuSec: Number(serverCpuSec.toFixed(2)),
     cpuUsPerEvent: acked > 0 ? Math.round((serverCpuSec * 1e6) / acked) : NaN,
+    /** User and system CPU µs/event per server process. */
+    userSysUsPerEventByProcess: serverPids.map((pid, i) =>
+      cpuSplitOf(pid).map((sec, k) => (acked > 0 ? Math.round(((sec - splitAtStart[i]![k]!) * 1e6) / acked) : NaN)),
+    ),
     /** The same per server process, in SERVER_PIDS order (split: Redis, ingress, gateway). */
     cpuUsPerEventByProcess: cpuByPid.map((sec) => (acked > 0 ? Math.round((sec * 1e6) / acked) : NaN)),
     rssMiB: Number((rssBytesOf(serverPids) / 2 ** 20).toFixed(1)),

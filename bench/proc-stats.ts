@@ -31,6 +31,17 @@ export function cpuSecOf(pids: readonly number[]): number {
   return ticks / TICKS_PER_SEC;
 }
 
+/** [user, system] CPU seconds of one process (all its threads). */
+export function cpuSplitOf(pid: number): [number, number] {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return [Number(fields[11]) / TICKS_PER_SEC, Number(fields[12]) / TICKS_PER_SEC];
+  } catch {
+    return [0, 0];
+  }
+}
+
 /** VmRSS of every process in `pids`, in bytes. */
 export function rssBytesOf(pids: readonly number[]): number {
   let kib = 0;

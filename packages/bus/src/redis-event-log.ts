@@ -76,6 +76,11 @@ export class RedisEventLog implements EventLog {
   private probeSentMs: number | undefined;
   private closed = false;
   private readonly counters = { redisMalformedMessages: 0, redisResyncs: 0, redisProbeFailures: 0 };
+  /** Per bot (its meta key): a delivered-mark write is in flight; `next` is the one folded up behind it. */
+  private readonly marks = new Map<
+    string,
+    { next?: { position: StreamPosition; done: Promise<void>; settle: { resolve: () => void; reject: (err: unknown) => void } } }
+  >();
 
   constructor(private readonly options: RedisEventLogOptions) {
     this.connection = options.connection;
@@ -192,9 +197,41 @@ export class RedisEventLog implements EventLog {
     return found ? { epoch: String(found[0]), seq: Number(found[1]) } : undefined;
   }
 
-  async markDelivered(bot: AppSecret, position: StreamPosition): Promise<void> {
+  /**
+   * At most one mark write per bot in flight: marks asked for meanwhile are folded into one write of the highest
+   * (or, from another epoch, the latest) position when it returns. The script only ever raises the mark, so a
+   * caller whose position was folded into a later one is answered when that later write lands.
+   */
+  markDelivered(bot: AppSecret, position: StreamPosition): Promise<void> {
     this.assertOpen();
-    await this.run(this.client.hwMarkDelivered(redisKeys.meta(bot), position.epoch, position.seq));
+    const key = redisKeys.meta(bot);
+    const state = this.marks.get(key);
+    if (!state) {
+      this.marks.set(key, {});
+      return this.writeMark(key, position);
+    }
+    if (!state.next) {
+      let settle!: { resolve: () => void; reject: (err: unknown) => void };
+      const done = new Promise<void>((resolve, reject) => (settle = { resolve, reject }));
+      state.next = { position, done, settle };
+    } else if (state.next.position.epoch !== position.epoch || state.next.position.seq < position.seq) {
+      state.next.position = position;
+    }
+    return state.next.done;
+  }
+
+  private async writeMark(key: string, position: StreamPosition): Promise<void> {
+    try {
+      await this.run(this.client.hwMarkDelivered(key, position.epoch, position.seq));
+    } finally {
+      const next = this.marks.get(key)?.next;
+      if (next) {
+        this.marks.set(key, {});
+        this.writeMark(key, next.position).then(next.settle.resolve, next.settle.reject);
+      } else {
+        this.marks.delete(key);
+      }
+    }
   }
 
   async deliveredPosition(bot: AppSecret): Promise<StreamPosition | undefined> {
