@@ -9,7 +9,7 @@
 import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort, processGroup, runLoadOnCore1 } from './processes.ts';
+import { freePort, pinPid, processGroup, runLoadOnCore1 } from './processes.ts';
 import { delta, readCounters } from './redis-stats.ts';
 
 const kind = process.argv[2] ?? 'split';
@@ -17,6 +17,8 @@ const DURATION_MS = Number(process.env.DURATION_MS ?? 10_000);
 const TOP = Number(process.env.TOP ?? 25);
 /** PROFILE=0: no --cpu-prof, only the /proc and Redis figures (unslowed). */
 const PROFILE = process.env.PROFILE !== '0';
+/** SPREAD=1 (split): Redis and the gateway move to core 1 beside the load generator, so the ingress has core 0 alone. */
+const SPREAD = process.env.SPREAD === '1';
 const dir = process.env.PROFILE_DIR ?? mkdtempSync(join(tmpdir(), 'hookway-prof-'));
 
 interface ProfileNode {
@@ -84,7 +86,9 @@ if (kind === 'split') {
   roles.push({ role: 'redis', pid: redis.pid!, dir: '' });
   const env = { REDIS_URL: `redis://127.0.0.1:${redisPort}` };
   target = (await profiled('ingress', 'apps/ingress/src/main.ts', env)).url;
-  wsTarget = (await profiled('gateway', 'apps/gateway/src/main.ts', env)).url;
+  const gateway = await profiled('gateway', 'apps/gateway/src/main.ts', env);
+  wsTarget = gateway.url;
+  if (SPREAD) for (const pid of [redis.pid!, gateway.pid]) pinPid(pid, 1);
 } else {
   target = wsTarget = (await profiled('embedded', 'apps/relay/src/main.ts')).url;
 }

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomFillSync } from 'node:crypto';
 import type { AppSecret } from '@hookway/protocol';
 import {
   cleanRedisError,
@@ -10,7 +10,6 @@ import {
   type RedisConnectionStats,
 } from '@hookway/redis';
 import { continuesWithoutGap } from './continuity.ts';
-import { newEpoch } from './memory-event-log.ts';
 import { HISTORY_PAGE_LUA, LOCATE_LUA, MARK_DELIVERED_LUA, PUBLISH_LUA } from './redis-scripts.ts';
 import type {
   BusEvent,
@@ -75,6 +74,9 @@ export class RedisEventLog implements EventLog {
   private lastSubscriberMessageMs = Date.now();
   private probeSentMs: number | undefined;
   private closed = false;
+  /** Random bytes for epoch candidates (see `epochCandidate`), this log's own. */
+  private readonly epochPool = Buffer.alloc(6 * 512);
+  private epochPoolAt = this.epochPool.length;
   private readonly counters = { redisMalformedMessages: 0, redisResyncs: 0, redisProbeFailures: 0 };
   /** Per bot (its meta key): a delivered-mark write is in flight; `next` is the one folded up behind it. */
   private readonly marks = new Map<
@@ -130,7 +132,7 @@ export class RedisEventLog implements EventLog {
       this.options.dedupWindowMs,
       META_TTL_MS,
       this.channelOf(bot),
-      newEpoch(),
+      this.epochCandidate(),
       this.connection.sharded ? 'SPUBLISH' : 'PUBLISH',
       waiting ? '1' : '0',
     ];
@@ -139,6 +141,20 @@ export class RedisEventLog implements EventLog {
       : await this.run(this.client.hwPublish(...args));
     if (status === 'duplicate') return { status: 'duplicate' };
     return { status: 'accepted', position: { epoch: String(epoch), seq: Number(seq) } };
+  }
+
+  /**
+   * The epoch the script uses if the bot's log is new (6 random bytes, base64url, as `newEpoch`): drawn from a
+   * pool refilled 512 at a time, because every publish sends one and almost none is used.
+   */
+  private epochCandidate(): string {
+    if (this.epochPoolAt >= this.epochPool.length) {
+      randomFillSync(this.epochPool);
+      this.epochPoolAt = 0;
+    }
+    const epoch = this.epochPool.toString('base64url', this.epochPoolAt, this.epochPoolAt + 6);
+    this.epochPoolAt += 6;
+    return epoch;
   }
 
   async head(bot: AppSecret): Promise<StreamPosition> {
