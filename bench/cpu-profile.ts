@@ -10,7 +10,7 @@ import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort, pinPid, processGroup, runLoadOnCore1 } from './processes.ts';
-import { delta, readCounters } from './redis-stats.ts';
+import type { NodeCounters } from './redis-stats.ts';
 
 const kind = process.argv[2] ?? 'split';
 const DURATION_MS = Number(process.env.DURATION_MS ?? 10_000);
@@ -94,21 +94,20 @@ if (kind === 'split') {
 }
 
 let result: Record<string, unknown>;
-let redisDelta: ReturnType<typeof delta>[number] | undefined;
 try {
-  const before = redisPort ? await readCounters(redisPort) : undefined;
   result = runLoadOnCore1<Record<string, unknown>>('bench/load.ts', {
+    REDIS_PORT: String(redisPort),
     TARGET: target,
     WS_TARGET: wsTarget,
     DURATION_MS: String(DURATION_MS),
     SERVER_PIDS: roles.map((r) => r.pid).join(','),
   });
-  if (before) redisDelta = delta([before], [await readCounters(redisPort)])[0];
 } finally {
   await group.stop();
 }
 
 const events = Number(result.acked);
+const redisDelta = result.redis as NodeCounters | undefined;
 const [fromNs, toNs] = (result.windowNs as [string, string]).map((x) => Number(BigInt(x) / 1000n)) as [number, number];
 const perProcess = result.cpuUsPerEventByProcess as number[];
 process.stdout.write(

@@ -84,6 +84,7 @@ function postOne(): void {
   );
 }
 
+const ownCpuAtStart = process.cpuUsage();
 const cpuAtStart = cpuSecOf(serverPids);
 const frameCpuAtStart = cpuSecOf(framePids);
 // A fixed schedule: event k is due at start + k/rate, whatever happened to the ones before it.
@@ -108,6 +109,8 @@ const deadline = Date.now() + drainMs;
 while ((delivered < acked * clientCount || acked + failed < total) && Date.now() < deadline) {
   await new Promise((r) => setTimeout(r, 20));
 }
+const ownCpu = process.cpuUsage(ownCpuAtStart);
+const windowMs = performance.now() - startedMs;
 const serverCpuSec = cpuSecOf(serverPids) - cpuAtStart;
 const frameCpuSec = cpuSecOf(framePids) - frameCpuAtStart;
 const rssMiB = Number((rssBytesOf(serverPids) / 2 ** 20).toFixed(1));
@@ -142,5 +145,7 @@ process.stdout.write(
     cpuUsPerFrame: delivered > 0 ? Number(((frameCpuSec * 1e6) / delivered).toFixed(2)) : NaN,
     framesPerCoreSec: frameCpuSec > 0 ? Math.round(delivered / frameCpuSec) : NaN,
     rssMiB,
+    /** The load generator's own CPU over the run (% of its one core): near 100, the figures are the generator's. */
+    generatorCpuPct: Math.round(((ownCpu.user + ownCpu.system) / 1000 / windowMs) * 100),
   })}\n`,
 );

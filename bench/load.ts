@@ -7,6 +7,7 @@
 import { Agent } from 'node:http';
 import WebSocket from 'ws';
 import { postSignedEvent } from './post.ts';
+import { delta, readCounters, type NodeCounters } from './redis-stats.ts';
 import { cpuSecOf, cpuSplitOf, idOfFrame, percentile, pidsFromEnv, rssBytesOf } from './proc-stats.ts';
 
 const target = new URL(process.env.TARGET ?? 'http://127.0.0.1:8000');
@@ -17,6 +18,9 @@ const durationMs = Number(process.env.DURATION_MS ?? 10_000);
 const warmupMs = Number(process.env.WARMUP_MS ?? 1_000);
 const inFlight = Number(process.env.IN_FLIGHT ?? 32);
 const serverPids = pidsFromEnv('SERVER_PIDS');
+/** REDIS_PORT: read that Redis's counters (INFO) at the start and end of the measured window. */
+const redisPort = Number(process.env.REDIS_PORT ?? 0);
+let redisAtStart: Promise<NodeCounters> | undefined;
 
 const agent = new Agent({ keepAlive: true, maxSockets: inFlight });
 /** Per in-flight event: when it was posted, and whether it belongs to the measured window (not warm-up). */
@@ -70,6 +74,7 @@ setTimeout(() => {
   cpuByPidAtStart = serverPids.map((pid) => cpuSecOf([pid]));
   splitAtStart = serverPids.map(cpuSplitOf);
   windowStartNs = process.hrtime.bigint();
+  if (redisPort) redisAtStart = readCounters(redisPort);
 }, warmupMs);
 const startedAt = Date.now();
 setTimeout(() => (stop = true), warmupMs + durationMs);
@@ -82,6 +87,7 @@ while (delivered < acked && Date.now() < deadline) await new Promise((r) => setT
 const serverCpuSec = cpuSecOf(serverPids) - cpuAtStart;
 const windowEndNs = process.hrtime.bigint();
 const cpuByPid = serverPids.map((pid, i) => cpuSecOf([pid]) - cpuByPidAtStart[i]!);
+const redis = redisAtStart ? delta([await redisAtStart], [await readCounters(redisPort)])[0] : undefined;
 ws.close();
 agent.destroy();
 
@@ -105,5 +111,6 @@ process.stdout.write(
     cpuUsPerEventByProcess: cpuByPid.map((sec) => (acked > 0 ? Math.round((sec * 1e6) / acked) : NaN)),
     rssMiB: Number((rssBytesOf(serverPids) / 2 ** 20).toFixed(1)),
     windowNs: [String(windowStartNs), String(windowEndNs)],
+    redis,
   })}\n`,
 );

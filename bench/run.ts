@@ -45,6 +45,8 @@ interface Topology {
   readonly pids: number[];
   /** The processes that send the frames (the gateways in split mode). */
   readonly framePids: number[];
+  /** Split mode: the Redis port (S1 reads its counters over the measured window). */
+  readonly redisPort?: number;
   stop(): Promise<void>;
 }
 
@@ -65,6 +67,7 @@ async function start(kind: Kind): Promise<Topology> {
       wsTargets: gateways.map((g) => g.url),
       pids: group.pids(),
       framePids: gateways.map((g) => g.pid),
+      redisPort,
       stop: group.stop,
     };
   } catch (err) {
@@ -84,6 +87,7 @@ function load(script: string, topology: Topology, env: Record<string, string>): 
     WS_TARGETS: topology.wsTargets.join(','),
     SERVER_PIDS: topology.pids.join(','),
     FRAME_PIDS: topology.framePids.join(','),
+    REDIS_PORT: String(topology.redisPort ?? 0),
     ...env,
   });
 }
