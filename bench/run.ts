@@ -105,6 +105,9 @@ function report(round: number, name: string, r: Figures): Figures {
     problems.push(`${Number(r.acked) - Number(r.delivered)} of ${r.acked} acknowledged events not delivered`);
   }
   if (r.eventsShort) problems.push(`${r.eventsShort} events not delivered exactly once to every client`);
+  if (Number(r.generatorCpuPct) >= 90) {
+    process.stdout.write(`  note: the load generator used ${r.generatorCpuPct} % of core 1: these latencies are partly its own\n`);
+  }
   for (const p of problems) {
     const line = `MISSING: round ${round} ${name}: ${p}`;
     missing.push(line);
