@@ -100,10 +100,15 @@ export function processGroup(): ProcessGroup {
     const port = await freePort();
     const cwd = options.cwd ?? (script.startsWith('bench/') ? ROOT : SERVER_ROOT);
     // taskset execs the command, so the child's pid is the server's own.
-    const child = launch(process.execPath, [...(options.nodeFlags ?? []), '--import', 'tsx', script], { PORT: String(port), ...env }, {
-      ...options,
-      cwd,
-    });
+    const child = launch(
+      process.execPath,
+      [...(options.nodeFlags ?? []), '--import', 'tsx', script],
+      { PORT: String(port), ...env },
+      {
+        ...options,
+        cwd,
+      },
+    );
     const url = `http://127.0.0.1:${port}`;
     await waitFor(async () => (await fetch(`${url}/readyz`)).status === 200 || script.startsWith('bench/'), script, children);
     await waitFor(async () => (await fetch(`${url}/`)).status > 0, script, children);

@@ -54,14 +54,20 @@ async function start(kind: Kind): Promise<Topology> {
   const group = processGroup();
   try {
     if (kind === 'ceiling' || kind === 'embedded' || kind === 'embedded-unpinned') {
-      const { url, pid } = await group.start(kind === 'ceiling' ? 'bench/ceiling.ts' : 'apps/relay/src/main.ts', {}, { pinned: kind !== 'embedded-unpinned' });
+      const { url, pid } = await group.start(
+        kind === 'ceiling' ? 'bench/ceiling.ts' : 'apps/relay/src/main.ts',
+        {},
+        { pinned: kind !== 'embedded-unpinned' },
+      );
       return { target: url, wsTargets: [url], pids: [pid], framePids: [pid], stop: group.stop };
     }
     const redisPort = await freePort();
     group.launch('redis-server', ['--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no']);
     const env = { REDIS_URL: `redis://127.0.0.1:${redisPort}` };
     const ingress = await group.start('apps/ingress/src/main.ts', env);
-    const gateways = await Promise.all(Array.from({ length: kind === 'split2' ? 2 : 1 }, () => group.start('apps/gateway/src/main.ts', env)));
+    const gateways = await Promise.all(
+      Array.from({ length: kind === 'split2' ? 2 : 1 }, () => group.start('apps/gateway/src/main.ts', env)),
+    );
     return {
       target: ingress.url,
       wsTargets: gateways.map((g) => g.url),
@@ -147,10 +153,14 @@ async function runRound(i: number, scenarios: readonly RoundScenario[]): Promise
   }
   if (scenarios.includes('fanout')) {
     for (const kind of ['ceiling', 'split2'] as const) {
-      await withTopology(kind, (t) => put(`fanoutA.${kind === 'ceiling' ? 'ceiling' : 'hookway'}`, load('bench/fanout.ts', t, { CLIENTS: '200', RATE: '500' })));
+      await withTopology(kind, (t) =>
+        put(`fanoutA.${kind === 'ceiling' ? 'ceiling' : 'hookway'}`, load('bench/fanout.ts', t, { CLIENTS: '200', RATE: '500' })),
+      );
     }
     for (const kind of ['ceiling', 'split'] as const) {
-      await withTopology(kind, (t) => put(`fanoutB.${kind === 'ceiling' ? 'ceiling' : 'hookway'}`, load('bench/fanout.ts', t, { CLIENTS: '2000', RATE: '50' })));
+      await withTopology(kind, (t) =>
+        put(`fanoutB.${kind === 'ceiling' ? 'ceiling' : 'hookway'}`, load('bench/fanout.ts', t, { CLIENTS: '2000', RATE: '50' })),
+      );
     }
   }
   if (scenarios.includes('ack')) {
@@ -162,7 +172,9 @@ async function runRound(i: number, scenarios: readonly RoundScenario[]): Promise
   }
   if (scenarios.includes('idle')) {
     for (const kind of ['ceiling', 'embedded'] as const) {
-      await withTopology(kind, (t) => put(`idle.${kind === 'ceiling' ? 'ceiling' : 'hookway'}`, load('bench/idle-conns.ts', t, { CLIENTS: '2000' })));
+      await withTopology(kind, (t) =>
+        put(`idle.${kind === 'ceiling' ? 'ceiling' : 'hookway'}`, load('bench/idle-conns.ts', t, { CLIENTS: '2000' })),
+      );
     }
   }
   return round;
@@ -183,8 +195,7 @@ function summarize(rounds: Round[]) {
   const has = (name: string) => rounds.some((r) => r[name] !== undefined);
   const med = (name: string, field: string) => median(rounds.map((r) => Number(r[name]?.[field])));
   /** The median over the rounds of the per-round ratio a/b. */
-  const ratio = (a: string, b: string, field: string) =>
-    median(rounds.map((r) => Number(r[a]?.[field]) / Number(r[b]?.[field])));
+  const ratio = (a: string, b: string, field: string) => median(rounds.map((r) => Number(r[a]?.[field]) / Number(r[b]?.[field])));
   const all = (name: string) => {
     const lines = missing.filter((m) => m.includes(` ${name}:`) || m.includes(` ${name}.`));
     return lines.length === 0 ? 'all' : `NO (${lines.length} rounds)`;
@@ -203,11 +214,46 @@ function summarize(rounds: Round[]) {
     const label = kind === 'embedded' ? 'S1 embedded' : 'S1 split (ingress + gateway + Redis, core 0)';
     const tput = ratio(`${h}.closed`, `${c}.closed`, 'eventsPerSec');
     figures[`s1.${kind}.ratio`] = Number(tput.toFixed(3));
-    row(label, 'events/s @ 32 in flight', fmt(med(`${c}.closed`, 'eventsPerSec')), fmt(med(`${h}.closed`, 'eventsPerSec')), `**${x(tput)}**`, kind === 'embedded' ? '≥ 0.9×' : '≥ 0.6×');
-    row(label, 'p50 / p99 ms @ 500/s', lat(`${c}.r500`), lat(`${h}.r500`), `p99 ${x(ratio(`${h}.r500`, `${c}.r500`, 'p99Ms'))}`, kind === 'embedded' ? 'p99 ≤ 4 ms' : '');
-    row(label, 'p50 / p99 ms @ 2 000/s', lat(`${c}.r2000`), lat(`${h}.r2000`), `p99 ${x(ratio(`${h}.r2000`, `${c}.r2000`, 'p99Ms'))}`, kind === 'embedded' ? 'p99 ≤ 6 ms' : '');
-    row(label, `RSS MiB after the run${kind === 'split' ? ' (all 3 processes)' : ''}`, fmt(med(`${c}.r2000`, 'rssMiB')), fmt(med(`${h}.r2000`, 'rssMiB')), x(ratio(`${h}.r2000`, `${c}.r2000`, 'rssMiB')), kind === 'embedded' ? '≤ 100 MiB' : '');
-    row(label, 'server CPU µs/event @ 32 in flight', fmt(med(`${c}.closed`, 'cpuUsPerEvent')), fmt(med(`${h}.closed`, 'cpuUsPerEvent')), x(ratio(`${h}.closed`, `${c}.closed`, 'cpuUsPerEvent')), '');
+    row(
+      label,
+      'events/s @ 32 in flight',
+      fmt(med(`${c}.closed`, 'eventsPerSec')),
+      fmt(med(`${h}.closed`, 'eventsPerSec')),
+      `**${x(tput)}**`,
+      kind === 'embedded' ? '≥ 0.9×' : '≥ 0.6×',
+    );
+    row(
+      label,
+      'p50 / p99 ms @ 500/s',
+      lat(`${c}.r500`),
+      lat(`${h}.r500`),
+      `p99 ${x(ratio(`${h}.r500`, `${c}.r500`, 'p99Ms'))}`,
+      kind === 'embedded' ? 'p99 ≤ 4 ms' : '',
+    );
+    row(
+      label,
+      'p50 / p99 ms @ 2 000/s',
+      lat(`${c}.r2000`),
+      lat(`${h}.r2000`),
+      `p99 ${x(ratio(`${h}.r2000`, `${c}.r2000`, 'p99Ms'))}`,
+      kind === 'embedded' ? 'p99 ≤ 6 ms' : '',
+    );
+    row(
+      label,
+      `RSS MiB after the run${kind === 'split' ? ' (all 3 processes)' : ''}`,
+      fmt(med(`${c}.r2000`, 'rssMiB')),
+      fmt(med(`${h}.r2000`, 'rssMiB')),
+      x(ratio(`${h}.r2000`, `${c}.r2000`, 'rssMiB')),
+      kind === 'embedded' ? '≤ 100 MiB' : '',
+    );
+    row(
+      label,
+      'server CPU µs/event @ 32 in flight',
+      fmt(med(`${c}.closed`, 'cpuUsPerEvent')),
+      fmt(med(`${h}.closed`, 'cpuUsPerEvent')),
+      x(ratio(`${h}.closed`, `${c}.closed`, 'cpuUsPerEvent')),
+      '',
+    );
     row(label, 'every acknowledged event delivered', all(c), all(h), '', 'all');
   }
   if (has('cores.embedded-unpinned')) {
@@ -229,10 +275,31 @@ function summarize(rounds: Round[]) {
     row(label, 'deliveries made / expected (all rounds)', deliveries(rounds, c), deliveries(rounds, h), '', 'all');
     row(label, 'delivery p50 / p99 ms', lat(c), lat(h), `p99 ${x(ratio(h, c, 'p99Ms'))}`, key === 'ack' ? '' : target);
     if (key !== 'ack') {
-      row(label, 'frames/s per core (senders\u2019 CPU) · µs/frame', `${fmt(med(c, 'framesPerCoreSec'))} · ${fmt(med(c, 'cpuUsPerFrame'), 2)}`, `${fmt(med(h, 'framesPerCoreSec'))} · ${fmt(med(h, 'cpuUsPerFrame'), 2)}`, x(ratio(h, c, 'cpuUsPerFrame')), '≤ 4 µs/frame');
+      row(
+        label,
+        'frames/s per core (senders\u2019 CPU) · µs/frame',
+        `${fmt(med(c, 'framesPerCoreSec'))} · ${fmt(med(c, 'cpuUsPerFrame'), 2)}`,
+        `${fmt(med(h, 'framesPerCoreSec'))} · ${fmt(med(h, 'cpuUsPerFrame'), 2)}`,
+        x(ratio(h, c, 'cpuUsPerFrame')),
+        '≤ 4 µs/frame',
+      );
     } else {
-      row(label, 'webhook ack p50 / p99 / max ms', `${fmt(med(c, 'ackP50Ms'), 2)} / ${fmt(med(c, 'ackP99Ms'), 2)} / ${fmt(med(c, 'ackMaxMs'), 1)}`, `${fmt(med(h, 'ackP50Ms'), 2)} / ${fmt(med(h, 'ackP99Ms'), 2)} / ${fmt(med(h, 'ackMaxMs'), 1)}`, `p99 ${x(ratio(h, c, 'ackP99Ms'))}`, target);
-      row(label, 'webhook POSTs never answered (all rounds)', fmt(sum(rounds, c, 'unanswered')), fmt(sum(rounds, h, 'unanswered')), '', '0');
+      row(
+        label,
+        'webhook ack p50 / p99 / max ms',
+        `${fmt(med(c, 'ackP50Ms'), 2)} / ${fmt(med(c, 'ackP99Ms'), 2)} / ${fmt(med(c, 'ackMaxMs'), 1)}`,
+        `${fmt(med(h, 'ackP50Ms'), 2)} / ${fmt(med(h, 'ackP99Ms'), 2)} / ${fmt(med(h, 'ackMaxMs'), 1)}`,
+        `p99 ${x(ratio(h, c, 'ackP99Ms'))}`,
+        target,
+      );
+      row(
+        label,
+        'webhook POSTs never answered (all rounds)',
+        fmt(sum(rounds, c, 'unanswered')),
+        fmt(sum(rounds, h, 'unanswered')),
+        '',
+        '0',
+      );
     }
     figures[`${key}.p99Ms`] = med(h, key === 'ack' ? 'ackP99Ms' : 'p99Ms');
   };
@@ -240,10 +307,21 @@ function summarize(rounds: Round[]) {
   fan('fanoutB', 'fan-out B: 2 000 clients on 1 gateway (ceiling: 1 process), 50 events/s', 'p99 ≤ 50 ms');
   fan('ack', `ack: 2 000 clients on one bot, one embedded process, ${ACK_RATE} events/s`, 'ack p99 ≤ 10 ms, none unanswered');
   if (has('idle.hookway')) {
-    row('idle: 2 000 raw clients, one embedded process', 'KiB RSS per idle connection', fmt(med('idle.ceiling', 'kibPerConnection'), 1), fmt(med('idle.hookway', 'kibPerConnection'), 1), x(ratio('idle.hookway', 'idle.ceiling', 'kibPerConnection')), '≤ 8 KiB');
+    row(
+      'idle: 2 000 raw clients, one embedded process',
+      'KiB RSS per idle connection',
+      fmt(med('idle.ceiling', 'kibPerConnection'), 1),
+      fmt(med('idle.hookway', 'kibPerConnection'), 1),
+      x(ratio('idle.hookway', 'idle.ceiling', 'kibPerConnection')),
+      '≤ 8 KiB',
+    );
     figures['idle.kibPerConnection'] = med('idle.hookway', 'kibPerConnection');
   }
-  const table = ['| scenario | figure | ceiling (same rounds) | Hookway | Hookway / ceiling | target |', '|---|---|---|---|---|---|', ...rows].join('\n');
+  const table = [
+    '| scenario | figure | ceiling (same rounds) | Hookway | Hookway / ceiling | target |',
+    '|---|---|---|---|---|---|',
+    ...rows,
+  ].join('\n');
   return { table, figures };
 }
 
@@ -272,7 +350,7 @@ async function roundScenarios(scenarios: readonly RoundScenario[]): Promise<void
   const perRound = rounds
     .map((r, i) => {
       const c = Number(r['s1.ceiling.closed']?.eventsPerSec);
-      const part = (k: string) => (r[k] ? `${k.split('.')[1]} ${(Number(r[k]!.eventsPerSec) / c).toFixed(2)}` : '');
+      const part = (k: string) => (r[k] ? `${k.split('.')[1]} ${(Number(r[k].eventsPerSec) / c).toFixed(2)}` : '');
       return `round ${i + 1}: ceiling ${Number.isFinite(c) ? c : '—'} events/s; ${[part('s1.embedded.closed'), part('s1.split.closed')].filter(Boolean).join(', ')}`;
     })
     .join('\n');
@@ -281,14 +359,20 @@ async function roundScenarios(scenarios: readonly RoundScenario[]): Promise<void
     `${ROOT}/bench/results/latest.json`,
     `${JSON.stringify({ at: new Date().toISOString(), serverRoot: SERVER_ROOT, scenarios, durationMs: DURATION_MS, rateDurationMs: RATE_DURATION_MS, ackRate: ACK_RATE, figures, missing, rounds }, null, 2)}\n`,
   );
-  process.stdout.write(`\nS1 ratios per round (events/s / ceiling's):\n${perRound}\n\nSummary (medians of ${ROUNDS} rounds; Hookway from ${SERVER_ROOT}):\n\n${table}\n\n`);
-  process.stdout.write(missing.length === 0 ? 'Every acknowledged event delivered, every POST answered: yes\n' : `FAILED, missing:\n${missing.join('\n')}\n`);
+  process.stdout.write(
+    `\nS1 ratios per round (events/s / ceiling's):\n${perRound}\n\nSummary (medians of ${ROUNDS} rounds; Hookway from ${SERVER_ROOT}):\n\n${table}\n\n`,
+  );
+  process.stdout.write(
+    missing.length === 0 ? 'Every acknowledged event delivered, every POST answered: yes\n' : `FAILED, missing:\n${missing.join('\n')}\n`,
+  );
 }
 
 const args = process.argv.slice(2).map((a) => a.toLowerCase());
 const unknown = args.filter((a) => a !== 'all' && a !== 'scale' && !(ROUND_SCENARIOS as readonly string[]).includes(a));
 if (unknown.length > 0) {
-  process.stderr.write(`unknown scenario ${unknown.join(', ')}: use ${[...ROUND_SCENARIOS, 'scale', 'all'].join(', ')} (none: all but scale)\n`);
+  process.stderr.write(
+    `unknown scenario ${unknown.join(', ')}: use ${[...ROUND_SCENARIOS, 'scale', 'all'].join(', ')} (none: all but scale)\n`,
+  );
   process.exit(2);
 }
 const selected = args.length === 0 || args.includes('all') ? [...ROUND_SCENARIOS] : ROUND_SCENARIOS.filter((s) => args.includes(s));
