@@ -219,7 +219,8 @@ export class RedisEventLog implements EventLog {
    * caller whose position was folded into a later one is answered when that later write lands.
    */
   markDelivered(bot: AppSecret, position: StreamPosition): Promise<void> {
-    this.assertOpen();
+    // A closed log rejects (as every other method does), never throws at the caller.
+    if (this.closed) return Promise.reject(new BusClosedError());
     const key = redisKeys.meta(bot);
     const state = this.marks.get(key);
     if (!state) {
