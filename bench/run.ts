@@ -254,6 +254,27 @@ function summarize(rounds: Round[]) {
       x(ratio(`${h}.closed`, `${c}.closed`, 'cpuUsPerEvent')),
       '',
     );
+    if (kind === 'split') {
+      // Per process (Redis, ingress, gateway: the order they were started in) and Redis's own counters.
+      const nth = (i: number) =>
+        median(rounds.map((r) => Number((r[`${h}.closed`]?.cpuUsPerEventByProcess as unknown as number[] | undefined)?.[i])));
+      const redis = (field: 'commands' | 'scripts') =>
+        median(
+          rounds.map(
+            (r) =>
+              Number((r[`${h}.closed`]?.redis as unknown as Record<string, number> | undefined)?.[field]) / Number(r[`${h}.closed`]?.acked),
+          ),
+        );
+      row(label, 'CPU µs/event: Redis / ingress / gateway', '', `${fmt(nth(0))} / ${fmt(nth(1))} / ${fmt(nth(2))}`, '', '');
+      row(
+        label,
+        'Redis commands / scripts per event (incl. those scripts run)',
+        '',
+        `${fmt(redis('commands'), 1)} / ${fmt(redis('scripts'), 2)}`,
+        '',
+        '',
+      );
+    }
     row(label, 'every acknowledged event delivered', all(c), all(h), '', 'all');
   }
   if (has('cores.embedded-unpinned')) {
