@@ -4,9 +4,26 @@
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
+import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const ROOT = fileURLToPath(new URL('..', import.meta.url));
+
+/**
+ * Whose Hookway servers the bench starts: this checkout, or another one named by HOOKWAY_ROOT (with its own
+ * node_modules), so that before/after runs share one harness. The ceiling and the load generators are always this
+ * checkout's; settings the other checkout does not know are ignored by it.
+ */
+export const SERVER_ROOT = process.env.HOOKWAY_ROOT ? resolve(process.env.HOOKWAY_ROOT) : ROOT;
+
+/** `<checkout> (<commit>)` for the report. */
+export function describeCheckout(root: string): string {
+  try {
+    return `${root} (${execFileSync('git', ['-C', root, 'log', '-1', '--format=%h %s'], { encoding: 'utf8' }).trim().slice(0, 72)})`;
+  } catch {
+    return root;
+  }
+}
 
 export const hasTaskset = (() => {
   try {
@@ -45,37 +62,63 @@ export async function waitFor(check: () => Promise<boolean>, what: string, child
   throw new Error(`${what} never became ready`);
 }
 
+export interface LaunchOptions {
+  /** false: not pinned (the every-core scenario); default: core 0. */
+  readonly pinned?: boolean;
+  /** Working directory (default: SERVER_ROOT for Hookway's scripts, ROOT for bench/ scripts). */
+  readonly cwd?: string;
+  /** Extra node flags (e.g. `--cpu-prof`). */
+  readonly nodeFlags?: string[];
+}
+
 export interface ProcessGroup {
   /** Starts `command` on core 0 with the servers' environment. */
-  readonly launch: (command: string, args: string[], env?: Record<string, string>) => ChildProcess;
+  readonly launch: (command: string, args: string[], env?: Record<string, string>, options?: LaunchOptions) => ChildProcess;
   /** Starts a Node server script on a free port and resolves with its base URL once it answers (`/readyz` 200). */
   readonly node: (script: string, env?: Record<string, string>) => Promise<string>;
+  /** `node`, also giving the process id (for /proc CPU and RSS readings). */
+  readonly start: (script: string, env?: Record<string, string>, options?: LaunchOptions) => Promise<{ url: string; pid: number }>;
+  /** Every process started so far. */
+  readonly pids: () => number[];
   /** SIGTERM to every process, newest first; resolves when all have exited. */
   readonly stop: () => Promise<void>;
 }
 
 export function processGroup(): ProcessGroup {
   const children: ChildProcess[] = [];
-  const launch = (command: string, args: string[], env: Record<string, string> = {}) => {
-    const [cmd, argv] = pinned(0, command, args);
+  const launch = (command: string, args: string[], env: Record<string, string> = {}, options: LaunchOptions = {}) => {
+    const [cmd, argv] = options.pinned === false ? [command, args] : pinned(0, command, args);
     const child = spawn(cmd, argv, {
-      cwd: ROOT,
+      cwd: options.cwd ?? ROOT,
       env: { ...process.env, HOST: '127.0.0.1', LOG_LEVEL: 'warn', ...env },
       stdio: ['ignore', 'ignore', 'inherit'],
     });
     children.push(child);
     return child;
   };
+  const start = async (script: string, env: Record<string, string> = {}, options: LaunchOptions = {}) => {
+    const port = await freePort();
+    const cwd = options.cwd ?? (script.startsWith('bench/') ? ROOT : SERVER_ROOT);
+    // taskset execs the command, so the child's pid is the server's own.
+    const child = launch(
+      process.execPath,
+      [...(options.nodeFlags ?? []), '--import', 'tsx', script],
+      { PORT: String(port), ...env },
+      {
+        ...options,
+        cwd,
+      },
+    );
+    const url = `http://127.0.0.1:${port}`;
+    await waitFor(async () => (await fetch(`${url}/readyz`)).status === 200 || script.startsWith('bench/'), script, children);
+    await waitFor(async () => (await fetch(`${url}/`)).status > 0, script, children);
+    return { url, pid: child.pid! };
+  };
   return {
     launch,
-    node: async (script, env = {}) => {
-      const port = await freePort();
-      launch(process.execPath, ['--import', 'tsx', script], { PORT: String(port), ...env });
-      const url = `http://127.0.0.1:${port}`;
-      await waitFor(async () => (await fetch(`${url}/readyz`)).status === 200 || script.startsWith('bench/'), script, children);
-      await waitFor(async () => (await fetch(`${url}/`)).status > 0, script, children);
-      return url;
-    },
+    start,
+    node: async (script, env = {}) => (await start(script, env)).url,
+    pids: () => children.map((c) => c.pid!).filter(Boolean),
     stop: async () => {
       await Promise.all(
         [...children].reverse().map(async (c) => {

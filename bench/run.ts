@@ -1,170 +1,404 @@
 /**
- * `pnpm bench`: S1 against the bare ceiling, Hookway embedded and Hookway split (ingress and gateway processes
- * over Redis), plus the fan-out scenario — in alternating rounds. Every server-side process (Redis included) runs
- * on core 0 and the load generator on core 1 (taskset); throughput is reported as a ratio to the ceiling measured
- * in the same round, because these machines are noisy. Then the scale scenario once (bench/scale.ts);
- * `pnpm bench scale` runs only that.
+ * `pnpm bench [scenario…]`: Hookway against the bare ceiling (bench/ceiling.ts), in alternating rounds, every figure
+ * beside the ceiling's of the SAME round (these machines are noisy). Servers (Redis included) run on core 0 and the
+ * load generators on core 1 (taskset), except the every-core scenario's relay, which gets both cores.
+ *
+ * Scenarios (default: all but scale; `pnpm bench all` adds scale):
+ *   s1      one bot, one raw client: events/s at 32 in flight, p50/p99 at 500/s and 2 000/s, RSS, CPU µs/event —
+ *           ceiling, embedded, split (ingress + gateway + Redis on core 0)
+ *   cores   the embedded relay unpinned (both cores) vs pinned (core 0), 32 in flight
+ *   fanout  A: 200 clients on 2 gateways at 500 events/s; B: 2 000 clients on one gateway at 50 events/s
+ *   ack     2 000 clients on one bot on one embedded process, ACK_RATE (20) events/s: webhook ack latency
+ *   idle    KiB of server RSS per idle raw connection (2 000 clients)
+ *   scale   bench/scale.ts (1 000 bots, one Redis vs a 3-shard cluster); once, not per round
+ *
+ * Settings: BENCH_ROUNDS (3), DURATION_MS (10 000: closed loop, fan-out, ack), RATE_DURATION_MS (5 000: the fixed-rate
+ * S1 runs), ACK_RATE (20), HOOKWAY_ROOT (another checkout whose servers to start; the harness stays this one).
+ * Any missing delivery, failed or unanswered POST prints a `MISSING:` line and the run exits 1.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { freePort, hasTaskset, processGroup, ROOT, runLoadOnCore1 } from './processes.ts';
+import { describeCheckout, freePort, hasTaskset, processGroup, ROOT, runLoadOnCore1, SERVER_ROOT } from './processes.ts';
 import { runScale } from './scale.ts';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const DURATION_MS = Number(process.env.DURATION_MS ?? 10_000);
+const RATE_DURATION_MS = Number(process.env.RATE_DURATION_MS ?? Math.min(DURATION_MS, 5_000));
+const ACK_RATE = Number(process.env.ACK_RATE ?? 20);
 const SECRET = 'BenchSecret0123456789';
 
-interface S1Result {
-  acked: number;
-  delivered: number;
-  failed: number;
-  measuredMs: number;
-  eventsPerSec: number;
-  p50Ms: number;
-  p99Ms: number;
-}
-interface FanoutResult {
-  clients: number;
-  ratePerSec: number;
-  posted: number;
-  acked: number;
-  failed: number;
-  expectedDeliveries: number;
-  delivered: number;
-  p50Ms: number;
-  p99Ms: number;
-  maxMs: number;
-}
+const ROUND_SCENARIOS = ['s1', 'cores', 'fanout', 'ack', 'idle'] as const;
+type RoundScenario = (typeof ROUND_SCENARIOS)[number];
+
+/** One load generator's JSON line. */
+type Figures = Record<string, number | boolean>;
+/** One round: results by name (`s1.embedded.closed`, `fanoutA.ceiling`, …). */
+type Round = Record<string, Figures>;
+
+type Kind = 'ceiling' | 'embedded' | 'embedded-unpinned' | 'split' | 'split2';
 
 interface Topology {
   /** Where webhooks go. */
   readonly target: string;
   /** Where clients connect. */
   readonly wsTargets: string[];
+  /** Every server-side process (Redis included). */
+  readonly pids: number[];
+  /** The processes that send the frames (the gateways in split mode). */
+  readonly framePids: number[];
+  /** Split mode: the Redis port (S1 reads its counters over the measured window). */
+  readonly redisPort?: number;
   stop(): Promise<void>;
 }
 
-async function start(kind: 'ceiling' | 'embedded' | 'split' | 'fanout'): Promise<Topology> {
-  const { launch, node, stop } = processGroup();
+async function start(kind: Kind): Promise<Topology> {
+  const group = processGroup();
   try {
-    if (kind === 'ceiling') {
-      const url = await node('bench/ceiling.ts');
-      return { target: url, wsTargets: [url], stop };
-    }
-    if (kind === 'embedded') {
-      const url = await node('apps/relay/src/main.ts');
-      return { target: url, wsTargets: [url], stop };
+    if (kind === 'ceiling' || kind === 'embedded' || kind === 'embedded-unpinned') {
+      const { url, pid } = await group.start(
+        kind === 'ceiling' ? 'bench/ceiling.ts' : 'apps/relay/src/main.ts',
+        {},
+        { pinned: kind !== 'embedded-unpinned' },
+      );
+      return { target: url, wsTargets: [url], pids: [pid], framePids: [pid], stop: group.stop };
     }
     const redisPort = await freePort();
-    launch('redis-server', ['--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no']);
+    group.launch('redis-server', ['--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no']);
     const env = { REDIS_URL: `redis://127.0.0.1:${redisPort}` };
-    const ingress = await node('apps/ingress/src/main.ts', env);
-    const gateways = await Promise.all(Array.from({ length: kind === 'fanout' ? 2 : 1 }, () => node('apps/gateway/src/main.ts', env)));
-    return { target: ingress, wsTargets: gateways, stop };
+    const ingress = await group.start('apps/ingress/src/main.ts', env);
+    const gateways = await Promise.all(
+      Array.from({ length: kind === 'split2' ? 2 : 1 }, () => group.start('apps/gateway/src/main.ts', env)),
+    );
+    return {
+      target: ingress.url,
+      wsTargets: gateways.map((g) => g.url),
+      pids: group.pids(),
+      framePids: gateways.map((g) => g.pid),
+      redisPort,
+      stop: group.stop,
+    };
   } catch (err) {
-    await stop();
+    await group.stop();
     throw err;
   }
 }
 
-function runLoad<T>(script: string, env: Record<string, string>): T {
-  return runLoadOnCore1<T>(script, { SECRET, DURATION_MS: String(DURATION_MS), ...env });
+const missing: string[] = [];
+
+function load(script: string, topology: Topology, env: Record<string, string>): Figures {
+  return runLoadOnCore1<Figures>(script, {
+    SECRET,
+    DURATION_MS: String(DURATION_MS),
+    TARGET: topology.target,
+    WS_TARGET: topology.wsTargets[0]!,
+    WS_TARGETS: topology.wsTargets.join(','),
+    SERVER_PIDS: topology.pids.join(','),
+    FRAME_PIDS: topology.framePids.join(','),
+    REDIS_PORT: String(topology.redisPort ?? 0),
+    ...env,
+  });
 }
 
-async function s1(kind: 'ceiling' | 'embedded' | 'split'): Promise<S1Result> {
+/** Prints the result, and a MISSING line when it lost, refused or left unanswered anything. */
+function report(round: number, name: string, r: Figures): Figures {
+  process.stdout.write(`  ${name.padEnd(26)} ${JSON.stringify(r)}\n`);
+  const problems: string[] = [];
+  if (r.failed) problems.push(`${r.failed} webhook POSTs failed`);
+  if (r.unanswered) problems.push(`${r.unanswered} webhook POSTs never answered`);
+  if (r.warmedUp === false) problems.push('the warm-up event did not reach every client');
+  if ('expectedDeliveries' in r && r.delivered !== r.expectedDeliveries) {
+    problems.push(`${Number(r.expectedDeliveries) - Number(r.delivered)} of ${r.expectedDeliveries} deliveries missing`);
+  } else if (!('expectedDeliveries' in r) && r.delivered !== r.acked) {
+    problems.push(`${Number(r.acked) - Number(r.delivered)} of ${r.acked} acknowledged events not delivered`);
+  }
+  if (r.eventsShort) problems.push(`${r.eventsShort} events not delivered exactly once to every client`);
+  if (Number(r.generatorCpuPct) >= 90) {
+    process.stdout.write(`  note: the load generator used ${r.generatorCpuPct} % of core 1: these latencies are partly its own\n`);
+  }
+  for (const p of problems) {
+    const line = `MISSING: round ${round} ${name}: ${p}`;
+    missing.push(line);
+    process.stdout.write(`${line}\n`);
+  }
+  return r;
+}
+
+async function withTopology(kind: Kind, run: (t: Topology) => void): Promise<void> {
   const topology = await start(kind);
   try {
-    const result = runLoad<S1Result>('bench/load.ts', { TARGET: topology.target, WS_TARGET: topology.wsTargets[0]! });
-    process.stdout.write(`  S1 ${kind.padEnd(9)} ${JSON.stringify(result)}\n`);
-    return result;
+    run(topology);
   } finally {
     await topology.stop();
   }
 }
 
-async function fanout(): Promise<FanoutResult> {
-  const topology = await start('fanout');
-  try {
-    const result = runLoad<FanoutResult>('bench/fanout.ts', {
-      TARGET: topology.target,
-      WS_TARGETS: topology.wsTargets.join(','),
-      CLIENTS: '200',
-      RATE: '500',
-    });
-    process.stdout.write(`  fan-out      ${JSON.stringify(result)}\n`);
-    return result;
-  } finally {
-    await topology.stop();
+async function runRound(i: number, scenarios: readonly RoundScenario[]): Promise<Round> {
+  const round: Round = {};
+  const put = (name: string, r: Figures) => (round[name] = report(i, name, r));
+  const closedLoop = (t: Topology) => load('bench/load.ts', t, {});
+  const atRate = (t: Topology, rate: number) =>
+    load('bench/fanout.ts', t, { CLIENTS: '1', RATE: String(rate), DURATION_MS: String(RATE_DURATION_MS) });
+
+  if (scenarios.includes('s1') || scenarios.includes('cores')) {
+    for (const kind of scenarios.includes('s1') ? (['ceiling', 'embedded', 'split'] as const) : (['embedded'] as const)) {
+      await withTopology(kind, (t) => {
+        put(`s1.${kind}.closed`, closedLoop(t));
+        if (!scenarios.includes('s1')) return;
+        put(`s1.${kind}.r500`, atRate(t, 500));
+        put(`s1.${kind}.r2000`, atRate(t, 2000));
+      });
+    }
   }
+  if (scenarios.includes('cores')) {
+    await withTopology('embedded-unpinned', (t) => put('cores.embedded-unpinned', closedLoop(t)));
+  }
+  if (scenarios.includes('fanout')) {
+    for (const kind of ['ceiling', 'split2'] as const) {
+      await withTopology(kind, (t) =>
+        put(`fanoutA.${kind === 'ceiling' ? 'ceiling' : 'hookway'}`, load('bench/fanout.ts', t, { CLIENTS: '200', RATE: '500' })),
+      );
+    }
+    for (const kind of ['ceiling', 'split'] as const) {
+      await withTopology(kind, (t) =>
+        put(`fanoutB.${kind === 'ceiling' ? 'ceiling' : 'hookway'}`, load('bench/fanout.ts', t, { CLIENTS: '2000', RATE: '50' })),
+      );
+    }
+  }
+  if (scenarios.includes('ack')) {
+    for (const kind of ['ceiling', 'embedded'] as const) {
+      await withTopology(kind, (t) =>
+        put(`ack.${kind === 'ceiling' ? 'ceiling' : 'hookway'}`, load('bench/fanout.ts', t, { CLIENTS: '2000', RATE: String(ACK_RATE) })),
+      );
+    }
+  }
+  if (scenarios.includes('idle')) {
+    for (const kind of ['ceiling', 'embedded'] as const) {
+      await withTopology(kind, (t) =>
+        put(`idle.${kind === 'ceiling' ? 'ceiling' : 'hookway'}`, load('bench/idle-conns.ts', t, { CLIENTS: '2000' })),
+      );
+    }
+  }
+  return round;
 }
 
 function median(xs: number[]): number {
-  const sorted = [...xs].sort((a, b) => a - b);
+  const sorted = xs.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
+  if (sorted.length === 0) return NaN;
   const mid = Math.floor(sorted.length / 2);
   return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
-async function allScenarios(): Promise<void> {
+const fmt = (x: number, digits = 0) =>
+  Number.isFinite(x) ? x.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits }).replace(/,/g, ' ') : '—';
+
+/** The summary: one Markdown table of medians over the rounds, each Hookway figure beside the ceiling's. */
+function summarize(rounds: Round[]) {
+  const has = (name: string) => rounds.some((r) => r[name] !== undefined);
+  const med = (name: string, field: string) => median(rounds.map((r) => Number(r[name]?.[field])));
+  /** The median over the rounds of the per-round ratio a/b. */
+  const ratio = (a: string, b: string, field: string) => median(rounds.map((r) => Number(r[a]?.[field]) / Number(r[b]?.[field])));
+  const all = (name: string) => {
+    const lines = missing.filter((m) => m.includes(` ${name}:`) || m.includes(` ${name}.`));
+    return lines.length === 0 ? 'all' : `NO (${lines.length} rounds)`;
+  };
+  const rows: string[] = [];
+  const figures: Record<string, number | string> = {};
+  const row = (scenario: string, figure: string, ceiling: string, hookway: string, r: string, target: string) =>
+    rows.push(`| ${scenario} | ${figure} | ${ceiling} | ${hookway} | ${r} | ${target} |`);
+  const lat = (name: string) => `${fmt(med(name, 'p50Ms'), 2)} / ${fmt(med(name, 'p99Ms'), 2)}`;
+  const x = (v: number) => (Number.isFinite(v) ? `${v.toFixed(2)}×` : '—');
+
+  for (const kind of ['embedded', 'split'] as const) {
+    const c = 's1.ceiling';
+    const h = `s1.${kind}`;
+    if (!has(`${h}.closed`) || !has(`${c}.closed`)) continue;
+    const label = kind === 'embedded' ? 'S1 embedded' : 'S1 split (ingress + gateway + Redis, core 0)';
+    const tput = ratio(`${h}.closed`, `${c}.closed`, 'eventsPerSec');
+    figures[`s1.${kind}.ratio`] = Number(tput.toFixed(3));
+    row(
+      label,
+      'events/s @ 32 in flight',
+      fmt(med(`${c}.closed`, 'eventsPerSec')),
+      fmt(med(`${h}.closed`, 'eventsPerSec')),
+      `**${x(tput)}**`,
+      kind === 'embedded' ? '≥ 0.9×' : '≥ 0.6×',
+    );
+    row(
+      label,
+      'p50 / p99 ms @ 500/s',
+      lat(`${c}.r500`),
+      lat(`${h}.r500`),
+      `p99 ${x(ratio(`${h}.r500`, `${c}.r500`, 'p99Ms'))}`,
+      kind === 'embedded' ? 'p99 ≤ 4 ms' : '',
+    );
+    row(
+      label,
+      'p50 / p99 ms @ 2 000/s',
+      lat(`${c}.r2000`),
+      lat(`${h}.r2000`),
+      `p99 ${x(ratio(`${h}.r2000`, `${c}.r2000`, 'p99Ms'))}`,
+      kind === 'embedded' ? 'p99 ≤ 6 ms' : '',
+    );
+    row(
+      label,
+      `RSS MiB after the run${kind === 'split' ? ' (all 3 processes)' : ''}`,
+      fmt(med(`${c}.r2000`, 'rssMiB')),
+      fmt(med(`${h}.r2000`, 'rssMiB')),
+      x(ratio(`${h}.r2000`, `${c}.r2000`, 'rssMiB')),
+      kind === 'embedded' ? '≤ 100 MiB' : '',
+    );
+    row(
+      label,
+      'server CPU µs/event @ 32 in flight',
+      fmt(med(`${c}.closed`, 'cpuUsPerEvent')),
+      fmt(med(`${h}.closed`, 'cpuUsPerEvent')),
+      x(ratio(`${h}.closed`, `${c}.closed`, 'cpuUsPerEvent')),
+      '',
+    );
+    if (kind === 'split') {
+      // Per process (Redis, ingress, gateway: the order they were started in) and Redis's own counters.
+      const nth = (i: number) =>
+        median(rounds.map((r) => Number((r[`${h}.closed`]?.cpuUsPerEventByProcess as unknown as number[] | undefined)?.[i])));
+      const redis = (field: 'commands' | 'scripts') =>
+        median(
+          rounds.map(
+            (r) =>
+              Number((r[`${h}.closed`]?.redis as unknown as Record<string, number> | undefined)?.[field]) / Number(r[`${h}.closed`]?.acked),
+          ),
+        );
+      row(label, 'CPU µs/event: Redis / ingress / gateway', '', `${fmt(nth(0))} / ${fmt(nth(1))} / ${fmt(nth(2))}`, '', '');
+      row(
+        label,
+        'Redis commands / scripts per event (incl. those scripts run)',
+        '',
+        `${fmt(redis('commands'), 1)} / ${fmt(redis('scripts'), 2)}`,
+        '',
+        '',
+      );
+    }
+    row(label, 'every acknowledged event delivered', all(c), all(h), '', 'all');
+  }
+  if (has('cores.embedded-unpinned')) {
+    const r = ratio('cores.embedded-unpinned', 's1.embedded.closed', 'eventsPerSec');
+    figures['cores.ratio'] = Number(r.toFixed(3));
+    row(
+      'every core: embedded unpinned (both cores; load generator still on core 1) vs embedded pinned to core 0',
+      'events/s @ 32 in flight (ceiling column: the pinned embedded)',
+      fmt(med('s1.embedded.closed', 'eventsPerSec')),
+      fmt(med('cores.embedded-unpinned', 'eventsPerSec')),
+      `**${x(r)}** of pinned${has('s1.ceiling.closed') ? `, ${x(ratio('cores.embedded-unpinned', 's1.ceiling.closed', 'eventsPerSec'))} of the ceiling` : ''}`,
+      '≥ 1.3× pinned',
+    );
+  }
+  const fan = (key: 'fanoutA' | 'fanoutB' | 'ack', label: string, target: string) => {
+    const c = `${key}.ceiling`;
+    const h = `${key}.hookway`;
+    if (!has(h)) return;
+    row(label, 'deliveries made / expected (all rounds)', deliveries(rounds, c), deliveries(rounds, h), '', 'all');
+    row(label, 'delivery p50 / p99 ms', lat(c), lat(h), `p99 ${x(ratio(h, c, 'p99Ms'))}`, key === 'ack' ? '' : target);
+    if (key !== 'ack') {
+      row(
+        label,
+        'frames/s per core (senders\u2019 CPU) · µs/frame',
+        `${fmt(med(c, 'framesPerCoreSec'))} · ${fmt(med(c, 'cpuUsPerFrame'), 2)}`,
+        `${fmt(med(h, 'framesPerCoreSec'))} · ${fmt(med(h, 'cpuUsPerFrame'), 2)}`,
+        x(ratio(h, c, 'cpuUsPerFrame')),
+        '≤ 4 µs/frame',
+      );
+    } else {
+      row(
+        label,
+        'webhook ack p50 / p99 / max ms',
+        `${fmt(med(c, 'ackP50Ms'), 2)} / ${fmt(med(c, 'ackP99Ms'), 2)} / ${fmt(med(c, 'ackMaxMs'), 1)}`,
+        `${fmt(med(h, 'ackP50Ms'), 2)} / ${fmt(med(h, 'ackP99Ms'), 2)} / ${fmt(med(h, 'ackMaxMs'), 1)}`,
+        `p99 ${x(ratio(h, c, 'ackP99Ms'))}`,
+        target,
+      );
+      row(
+        label,
+        'webhook POSTs never answered (all rounds)',
+        fmt(sum(rounds, c, 'unanswered')),
+        fmt(sum(rounds, h, 'unanswered')),
+        '',
+        '0',
+      );
+    }
+    figures[`${key}.p99Ms`] = med(h, key === 'ack' ? 'ackP99Ms' : 'p99Ms');
+  };
+  fan('fanoutA', 'fan-out A: 200 clients on 2 gateways (ceiling: 1 process), 500 events/s', 'p99 ≤ 50 ms');
+  fan('fanoutB', 'fan-out B: 2 000 clients on 1 gateway (ceiling: 1 process), 50 events/s', 'p99 ≤ 50 ms');
+  fan('ack', `ack: 2 000 clients on one bot, one embedded process, ${ACK_RATE} events/s`, 'ack p99 ≤ 10 ms, none unanswered');
+  if (has('idle.hookway')) {
+    row(
+      'idle: 2 000 raw clients, one embedded process',
+      'KiB RSS per idle connection',
+      fmt(med('idle.ceiling', 'kibPerConnection'), 1),
+      fmt(med('idle.hookway', 'kibPerConnection'), 1),
+      x(ratio('idle.hookway', 'idle.ceiling', 'kibPerConnection')),
+      '≤ 8 KiB',
+    );
+    figures['idle.kibPerConnection'] = med('idle.hookway', 'kibPerConnection');
+  }
+  const table = [
+    '| scenario | figure | ceiling (same rounds) | Hookway | Hookway / ceiling | target |',
+    '|---|---|---|---|---|---|',
+    ...rows,
+  ].join('\n');
+  return { table, figures };
+}
+
+function deliveries(rounds: Round[], name: string): string {
+  return `${fmt(sum(rounds, name, 'delivered'))} / ${fmt(sum(rounds, name, 'expectedDeliveries'))}`;
+}
+
+function sum(rounds: Round[], name: string, field: string): number {
+  return rounds.reduce((t, r) => t + (Number(r[name]?.[field]) || 0), 0);
+}
+
+async function roundScenarios(scenarios: readonly RoundScenario[]): Promise<void> {
   process.stdout.write(
-    `Hookway benchmarks: ${ROUNDS} rounds, ${DURATION_MS / 1000} s per scenario` +
-      `${hasTaskset ? ' (servers and Redis on core 0, load generator on core 1)' : ' (taskset missing: NOT pinned)'}\n`,
+    `Hookway benchmarks: ${scenarios.join(', ')}; ${ROUNDS} rounds, ${DURATION_MS / 1000} s per closed-loop/fan-out run, ` +
+      `${RATE_DURATION_MS / 1000} s per fixed-rate S1 run\n` +
+      `${hasTaskset ? 'servers and Redis pinned to core 0, load generators to core 1' : 'taskset missing: NOT pinned'}` +
+      `${scenarios.includes('cores') ? ' (the every-core relay is NOT pinned: both cores; its load generator is still on core 1)' : ''}\n` +
+      `Hookway servers from ${describeCheckout(SERVER_ROOT)}\nharness and ceiling from ${describeCheckout(ROOT)}\n`,
   );
-  const rounds: { ceiling: S1Result; embedded: S1Result; split: S1Result; fanout: FanoutResult }[] = [];
+  const rounds: Round[] = [];
   for (let i = 1; i <= ROUNDS; i++) {
     process.stdout.write(`round ${i}\n`);
-    const ceiling = await s1('ceiling');
-    const embedded = await s1('embedded');
-    const split = await s1('split');
-    rounds.push({ ceiling, embedded, split, fanout: await fanout() });
+    rounds.push(await runRound(i, scenarios));
   }
-
-  const ratio = (kind: 'embedded' | 'split') => rounds.map((r) => r[kind].eventsPerSec / r.ceiling.eventsPerSec);
-  const s1Delivered = rounds.every((r) => [r.embedded, r.split].every((x) => x.delivered === x.acked && x.failed === 0));
-  const fanoutDelivered = rounds.every((r) => r.fanout.delivered === r.fanout.expectedDeliveries && r.fanout.failed === 0);
-  const m = (f: (r: (typeof rounds)[number]) => number) => Number(median(rounds.map(f)).toFixed(2));
-  const summary = {
-    rounds,
-    s1: {
-      ceilingEventsPerSec: m((r) => r.ceiling.eventsPerSec),
-      embeddedEventsPerSec: m((r) => r.embedded.eventsPerSec),
-      splitEventsPerSec: m((r) => r.split.eventsPerSec),
-      embeddedRatio: Number(median(ratio('embedded')).toFixed(3)),
-      splitRatio: Number(median(ratio('split')).toFixed(3)),
-      allDelivered: s1Delivered,
-    },
-    fanout: { p50Ms: m((r) => r.fanout.p50Ms), p99Ms: m((r) => r.fanout.p99Ms), allDelivered: fanoutDelivered },
-  };
+  const { table, figures } = summarize(rounds);
+  const perRound = rounds
+    .map((r, i) => {
+      const c = Number(r['s1.ceiling.closed']?.eventsPerSec);
+      const part = (k: string) => (r[k] ? `${k.split('.')[1]} ${(Number(r[k].eventsPerSec) / c).toFixed(2)}` : '');
+      return `round ${i + 1}: ceiling ${Number.isFinite(c) ? c : '—'} events/s; ${[part('s1.embedded.closed'), part('s1.split.closed')].filter(Boolean).join(', ')}`;
+    })
+    .join('\n');
   mkdirSync(`${ROOT}/bench/results`, { recursive: true });
-  writeFileSync(`${ROOT}/bench/results/latest.json`, `${JSON.stringify(summary, null, 2)}\n`);
-
-  const row = (name: string, k: 'ceiling' | 'embedded' | 'split') =>
-    `| ${name} | ${m((r) => r[k].eventsPerSec)} | ${m((r) => r[k].p50Ms)} | ${m((r) => r[k].p99Ms)} |`;
-  process.stdout.write(`
-| S1 (median of ${ROUNDS}) | events/s | p50 ms | p99 ms |
-|---|---|---|---|
-${row('bare ceiling (node:http + ws)', 'ceiling')}
-${row('Hookway embedded', 'embedded')}
-${row('Hookway split (ingress + gateway + Redis)', 'split')}
-
-embedded / ceiling per round: ${ratio('embedded')
-    .map((x) => x.toFixed(2))
-    .join(', ')} — median ${summary.s1.embeddedRatio} (target ≥ 0.70)
-split / ceiling per round:    ${ratio('split')
-    .map((x) => x.toFixed(2))
-    .join(', ')} — median ${summary.s1.splitRatio}
-S1: every acknowledged event delivered: ${s1Delivered ? 'yes' : 'NO'}
-
-fan-out (200 clients on 2 gateways, 500 events/s for ${DURATION_MS / 1000} s): p50 ${summary.fanout.p50Ms} ms, p99 ${summary.fanout.p99Ms} ms (medians)
-fan-out: every delivery made: ${fanoutDelivered ? 'yes' : 'NO'}
-`);
-  const scaleDelivered = await runScale();
-  if (!s1Delivered || !fanoutDelivered || !scaleDelivered) process.exitCode = 1;
+  writeFileSync(
+    `${ROOT}/bench/results/latest.json`,
+    `${JSON.stringify({ at: new Date().toISOString(), serverRoot: SERVER_ROOT, scenarios, durationMs: DURATION_MS, rateDurationMs: RATE_DURATION_MS, ackRate: ACK_RATE, figures, missing, rounds }, null, 2)}\n`,
+  );
+  process.stdout.write(
+    `\nS1 ratios per round (events/s / ceiling's):\n${perRound}\n\nSummary (medians of ${ROUNDS} rounds; Hookway from ${SERVER_ROOT}):\n\n${table}\n\n`,
+  );
+  process.stdout.write(
+    missing.length === 0 ? 'Every acknowledged event delivered, every POST answered: yes\n' : `FAILED, missing:\n${missing.join('\n')}\n`,
+  );
 }
 
-// `pnpm bench scale` runs the scale scenario alone (it needs no ceiling round to compare with).
-if (process.argv[2] === 'scale') {
-  if (!(await runScale())) process.exitCode = 1;
-} else if (process.argv[2] === undefined) {
-  await allScenarios();
-} else {
-  throw new Error(`unknown scenario ${process.argv[2]}: run \`pnpm bench\` (all) or \`pnpm bench scale\``);
+const args = process.argv.slice(2).map((a) => a.toLowerCase());
+const unknown = args.filter((a) => a !== 'all' && a !== 'scale' && !(ROUND_SCENARIOS as readonly string[]).includes(a));
+if (unknown.length > 0) {
+  process.stderr.write(
+    `unknown scenario ${unknown.join(', ')}: use ${[...ROUND_SCENARIOS, 'scale', 'all'].join(', ')} (none: all but scale)\n`,
+  );
+  process.exit(2);
 }
+const selected = args.length === 0 || args.includes('all') ? [...ROUND_SCENARIOS] : ROUND_SCENARIOS.filter((s) => args.includes(s));
+if (selected.length > 0) await roundScenarios(selected);
+if (args.includes('scale') || args.includes('all')) {
+  if (!(await runScale())) missing.push('MISSING: scale');
+}
+if (missing.length > 0) process.exitCode = 1;

@@ -75,7 +75,15 @@ export class MemoryBotActivity implements BotActivity {
  * type. Event times only move forward (a Lua max), so two ingress processes cannot set it back.
  */
 export class RedisBotActivity implements BotActivity {
-  constructor(private readonly connection: RedisConnection) {}
+  private readonly client: RedisConnection['client'] & {
+    hwRecordEvent(key: string, atMs: string, type: string, ttlMs: number): Promise<number>;
+  };
+
+  constructor(private readonly connection: RedisConnection) {
+    // EVALSHA of a script defined once (ioredis loads it on first use), not EVAL with the script's text every time.
+    this.client = connection.client as typeof this.client;
+    this.client.defineCommand('hwRecordEvent', { numberOfKeys: 1, lua: RECORD_EVENT });
+  }
 
   async recordValidation(bot: AppSecret, atMs: number): Promise<void> {
     const key = redisKeys.activity(bot);
@@ -85,7 +93,7 @@ export class RedisBotActivity implements BotActivity {
   }
 
   async recordVerifiedEvent(bot: AppSecret, type: string | undefined, atMs: number): Promise<void> {
-    await this.connection.run(this.connection.client.eval(RECORD_EVENT, 1, redisKeys.activity(bot), String(atMs), type ?? '', META_TTL_MS));
+    await this.connection.run(this.client.hwRecordEvent(redisKeys.activity(bot), String(atMs), type ?? '', META_TTL_MS));
   }
 
   async standing(bot: AppSecret): Promise<BotStanding> {

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomFillSync } from 'node:crypto';
 import type { AppSecret } from '@hookway/protocol';
 import {
   cleanRedisError,
@@ -10,7 +10,6 @@ import {
   type RedisConnectionStats,
 } from '@hookway/redis';
 import { continuesWithoutGap } from './continuity.ts';
-import { newEpoch } from './memory-event-log.ts';
 import { HISTORY_PAGE_LUA, LOCATE_LUA, MARK_DELIVERED_LUA, PUBLISH_LUA } from './redis-scripts.ts';
 import type {
   BusEvent,
@@ -75,7 +74,15 @@ export class RedisEventLog implements EventLog {
   private lastSubscriberMessageMs = Date.now();
   private probeSentMs: number | undefined;
   private closed = false;
+  /** Random bytes for epoch candidates (see `epochCandidate`), this log's own. */
+  private readonly epochPool = Buffer.alloc(6 * 512);
+  private epochPoolAt = this.epochPool.length;
   private readonly counters = { redisMalformedMessages: 0, redisResyncs: 0, redisProbeFailures: 0 };
+  /** Per bot (its meta key): a delivered-mark write is in flight; `next` is the one folded up behind it. */
+  private readonly marks = new Map<
+    string,
+    { next?: { position: StreamPosition; done: Promise<void>; settle: { resolve: () => void; reject: (err: unknown) => void } } }
+  >();
 
   constructor(private readonly options: RedisEventLogOptions) {
     this.connection = options.connection;
@@ -125,7 +132,7 @@ export class RedisEventLog implements EventLog {
       this.options.dedupWindowMs,
       META_TTL_MS,
       this.channelOf(bot),
-      newEpoch(),
+      this.epochCandidate(),
       this.connection.sharded ? 'SPUBLISH' : 'PUBLISH',
       waiting ? '1' : '0',
     ];
@@ -134,6 +141,20 @@ export class RedisEventLog implements EventLog {
       : await this.run(this.client.hwPublish(...args));
     if (status === 'duplicate') return { status: 'duplicate' };
     return { status: 'accepted', position: { epoch: String(epoch), seq: Number(seq) } };
+  }
+
+  /**
+   * The epoch the script uses if the bot's log is new (6 random bytes, base64url, as `newEpoch`): drawn from a
+   * pool refilled 512 at a time, because every publish sends one and almost none is used.
+   */
+  private epochCandidate(): string {
+    if (this.epochPoolAt >= this.epochPool.length) {
+      randomFillSync(this.epochPool);
+      this.epochPoolAt = 0;
+    }
+    const epoch = this.epochPool.toString('base64url', this.epochPoolAt, this.epochPoolAt + 6);
+    this.epochPoolAt += 6;
+    return epoch;
   }
 
   async head(bot: AppSecret): Promise<StreamPosition> {
@@ -192,9 +213,42 @@ export class RedisEventLog implements EventLog {
     return found ? { epoch: String(found[0]), seq: Number(found[1]) } : undefined;
   }
 
-  async markDelivered(bot: AppSecret, position: StreamPosition): Promise<void> {
-    this.assertOpen();
-    await this.run(this.client.hwMarkDelivered(redisKeys.meta(bot), position.epoch, position.seq));
+  /**
+   * At most one mark write per bot in flight: marks asked for meanwhile are folded into one write of the highest
+   * (or, from another epoch, the latest) position when it returns. The script only ever raises the mark, so a
+   * caller whose position was folded into a later one is answered when that later write lands.
+   */
+  markDelivered(bot: AppSecret, position: StreamPosition): Promise<void> {
+    // A closed log rejects (as every other method does), never throws at the caller.
+    if (this.closed) return Promise.reject(new BusClosedError());
+    const key = redisKeys.meta(bot);
+    const state = this.marks.get(key);
+    if (!state) {
+      this.marks.set(key, {});
+      return this.writeMark(key, position);
+    }
+    if (!state.next) {
+      let settle!: { resolve: () => void; reject: (err: unknown) => void };
+      const done = new Promise<void>((resolve, reject) => (settle = { resolve, reject }));
+      state.next = { position, done, settle };
+    } else if (state.next.position.epoch !== position.epoch || state.next.position.seq < position.seq) {
+      state.next.position = position;
+    }
+    return state.next.done;
+  }
+
+  private async writeMark(key: string, position: StreamPosition): Promise<void> {
+    try {
+      await this.run(this.client.hwMarkDelivered(key, position.epoch, position.seq));
+    } finally {
+      const next = this.marks.get(key)?.next;
+      if (next) {
+        this.marks.set(key, {});
+        this.writeMark(key, next.position).then(next.settle.resolve, next.settle.reject);
+      } else {
+        this.marks.delete(key);
+      }
+    }
   }
 
   async deliveredPosition(bot: AppSecret): Promise<StreamPosition | undefined> {

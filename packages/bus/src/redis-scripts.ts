@@ -13,14 +13,13 @@ end
 `;
 
 /**
- * Drops the oldest entries beyond the count, byte and age limits (entries are in seq order, so a prefix goes)
- * and keeps meta.bytes in step. Up to 20 000 entries per call, more than any default history holds.
+ * Drops the oldest entries beyond the count, byte and age limits (entries are in seq order, so a prefix goes),
+ * given the stream's entry count and retained bytes; returns the bytes retained afterwards and whether it dropped
+ * any. Up to 20 000 entries per call, more than any default history holds.
  */
 const TRIM = `
-local function trim(meta, stream, maxEvents, maxAgeMs, maxBytes, now)
-  local count = redis.call('XLEN', stream)
-  if count == 0 then return end
-  local bytes = tonumber(redis.call('HGET', meta, 'bytes') or '0')
+local function trim_counted(stream, count, bytes, maxEvents, maxAgeMs, maxBytes, now)
+  if count == 0 then return bytes, false end
   local oldestKeptMs = now - maxAgeMs
   local lastDropped = nil
   local from = '-'
@@ -42,10 +41,16 @@ local function trim(meta, stream, maxEvents, maxAgeMs, maxBytes, now)
     if keep then break end
     from = '(' .. batch[#batch][1]
   end
-  if lastDropped then
-    redis.call('XTRIM', stream, 'MINID', (lastDropped + 1) .. '-0')
-    redis.call('HSET', meta, 'bytes', math.max(bytes, 0))
-  end
+  if not lastDropped then return bytes, false end
+  redis.call('XTRIM', stream, 'MINID', (lastDropped + 1) .. '-0')
+  return math.max(bytes, 0), true
+end
+
+local function trim(meta, stream, maxEvents, maxAgeMs, maxBytes, now)
+  local count = redis.call('XLEN', stream)
+  if count == 0 then return end
+  local bytes, dropped = trim_counted(stream, count, tonumber(redis.call('HGET', meta, 'bytes') or '0'), maxEvents, maxAgeMs, maxBytes, now)
+  if dropped then redis.call('HSET', meta, 'bytes', bytes) end
 end
 `;
 
@@ -63,11 +68,15 @@ local maxEvents, maxAgeMs, maxBytes = tonumber(ARGV[3]), tonumber(ARGV[4]), tonu
 local dedupMs, metaTtlMs = tonumber(ARGV[6]), tonumber(ARGV[7])
 local now = now_ms()
 
-local epoch = redis.call('HGET', meta, 'epoch')
+-- One read of meta and one write at the end: seq and bytes are counted here, not with HINCRBY.
+local state = redis.call('HMGET', meta, 'epoch', 'seq', 'bytes')
+local epoch = state[1]
+local seq, bytes = tonumber(state[2] or '0'), tonumber(state[3] or '0')
 if not epoch then
   epoch = ARGV[9]
+  seq, bytes = 0, 0
   redis.call('DEL', stream)
-  redis.call('HSET', meta, 'epoch', epoch, 'seq', 0, 'bytes', 0, 'dseq', 0)
+  redis.call('HSET', meta, 'epoch', epoch, 'dseq', 0)
 end
 
 if eventId ~= '' then
@@ -81,11 +90,13 @@ if eventId ~= '' then
   end
 end
 
-if redis.call('EXISTS', stream) == 0 then redis.call('HSET', meta, 'bytes', 0) end
-local seq = redis.call('HINCRBY', meta, 'seq', 1)
+-- A stream that expired (or was emptied) holds no bytes.
+local count = redis.call('XLEN', stream)
+if count == 0 then bytes = 0 end
+seq = seq + 1
 redis.call('XADD', stream, seq .. '-0', 'b', body, 't', now, 'i', eventId)
-redis.call('HINCRBY', meta, 'bytes', #body)
-trim(meta, stream, maxEvents, maxAgeMs, maxBytes, now)
+bytes = trim_counted(stream, count + 1, bytes + #body, maxEvents, maxAgeMs, maxBytes, now)
+redis.call('HSET', meta, 'seq', seq, 'bytes', bytes)
 
 redis.call('PEXPIRE', stream, maxAgeMs)
 redis.call('PEXPIRE', meta, metaTtlMs)

@@ -206,6 +206,15 @@ export function eventLogContract(name: string, makeLog: EventLogFactory): void {
       expect(await b.deliveredPosition(x)).toEqual({ epoch, seq: 2 });
     });
 
+    it('answers marks asked for together once the furthest of them is recorded, whatever their order', async () => {
+      const b = await bus();
+      const x = freshBot();
+      for (let i = 1; i <= 5; i++) await b.publish(x, { eventId: `m${i}`, body: body(`m${i}`) });
+      const { epoch } = (await b.history(x)).head;
+      await Promise.all([3, 1, 5, 2, 4].map((seq) => b.markDelivered(x, { epoch, seq })));
+      expect(await b.deliveredPosition(x)).toEqual({ epoch, seq: 5 });
+    });
+
     it('reports the head position: nothing before the first event, then the last number assigned', async () => {
       const b = await bus();
       const x = freshBot();
@@ -234,6 +243,7 @@ export function eventLogContract(name: string, makeLog: EventLogFactory): void {
       await b.close();
       expect(b.isReady()).toBe(false);
       await expect(b.publish(freshBot(), { body: body('x') })).rejects.toThrow(/closed/);
+      await expect(b.markDelivered(freshBot(), { epoch: 'e', seq: 1 })).rejects.toThrow(/closed/);
     });
 
     it('hands a check event only to the check subscribers of its nonce, never to a bot feed or the history', async () => {

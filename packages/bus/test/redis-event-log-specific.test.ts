@@ -58,6 +58,20 @@ describe('RedisEventLog on the wire', () => {
     expect(await r.pttl(redisKeys.stream(bot))).toBeGreaterThan(50_000);
   });
 
+  it('counts retained bytes afresh when the stream expired while meta lived on, and keeps numbering', async () => {
+    const b = await bus();
+    const bot = freshBot();
+    await b.publish(bot, { eventId: 'e1', body: Buffer.from('{"a":1}') });
+    await b.publish(bot, { eventId: 'e2', body: Buffer.from('{"b":22}') });
+    const r = await raw();
+    expect(await r.hget(redisKeys.meta(bot), 'bytes')).toBe('15');
+    await r.del(redisKeys.stream(bot)); // what the stream's expiry (HISTORY_MAX_AGE_SEC) does to an idle bot
+    const third = await b.publish(bot, { eventId: 'e3', body: Buffer.from('{"c":333}') });
+    expect(third.status === 'accepted' && third.position.seq).toBe(3);
+    expect(await r.hmget(redisKeys.meta(bot), 'seq', 'bytes')).toEqual(['3', '9']);
+    expect((await b.history(bot)).events.map((e) => e.seq)).toEqual([3]);
+  });
+
   it('drops foreign or malformed messages on a bot channel, counts them, and keeps delivering', async () => {
     const b = await bus();
     const bot = freshBot();

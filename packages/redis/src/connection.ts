@@ -86,8 +86,10 @@ export class RedisConnection {
     this.commandTimeoutMs = options.commandTimeoutMs ?? 2000;
     this.minReplicasAcked = options.minReplicasAcked ?? 0;
     this.waitTimeoutMs = options.waitTimeoutMs ?? 1000;
-    // Fail at once while disconnected: the ingress answers 503 and the platform retries.
-    this.client = this.open({ enableOfflineQueue: false, maxRetriesPerRequest: 1 });
+    // Fail at once while disconnected: the ingress answers 503 and the platform retries. Commands issued in one turn
+    // of the event loop go out in one write (auto-pipelining): under load the publish scripts of many webhooks then
+    // wake Redis, and Redis the gateways, once per batch instead of once per event (docs/benchmarks.md, split mode).
+    this.client = this.open({ enableOfflineQueue: false, maxRetriesPerRequest: 1, enableAutoPipelining: true });
     this.client.on('error', (err: Error) => {
       this.lastError = err.message;
       this.warn('redis connection error', { message: err.message });
@@ -136,10 +138,11 @@ export class RedisConnection {
           failoverDetector: true,
         });
       case 'cluster': {
-        const { enableOfflineQueue, maxRetriesPerRequest, ...nodeExtra } = redisExtra;
+        const { enableOfflineQueue, maxRetriesPerRequest, enableAutoPipelining, ...nodeExtra } = redisExtra;
         const options: ClusterOptions = {
           clusterRetryStrategy: retryStrategy,
           enableOfflineQueue: enableOfflineQueue ?? true,
+          enableAutoPipelining: enableAutoPipelining ?? false,
           retryDelayOnFailover: 100,
           retryDelayOnClusterDown: 100,
           slotsRefreshTimeout: Math.min(this.commandTimeoutMs, 2000),
