@@ -6,10 +6,13 @@
  *   node --import tsx bench/ingress-cost.ts [tsx|dist] [extra env as K=V …]
  *
  * `tsx` runs apps/relay/src/main.ts as `pnpm start` does; `dist` runs dist/hookway.mjs (`pnpm build` first).
- * DURATION_MS (10 000) and IN_FLIGHT (32) are passed to bench/load.ts. Linux only (/proc).
+ * DURATION_MS (10 000) and IN_FLIGHT (32) are passed to bench/load.ts. The server runs on core 0 and the load on
+ * core 1, unless SERVER_CORES names the server's cores (e.g. `0,1`: unpinned on this 2-core box, where
+ * VERIFY_THREADS=auto then starts one verify thread). Linux only (/proc).
  */
+import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { ROOT, freePort, processGroup, runLoadOnCore1, waitFor } from './processes.ts';
+import { ROOT, freePort, runLoadOnCore1, waitFor } from './processes.ts';
 
 const mode = process.argv[2] === 'dist' ? 'dist' : 'tsx';
 const extraEnv = Object.fromEntries(process.argv.slice(3).map((kv) => kv.split('=', 2) as [string, string]));
@@ -32,13 +35,14 @@ function rssMiB(pid: number): number {
   return Math.round(Number(line.split(/\s+/)[1]) / 1024);
 }
 
-const group = processGroup();
 const port = await freePort();
 const env = { PORT: String(port), CLIENT_KEYS_FILE: `/tmp/hookway-cost-${process.pid}.json`, ...extraEnv };
-const child =
-  mode === 'dist'
-    ? group.launch(process.execPath, [`${ROOT}dist/hookway.mjs`], env)
-    : group.launch(process.execPath, ['--import', 'tsx', 'apps/relay/src/main.ts'], env);
+const script = mode === 'dist' ? [`${ROOT}dist/hookway.mjs`] : ['--import', 'tsx', 'apps/relay/src/main.ts'];
+const child = spawn('taskset', ['-c', process.env.SERVER_CORES ?? '0', process.execPath, ...script], {
+  cwd: ROOT,
+  env: { ...process.env, HOST: '127.0.0.1', LOG_LEVEL: 'warn', ...env },
+  stdio: ['ignore', 'ignore', 'inherit'],
+});
 const url = `http://127.0.0.1:${port}`;
 try {
   await waitFor(async () => (await fetch(`${url}/readyz`)).status === 200, 'relay', [child]);
@@ -57,6 +61,7 @@ try {
   process.stdout.write(
     `${JSON.stringify({
       mode,
+      serverCores: process.env.SERVER_CORES ?? '0',
       env: extraEnv,
       events,
       failed: result.failed,
@@ -69,5 +74,7 @@ try {
     })}\n`,
   );
 } finally {
-  await group.stop();
+  const exited = new Promise((r) => child.once('exit', r));
+  child.kill('SIGTERM');
+  await exited;
 }

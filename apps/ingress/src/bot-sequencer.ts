@@ -25,24 +25,22 @@ export class BotSequencer {
   run<V, T>(bot: string, verdict: V | Promise<V>, step: (verdict: V) => T | Promise<T>): T | Promise<T> {
     const before = this.tails.get(bot);
     if (before === undefined && !(verdict instanceof Promise)) return step(verdict);
-    let result: Promise<T> | undefined;
     const turn = before === undefined ? Promise.resolve(verdict) : before.then(() => verdict);
-    const started = turn.then(
-      (v) => {
-        try {
-          result = Promise.resolve(step(v));
-        } catch (err) {
-          result = Promise.reject(err);
-        }
-      },
-      (err: unknown) => {
-        result = Promise.reject(err);
-      },
-    );
-    this.tails.set(bot, started);
-    void started.then(() => {
-      if (this.tails.get(bot) === started) this.tails.delete(bot);
+    let open!: () => void;
+    /** Settles once this webhook's step has been called: the next one of the bot may go. */
+    const started = new Promise<void>((resolve) => (open = resolve));
+    const result = turn.then((v) => {
+      open();
+      return step(v);
     });
-    return started.then(() => result!);
+    turn.then(open, open);
+    this.tails.set(bot, started);
+    started.then(
+      () => {
+        if (this.tails.get(bot) === started) this.tails.delete(bot);
+      },
+      () => {},
+    );
+    return result;
   }
 }

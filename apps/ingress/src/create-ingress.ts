@@ -348,7 +348,8 @@ export function createIngress(deps: IngressDeps): Ingress {
         webhookDeps,
       );
       count(reply);
-      if (reply.outcome === 'verify_busy') floodWarn('verify_busy', { client }, 'webhook refused: the verify pool is full (VERIFY_THREADS)');
+      if (reply.outcome === 'verify_busy')
+        floodWarn('verify_busy', { client }, 'webhook refused: the verify pool is full (VERIFY_THREADS)');
       observe(reply, secret, req, client);
       // A signature that does not verify is a failed authentication: past AUTH_FAILURES_PER_MINUTE, 429 before the body.
       if (reply.status === 401) throttle.recordFailure(client);

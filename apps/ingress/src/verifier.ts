@@ -15,7 +15,12 @@ export type VerifierVerdict = DispatchVerdict | { ok: false; reason: 'busy' | 'c
 export interface DispatchVerifier {
   /** Worker threads verifying (0: inline, on the caller's thread). */
   readonly threads: number;
-  verify(secret: AppSecret, timestamp: string | undefined, signatureHex: string | undefined, rawBody: Buffer): VerifierVerdict | Promise<VerifierVerdict>;
+  verify(
+    secret: AppSecret,
+    timestamp: string | undefined,
+    signatureHex: string | undefined,
+    rawBody: Buffer,
+  ): VerifierVerdict | Promise<VerifierVerdict>;
   /** Answers everything already handed in, then stops the threads. Later calls get `closed`. */
   close(): Promise<void>;
 }

@@ -74,11 +74,7 @@ export function signDispatch(secret: string, timestamp: string, rawBody: Uint8Ar
 }
 
 export type DispatchRefusalReason =
-  | 'missing_signature'
-  | 'malformed_signature'
-  | 'missing_timestamp'
-  | 'malformed_timestamp'
-  | 'bad_signature';
+  'missing_signature' | 'malformed_signature' | 'missing_timestamp' | 'malformed_timestamp' | 'bad_signature';
 
 export type DispatchVerdict = { ok: true } | { ok: false; reason: DispatchRefusalReason };
 
