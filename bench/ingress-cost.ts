@@ -3,7 +3,7 @@
  * than throughput: the server's CPU time (all threads, and the main thread alone) divided by the events delivered,
  * and its RSS right after the run.
  *
- *   node --import tsx bench/ingress-cost.ts [tsx|dist] [extra env as K=V …]
+ *   node --import tsx bench/ingress-cost.ts [tsx|dist|path/to/built.mjs] [extra env as K=V …]
  *
  * `tsx` runs apps/relay/src/main.ts as `pnpm start` does; `dist` runs dist/hookway.mjs (`pnpm build` first).
  * DURATION_MS (10 000) and IN_FLIGHT (32) are passed to bench/load.ts. The server runs on core 0 and the load on
@@ -14,7 +14,8 @@ import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { ROOT, freePort, runLoadOnCore1, waitFor } from './processes.ts';
 
-const mode = process.argv[2] === 'dist' ? 'dist' : 'tsx';
+/** `tsx`, `dist`, or the path of another built file (e.g. one built from an earlier commit, for before/after). */
+const mode = process.argv[2] === 'tsx' || process.argv[2] === undefined ? 'tsx' : process.argv[2];
 const extraEnv = Object.fromEntries(process.argv.slice(3).map((kv) => kv.split('=', 2) as [string, string]));
 const SECRET = 'BenchSecret0123456789';
 const TICKS_PER_SEC = 100;
@@ -37,7 +38,8 @@ function rssMiB(pid: number): number {
 
 const port = await freePort();
 const env = { PORT: String(port), CLIENT_KEYS_FILE: `/tmp/hookway-cost-${process.pid}.json`, ...extraEnv };
-const script = mode === 'dist' ? [`${ROOT}dist/hookway.mjs`] : ['--import', 'tsx', 'apps/relay/src/main.ts'];
+const script =
+  mode === 'tsx' ? ['--import', 'tsx', 'apps/relay/src/main.ts'] : [mode === 'dist' ? `${ROOT}dist/hookway.mjs` : mode];
 const child = spawn('taskset', ['-c', process.env.SERVER_CORES ?? '0', process.execPath, ...script], {
   cwd: ROOT,
   env: { ...process.env, HOST: '127.0.0.1', LOG_LEVEL: 'warn', ...env },

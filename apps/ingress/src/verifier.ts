@@ -54,6 +54,13 @@ export interface VerifyPoolOptions {
   readonly onThreadError?: (err: unknown) => void;
 }
 
+/**
+ * A verify thread's heap: it holds a few small objects per batch (bodies arrive in one transferred buffer, outside
+ * the heap) and up to 1024 public keys. Without limits each thread's young generation grows like the main thread's,
+ * ~10 MiB of RSS per thread for nothing; a thread that ever hit these would be replaced (its signatures answered 503).
+ */
+const THREAD_LIMITS = { maxYoungGenerationSizeMb: 2, maxOldGenerationSizeMb: 32 };
+
 /** Per thread: enough for any burst the body budget lets in, small enough that a verdict never waits seconds. */
 export const QUEUE_PER_THREAD = 1024;
 
@@ -142,7 +149,7 @@ export function createVerifyPool(options: VerifyPoolOptions): DispatchVerifier {
   };
 
   const start = (): Thread => {
-    const thread: Thread = { worker: new Worker(WORKER_SOURCE, { eval: true }), inFlight: [], jobs: 0 };
+    const thread: Thread = { worker: new Worker(WORKER_SOURCE, { eval: true, resourceLimits: THREAD_LIMITS }), inFlight: [], jobs: 0 };
     thread.worker.unref();
     thread.worker.on('message', (results: Uint8Array) => {
       const batch = thread.inFlight.shift();
