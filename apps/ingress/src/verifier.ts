@@ -1,6 +1,7 @@
+import { verify as cryptoVerify } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
-import { checkDispatchHeaders, keysForSecret, verifyDispatch, type AppSecret, type DispatchVerdict } from '@hookway/protocol';
+import { checkDispatchHeaders, keysForSecret, verifyDispatch, type AppSecret, type BotKeys, type DispatchVerdict } from '@hookway/protocol';
 
 /**
  * A webhook's signature verdict, or why it could not be checked now: the pool's queue is full (`busy`) or it is
@@ -52,6 +53,10 @@ export interface VerifyPoolOptions {
   readonly queueMax?: number;
   /** Told when a thread died and was replaced (its signatures were answered `busy`). */
   readonly onThreadError?: (err: unknown) => void;
+  /** How long after a thread died its replacement starts (1 s). */
+  readonly restartDelayMs?: number;
+  /** The threads' code; tests only (a thread that dies). */
+  readonly threadSource?: string;
 }
 
 /**
@@ -60,6 +65,8 @@ export interface VerifyPoolOptions {
  * ~10 MiB of RSS per thread for nothing; a thread that ever hit these would be replaced (its signatures answered 503).
  */
 const THREAD_LIMITS = { maxYoungGenerationSizeMb: 2, maxOldGenerationSizeMb: 32 };
+
+const RESTART_DELAY_MS = 1000;
 
 /** Per thread: enough for any burst the body budget lets in, small enough that a verdict never waits seconds. */
 export const QUEUE_PER_THREAD = 1024;
@@ -109,7 +116,8 @@ parentPort.on('message', (batch) => {
 `;
 
 interface Job {
-  readonly publicKey: Buffer;
+  /** The bot's keys: the raw public key goes to the thread, the KeyObject serves the inline fallback. */
+  readonly keys: BotKeys;
   readonly signature: Buffer;
   readonly timestamp: string;
   readonly body: Buffer;
@@ -149,7 +157,11 @@ export function createVerifyPool(options: VerifyPoolOptions): DispatchVerifier {
   };
 
   const start = (): Thread => {
-    const thread: Thread = { worker: new Worker(WORKER_SOURCE, { eval: true, resourceLimits: THREAD_LIMITS }), inFlight: [], jobs: 0 };
+    const thread: Thread = {
+      worker: new Worker(options.threadSource ?? WORKER_SOURCE, { eval: true, resourceLimits: THREAD_LIMITS }),
+      inFlight: [],
+      jobs: 0,
+    };
     thread.worker.unref();
     thread.worker.on('message', (results: Uint8Array) => {
       const batch = thread.inFlight.shift();
@@ -157,17 +169,20 @@ export function createVerifyPool(options: VerifyPoolOptions): DispatchVerifier {
       thread.jobs -= batch.length;
       batch.forEach((job, i) => settle(job, results[i] === 1 ? OK : results[i] === 0 ? BAD : BUSY));
     });
-    // A thread that dies (out of memory, a bug) answers its signatures `busy` — the platform retries — and is replaced.
+    // A thread that dies (out of memory, a bug) answers its signatures `busy` — the platform retries — and is
+    // replaced a second later (never in a tight loop, should threads keep dying); with none left, verification runs
+    // inline meanwhile.
     const lost = (err: unknown) => {
       const index = threads.indexOf(thread);
       if (index === -1) return;
+      threads.splice(index, 1);
       for (const batch of thread.inFlight.splice(0)) for (const job of batch) settle(job, BUSY);
       thread.jobs = 0;
-      if (closing) threads.splice(index, 1);
-      else {
-        options.onThreadError?.(err);
-        threads[index] = start();
-      }
+      if (closing) return;
+      options.onThreadError?.(err);
+      setTimeout(() => {
+        if (!closing) threads.push(start());
+      }, options.restartDelayMs ?? RESTART_DELAY_MS).unref();
     };
     thread.worker.on('error', lost);
     thread.worker.on('exit', (code) => lost(new Error(`verify thread exited with code ${code}`)));
@@ -180,6 +195,13 @@ export function createVerifyPool(options: VerifyPoolOptions): DispatchVerifier {
     const jobs = waiting;
     waiting = [];
     if (jobs.length === 0) return;
+    if (threads.length === 0) {
+      for (const job of jobs) {
+        const message = Buffer.concat([Buffer.from(job.timestamp, 'latin1'), job.body]);
+        settle(job, cryptoVerify(null, message, job.keys.publicKey, job.signature) ? OK : BAD);
+      }
+      return;
+    }
     const per = Math.ceil(jobs.length / threads.length);
     for (let from = 0; from < jobs.length; from += per) {
       const batch = jobs.slice(from, from + per);
@@ -189,7 +211,7 @@ export function createVerifyPool(options: VerifyPoolOptions): DispatchVerifier {
       const buffer = Buffer.allocUnsafeSlow(bytes);
       let at = 0;
       for (const job of batch) {
-        job.publicKey.copy(buffer, at);
+        job.keys.publicKeyRaw.copy(buffer, at);
         job.signature.copy(buffer, at + 32);
         buffer.writeUInt32LE(job.timestamp.length + job.body.length, at + 96);
         at += 100 + buffer.write(job.timestamp, at + 100, 'latin1');
@@ -211,9 +233,9 @@ export function createVerifyPool(options: VerifyPoolOptions): DispatchVerifier {
       if (!headers.ok) return headers;
       if (outstanding >= queueMax) return BUSY;
       outstanding++;
-      const publicKey = keysForSecret(secret.reveal()).publicKeyRaw;
+      const keys = keysForSecret(secret.reveal());
       return new Promise<VerifierVerdict>((resolve) => {
-        waiting.push({ publicKey, signature: headers.signature, timestamp: headers.timestamp, body: rawBody, resolve });
+        waiting.push({ keys, signature: headers.signature, timestamp: headers.timestamp, body: rawBody, resolve });
         if (!flushScheduled) {
           flushScheduled = true;
           setImmediate(flush);

@@ -110,6 +110,33 @@ describe('the verify pool', () => {
   });
 });
 
+describe('a verify thread that dies', () => {
+  it('answers its signatures `busy` (never leaves them hanging), is reported, and verification goes on inline', async () => {
+    const errors: unknown[] = [];
+    let died!: () => void;
+    const reported = new Promise<void>((r) => (died = r));
+    const v = createVerifyPool({
+      threads: 1,
+      // Not replaced during the test, however slow the machine.
+      restartDelayMs: 600_000,
+      // Dies on its first batch, before answering it.
+      threadSource: `require('node:worker_threads').parentPort.on('message', () => process.exit(3));`,
+      onThreadError: (err) => {
+        errors.push(err);
+        died();
+      },
+    });
+    pools.push(v);
+    const secret = AppSecret.of(SECRET);
+    expect(await v.verify(secret, V4.timestamp, V4.signature, utf8(V4.body))).toEqual({ ok: false, reason: 'busy' });
+    await reported;
+    expect(String(errors[0])).toMatch(/exited with code 3/);
+    // No thread left until the replacement starts: signatures are checked on this thread meanwhile.
+    expect(await v.verify(secret, V4.timestamp, V4.signature, utf8(V4.body))).toEqual({ ok: true });
+    expect(await v.verify(secret, V4.timestamp, V4.signature, utf8(`${V4.body} `))).toEqual({ ok: false, reason: 'bad_signature' });
+  });
+});
+
 describe('verifyThreadCount (VERIFY_THREADS)', () => {
   it.each([
     ['auto', 1, 0],
