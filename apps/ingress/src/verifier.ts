@@ -219,9 +219,15 @@ export function createVerifyPool(options: VerifyPoolOptions): DispatchVerifier {
       }
       let thread = threads[0]!;
       for (const t of threads) if (t.jobs < thread.jobs) thread = t;
+      try {
+        thread.worker.postMessage({ buffer: buffer.buffer, count: batch.length }, [buffer.buffer]);
+      } catch {
+        // A thread that cannot be reached now (it is exiting): answer `busy` rather than leave them waiting.
+        for (const job of batch) settle(job, BUSY);
+        continue;
+      }
       thread.inFlight.push(batch);
       thread.jobs += batch.length;
-      thread.worker.postMessage({ buffer: buffer.buffer, count: batch.length }, [buffer.buffer]);
     }
   };
 
