@@ -13,10 +13,12 @@ import {
   type Redactor,
 } from '@hookway/runtime';
 import { BodyBudget } from './body-budget.ts';
+import { BotSequencer } from './bot-sequencer.ts';
 import type { OpenApi, OpenApiStats } from './openapi.ts';
 import { declaredLength, readBody } from './read-body.ts';
 import { routeHint } from './routes.ts';
-import { handleWebhook, type WebhookOutcome, type WebhookReply } from './webhook.ts';
+import { inlineVerifier, type DispatchVerifier } from './verifier.ts';
+import { handleWebhook, type WebhookDeps, type WebhookOutcome, type WebhookReply } from './webhook.ts';
 
 export interface IngressDeps {
   readonly events: EventPublisher;
@@ -48,6 +50,11 @@ export interface IngressDeps {
   readonly learnBot?: (appid: string, secret: AppSecret) => Promise<boolean>;
   /** Where every webhook's outcome and publish time are counted (`GET /metrics`). */
   readonly metrics?: IngressMetrics;
+  /**
+   * Checks op 0 signatures (VERIFY_THREADS: the verify pool, or inline); inline when absent. The ingress owns it:
+   * `close()` closes it once the signatures handed in are answered.
+   */
+  readonly verifier?: DispatchVerifier;
 }
 
 /** The status page's view of the ingress (packages/status's ActivityRecorder fits it). */
@@ -92,8 +99,11 @@ export interface Ingress extends HealthSource {
   /** The express app for everything that is not a webhook POST: 405 on /webhook, the OpenAPI, JSON 404 elsewhere. */
   readonly app: Express;
   stats(): IngressStats;
-  /** Stops accepting events: webhooks get 503 so the platform retries them elsewhere or later. */
-  close(): void;
+  /**
+   * Stops accepting events: webhooks get 503 so the platform retries them elsewhere or later. Resolves once the
+   * signatures already being checked are answered (and published when good) and the verify pool has stopped.
+   */
+  close(): Promise<void>;
 }
 
 /** Learning a bot from X-Bot-Appid asks the token service: rationed, and retried after a failure. */
@@ -147,6 +157,14 @@ export function createIngress(deps: IngressDeps): Ingress {
   const throttle = deps.authFailures;
   const metrics = deps.metrics;
   const events = metrics ? timedPublisher(deps.events, metrics) : deps.events;
+  const verifier = deps.verifier ?? inlineVerifier();
+  const webhookDeps: WebhookDeps = {
+    events,
+    signatureMaxSkewSec: deps.signatureMaxSkewSec,
+    nowMs,
+    verifier,
+    sequencer: new BotSequencer(),
+  };
   /** Bots whose callback validation (op 13) this process has logged: the first one says the setup works. */
   const validatedBots = new Set<string>();
 
@@ -327,9 +345,11 @@ export function createIngress(deps: IngressDeps): Ingress {
           signatureTimestamp: header(req, 'x-signature-timestamp'),
           signature: header(req, 'x-signature-ed25519'),
         },
-        { events, signatureMaxSkewSec: deps.signatureMaxSkewSec, nowMs },
+        webhookDeps,
       );
       count(reply);
+      if (reply.outcome === 'verify_busy')
+        floodWarn('verify_busy', { client }, 'webhook refused: the verify pool is full (VERIFY_THREADS)');
       observe(reply, secret, req, client);
       // A signature that does not verify is a failed authentication: past AUTH_FAILURES_PER_MINUTE, 429 before the body.
       if (reply.status === 401) throttle.recordFailure(client);
@@ -383,13 +403,13 @@ export function createIngress(deps: IngressDeps): Ingress {
 
   /** One warn line per kind per FLOOD_LOG_INTERVAL_MS, saying how many there were: a flood cannot flood the log. */
   const flood = new Map<string, { loggedAtMs: number; since: number }>();
-  const floodWarn = (kind: string, fields: Record<string, unknown>) => {
+  const floodWarn = (kind: string, fields: Record<string, unknown>, message = 'webhook refused before its body was read') => {
     const now = nowMs();
     const entry = flood.get(kind) ?? { loggedAtMs: Number.NEGATIVE_INFINITY, since: 0 };
     entry.since++;
     flood.set(kind, entry);
     if (now - entry.loggedAtMs < FLOOD_LOG_INTERVAL_MS) return;
-    log.warn({ ...fields, outcome: kind, count: entry.since }, 'webhook refused before its body was read');
+    log.warn({ ...fields, outcome: kind, count: entry.since }, message);
     entry.loggedAtMs = now;
     entry.since = 0;
   };
@@ -433,7 +453,8 @@ export function createIngress(deps: IngressDeps): Ingress {
     if (reply.outcome === 'accepted') counts.webhooksAccepted++;
     else if (reply.outcome === 'duplicate') counts.webhooksDuplicate++;
     else if (reply.outcome === 'validated') counts.webhooksValidated++;
-    else if (reply.outcome === 'bus_unavailable') counts.webhooksUnavailable++;
+    else if (reply.outcome === 'bus_unavailable' || reply.outcome === 'verify_busy' || reply.outcome === 'shutting_down')
+      counts.webhooksUnavailable++;
     else if (reply.outcome === 'check_delivered' || reply.outcome === 'check_undelivered') counts.webhookChecks++;
     else counts.webhooksRejected++;
   };
@@ -452,8 +473,9 @@ export function createIngress(deps: IngressDeps): Ingress {
     app,
     notReadyReason: () => (!accepting ? 'shutting down' : deps.events.isReady() ? undefined : 'bus not ready'),
     stats: () => ({ ...counts, webhookBodyBytesHeld: budget.bytesHeld, ...openApi?.stats() }),
-    close: () => {
+    close: async () => {
       accepting = false;
+      await verifier.close();
     },
   };
 }

@@ -2,3 +2,12 @@ export { createIngress, type Ingress, type IngressDeps, type IngressStats } from
 export { handleWebhook, type WebhookReply, type WebhookOutcome } from './webhook.ts';
 export { createIngressService, ingressDeps } from './service.ts';
 export { runIngress } from './run.ts';
+export {
+  createVerifier,
+  createVerifyPool,
+  inlineVerifier,
+  verifyThreadCount,
+  type DispatchVerifier,
+  type VerifierVerdict,
+} from './verifier.ts';
+export { BotSequencer } from './bot-sequencer.ts';

@@ -63,7 +63,7 @@ export function readBody(req: IncomingMessage, maxBytes: number, hold: BodyHold)
     req.once('end', () => {
       if (!done) {
         done = true;
-        resolve({ ok: true, body: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, received) });
+        resolve({ ok: true, body: ownedBody(chunks, received) });
       }
     });
     const aborted = { ok: false, status: 400, error: 'body_read_failed', message: 'the request body could not be read' } as const;
@@ -71,4 +71,17 @@ export function readBody(req: IncomingMessage, maxBytes: number, hold: BodyHold)
     // A peer that vanishes (or is cut off by HTTP_BODY_TIMEOUT_MS) mid-body: 'close' without 'end'.
     req.once('close', () => finish(aborted));
   });
+}
+
+/**
+ * The body in a buffer of its own, exactly its size: it is kept in the event history, and a slice would keep alive
+ * whatever it was cut from — a whole socket read, or (Buffer.concat of a small body) a shared 8 KiB pool slab.
+ */
+export function ownedBody(chunks: readonly Buffer[], bytes: number): Buffer {
+  const only = chunks.length === 1 ? chunks[0]! : undefined;
+  if (only && only.byteOffset === 0 && only.buffer.byteLength === only.length) return only;
+  const body = Buffer.allocUnsafeSlow(bytes);
+  let at = 0;
+  for (const chunk of chunks) at += chunk.copy(body, at);
+  return body;
 }

@@ -25,6 +25,7 @@ import {
 } from '@hookway/runtime';
 import { createIngress, type IngressDeps } from './create-ingress.ts';
 import { createOpenApi } from './openapi.ts';
+import { createVerifier } from './verifier.ts';
 
 /** The ingress role alone: webhooks in, events onto the event log, plus health endpoints. Stateless. */
 export function createIngressService(context: ServiceContext, backend: StoreBackend): HttpService {
@@ -108,6 +109,8 @@ export function ingressDeps(
   const trust = createProxyTrust(config.trustProxy);
   return {
     ...(metrics ? { metrics } : {}),
+    // VERIFY_THREADS; the ingress closes it (after its last webhook is answered).
+    verifier: createVerifier(config.verifyThreads, (err) => logger.error({ err }, 'a verify thread died and was replaced')),
     events,
     logger,
     redactor,

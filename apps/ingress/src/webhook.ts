@@ -5,12 +5,13 @@ import {
   hookwayCheckSchema,
   Op,
   signCallbackValidation,
-  verifyDispatch,
   webhookEnvelopeSchema,
 } from '@hookway/protocol';
 import { isUtf8 } from 'node:buffer';
 import type { EventLog } from '@hookway/bus';
 import type { AppSecret } from '@hookway/protocol';
+import type { BotSequencer } from './bot-sequencer.ts';
+import type { DispatchVerifier, VerifierVerdict } from './verifier.ts';
 
 /** What the webhook endpoint answers; `error` names the problem for every non-2xx answer. */
 export interface WebhookReply {
@@ -38,6 +39,10 @@ export type WebhookOutcome =
   | 'bad_signature'
   | 'stale_timestamp'
   | 'bus_unavailable'
+  /** The verify pool's queue was full (VERIFY_THREADS): 503, the platform retries. */
+  | 'verify_busy'
+  /** The ingress is closing while the signature waited: 503, the platform retries. */
+  | 'shutting_down'
   /** `hookway check`'s signed test event, handed to the check socket holding its nonce. */
   | 'check_delivered'
   /** A signed check event whose nonce no check socket holds (404). */
@@ -55,6 +60,10 @@ export interface WebhookDeps {
   readonly events: Pick<EventLog, 'publish' | 'publishCheck'>;
   readonly signatureMaxSkewSec: number;
   readonly nowMs: () => number;
+  /** Checks op 0 (and check event) signatures: inline, or on the verify pool (VERIFY_THREADS). */
+  readonly verifier: DispatchVerifier;
+  /** Publishes each bot's events in the order their webhooks were read, however their verdicts come back. */
+  readonly sequencer: BotSequencer;
 }
 
 const json = (status: number, outcome: WebhookOutcome, body: object, headers?: Record<string, string>): WebhookReply => ({
@@ -66,12 +75,15 @@ const json = (status: number, outcome: WebhookOutcome, body: object, headers?: R
 const problem = (status: number, error: WebhookOutcome, message: string, headers?: Record<string, string>) =>
   json(status, error, { error, message }, headers);
 
-const SIGNATURE_MESSAGES: Record<Exclude<ReturnType<typeof verifyDispatch>, { ok: true }>['reason'], string> = {
+type SignatureRefusal = Exclude<VerifierVerdict, { ok: true }>['reason'];
+const SIGNATURE_MESSAGES: Record<SignatureRefusal, string> = {
   missing_signature: 'X-Signature-Ed25519 header is required for op 0',
   malformed_signature: 'X-Signature-Ed25519 must be 128 hex characters',
   missing_timestamp: 'X-Signature-Timestamp header is required for op 0',
   malformed_timestamp: 'X-Signature-Timestamp must be Unix seconds as decimal digits',
   bad_signature: 'signature does not match this secret and body; check the secret in the callback URL',
+  busy: 'too many signatures are waiting to be checked (VERIFY_THREADS); the platform will retry',
+  closed: 'this instance is shutting down; the platform will retry',
 };
 
 /**
@@ -132,9 +144,12 @@ function validateCallback(secret: AppSecret, parsed: unknown): WebhookReply {
 }
 
 /** Signature, then freshness: what every signed webhook (an event or a check) passes before anything is done with it. */
-function verifySigned(req: WebhookRequest, deps: WebhookDeps): WebhookReply | undefined {
-  const verdict = verifyDispatch(req.secret.reveal(), req.signatureTimestamp, req.signature, req.rawBody);
-  if (!verdict.ok) return problem(401, verdict.reason, SIGNATURE_MESSAGES[verdict.reason]);
+function refusal(req: WebhookRequest, verdict: VerifierVerdict, deps: WebhookDeps): WebhookReply | undefined {
+  if (!verdict.ok) {
+    if (verdict.reason === 'busy') return problem(503, 'verify_busy', SIGNATURE_MESSAGES.busy, { 'retry-after': '1' });
+    if (verdict.reason === 'closed') return problem(503, 'shutting_down', SIGNATURE_MESSAGES.closed, { 'retry-after': '5' });
+    return problem(401, verdict.reason, SIGNATURE_MESSAGES[verdict.reason]);
+  }
 
   if (deps.signatureMaxSkewSec > 0) {
     const skewSec = Math.abs(deps.nowMs() / 1000 - Number(req.signatureTimestamp));
@@ -149,12 +164,15 @@ function verifySigned(req: WebhookRequest, deps: WebhookDeps): WebhookReply | un
   return undefined;
 }
 
+const verifySignature = (req: WebhookRequest, deps: WebhookDeps) =>
+  deps.verifier.verify(req.secret, req.signatureTimestamp, req.signature, req.rawBody);
+
 /**
  * `hookway check`'s test event (packages/protocol/src/check.ts says why it is built this way): signed like an event,
  * verified before anything else, then handed only to the check socket holding its nonce — never to the bot's log.
  */
 async function deliverCheck(req: WebhookRequest, parsed: unknown, deps: WebhookDeps): Promise<WebhookReply> {
-  const refused = verifySigned(req, deps);
+  const refused = refusal(req, await verifySignature(req, deps), deps);
   if (refused) return refused;
   const check = hookwayCheckSchema.safeParse(parsed);
   if (!check.success) {
@@ -175,15 +193,29 @@ async function deliverCheck(req: WebhookRequest, parsed: unknown, deps: WebhookD
       );
 }
 
-async function dispatch(
+/**
+ * Verified (perhaps on another thread), then published in the bot's acceptance order: the sequencer holds a later
+ * webhook's publish until every earlier one of the same bot has published or been refused.
+ */
+function dispatch(
+  req: WebhookRequest,
+  eventId: string | undefined,
+  eventType: string | undefined,
+  deps: WebhookDeps,
+): WebhookReply | Promise<WebhookReply> {
+  return deps.sequencer.run(req.secret.reveal(), verifySignature(req, deps), (verdict) => {
+    const refused = refusal(req, verdict, deps);
+    if (refused) return refused;
+    return publish(req, eventId, eventType, deps);
+  });
+}
+
+async function publish(
   req: WebhookRequest,
   eventId: string | undefined,
   eventType: string | undefined,
   deps: WebhookDeps,
 ): Promise<WebhookReply> {
-  const refused = verifySigned(req, deps);
-  if (refused) return refused;
-
   let result;
   try {
     result = await deps.events.publish(req.secret, { eventId, body: req.rawBody });

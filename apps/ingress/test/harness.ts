@@ -39,6 +39,8 @@ export interface IngressExtras {
   readonly botActivity?: IngressDeps['botActivity'];
   /** The bots of BOTS/BOTS_FILE, appid → secret, for the secretless `POST /webhook`. */
   readonly configured?: Readonly<Record<string, string>>;
+  /** Checks signatures (the verify pool); inline when absent. Closed with the ingress. */
+  readonly verifier?: IngressDeps['verifier'];
 }
 
 /**
@@ -76,6 +78,7 @@ export function ingressFixture() {
       ...(extras.openApi ? { openApi: extras.openApi(logger) } : {}),
       ...(extras.learnBot ? { learnBot: extras.learnBot } : {}),
       ...(extras.botActivity ? { botActivity: extras.botActivity } : {}),
+      ...(extras.verifier ? { verifier: extras.verifier } : {}),
     });
     const server: Server = createServer(ingress.handleRequest);
     server.listen(0, '127.0.0.1');
@@ -83,6 +86,7 @@ export function ingressFixture() {
     cleanups.push(async () => {
       server.closeAllConnections();
       await new Promise((resolve) => server.close(resolve));
+      await ingress.close();
       await events.close();
     });
     const { port } = server.address() as AddressInfo;

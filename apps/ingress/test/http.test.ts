@@ -69,7 +69,7 @@ describe('when events cannot be stored', () => {
   it('answers webhooks 503 once the ingress stops accepting (shutdown), so the platform retries', async () => {
     const r = await start();
     expect(r.ingress.notReadyReason()).toBeUndefined();
-    r.ingress.close();
+    await r.ingress.close();
     const res = await r.sender().dispatch(groupAtMessage());
     expect(res.status).toBe(503);
     expect(res.headers.get('retry-after')).toBe('5');

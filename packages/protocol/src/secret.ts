@@ -17,8 +17,18 @@ export type BotTag = string & { readonly [botTagBrand]: true };
 
 /** The tag of any secret-like string (an AppSecret, a password): what logs show instead of it. */
 export function secretFingerprint(secret: string): BotTag {
-  return `bot:${createHash('sha256').update(secret).digest('hex').slice(0, 8)}` as BotTag;
+  let tag = recentTags.get(secret);
+  if (tag === undefined) {
+    tag = `bot:${createHash('sha256').update(secret).digest('hex').slice(0, 8)}` as BotTag;
+    // Each webhook parses its secret into a new AppSecret: without this, every event would hash its secret again.
+    if (recentTags.size >= RECENT_TAGS_MAX) recentTags.delete(recentTags.keys().next().value!);
+    recentTags.set(secret, tag);
+  }
+  return tag;
 }
+/** Bounded: made-up secrets cannot grow it; the bots that send events stay in it. */
+const RECENT_TAGS_MAX = 1024;
+const recentTags = new Map<string, BotTag>();
 
 /**
  * A bot's AppSecret: the credential that signs its webhooks and can send messages as the bot. It is a type of its

@@ -24,6 +24,8 @@ export interface BotKeys {
   readonly publicKey: KeyObject;
   /** Raw 32-byte public key, hex. */
   readonly publicKeyHex: string;
+  /** Raw 32-byte public key: what a verifying thread needs (never the secret). */
+  readonly publicKeyRaw: Buffer;
 }
 
 function buildKeys(secret: string): BotKeys {
@@ -34,22 +36,29 @@ function buildKeys(secret: string): BotKeys {
   });
   const publicKey = createPublicKey(privateKey);
   const spki = publicKey.export({ format: 'der', type: 'spki' });
-  return { privateKey, publicKey, publicKeyHex: spki.subarray(spki.length - SEED_BYTES).toString('hex') };
+  const publicKeyRaw = Buffer.from(spki.subarray(spki.length - SEED_BYTES));
+  return { privateKey, publicKey, publicKeyHex: publicKeyRaw.toString('hex'), publicKeyRaw };
 }
 
 /** Bounded so that a flood of made-up secrets cannot grow it; the most recently used keys stay. */
 const KEY_CACHE_MAX = 1024;
 const keyCache = new Map<string, BotKeys>();
+let lastUsed: BotKeys | undefined;
 
 export function keysForSecret(secret: string): BotKeys {
   const cached = keyCache.get(secret);
   if (cached) {
-    keyCache.delete(secret);
-    keyCache.set(secret, cached);
+    // Least recently used goes first; re-inserting the one used last would only cost two map operations per event.
+    if (cached !== lastUsed) {
+      keyCache.delete(secret);
+      keyCache.set(secret, cached);
+      lastUsed = cached;
+    }
     return cached;
   }
   const keys = buildKeys(secret);
   keyCache.set(secret, keys);
+  lastUsed = keys;
   if (keyCache.size > KEY_CACHE_MAX) keyCache.delete(keyCache.keys().next().value as string);
   return keys;
 }
@@ -64,9 +73,36 @@ export function signDispatch(secret: string, timestamp: string, rawBody: Uint8Ar
   return sign(null, Buffer.concat([Buffer.from(timestamp, 'utf8'), rawBody]), keysForSecret(secret).privateKey).toString('hex');
 }
 
-export type DispatchVerdict =
-  | { ok: true }
-  | { ok: false; reason: 'missing_signature' | 'malformed_signature' | 'missing_timestamp' | 'malformed_timestamp' | 'bad_signature' };
+export type DispatchRefusalReason =
+  'missing_signature' | 'malformed_signature' | 'missing_timestamp' | 'malformed_timestamp' | 'bad_signature';
+
+export type DispatchVerdict = { ok: true } | { ok: false; reason: DispatchRefusalReason };
+
+/** What is left to check once the headers have their shape: the curve, over `timestamp ‖ raw body`. */
+export interface DispatchToVerify {
+  readonly ok: true;
+  readonly timestamp: string;
+  /** The 64 signature bytes. */
+  readonly signature: Buffer;
+}
+
+/**
+ * Everything `verifyDispatch` checks before the curve: the headers' presence and shape, and the cheap malleability
+ * pre-check. A verifier that runs the curve elsewhere (a thread pool) starts here. Never throws.
+ */
+export function checkDispatchHeaders(
+  timestamp: string | undefined,
+  signatureHex: string | undefined,
+): DispatchToVerify | { ok: false; reason: DispatchRefusalReason } {
+  if (!signatureHex) return { ok: false, reason: 'missing_signature' };
+  if (!SIGNATURE_HEX_PATTERN.test(signatureHex)) return { ok: false, reason: 'malformed_signature' };
+  if (!timestamp) return { ok: false, reason: 'missing_timestamp' };
+  if (!TIMESTAMP_PATTERN.test(timestamp)) return { ok: false, reason: 'malformed_timestamp' };
+  const signature = Buffer.from(signatureHex, 'hex');
+  // Same cheap malleability pre-check as BOTGO and nonebot: the top three bits of S must be clear.
+  if ((signature[63]! & 0xe0) !== 0) return { ok: false, reason: 'bad_signature' };
+  return { ok: true, timestamp, signature };
+}
 
 /**
  * Checks `X-Signature-Ed25519` over `X-Signature-Timestamp ‖ raw body` exactly as received.
@@ -78,13 +114,8 @@ export function verifyDispatch(
   signatureHex: string | undefined,
   rawBody: Uint8Array,
 ): DispatchVerdict {
-  if (!signatureHex) return { ok: false, reason: 'missing_signature' };
-  if (!SIGNATURE_HEX_PATTERN.test(signatureHex)) return { ok: false, reason: 'malformed_signature' };
-  if (!timestamp) return { ok: false, reason: 'missing_timestamp' };
-  if (!TIMESTAMP_PATTERN.test(timestamp)) return { ok: false, reason: 'malformed_timestamp' };
-  const signature = Buffer.from(signatureHex, 'hex');
-  // Same cheap malleability pre-check as BOTGO and nonebot: the top three bits of S must be clear.
-  if ((signature[63]! & 0xe0) !== 0) return { ok: false, reason: 'bad_signature' };
-  const message = Buffer.concat([Buffer.from(timestamp, 'utf8'), rawBody]);
-  return verify(null, message, keysForSecret(secret).publicKey, signature) ? { ok: true } : { ok: false, reason: 'bad_signature' };
+  const headers = checkDispatchHeaders(timestamp, signatureHex);
+  if (!headers.ok) return headers;
+  const message = Buffer.concat([Buffer.from(headers.timestamp, 'utf8'), rawBody]);
+  return verify(null, message, keysForSecret(secret).publicKey, headers.signature) ? { ok: true } : { ok: false, reason: 'bad_signature' };
 }

@@ -126,6 +126,17 @@ export const SETTINGS = {
     '300',
     'Reject op 0 webhooks whose X-Signature-Timestamp is further than this from now (replay protection). 0 disables the check.',
   ),
+  VERIFY_THREADS: setting(
+    z
+      .string()
+      .trim()
+      .toLowerCase()
+      .regex(/^(auto|\d{1,2})$/, { error: 'expected auto or a whole number of threads from 0 to 64' })
+      .transform((v) => (v === 'auto' ? ('auto' as const) : Number(v)))
+      .refine((v) => v === 'auto' || v <= 64, { error: 'expected auto or a whole number of threads from 0 to 64' }),
+    'auto',
+    'Threads that check webhook signatures (ed25519) beside the main thread, so one process uses every core; events stay in order per bot. auto: one fewer than the cores the process may use (taskset counts), none on one core; 0: on the main thread.',
+  ),
   DEDUP_WINDOW_SEC: setting(
     int(1, 7 * 24 * 3600),
     '600',

@@ -20,6 +20,7 @@ export interface ProxyTrust {
   trusts(peer: string): boolean;
 }
 
+const TRUST_VERDICTS_MAX = 4096;
 const unmapped = (address: string) => address.replace(/^::ffff:(?=\d+\.\d+\.\d+\.\d+$)/, '');
 const first = (value: string | string[] | undefined) => (Array.isArray(value) ? value[0] : value)?.split(',')[0]?.trim() || undefined;
 
@@ -40,9 +41,17 @@ export function createProxyTrust(entries: readonly string[]): ProxyTrust {
     if (bits === undefined) trusted.addAddress(address, family);
     else trusted.addSubnet(address, Number(bits), family);
   }
+  // BlockList.check builds a SocketAddress per call (~7 µs): remember the answer per peer (bounded by the peers seen).
+  const verdicts = new Map<string, boolean>();
   const isTrusted = (address: string) => {
-    const family = isIP(address);
-    return family !== 0 && trusted.check(address, family === 6 ? 'ipv6' : 'ipv4');
+    let verdict = verdicts.get(address);
+    if (verdict === undefined) {
+      const family = isIP(address);
+      verdict = family !== 0 && trusted.check(address, family === 6 ? 'ipv6' : 'ipv4');
+      if (verdicts.size >= TRUST_VERDICTS_MAX) verdicts.clear();
+      verdicts.set(address, verdict);
+    }
+    return verdict;
   };
 
   const facts = (req: IncomingMessage): ForwardedFacts => {

@@ -17,6 +17,13 @@ describe('loadConfig', () => {
     expect(config.shutdownTimeoutMs).toBe(9000);
   });
 
+  it('reads VERIFY_THREADS as auto or a thread count', () => {
+    expect(loadConfig({}).verifyThreads).toBe('auto');
+    expect(loadConfig({ VERIFY_THREADS: ' Auto ' }).verifyThreads).toBe('auto');
+    expect(loadConfig({ VERIFY_THREADS: '0' }).verifyThreads).toBe(0);
+    expect(loadConfig({ VERIFY_THREADS: '64' }).verifyThreads).toBe(64);
+  });
+
   it('every setting has a doc line', () => {
     for (const [name, s] of Object.entries(SETTINGS)) expect(s.doc.length, name).toBeGreaterThan(10);
   });
@@ -47,6 +54,10 @@ describe('loadConfig', () => {
     ['REDIS_SENTINEL_MASTER', 'my master'],
     ['REDIS_MIN_REPLICAS_ACKED', '-1'],
     ['REDIS_WAIT_TIMEOUT_MS', '5'],
+    ['VERIFY_THREADS', 'many'],
+    ['VERIFY_THREADS', '-1'],
+    ['VERIFY_THREADS', '65'],
+    ['VERIFY_THREADS', '1.5'],
   ])('refuses %s=%s with a message naming the variable', (name, value) => {
     expect(() => loadConfig({ [name]: value })).toThrow(ConfigError);
     expect(() => loadConfig({ [name]: value })).toThrow(new RegExp(`${name}=`));
