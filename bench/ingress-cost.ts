@@ -8,7 +8,8 @@
  * `tsx` runs apps/relay/src/main.ts as `pnpm start` does; `dist` runs dist/hookway.mjs (`pnpm build` first).
  * DURATION_MS (10 000) and IN_FLIGHT (32) are passed to bench/load.ts. The server runs on core 0 and the load on
  * core 1, unless SERVER_CORES names the server's cores (e.g. `0,1`: unpinned on this 2-core box, where
- * VERIFY_THREADS=auto then starts one verify thread). Linux only (/proc).
+ * VERIFY_THREADS=auto then starts one verify thread). NODE_FLAGS adds node options (e.g. `--max-semi-space-size=4`).
+ * Linux only (/proc).
  */
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -39,7 +40,7 @@ function rssMiB(pid: number): number {
 const port = await freePort();
 const env = { PORT: String(port), CLIENT_KEYS_FILE: `/tmp/hookway-cost-${process.pid}.json`, ...extraEnv };
 const script = mode === 'tsx' ? ['--import', 'tsx', 'apps/relay/src/main.ts'] : [mode === 'dist' ? `${ROOT}dist/hookway.mjs` : mode];
-const child = spawn('taskset', ['-c', process.env.SERVER_CORES ?? '0', process.execPath, ...script], {
+const child = spawn('taskset', ['-c', process.env.SERVER_CORES ?? '0', process.execPath, ...(process.env.NODE_FLAGS?.split(' ').filter(Boolean) ?? []), ...script], {
   cwd: ROOT,
   env: { ...process.env, HOST: '127.0.0.1', LOG_LEVEL: 'warn', ...env },
   stdio: ['ignore', 'ignore', 'inherit'],
