@@ -13,6 +13,25 @@ end
 `;
 
 /**
+ * REDIS_MIN_REPLICAS_ACKED inside the scripts: does this master have fewer online replicas than wanted? A master
+ * restarted empty during a Sentinel failover (the sentinels still name it until they switch) has none: what it
+ * would store cannot be confirmed, and what it answers is not the stream. `wanted` 0 asks nothing (no INFO call).
+ */
+const REPLICAS = `
+local function online_replicas_short(wanted)
+  if wanted <= 0 then return false, 0 end
+  local online = 0
+  for _ in string.gmatch(redis.call('INFO', 'replication'), 'state=online') do online = online + 1 end
+  return online < wanted, online
+end
+local function refuse_reads_unless_replicated(wanted)
+  if online_replicas_short(wanted) then
+    return redis.error_reply('NOREPLICAS this master has fewer online replicas than REDIS_MIN_REPLICAS_ACKED')
+  end
+end
+`;
+
+/**
  * Drops the oldest entries beyond the count, byte and age limits (entries are in seq order, so a prefix goes)
  * and keeps meta.bytes in step. Up to 20 000 entries per call, more than any default history holds.
  */
@@ -53,14 +72,21 @@ end
  * KEYS: meta, stream, eventId key (meta again when the event has no id)
  * ARGV: eventId ('' = none), body, maxEvents, maxAgeMs, maxBytes, dedupMs, metaTtlMs, channel, epochIfNew,
  *       publish command (PUBLISH, or SPUBLISH on a Cluster: the channel is hash-tagged into this slot),
- *       '1' when a WAIT follows (a duplicate then writes too, so that WAIT also covers the original write)
- * Returns {'duplicate'} or {'accepted', epoch, seq}.
+ *       REDIS_MIN_REPLICAS_ACKED ('0': no WAIT follows; else a duplicate writes too, so that WAIT also covers the
+ *       original write, and a master with fewer online replicas refuses before writing or publishing anything)
+ * Returns {'duplicate'}, {'accepted', epoch, seq} or {'noreplicas', onlineReplicas}.
  */
-export const PUBLISH_LUA = `${NOW}${TRIM}
+export const PUBLISH_LUA = `${NOW}${TRIM}${REPLICAS}
 local meta, stream, idKey = KEYS[1], KEYS[2], KEYS[3]
 local eventId, body = ARGV[1], ARGV[2]
 local maxEvents, maxAgeMs, maxBytes = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
 local dedupMs, metaTtlMs = tonumber(ARGV[6]), tonumber(ARGV[7])
+local wanted = tonumber(ARGV[11])
+
+-- An old master restarted empty mid-failover would otherwise start a throw-away numbering and publish events that
+-- the real master accepts again on the platform's retry: clients would get them twice.
+local short, online = online_replicas_short(wanted)
+if short then return {'noreplicas', online} end
 local now = now_ms()
 
 local epoch = redis.call('HGET', meta, 'epoch')
@@ -75,7 +101,7 @@ if eventId ~= '' then
   if seen then
     local e, s, untilMs = string.match(seen, '^(.*)|(%d+)|(%d+)$')
     if e == epoch and tonumber(untilMs) > now then
-      if ARGV[11] == '1' then redis.call('PEXPIRE', meta, metaTtlMs) end
+      if wanted > 0 then redis.call('PEXPIRE', meta, metaTtlMs) end
       return {'duplicate'}
     end
   end
@@ -98,12 +124,14 @@ return {'accepted', epoch, seq}
 `;
 
 /**
- * One page of history. KEYS: meta, stream. ARGV: afterSeq, count, maxEvents, maxAgeMs, maxBytes.
- * Trims first (so entries that aged since the last publish go), then returns
+ * One page of history. KEYS: meta, stream. ARGV: afterSeq, count, maxEvents, maxAgeMs, maxBytes, replicas wanted
+ * (a master with fewer online replicas answers NOREPLICAS; '0': no check). Trims first (so entries that aged since the last publish go), then returns
  * {epoch or '', headSeq, lastSeqRead, entries…} with entries {seq, body, acceptedAtMs, eventId}; `lastSeqRead` is
  * where the next page starts even if some entries of this one were too old to return.
  */
-export const HISTORY_PAGE_LUA = `${NOW}${TRIM}
+export const HISTORY_PAGE_LUA = `${NOW}${TRIM}${REPLICAS}
+local refused = refuse_reads_unless_replicated(tonumber(ARGV[6]))
+if refused then return refused end
 local now = now_ms()
 local maxAgeMs = tonumber(ARGV[4])
 trim(KEYS[1], KEYS[2], tonumber(ARGV[3]), maxAgeMs, tonumber(ARGV[5]), now)
@@ -124,8 +152,13 @@ out[3] = (#entries == tonumber(ARGV[2])) and lastRead or -1
 return out
 `;
 
-/** KEYS: meta, eventId key, stream. ARGV: maxAgeMs. Returns {epoch, seq} of a retained event, or nil. */
-export const LOCATE_LUA = `${NOW}
+/**
+ * KEYS: meta, eventId key, stream. ARGV: maxAgeMs, replicas wanted (as in HISTORY_PAGE_LUA). Returns {epoch, seq} of
+ * a retained event, or nil.
+ */
+export const LOCATE_LUA = `${NOW}${REPLICAS}
+local refused = refuse_reads_unless_replicated(tonumber(ARGV[2]))
+if refused then return refused end
 local seen = redis.call('GET', KEYS[2])
 if not seen then return nil end
 local e, s = string.match(seen, '^(.*)|(%d+)|%d+$')
@@ -134,6 +167,13 @@ local entry = redis.call('XRANGE', KEYS[3], s .. '-0', s .. '-0')[1]
 if not entry then return nil end
 if tonumber(entry[2][4]) <= now_ms() - tonumber(ARGV[1]) then return nil end
 return {e, tonumber(s)}
+`;
+
+/** KEYS: meta. ARGV: replicas wanted (as in HISTORY_PAGE_LUA). Returns {epoch or false, seq or false, dseq or false}. */
+export const POSITIONS_LUA = `${REPLICAS}
+local refused = refuse_reads_unless_replicated(tonumber(ARGV[1]))
+if refused then return refused end
+return redis.call('HMGET', KEYS[1], 'epoch', 'seq', 'dseq')
 `;
 
 /** KEYS: meta. ARGV: epoch, seq. Raises the delivered mark when the epoch is current and seq is higher. */

@@ -1,5 +1,7 @@
 import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
 import { diagnoseTarget } from './diagnose.ts';
+import { redisKeys } from './keys.ts';
+import { CLUSTER_SLOTS, keySlot } from './slots.ts';
 import { ClusterChannelSubscriber, ServerChannelSubscriber, type ChannelSubscriber } from './subscriber.ts';
 import { describeTarget, type RedisTarget } from './target.ts';
 
@@ -168,6 +170,24 @@ export class RedisConnection {
       return new ClusterChannelSubscriber(this.open({ shardedSubscribers: true }) as Cluster);
     }
     return new ServerChannelSubscriber(this.open({ autoResubscribe: true }) as Redis);
+  }
+
+  /**
+   * The channels a subscriber of this process must hear its own probes on: one, or on a Cluster one per master
+   * as this connection sees the slots now (sharded pub/sub keeps each in its shard, so each proves that shard's
+   * subscription). The tags are the smallest numbers whose slots those masters own.
+   */
+  probeChannels(nodeId: string): string[] {
+    if (!(this.client instanceof Cluster)) return [redisKeys.probeChannel(nodeId)];
+    const slots = this.client.slots;
+    const channels = new Map<string, string>();
+    const wanted = new Set(slots.map((owners) => owners?.[0]).filter((m): m is string => m !== undefined));
+    for (let tag = 0; channels.size < wanted.size && tag < CLUSTER_SLOTS * 16; tag++) {
+      const channel = redisKeys.shardProbeChannel(nodeId, tag);
+      const master = slots[keySlot(channel)]?.[0];
+      if (master !== undefined && !channels.has(master)) channels.set(master, channel);
+    }
+    return [...channels.values()];
   }
 
   /** PUBLISH, or SPUBLISH on a Cluster (the message then reaches the subscribers on the channel's shard). */
