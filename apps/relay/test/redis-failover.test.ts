@@ -233,8 +233,16 @@ async function setUp(mode: Mode, minReplicasAcked: number) {
   /** Each bot's head (`epoch:seq`) as the target's current owner of its keys has it, for a report. */
   const heads = async (): Promise<string[]> => {
     const reader = sentinel
-      ? new Redis({ sentinels: sentinel.sentinels.map((s) => ({ ...s })), name: sentinel.masterName, lazyConnect: true, maxRetriesPerRequest: 0 })
-      : new Redis.Cluster(cluster!.nodes.map((n) => ({ ...n })), { lazyConnect: true, redisOptions: { maxRetriesPerRequest: 0 } });
+      ? new Redis({
+          sentinels: sentinel.sentinels.map((s) => ({ ...s })),
+          name: sentinel.masterName,
+          lazyConnect: true,
+          maxRetriesPerRequest: 0,
+        })
+      : new Redis.Cluster(
+          cluster!.nodes.map((n) => ({ ...n })),
+          { lazyConnect: true, redisOptions: { maxRetriesPerRequest: 0 } },
+        );
     reader.on('error', () => undefined);
     try {
       return await Promise.all(bots.map(async (secret) => (await reader.hmget(metaKey(secret), 'epoch', 'seq')).join(':')));

@@ -12,7 +12,8 @@ import {
 } from '@hookway/redis';
 import { continuesWithoutGap } from './continuity.ts';
 import { newEpoch } from './memory-event-log.ts';
-import { HISTORY_PAGE_LUA, LOCATE_LUA, MARK_DELIVERED_LUA, POSITIONS_LUA, PUBLISH_LUA } from './redis-scripts.ts';
+import { HISTORY_PAGE_LUA, LOCATE_LUA, MARK_DELIVERED_LUA, PUBLISH_LUA } from './redis-scripts.ts';
+import { POSITIONS_LUA } from './redis-scripts.ts';
 import type {
   BusEvent,
   BusListener,
@@ -76,6 +77,8 @@ type ScriptPipeline = { hwPublish(...args: (string | Buffer | number)[]): unknow
  */
 export class RedisEventLog implements EventLog {
   private readonly client: ScriptClient;
+  /** REDIS_MIN_REPLICAS_ACKED for reads: 0 on a Cluster or without the setting (see the constructor). */
+  private readonly readReplicasWanted: number;
   private readonly connection: RedisConnection;
   private subscriber: ChannelSubscriber | undefined;
   private readonly channels = new Map<string, ChannelEntry>();
@@ -90,8 +93,6 @@ export class RedisEventLog implements EventLog {
   private confirmSinceMs: number | undefined;
   private closed = false;
   private readonly counters = { redisMalformedMessages: 0, redisResyncs: 0, redisProbeFailures: 0 };
-  /** REDIS_MIN_REPLICAS_ACKED for reads: 0 on a Cluster or without the setting (see the constructor). */
-  private readonly readReplicasWanted: number;
 
   constructor(private readonly options: RedisEventLogOptions) {
     this.connection = options.connection;
@@ -108,7 +109,6 @@ export class RedisEventLog implements EventLog {
     // cluster has told it who owns its slots now, so its replica-less window after a failover stays readable.
     this.readReplicasWanted = this.connection.sharded ? 0 : this.connection.minReplicasAcked;
   }
-
 
   private warn(message: string, detail?: unknown): void {
     this.connection.warn(message, detail);
@@ -151,6 +151,7 @@ export class RedisEventLog implements EventLog {
       this.channelOf(bot),
       newEpoch(),
       this.connection.sharded ? 'SPUBLISH' : 'PUBLISH',
+      waiting ? '1' : '0',
       this.connection.minReplicasAcked,
     ];
     const [status, epoch, seq] = waiting
@@ -159,15 +160,6 @@ export class RedisEventLog implements EventLog {
     if (status === 'noreplicas') throw new ReplicaShortfallError(Number(epoch), this.connection.minReplicasAcked);
     if (status === 'duplicate') return { status: 'duplicate' };
     return { status: 'accepted', position: { epoch: String(epoch), seq: Number(seq) } };
-  }
-
-  /** epoch, seq and dseq of the bot's meta (through the replica check when reads need one). */
-  private positions(bot: AppSecret): Promise<(string | null)[]> {
-    return this.run(
-      this.readReplicasWanted > 0
-        ? this.client.hwPositions(redisKeys.meta(bot), this.readReplicasWanted)
-        : this.client.hmget(redisKeys.meta(bot), 'epoch', 'seq', 'dseq'),
-    );
   }
 
   async head(bot: AppSecret): Promise<StreamPosition> {
@@ -243,6 +235,15 @@ export class RedisEventLog implements EventLog {
     const [epoch, , dseq] = await this.positions(bot);
     const seq = Number(dseq ?? 0);
     return epoch && seq > 0 ? { epoch, seq } : undefined;
+  }
+
+  /** epoch, seq and dseq of the bot's meta (through the replica check when reads need one). */
+  private positions(bot: AppSecret): Promise<(string | null)[]> {
+    return this.run(
+      this.readReplicasWanted > 0
+        ? this.client.hwPositions(redisKeys.meta(bot), this.readReplicasWanted)
+        : this.client.hmget(redisKeys.meta(bot), 'epoch', 'seq', 'dseq'),
+    );
   }
 
   async subscribe(bot: AppSecret, listener: BusListener, options?: SubscribeOptions): Promise<BusSubscription> {

@@ -13,25 +13,6 @@ end
 `;
 
 /**
- * REDIS_MIN_REPLICAS_ACKED inside the scripts: does this master have fewer online replicas than wanted? A master
- * restarted empty during a Sentinel failover (the sentinels still name it until they switch) has none: what it
- * would store cannot be confirmed, and what it answers is not the stream. `wanted` 0 asks nothing (no INFO call).
- */
-const REPLICAS = `
-local function online_replicas_short(wanted)
-  if wanted <= 0 then return false, 0 end
-  local online = 0
-  for _ in string.gmatch(redis.call('INFO', 'replication'), 'state=online') do online = online + 1 end
-  return online < wanted, online
-end
-local function refuse_reads_unless_replicated(wanted)
-  if online_replicas_short(wanted) then
-    return redis.error_reply('NOREPLICAS this master has fewer online replicas than REDIS_MIN_REPLICAS_ACKED')
-  end
-end
-`;
-
-/**
  * Drops the oldest entries beyond the count, byte and age limits (entries are in seq order, so a prefix goes)
  * and keeps meta.bytes in step. Up to 20 000 entries per call, more than any default history holds.
  */
@@ -72,21 +53,19 @@ end
  * KEYS: meta, stream, eventId key (meta again when the event has no id)
  * ARGV: eventId ('' = none), body, maxEvents, maxAgeMs, maxBytes, dedupMs, metaTtlMs, channel, epochIfNew,
  *       publish command (PUBLISH, or SPUBLISH on a Cluster: the channel is hash-tagged into this slot),
- *       REDIS_MIN_REPLICAS_ACKED ('0': no WAIT follows; else a duplicate writes too, so that WAIT also covers the
- *       original write, and a master with fewer online replicas refuses before writing or publishing anything)
+ *       '1' when a WAIT follows (a duplicate then writes too, so that WAIT also covers the original write),
+ *       REDIS_MIN_REPLICAS_ACKED (a master with fewer online replicas refuses before writing or publishing anything)
  * Returns {'duplicate'}, {'accepted', epoch, seq} or {'noreplicas', onlineReplicas}.
  */
-export const PUBLISH_LUA = `${NOW}${TRIM}${REPLICAS}
+export const PUBLISH_LUA = `${NOW}${TRIM}${replicasLua()}
 local meta, stream, idKey = KEYS[1], KEYS[2], KEYS[3]
+-- Before anything is written: an old master restarted empty mid-failover would otherwise start a throw-away
+-- numbering and publish events that the real master accepts again on the platform's retry (clients: twice).
+local short, online = online_replicas_short(tonumber(ARGV[12]))
+if short then return {'noreplicas', online} end
 local eventId, body = ARGV[1], ARGV[2]
 local maxEvents, maxAgeMs, maxBytes = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
 local dedupMs, metaTtlMs = tonumber(ARGV[6]), tonumber(ARGV[7])
-local wanted = tonumber(ARGV[11])
-
--- An old master restarted empty mid-failover would otherwise start a throw-away numbering and publish events that
--- the real master accepts again on the platform's retry: clients would get them twice.
-local short, online = online_replicas_short(wanted)
-if short then return {'noreplicas', online} end
 local now = now_ms()
 
 local epoch = redis.call('HGET', meta, 'epoch')
@@ -101,7 +80,7 @@ if eventId ~= '' then
   if seen then
     local e, s, untilMs = string.match(seen, '^(.*)|(%d+)|(%d+)$')
     if e == epoch and tonumber(untilMs) > now then
-      if wanted > 0 then redis.call('PEXPIRE', meta, metaTtlMs) end
+      if ARGV[11] == '1' then redis.call('PEXPIRE', meta, metaTtlMs) end
       return {'duplicate'}
     end
   end
@@ -129,7 +108,7 @@ return {'accepted', epoch, seq}
  * {epoch or '', headSeq, lastSeqRead, entries…} with entries {seq, body, acceptedAtMs, eventId}; `lastSeqRead` is
  * where the next page starts even if some entries of this one were too old to return.
  */
-export const HISTORY_PAGE_LUA = `${NOW}${TRIM}${REPLICAS}
+export const HISTORY_PAGE_LUA = `${NOW}${TRIM}${replicasLua()}
 local refused = refuse_reads_unless_replicated(tonumber(ARGV[6]))
 if refused then return refused end
 local now = now_ms()
@@ -156,7 +135,7 @@ return out
  * KEYS: meta, eventId key, stream. ARGV: maxAgeMs, replicas wanted (as in HISTORY_PAGE_LUA). Returns {epoch, seq} of
  * a retained event, or nil.
  */
-export const LOCATE_LUA = `${NOW}${REPLICAS}
+export const LOCATE_LUA = `${NOW}${replicasLua()}
 local refused = refuse_reads_unless_replicated(tonumber(ARGV[2]))
 if refused then return refused end
 local seen = redis.call('GET', KEYS[2])
@@ -170,7 +149,7 @@ return {e, tonumber(s)}
 `;
 
 /** KEYS: meta. ARGV: replicas wanted (as in HISTORY_PAGE_LUA). Returns {epoch or false, seq or false, dseq or false}. */
-export const POSITIONS_LUA = `${REPLICAS}
+export const POSITIONS_LUA = `${replicasLua()}
 local refused = refuse_reads_unless_replicated(tonumber(ARGV[1]))
 if refused then return refused end
 return redis.call('HMGET', KEYS[1], 'epoch', 'seq', 'dseq')
@@ -183,3 +162,24 @@ if tonumber(redis.call('HGET', KEYS[1], 'dseq') or '0') >= tonumber(ARGV[2]) the
 redis.call('HSET', KEYS[1], 'dseq', ARGV[2])
 return 1
 `;
+
+/**
+ * REDIS_MIN_REPLICAS_ACKED inside the scripts: does this master have fewer online replicas than wanted? A master
+ * restarted empty during a Sentinel failover (the sentinels still name it until they switch) has none: what it
+ * would store cannot be confirmed, and what it answers is not the stream. `wanted` 0 asks nothing (no INFO call).
+ */
+function replicasLua(): string {
+  return `
+local function online_replicas_short(wanted)
+  if wanted <= 0 then return false, 0 end
+  local online = 0
+  for _ in string.gmatch(redis.call('INFO', 'replication'), 'state=online') do online = online + 1 end
+  return online < wanted, online
+end
+local function refuse_reads_unless_replicated(wanted)
+  if online_replicas_short(wanted) then
+    return redis.error_reply('NOREPLICAS this master has fewer online replicas than REDIS_MIN_REPLICAS_ACKED')
+  end
+end
+`;
+}

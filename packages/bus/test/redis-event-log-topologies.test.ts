@@ -111,7 +111,9 @@ describe('REDIS_MIN_REPLICAS_ACKED (WAIT after the publish script)', () => {
       () => log.deliveredPosition(bot).then((p) => p?.seq ?? 0),
     ];
     const results = await Promise.all(reads.map((read) => read().then(String, (err: unknown) => String(err))));
-    expect(results).toEqual(outcome === 'refused' ? Array(4).fill(expect.stringMatching(/NOREPLICAS.*REDIS_MIN_REPLICAS_ACKED/)) : ['1', '1', '1', '0']);
+    expect(results).toEqual(
+      outcome === 'refused' ? Array(4).fill(expect.stringMatching(/NOREPLICAS.*REDIS_MIN_REPLICAS_ACKED/)) : ['1', '1', '1', '0'],
+    );
   });
 
   it('keeps /readyz 503, naming the setting, while a master has fewer online replicas than wanted', async () => {
