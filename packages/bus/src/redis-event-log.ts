@@ -51,10 +51,15 @@ const HISTORY_PAGE = 500;
 /** One probe channel: subscribing (or refused) since `sinceMs`, then subscribed, with its last probe sent and heard. */
 interface Probe {
   state: 'subscribing' | 'refused' | 'subscribed';
-  readonly sinceMs: number;
+  sinceMs: number;
   sentMs: number | undefined;
   heardMs: number;
+  /** A Cluster's subscriber re-learnt the slots because of this probe, and it has not been heard since. */
+  refreshed: boolean;
 }
+
+/** On a Cluster, at most one subscriber reconnect per this many probe intervals (it drops every shard's subscriptions). */
+const CLUSTER_RECONNECT_INTERVALS = 4;
 
 /** ['accepted', epoch, seq], ['duplicate'] or ['noreplicas', online replicas]. */
 type PublishReply = [string, (string | number)?, number?];
@@ -91,6 +96,8 @@ export class RedisEventLog implements EventLog {
   private readonly probes = new Map<string, Probe>();
   /** Set when the subscriptions were re-established on a Cluster: the feeds resync once every probe was heard after it. */
   private confirmSinceMs: number | undefined;
+  /** When a probe last made the (Cluster) subscriber reconnect. */
+  private lastProbeReconnectMs = 0;
   private closed = false;
   private readonly counters = { redisMalformedMessages: 0, redisResyncs: 0, redisProbeFailures: 0 };
 
@@ -401,7 +408,22 @@ export class RedisEventLog implements EventLog {
       }
       const waitingMs = probe.state !== 'subscribed' ? now - probe.sinceMs : probe.sentMs === undefined ? 0 : now - probe.sentMs;
       if (waitingMs >= intervalMs) {
-        return this.probeFailed(subscriber, probe.state !== 'subscribed' ? 'probe channel not subscribed' : 'subscriber probe unanswered');
+        const reason = probe.state !== 'subscribed' ? 'probe channel not subscribed' : 'subscriber probe unanswered';
+        if (!this.connection.sharded) return this.probeFailed(subscriber, reason);
+        // A Cluster: first let ioredis re-learn the slot map (its sharded subscribers follow it); if the same probe
+        // fails again, reconnect — at most once every few intervals, as that drops every shard's subscriptions and a
+        // failover in progress needs some seconds anyway.
+        this.counters.redisProbeFailures++;
+        if (probe.refreshed && now - this.lastProbeReconnectMs >= CLUSTER_RECONNECT_INTERVALS * intervalMs) {
+          this.lastProbeReconnectMs = now;
+          return this.probeFailed(subscriber, reason);
+        }
+        this.warn(`${reason}; refreshing the cluster slots of the subscriber`);
+        probe.refreshed = true;
+        probe.sinceMs = now;
+        probe.sentMs = undefined;
+        subscriber.refresh();
+        continue;
       }
       if (probe.state === 'refused') this.subscribeProbe(subscriber, channel, probe.sinceMs);
       const heardMs = this.connection.sharded ? probe.heardMs : Math.max(probe.heardMs, this.lastSubscriberMessageMs);
@@ -411,7 +433,7 @@ export class RedisEventLog implements EventLog {
 
   /** Subscribes to a probe channel; `sinceMs`: since when it has been trying. */
   private subscribeProbe(subscriber: ChannelSubscriber, channel: string, sinceMs: number): void {
-    const probe: Probe = { state: 'subscribing', sinceMs, sentMs: undefined, heardMs: Date.now() };
+    const probe: Probe = { state: 'subscribing', sinceMs, sentMs: undefined, heardMs: Date.now(), refreshed: false };
     this.probes.set(channel, probe);
     subscriber.subscribe(channel).then(
       () => {
@@ -424,6 +446,7 @@ export class RedisEventLog implements EventLog {
         if (this.probes.get(channel) !== probe) return;
         this.warn('could not subscribe to a probe channel', { message: cleanRedisError(err).message });
         probe.state = 'refused';
+        subscriber.refresh();
       },
     );
   }
@@ -438,6 +461,7 @@ export class RedisEventLog implements EventLog {
   private probeHeard(probe: Probe, now: number): void {
     probe.sentMs = undefined;
     probe.heardMs = now;
+    probe.refreshed = false;
     const since = this.confirmSinceMs;
     if (since === undefined) return;
     if ([...this.probes.values()].every((p) => p.heardMs >= since)) {
@@ -456,7 +480,7 @@ export class RedisEventLog implements EventLog {
   }
 
   private probeFailed(subscriber: ChannelSubscriber, reason: string): void {
-    this.counters.redisProbeFailures++;
+    if (!this.connection.sharded) this.counters.redisProbeFailures++;
     for (const [channel, probe] of this.probes) {
       probe.sentMs = undefined;
       // Subscribed again from scratch on the next tick (ioredis also re-subscribes what it knows after the reconnect).

@@ -19,6 +19,11 @@ export interface ChannelSubscriber {
   isReady(): boolean;
   /** Drops and re-establishes the connection(s) (e.g. after an unanswered probe). */
   reconnect(): void;
+  /**
+   * Re-learns where channels live (a Cluster's slot map, which moves the sharded subscriptions to the current
+   * owners and reports `onResubscribed` if anything changed); nothing on one server.
+   */
+  refresh(): void;
   close(): Promise<void>;
 }
 
@@ -76,6 +81,10 @@ export class ServerChannelSubscriber implements ChannelSubscriber {
     this.client.disconnect(true);
   }
 
+  refresh(): void {
+    // One connection to one master: nothing to re-learn.
+  }
+
   close(): Promise<void> {
     return quit(this.client);
   }
@@ -126,6 +135,10 @@ export class ClusterChannelSubscriber implements ChannelSubscriber {
 
   reconnect(): void {
     this.cluster.disconnect(true);
+  }
+
+  refresh(): void {
+    if (this.cluster.status === 'ready') this.cluster.refreshSlotsCache();
   }
 
   close(): Promise<void> {
