@@ -1,3 +1,6 @@
+import { writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
 import {
@@ -313,6 +316,9 @@ async function run(mode: Mode, minReplicasAcked: number, repetitions: number): P
         if (!c.events.includes(posted[b]!.acked.at(-1)!)) lines.push(`  bot ${b} client ${i}: ${c.describe(posted[b]!.acked)}`);
       }
     }
+    if (process.env.HOOKWAY_FAILOVER_DEBUG === '1') {
+      for (const p of [...gateways]) writeFileSync(join(tmpdir(), `hookway-failover-${p.role}-${p.port}.log`), p.output());
+    }
     for (const g of gateways) {
       const notes = g
         .output()
@@ -348,20 +354,16 @@ async function run(mode: Mode, minReplicasAcked: number, repetitions: number): P
 // (a sentinel needs down-after 1 s plus an election; a cluster node-timeout 1 s plus one): the budget is for that.
 // A client that never catches up is reported with its bot, gateway, last event, the bus heads and the gateways'
 // subscriber notes (HOOKWAY_FAILOVER_DEBUG=1 adds ioredis's own account of its cluster subscribers).
-describe.each(['sentinel', 'cluster'] as const)(
-  'failover on %s with 2 ingress + 2 gateway processes',
-  { timeout: 240_000 },
-  (mode) => {
-    it('REDIS_MIN_REPLICAS_ACKED=1: 3 masters killed mid-stream, 0 acknowledged events lost, 0 duplicated per resuming client', async () => {
-      const outcome = await run(mode, 1, 3);
-      console.info(`[failover ${mode}, REDIS_MIN_REPLICAS_ACKED=1] ${JSON.stringify(outcome)}`);
-      expect({ lost: outcome.lost, duplicated: outcome.duplicated }).toEqual({ lost: 0, duplicated: 0 });
-    });
+describe.each(['sentinel', 'cluster'] as const)('failover on %s with 2 ingress + 2 gateway processes', { timeout: 240_000 }, (mode) => {
+  it('REDIS_MIN_REPLICAS_ACKED=1: 3 masters killed mid-stream, 0 acknowledged events lost, 0 duplicated per resuming client', async () => {
+    const outcome = await run(mode, 1, 3);
+    console.info(`[failover ${mode}, REDIS_MIN_REPLICAS_ACKED=1] ${JSON.stringify(outcome)}`);
+    expect({ lost: outcome.lost, duplicated: outcome.duplicated }).toEqual({ lost: 0, duplicated: 0 });
+  });
 
-    it('REDIS_MIN_REPLICAS_ACKED=0: records how many acknowledged events one failover lost (not a failure)', async () => {
-      const outcome = await run(mode, 0, 1);
-      console.info(`[failover ${mode}, REDIS_MIN_REPLICAS_ACKED=0] ${JSON.stringify(outcome)}`);
-      expect(outcome.acked).toBeGreaterThan(0);
-    });
-  },
-);
+  it('REDIS_MIN_REPLICAS_ACKED=0: records how many acknowledged events one failover lost (not a failure)', async () => {
+    const outcome = await run(mode, 0, 1);
+    console.info(`[failover ${mode}, REDIS_MIN_REPLICAS_ACKED=0] ${JSON.stringify(outcome)}`);
+    expect(outcome.acked).toBeGreaterThan(0);
+  });
+});

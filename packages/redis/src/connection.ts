@@ -167,7 +167,7 @@ export class RedisConnection {
    */
   newSubscriber(): ChannelSubscriber {
     if (this.target.mode === 'cluster') {
-      return new ClusterChannelSubscriber(this.open({ shardedSubscribers: true }) as Cluster);
+      return new ClusterChannelSubscriber(() => this.open({ shardedSubscribers: true }) as Cluster);
     }
     return new ServerChannelSubscriber(this.open({ autoResubscribe: true }) as Redis);
   }
@@ -243,13 +243,27 @@ export class RedisConnection {
         this.counters.redisCommandTimeouts++;
         if (++this.consecutiveTimeouts === TIMEOUTS_BEFORE_RECONNECT) {
           this.warn('redis stopped answering; reconnecting');
-          this.client.disconnect(true);
+          this.reconnect();
         }
       }
       throw cleanRedisError(err);
     } finally {
       clearTimeout(timer);
     }
+  }
+
+  /**
+   * Drops the connection(s) to start afresh. A Cluster client is never `disconnect(true)`ed: ioredis 6 lets a slot
+   * refresh in flight refill its connection pool after that emptied it, so the pool never drains and the client
+   * stays `disconnecting` for good ("Cluster isn't ready" to every command — a gateway whose history reads then
+   * fail forever, its clients never catching up: the failover test's stuck Cluster client). Instead each node
+   * connection is dropped (commands in flight fail and are retried on new ones) and the slots are re-read.
+   */
+  reconnect(): void {
+    const client = this.client;
+    if (!(client instanceof Cluster)) return void client.disconnect(true);
+    for (const node of client.nodes('all')) node.disconnect();
+    if (client.status === 'ready') client.refreshSlotsCache();
   }
 
   /**
