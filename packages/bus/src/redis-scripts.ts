@@ -61,8 +61,9 @@ export const PUBLISH_LUA = `${NOW}${TRIM}${replicasLua()}
 local meta, stream, idKey = KEYS[1], KEYS[2], KEYS[3]
 -- Before anything is written: an old master restarted empty mid-failover would otherwise start a throw-away
 -- numbering and publish events that the real master accepts again on the platform's retry (clients: twice).
-local short, online = online_replicas_short(tonumber(ARGV[12]))
-if short then return {'noreplicas', online} end
+local problem = replication_problem(tonumber(ARGV[12]))
+if problem == 'replica' then return redis.error_reply(READONLY) end
+if problem then return {'noreplicas', problem} end
 local eventId, body = ARGV[1], ARGV[2]
 local maxEvents, maxAgeMs, maxBytes = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
 local dedupMs, metaTtlMs = tonumber(ARGV[6]), tonumber(ARGV[7])
@@ -164,20 +165,30 @@ return 1
 `;
 
 /**
- * REDIS_MIN_REPLICAS_ACKED inside the scripts: does this master have fewer online replicas than wanted? A master
- * restarted empty during a Sentinel failover (the sentinels still name it until they switch) has none: what it
- * would store cannot be confirmed, and what it answers is not the stream. `wanted` 0 asks nothing (no INFO call).
+ * REDIS_MIN_REPLICAS_ACKED inside the scripts: may this node serve, or what stands in the way? A master restarted
+ * empty during a Sentinel failover (the sentinels still name it until they switch) has no online replicas: what it
+ * would store cannot be confirmed, and what it answers is not the stream. A connection that reached it then and
+ * stayed while the sentinels made it a replica gets READONLY, which makes the client reconnect through the
+ * sentinels (RedisConnection's reconnectOnError) instead of being refused for good. `wanted` 0 asks nothing (no
+ * INFO call).
  */
 function replicasLua(): string {
   return `
-local function online_replicas_short(wanted)
-  if wanted <= 0 then return false, 0 end
+local READONLY = 'READONLY this node is a replica now (REDIS_MIN_REPLICAS_ACKED)'
+-- nil when this node may serve; else 'replica', or the number of online replicas when fewer than wanted.
+local function replication_problem(wanted)
+  if wanted <= 0 then return nil end
+  local info = redis.call('INFO', 'replication')
+  if string.find(info, 'role:slave', 1, true) then return 'replica' end
   local online = 0
-  for _ in string.gmatch(redis.call('INFO', 'replication'), 'state=online') do online = online + 1 end
-  return online < wanted, online
+  for _ in string.gmatch(info, 'state=online') do online = online + 1 end
+  if online < wanted then return online end
+  return nil
 end
 local function refuse_reads_unless_replicated(wanted)
-  if online_replicas_short(wanted) then
+  local problem = replication_problem(wanted)
+  if problem == 'replica' then return redis.error_reply(READONLY) end
+  if problem then
     return redis.error_reply('NOREPLICAS this master has fewer online replicas than REDIS_MIN_REPLICAS_ACKED')
   end
 end

@@ -99,10 +99,23 @@ describe('REDIS_MIN_REPLICAS_ACKED (WAIT after the publish script)', () => {
     ['Sentinel', 3, 'refused'],
     ['Sentinel', 2, 'answered'],
     ['Cluster', 2, 'answered'],
+    // A connection left on a node the sentinels turned into a replica: READONLY, which makes ioredis ask the
+    // sentinels again (reconnectOnError), where NOREPLICAS would refuse for good.
+    ['a Sentinel replica', 1, 'readonly'],
   ] as const)('reads on %s with %i replicas wanted are %s', async (mode, wanted, outcome) => {
-    const target = mode === 'Sentinel' ? topologies.sentinel() : topologies.cluster();
+    const replicaPort = async () => {
+      const master = await topologies.sentinelSetup.masterPort();
+      return topologies.sentinelSetup.servers.find((s) => s.port !== master)!.port;
+    };
+    const target =
+      mode === 'Sentinel'
+        ? topologies.sentinel()
+        : mode === 'Cluster'
+          ? topologies.cluster()
+          : { mode: 'single' as const, url: `redis://127.0.0.1:${await replicaPort()}` };
     const bot = freshBot();
-    await (await logOn(target, LIMITS)).publish(bot, { eventId: 'evt', body: body('{"a":1}') });
+    const writable = mode === 'a Sentinel replica' ? topologies.sentinel() : target;
+    await (await logOn(writable, LIMITS, { minReplicasAcked: 1 })).publish(bot, { eventId: 'evt', body: body('{"a":1}') });
     const log = await logOn(target, LIMITS, { minReplicasAcked: wanted, waitTimeoutMs: 200 });
     const reads = [
       () => log.history(bot).then((s) => s.events.length),
@@ -111,9 +124,12 @@ describe('REDIS_MIN_REPLICAS_ACKED (WAIT after the publish script)', () => {
       () => log.deliveredPosition(bot).then((p) => p?.seq ?? 0),
     ];
     const results = await Promise.all(reads.map((read) => read().then(String, (err: unknown) => String(err))));
-    expect(results).toEqual(
-      outcome === 'refused' ? Array(4).fill(expect.stringMatching(/NOREPLICAS.*REDIS_MIN_REPLICAS_ACKED/)) : ['1', '1', '1', '0'],
-    );
+    const refusal = {
+      refused: /NOREPLICAS.*REDIS_MIN_REPLICAS_ACKED/,
+      readonly: /READONLY.*REDIS_MIN_REPLICAS_ACKED/,
+      answered: undefined,
+    }[outcome];
+    expect(results).toEqual(refusal ? Array(4).fill(expect.stringMatching(refusal)) : ['1', '1', '1', '0']);
   });
 
   it('keeps /readyz 503, naming the setting, while a master has fewer online replicas than wanted', async () => {

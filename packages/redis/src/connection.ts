@@ -136,6 +136,10 @@ export class RedisConnection {
           sentinelRetryStrategy: retryStrategy,
           // Follow +switch-master from the sentinels instead of waiting for the old master's socket to die.
           failoverDetector: true,
+          // A connection that reached the old master (restarted, still named by a sentinel) after +switch-master
+          // was announced hears no switch again when the sentinels make that node a replica: its writes (and, with
+          // REDIS_MIN_REPLICAS_ACKED, the scripts' reads) answer READONLY. Ask the sentinels again then.
+          reconnectOnError: (err: Error) => (/READONLY/.test(err.message) ? 1 : false),
         });
       case 'cluster': {
         const { enableOfflineQueue, maxRetriesPerRequest, ...nodeExtra } = redisExtra;
