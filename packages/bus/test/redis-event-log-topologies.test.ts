@@ -183,6 +183,11 @@ describe('bad Redis settings: a readiness error naming the setting', () => {
       expect(connection.notReadyReason()).toMatch(
         /REDIS_CLUSTER_NODES: the cluster seen from 127\.0\.0\.1:\d+ is in state fail \(8383 of 16384 slots not covered\)/,
       );
+      // Not ready until it is fixed, and ready by itself once it is.
+      const fixer = new Redis(node.url);
+      await fixer.call('CLUSTER', 'ADDSLOTSRANGE', '8001', '16383');
+      fixer.disconnect();
+      await until(() => connection.notReadyReason() === undefined, 'the connection to be ready once every slot is served');
     } finally {
       await node.dispose();
     }
