@@ -169,7 +169,7 @@ return 1
  * empty during a Sentinel failover (the sentinels still name it until they switch) has no online replicas: what it
  * would store cannot be confirmed, and what it answers is not the stream. A connection that reached it then and
  * stayed while the sentinels made it a replica gets READONLY, which makes the client reconnect through the
- * sentinels (RedisConnection's reconnectOnError) instead of being refused for good. `wanted` 0 asks nothing (no
+ * sentinels (RedisConnection.followSentinels) instead of being refused for good. `wanted` 0 asks nothing (no
  * INFO call).
  */
 function replicasLua(): string {

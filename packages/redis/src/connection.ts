@@ -73,6 +73,7 @@ export class RedisConnection {
   readonly waitTimeoutMs: number;
   private readonly commandTimeoutMs: number;
   private consecutiveTimeouts = 0;
+  private lastSentinelReconnectMs = 0;
   private closed = false;
   private lastError: string | undefined;
   private diagnosis: string | undefined;
@@ -136,10 +137,6 @@ export class RedisConnection {
           sentinelRetryStrategy: retryStrategy,
           // Follow +switch-master from the sentinels instead of waiting for the old master's socket to die.
           failoverDetector: true,
-          // A connection that reached the old master (restarted, still named by a sentinel) after +switch-master
-          // was announced hears no switch again when the sentinels make that node a replica: its writes (and, with
-          // REDIS_MIN_REPLICAS_ACKED, the scripts' reads) answer READONLY. Ask the sentinels again then.
-          reconnectOnError: (err: Error) => (/READONLY/.test(err.message) ? 1 : false),
         });
       case 'cluster': {
         const { enableOfflineQueue, maxRetriesPerRequest, ...nodeExtra } = redisExtra;
@@ -241,6 +238,7 @@ export class RedisConnection {
       this.consecutiveTimeouts = 0;
       return result;
     } catch (err) {
+      if (this.target.mode === 'sentinel' && err instanceof Error && /READONLY/.test(err.message)) this.followSentinels();
       if (err instanceof Error && /timed out/i.test(err.message)) {
         // The losing command still settles later; nobody is listening.
         command.catch(() => undefined);
@@ -254,6 +252,20 @@ export class RedisConnection {
     } finally {
       clearTimeout(timer);
     }
+  }
+
+  /**
+   * A connection that reached the old master (restarted, still named by a sentinel) after +switch-master was
+   * announced hears no switch again when the sentinels make that node a replica: its writes (and, with
+   * REDIS_MIN_REPLICAS_ACKED, the scripts' reads) answer READONLY for good. Ask the sentinels again — at most once
+   * a second, however many commands fail meanwhile.
+   */
+  private followSentinels(): void {
+    const now = Date.now();
+    if (now - this.lastSentinelReconnectMs < 1000) return;
+    this.lastSentinelReconnectMs = now;
+    this.warn('redis answered READONLY (a replica now); asking the sentinels for the master again');
+    this.reconnect();
   }
 
   /**
