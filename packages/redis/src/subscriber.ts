@@ -171,9 +171,10 @@ export class ClusterChannelSubscriber implements ChannelSubscriber {
     this.cluster = fresh;
     old.disconnect();
     // Queued until the new client is ready; each resolves with its SSUBSCRIBE reply on the slot's owner.
-    void Promise.allSettled([...this.channels].map((channel) => fresh.ssubscribe(channel))).then(() => {
+    const report = () => {
       if (fresh === this.cluster && !this.closed) this.report();
-    });
+    };
+    Promise.allSettled([...this.channels].map((channel) => fresh.ssubscribe(channel))).then(report, report);
   }
 
   refresh(): void {
