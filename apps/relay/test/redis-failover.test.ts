@@ -341,10 +341,17 @@ async function run(mode: Mode, minReplicasAcked: number, repetitions: number): P
   let lost = 0;
   let duplicated = 0;
   for (const [b, pair] of botClients.entries()) {
-    for (const client of pair) {
+    for (const [i, client] of pair.entries()) {
       const seen = new Set(client.events);
+      const missing = posted[b]!.acked.flatMap((body, n) => (seen.has(body) ? [] : [n]));
       duplicated += client.events.length - seen.size;
-      lost += posted[b]!.acked.filter((body) => !seen.has(body)).length;
+      lost += missing.length;
+      // Which client, which events, and what it was told: the first thing to look at when this goes wrong.
+      if (missing.length > 0 || client.events.length > seen.size) {
+        console.warn(
+          `[failover ${mode}] bot ${b} client ${i}: missing acked #${missing.join(',#') || '-'}; ${client.describe(posted[b]!.acked)}`,
+        );
+      }
     }
   }
   return { lost, duplicated, acked: posted.reduce((n, p) => n + p.acked.length, 0), refusedWindowsMs };
