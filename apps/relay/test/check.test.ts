@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FileClientKeyStore, newClientKey } from '@hookway/keys';
 import { AppSecret } from '@hookway/protocol';
-import { freePort, groupAtMessage, idOf, startRedisServer, WebhookSender, WsCollector } from '@hookway/testkit';
+import { freePort, groupAtMessage, idOf, startRedisCluster, startRedisServer, WebhookSender, WsCollector } from '@hookway/testkit';
 import { runHookway, startProcess } from './cluster.ts';
 import { runCli } from '../src/cli/run-cli.ts';
 import { SECRET, startRelay, type RunningRelay } from './harness.ts';
@@ -224,29 +224,40 @@ describe.skipIf(!hasNginx)('hookway check: a broken deployment', () => {
 });
 
 describe.skipIf(!hasNginx)('hookway check in split mode (ingress and gateway processes over Redis)', () => {
-  it('passes as a process of its own: the ingress publishes the test event, the gateway holding the check socket delivers it, a raw client gets nothing', async () => {
-    const redis = await startRedisServer();
-    const env = { REDIS_URL: redis.url, BOTS: `${APPID}:${SECRET}` };
-    const [ingress, gateway] = await Promise.all([startProcess('ingress', env), startProcess('gateway', env)]);
-    const nginx = await startTlsNginx(await freePort(), { ingress: ingress.port, gateway: gateway.port }, certificate);
-    const raw = await WsCollector.connect(`ws://127.0.0.1:${gateway.port}/ws?secret=${SECRET}`);
-    try {
-      const r = await runHookway(['check', `https://localhost:${nginx.port}/webhook`, ...bot(), '--ca', certificate.cert, '--allow-port'], {
-        LANG: 'C.UTF-8',
-      });
-      expect(r.stdout).not.toContain('✗');
-      expect(r.status).toBe(0);
-      expect(r.stdout).toMatch(/^✓ Test event: a signed check event went through \/webhook and reached this check's own socket/m);
-      const after = groupAtMessage({ content: 'after the check' });
-      expect((await new WebhookSender(ingress.baseUrl, SECRET).dispatch(after)).status).toBe(200);
-      expect(await raw.waitForFrames(1)).toEqual([after]);
-    } finally {
-      raw.close();
-      await nginx.stop();
-      await Promise.all([ingress.stop(), gateway.stop()]);
-      await redis.stop();
-    }
-  }, 60_000);
+  // On a Cluster the check channel is sharded (SPUBLISH/SSUBSCRIBE) like the bots' channels.
+  it.each(['one Redis', 'a Redis Cluster'])(
+    'passes as a process of its own on %s: the ingress publishes the test event, the gateway holding the check socket delivers it, a raw client gets nothing',
+    async (kind) => {
+      const redis = kind === 'one Redis' ? await startRedisServer() : await startRedisCluster();
+      const env = {
+        ...('url' in redis ? { REDIS_URL: redis.url } : { REDIS_CLUSTER_NODES: redis.nodeList }),
+        BOTS: `${APPID}:${SECRET}`,
+      };
+      const [ingress, gateway] = await Promise.all([startProcess('ingress', env), startProcess('gateway', env)]);
+      const nginx = await startTlsNginx(await freePort(), { ingress: ingress.port, gateway: gateway.port }, certificate);
+      const raw = await WsCollector.connect(`ws://127.0.0.1:${gateway.port}/ws?secret=${SECRET}`);
+      try {
+        const r = await runHookway(
+          ['check', `https://localhost:${nginx.port}/webhook`, ...bot(), '--ca', certificate.cert, '--allow-port'],
+          {
+            LANG: 'C.UTF-8',
+          },
+        );
+        expect(r.stdout).not.toContain('✗');
+        expect(r.status).toBe(0);
+        expect(r.stdout).toMatch(/^✓ Test event: a signed check event went through \/webhook and reached this check's own socket/m);
+        const after = groupAtMessage({ content: 'after the check' });
+        expect((await new WebhookSender(ingress.baseUrl, SECRET).dispatch(after)).status).toBe(200);
+        expect(await raw.waitForFrames(1)).toEqual([after]);
+      } finally {
+        raw.close();
+        await nginx.stop();
+        await Promise.all([ingress.stop(), gateway.stop()]);
+        await redis.dispose();
+      }
+    },
+    60_000,
+  );
 });
 
 describe('hookway check usage', () => {

@@ -4,6 +4,7 @@ import {
   cleanRedisError,
   META_TTL_MS,
   redisKeys,
+  ReplicaShortfallError,
   type ChannelSubscriber,
   type RedisClient,
   type RedisConnection,
@@ -11,6 +12,7 @@ import {
 } from '@hookway/redis';
 import { continuesWithoutGap } from './continuity.ts';
 import { HISTORY_PAGE_LUA, LOCATE_LUA, MARK_DELIVERED_LUA, PUBLISH_LUA } from './redis-scripts.ts';
+import { POSITIONS_LUA } from './redis-scripts.ts';
 import type {
   BusEvent,
   BusListener,
@@ -45,13 +47,28 @@ interface ChannelEntry {
 
 const HISTORY_PAGE = 500;
 
-type PublishReply = [string, string?, number?];
+/** One probe channel: subscribing (or refused) since `sinceMs`, then subscribed, with its last probe sent and heard. */
+interface Probe {
+  state: 'subscribing' | 'refused' | 'subscribed';
+  sinceMs: number;
+  sentMs: number | undefined;
+  heardMs: number;
+  /** A Cluster's subscriber re-learnt the slots because of this probe, and it has not been heard since. */
+  refreshed: boolean;
+}
+
+/** On a Cluster, at most one subscriber reconnect per this many probe intervals (it drops every shard's subscriptions). */
+const CLUSTER_RECONNECT_INTERVALS = 4;
+
+/** ['accepted', epoch, seq], ['duplicate'] or ['noreplicas', online replicas]. */
+type PublishReply = [string, (string | number)?, number?];
 type ScriptClient = RedisClient & {
   hwPublish(...args: (string | Buffer | number)[]): Promise<PublishReply>;
   /** The Buffer variant ioredis derives from defineCommand: bodies come back as the exact bytes. */
   hwHistoryPageBuffer(...args: (string | number)[]): Promise<[Buffer, number, number, ...[number, Buffer, number, Buffer][]]>;
   hwLocate(...args: (string | number)[]): Promise<[string, number] | null>;
   hwMarkDelivered(...args: (string | number)[]): Promise<number>;
+  hwPositions(...args: (string | number)[]): Promise<[string | null, string | null, string | null]>;
 };
 
 /** A pipeline that knows the publish script (ioredis gives pipelines the connection's defined commands). */
@@ -64,6 +81,8 @@ type ScriptPipeline = { hwPublish(...args: (string | Buffer | number)[]): unknow
  */
 export class RedisEventLog implements EventLog {
   private readonly client: ScriptClient;
+  /** REDIS_MIN_REPLICAS_ACKED for reads: 0 on a Cluster or without the setting (see the constructor). */
+  private readonly readReplicasWanted: number;
   private readonly connection: RedisConnection;
   private subscriber: ChannelSubscriber | undefined;
   private readonly channels = new Map<string, ChannelEntry>();
@@ -72,7 +91,12 @@ export class RedisEventLog implements EventLog {
   private readonly nodeId = randomBytes(6).toString('hex');
   private probeTimer: NodeJS.Timeout | undefined;
   private lastSubscriberMessageMs = Date.now();
-  private probeSentMs: number | undefined;
+  /** Our probe channels (one, or one per Cluster master) and what each is waiting for. */
+  private readonly probes = new Map<string, Probe>();
+  /** Set when the subscriptions were re-established on a Cluster: the feeds resync once every probe was heard after it. */
+  private confirmSinceMs: number | undefined;
+  /** When a probe last made the (Cluster) subscriber reconnect. */
+  private lastProbeReconnectMs = 0;
   private closed = false;
   /** Random bytes for epoch candidates (see `epochCandidate`), this log's own. */
   private readonly epochPool = Buffer.alloc(6 * 512);
@@ -91,6 +115,13 @@ export class RedisEventLog implements EventLog {
     this.client.defineCommand('hwHistoryPage', { numberOfKeys: 2, lua: HISTORY_PAGE_LUA });
     this.client.defineCommand('hwLocate', { numberOfKeys: 3, lua: LOCATE_LUA });
     this.client.defineCommand('hwMarkDelivered', { numberOfKeys: 1, lua: MARK_DELIVERED_LUA });
+    this.client.defineCommand('hwPositions', { numberOfKeys: 1, lua: POSITIONS_LUA });
+    // Sentinel (or one server) with REDIS_MIN_REPLICAS_ACKED: reads, too, are refused by a master without enough
+    // online replicas. During a failover the sentinels may still name the old master restarted empty; what it
+    // answers (no such bot, no such event) would send clients back to the start of the history or past events
+    // they never had. A Cluster needs no such check: a restarted master refuses queries (CLUSTERDOWN) until the
+    // cluster has told it who owns its slots now, so its replica-less window after a failover stays readable.
+    this.readReplicasWanted = this.connection.sharded ? 0 : this.connection.minReplicasAcked;
   }
 
   private warn(message: string, detail?: unknown): void {
@@ -135,10 +166,12 @@ export class RedisEventLog implements EventLog {
       this.epochCandidate(),
       this.connection.sharded ? 'SPUBLISH' : 'PUBLISH',
       waiting ? '1' : '0',
+      this.connection.minReplicasAcked,
     ];
     const [status, epoch, seq] = waiting
       ? ((await this.connection.runReplicated((p) => (p as unknown as ScriptPipeline).hwPublish(...args)))[0] as PublishReply)
       : await this.run(this.client.hwPublish(...args));
+    if (status === 'noreplicas') throw new ReplicaShortfallError(Number(epoch), this.connection.minReplicasAcked);
     if (status === 'duplicate') return { status: 'duplicate' };
     return { status: 'accepted', position: { epoch: String(epoch), seq: Number(seq) } };
   }
@@ -159,7 +192,7 @@ export class RedisEventLog implements EventLog {
 
   async head(bot: AppSecret): Promise<StreamPosition> {
     this.assertOpen();
-    const [epoch, seq] = await this.run(this.client.hmget(redisKeys.meta(bot), 'epoch', 'seq'));
+    const [epoch, seq] = await this.positions(bot);
     return epoch ? { epoch, seq: Number(seq ?? 0) } : { epoch: '', seq: 0 };
   }
 
@@ -191,6 +224,7 @@ export class RedisEventLog implements EventLog {
         this.options.historyMaxEvents,
         this.options.historyMaxAgeMs,
         this.options.historyMaxBytes,
+        this.readReplicasWanted,
       ),
     );
     const epoch = epochBytes.toString();
@@ -208,7 +242,13 @@ export class RedisEventLog implements EventLog {
   async locate(bot: AppSecret, eventId: string): Promise<StreamPosition | undefined> {
     this.assertOpen();
     const found = await this.run(
-      this.client.hwLocate(redisKeys.meta(bot), redisKeys.eventId(bot, eventId), redisKeys.stream(bot), this.options.historyMaxAgeMs),
+      this.client.hwLocate(
+        redisKeys.meta(bot),
+        redisKeys.eventId(bot, eventId),
+        redisKeys.stream(bot),
+        this.options.historyMaxAgeMs,
+        this.readReplicasWanted,
+      ),
     );
     return found ? { epoch: String(found[0]), seq: Number(found[1]) } : undefined;
   }
@@ -253,9 +293,18 @@ export class RedisEventLog implements EventLog {
 
   async deliveredPosition(bot: AppSecret): Promise<StreamPosition | undefined> {
     this.assertOpen();
-    const [epoch, dseq] = await this.run(this.client.hmget(redisKeys.meta(bot), 'epoch', 'dseq'));
+    const [epoch, , dseq] = await this.positions(bot);
     const seq = Number(dseq ?? 0);
     return epoch && seq > 0 ? { epoch, seq } : undefined;
+  }
+
+  /** epoch, seq and dseq of the bot's meta (through the replica check when reads need one). */
+  private positions(bot: AppSecret): Promise<(string | null)[]> {
+    return this.run(
+      this.readReplicasWanted > 0
+        ? this.client.hwPositions(redisKeys.meta(bot), this.readReplicasWanted)
+        : this.client.hmget(redisKeys.meta(bot), 'epoch', 'seq', 'dseq'),
+    );
   }
 
   async subscribe(bot: AppSecret, listener: BusListener, options?: SubscribeOptions): Promise<BusSubscription> {
@@ -335,19 +384,21 @@ export class RedisEventLog implements EventLog {
     subscriber.onResubscribed(() => {
       this.lastSubscriberMessageMs = Date.now();
       this.resyncAll('subscriber reconnected');
+      // A Cluster's sharded subscribers report before their SSUBSCRIBE replies: events published between that
+      // resync and the subscription taking effect would be noticed only on the bot's next event. Once every
+      // shard's probe has come back through the new subscriptions, the feeds resync again.
+      if (this.connection.sharded) this.confirmSubscriptions();
     });
     subscriber.onMessage((channel, message) => this.onMessage(channel, message));
-    void subscriber.subscribe(redisKeys.probeChannel(this.nodeId)).catch(() => undefined);
     this.startProbing();
     return subscriber;
   }
 
   private onMessage(channel: string, message: Buffer): void {
-    this.lastSubscriberMessageMs = Date.now();
-    if (channel === redisKeys.probeChannel(this.nodeId)) {
-      this.probeSentMs = undefined;
-      return;
-    }
+    const now = Date.now();
+    this.lastSubscriberMessageMs = now;
+    const probe = this.probes.get(channel);
+    if (probe) return this.probeHeard(probe, now);
     const checks = this.checkChannels.get(channel);
     if (checks) {
       for (const listener of checks) {
@@ -377,33 +428,120 @@ export class RedisEventLog implements EventLog {
   }
 
   /**
-   * An idle subscriber is probed: we publish to our own probe channel and expect to hear it back within one
-   * interval. A connection that stays silent (half-dead TCP, a failed-over node) is dropped and re-established.
+   * The subscriber is probed: we publish to our own probe channel(s) and expect to hear each back within one
+   * interval. On one server or Sentinel that is one channel, probed when the connection has heard nothing for an
+   * interval. On a Cluster each master's shard has its own channel (RedisConnection.probeChannels), probed every
+   * interval whatever else arrives: ioredis's sharded subscribers can be left without a subscription on one shard
+   * (an SSUBSCRIBE refused while a restarted node still claimed the slots, a stale slot map) while the others
+   * stay busy. A probe unanswered (or a probe channel that cannot be subscribed) for an interval drops and
+   * re-establishes the subscriber, and every feed resyncs.
    */
   private startProbing(): void {
     const intervalMs = this.options.subscriberProbeIntervalMs ?? 15_000;
-    this.probeTimer = setInterval(
-      () => {
-        const subscriber = this.subscriber;
-        if (!subscriber || this.closed || !subscriber.isReady()) return;
-        const now = Date.now();
-        if (this.probeSentMs !== undefined && now - this.probeSentMs >= intervalMs) {
-          this.counters.redisProbeFailures++;
-          this.probeSentMs = undefined;
-          this.warn('subscriber probe unanswered; reconnecting the subscriber');
-          subscriber.reconnect();
-          return;
-        }
-        if (this.probeSentMs === undefined && now - this.lastSubscriberMessageMs >= intervalMs) {
-          this.probeSentMs = now;
-          this.connection.publish(redisKeys.probeChannel(this.nodeId), 'probe').catch(() => {
-            this.probeSentMs = undefined;
-          });
-        }
-      },
-      Math.max(250, Math.floor(intervalMs / 2)),
-    );
+    const tick = () => this.probeTick(intervalMs);
+    this.probeTimer = setInterval(tick, Math.max(250, Math.floor(intervalMs / 2)));
     this.probeTimer.unref();
+    tick();
+  }
+
+  private probeTick(intervalMs: number): void {
+    const subscriber = this.subscriber;
+    if (!subscriber || this.closed || !subscriber.isReady()) return;
+    const now = Date.now();
+    const wanted = new Set(this.connection.probeChannels(this.nodeId));
+    for (const channel of this.probes.keys()) {
+      if (wanted.has(channel)) continue;
+      this.probes.delete(channel);
+      void subscriber.unsubscribe(channel).catch(() => undefined);
+    }
+    for (const channel of wanted) {
+      const probe = this.probes.get(channel);
+      if (!probe) {
+        this.subscribeProbe(subscriber, channel, now);
+        continue;
+      }
+      const waitingMs = probe.state !== 'subscribed' ? now - probe.sinceMs : probe.sentMs === undefined ? 0 : now - probe.sentMs;
+      if (waitingMs >= intervalMs) {
+        const reason = probe.state !== 'subscribed' ? 'probe channel not subscribed' : 'subscriber probe unanswered';
+        if (!this.connection.sharded) return this.probeFailed(subscriber, reason);
+        // A Cluster: first let ioredis re-learn the slot map (its sharded subscribers follow it); if the same probe
+        // fails again, reconnect — at most once every few intervals, as that drops every shard's subscriptions and a
+        // failover in progress needs some seconds anyway.
+        this.counters.redisProbeFailures++;
+        if (probe.refreshed && now - this.lastProbeReconnectMs >= CLUSTER_RECONNECT_INTERVALS * intervalMs) {
+          this.lastProbeReconnectMs = now;
+          return this.probeFailed(subscriber, reason);
+        }
+        this.warn(`${reason}; refreshing the cluster slots of the subscriber`);
+        probe.refreshed = true;
+        probe.sinceMs = now;
+        probe.sentMs = undefined;
+        subscriber.refresh();
+        continue;
+      }
+      if (probe.state === 'refused') this.subscribeProbe(subscriber, channel, probe.sinceMs);
+      const heardMs = this.connection.sharded ? probe.heardMs : Math.max(probe.heardMs, this.lastSubscriberMessageMs);
+      if (probe.state === 'subscribed' && probe.sentMs === undefined && now - heardMs >= intervalMs) this.sendProbe(channel, probe, now);
+    }
+  }
+
+  /** Subscribes to a probe channel; `sinceMs`: since when it has been trying. */
+  private subscribeProbe(subscriber: ChannelSubscriber, channel: string, sinceMs: number): void {
+    const probe: Probe = { state: 'subscribing', sinceMs, sentMs: undefined, heardMs: Date.now(), refreshed: false };
+    this.probes.set(channel, probe);
+    subscriber.subscribe(channel).then(
+      () => {
+        probe.state = 'subscribed';
+        if (this.confirmSinceMs !== undefined && this.probes.get(channel) === probe) this.sendProbe(channel, probe, Date.now());
+      },
+      (err: unknown) => {
+        // Refused (a node that no longer or not yet owns the slot): the next tick tries again, and an interval
+        // without success counts as a failed probe.
+        if (this.probes.get(channel) !== probe) return;
+        this.warn('could not subscribe to a probe channel', { message: cleanRedisError(err).message });
+        probe.state = 'refused';
+        subscriber.refresh();
+      },
+    );
+  }
+
+  private sendProbe(channel: string, probe: Probe, now: number): void {
+    probe.sentMs = now;
+    this.connection.publish(channel, 'probe').catch(() => {
+      probe.sentMs = undefined;
+    });
+  }
+
+  private probeHeard(probe: Probe, now: number): void {
+    probe.sentMs = undefined;
+    probe.heardMs = now;
+    probe.refreshed = false;
+    const since = this.confirmSinceMs;
+    if (since === undefined) return;
+    if ([...this.probes.values()].every((p) => p.heardMs >= since)) {
+      this.confirmSinceMs = undefined;
+      this.resyncAll('subscriptions confirmed by every shard');
+    }
+  }
+
+  /** Probes every shard now; once all have come back (after this moment) the feeds resync. */
+  private confirmSubscriptions(): void {
+    const now = Date.now();
+    this.confirmSinceMs = now;
+    for (const [channel, probe] of this.probes) {
+      if (probe.state === 'subscribed' && probe.sentMs === undefined) this.sendProbe(channel, probe, now);
+    }
+  }
+
+  private probeFailed(subscriber: ChannelSubscriber, reason: string): void {
+    if (!this.connection.sharded) this.counters.redisProbeFailures++;
+    for (const [channel, probe] of this.probes) {
+      probe.sentMs = undefined;
+      // Subscribed again from scratch on the next tick (ioredis also re-subscribes what it knows after the reconnect).
+      if (probe.state !== 'subscribed') this.probes.delete(channel);
+    }
+    this.warn(`${reason}; reconnecting the subscriber`);
+    subscriber.reconnect();
   }
 
   private resyncAll(reason: string): void {

@@ -58,11 +58,17 @@ end
  * KEYS: meta, stream, eventId key (meta again when the event has no id)
  * ARGV: eventId ('' = none), body, maxEvents, maxAgeMs, maxBytes, dedupMs, metaTtlMs, channel, epochIfNew,
  *       publish command (PUBLISH, or SPUBLISH on a Cluster: the channel is hash-tagged into this slot),
- *       '1' when a WAIT follows (a duplicate then writes too, so that WAIT also covers the original write)
- * Returns {'duplicate'} or {'accepted', epoch, seq}.
+ *       '1' when a WAIT follows (a duplicate then writes too, so that WAIT also covers the original write),
+ *       REDIS_MIN_REPLICAS_ACKED (a master with fewer online replicas refuses before writing or publishing anything)
+ * Returns {'duplicate'}, {'accepted', epoch, seq} or {'noreplicas', onlineReplicas}.
  */
-export const PUBLISH_LUA = `${NOW}${TRIM}
+export const PUBLISH_LUA = `${NOW}${TRIM}${replicasLua()}
 local meta, stream, idKey = KEYS[1], KEYS[2], KEYS[3]
+-- Before anything is written: an old master restarted empty mid-failover would otherwise start a throw-away
+-- numbering and publish events that the real master accepts again on the platform's retry (clients: twice).
+local problem = replication_problem(tonumber(ARGV[12]))
+if problem == 'replica' then return redis.error_reply(READONLY) end
+if problem then return {'noreplicas', problem} end
 local eventId, body = ARGV[1], ARGV[2]
 local maxEvents, maxAgeMs, maxBytes = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
 local dedupMs, metaTtlMs = tonumber(ARGV[6]), tonumber(ARGV[7])
@@ -109,12 +115,14 @@ return {'accepted', epoch, seq}
 `;
 
 /**
- * One page of history. KEYS: meta, stream. ARGV: afterSeq, count, maxEvents, maxAgeMs, maxBytes.
- * Trims first (so entries that aged since the last publish go), then returns
+ * One page of history. KEYS: meta, stream. ARGV: afterSeq, count, maxEvents, maxAgeMs, maxBytes, replicas wanted
+ * (a master with fewer online replicas answers NOREPLICAS; '0': no check). Trims first (so entries that aged since the last publish go), then returns
  * {epoch or '', headSeq, lastSeqRead, entries…} with entries {seq, body, acceptedAtMs, eventId}; `lastSeqRead` is
  * where the next page starts even if some entries of this one were too old to return.
  */
-export const HISTORY_PAGE_LUA = `${NOW}${TRIM}
+export const HISTORY_PAGE_LUA = `${NOW}${TRIM}${replicasLua()}
+local refused = refuse_reads_unless_replicated(tonumber(ARGV[6]))
+if refused then return refused end
 local now = now_ms()
 local maxAgeMs = tonumber(ARGV[4])
 trim(KEYS[1], KEYS[2], tonumber(ARGV[3]), maxAgeMs, tonumber(ARGV[5]), now)
@@ -135,8 +143,13 @@ out[3] = (#entries == tonumber(ARGV[2])) and lastRead or -1
 return out
 `;
 
-/** KEYS: meta, eventId key, stream. ARGV: maxAgeMs. Returns {epoch, seq} of a retained event, or nil. */
-export const LOCATE_LUA = `${NOW}
+/**
+ * KEYS: meta, eventId key, stream. ARGV: maxAgeMs, replicas wanted (as in HISTORY_PAGE_LUA). Returns {epoch, seq} of
+ * a retained event, or nil.
+ */
+export const LOCATE_LUA = `${NOW}${replicasLua()}
+local refused = refuse_reads_unless_replicated(tonumber(ARGV[2]))
+if refused then return refused end
 local seen = redis.call('GET', KEYS[2])
 if not seen then return nil end
 local e, s = string.match(seen, '^(.*)|(%d+)|%d+$')
@@ -147,6 +160,13 @@ if tonumber(entry[2][4]) <= now_ms() - tonumber(ARGV[1]) then return nil end
 return {e, tonumber(s)}
 `;
 
+/** KEYS: meta. ARGV: replicas wanted (as in HISTORY_PAGE_LUA). Returns {epoch or false, seq or false, dseq or false}. */
+export const POSITIONS_LUA = `${replicasLua()}
+local refused = refuse_reads_unless_replicated(tonumber(ARGV[1]))
+if refused then return refused end
+return redis.call('HMGET', KEYS[1], 'epoch', 'seq', 'dseq')
+`;
+
 /** KEYS: meta. ARGV: epoch, seq. Raises the delivered mark when the epoch is current and seq is higher. */
 export const MARK_DELIVERED_LUA = `
 if redis.call('HGET', KEYS[1], 'epoch') ~= ARGV[1] then return 0 end
@@ -154,3 +174,34 @@ if tonumber(redis.call('HGET', KEYS[1], 'dseq') or '0') >= tonumber(ARGV[2]) the
 redis.call('HSET', KEYS[1], 'dseq', ARGV[2])
 return 1
 `;
+
+/**
+ * REDIS_MIN_REPLICAS_ACKED inside the scripts: may this node serve, or what stands in the way? A master restarted
+ * empty during a Sentinel failover (the sentinels still name it until they switch) has no online replicas: what it
+ * would store cannot be confirmed, and what it answers is not the stream. A connection that reached it then and
+ * stayed while the sentinels made it a replica gets READONLY, which makes the client reconnect through the
+ * sentinels (RedisConnection.followSentinels) instead of being refused for good. `wanted` 0 asks nothing (no
+ * INFO call).
+ */
+function replicasLua(): string {
+  return `
+local READONLY = 'READONLY this node is a replica now (REDIS_MIN_REPLICAS_ACKED)'
+-- nil when this node may serve; else 'replica', or the number of online replicas when fewer than wanted.
+local function replication_problem(wanted)
+  if wanted <= 0 then return nil end
+  local info = redis.call('INFO', 'replication')
+  if string.find(info, 'role:slave', 1, true) then return 'replica' end
+  local online = 0
+  for _ in string.gmatch(info, 'state=online') do online = online + 1 end
+  if online < wanted then return online end
+  return nil
+end
+local function refuse_reads_unless_replicated(wanted)
+  local problem = replication_problem(wanted)
+  if problem == 'replica' then return redis.error_reply(READONLY) end
+  if problem then
+    return redis.error_reply('NOREPLICAS this master has fewer online replicas than REDIS_MIN_REPLICAS_ACKED')
+  end
+end
+`;
+}

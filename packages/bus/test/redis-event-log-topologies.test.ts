@@ -68,12 +68,14 @@ describe('REDIS_MIN_REPLICAS_ACKED (WAIT after the publish script)', () => {
    * platform's retry is then a duplicate, acknowledged only when its own WAIT confirms.
    */
   it.each([
-    ['Sentinel', 0, ['accepted', 'duplicate']],
-    ['Sentinel', 2, ['accepted', 'duplicate']],
-    ['Sentinel', 3, ['503', '503']],
-    ['Cluster', 1, ['accepted', 'duplicate']],
-    ['Cluster', 2, ['503', '503']],
-  ] as const)('%s with %i replicas wanted: first attempt, retry → %j', async (mode, wanted, outcomes) => {
+    ['Sentinel', 0, ['accepted', 'duplicate'], ['evt']],
+    ['Sentinel', 2, ['accepted', 'duplicate'], ['evt']],
+    // Fewer online replicas than wanted: refused before anything is written or published (an old master restarted
+    // empty mid-failover must not start a numbering of its own and publish events the real master accepts later).
+    ['Sentinel', 3, ['503', '503'], []],
+    ['Cluster', 1, ['accepted', 'duplicate'], ['evt']],
+    ['Cluster', 2, ['503', '503'], []],
+  ] as const)('%s with %i replicas wanted: first attempt, retry → %j, stored %j', async (mode, wanted, outcomes, stored) => {
     const target = mode === 'Sentinel' ? topologies.sentinel() : topologies.cluster();
     const log = await logOn(target, LIMITS, { minReplicasAcked: wanted, waitTimeoutMs: 200 });
     const bot = freshBot();
@@ -83,8 +85,51 @@ describe('REDIS_MIN_REPLICAS_ACKED (WAIT after the publish script)', () => {
         (err: unknown) => (err instanceof ReplicaShortfallError ? '503' : `error ${String(err)}`),
       );
     expect([await attempt(), await attempt()]).toEqual(outcomes);
-    // Stored either way (the retry found it, or a later lower requirement will): nothing is acknowledged that is not.
-    expect((await log.history(bot)).events.map((e) => e.eventId)).toEqual(['evt']);
+    // Nothing is acknowledged that is not stored; a master lacking the replicas stores nothing at all.
+    const reader = await logOn(target, LIMITS);
+    expect((await reader.history(bot)).events.map((e) => e.eventId)).toEqual(stored);
+  });
+
+  /**
+   * On Sentinel a master without enough online replicas answers no reads either: during a failover it may be the
+   * old master restarted empty, whose "no such bot" would send resuming clients back to the start of the history.
+   * A Cluster's restarted master refuses queries by itself (CLUSTERDOWN) until it knows who owns its slots now.
+   */
+  it.each([
+    ['Sentinel', 3, 'refused'],
+    ['Sentinel', 2, 'answered'],
+    ['Cluster', 2, 'answered'],
+    // A connection left on a node the sentinels turned into a replica: READONLY, which makes ioredis ask the
+    // sentinels again (RedisConnection.followSentinels), where NOREPLICAS would refuse for good.
+    ['a Sentinel replica', 1, 'readonly'],
+  ] as const)('reads on %s with %i replicas wanted are %s', async (mode, wanted, outcome) => {
+    const replicaPort = async () => {
+      const master = await topologies.sentinelSetup.masterPort();
+      return topologies.sentinelSetup.servers.find((s) => s.port !== master)!.port;
+    };
+    const target =
+      mode === 'Sentinel'
+        ? topologies.sentinel()
+        : mode === 'Cluster'
+          ? topologies.cluster()
+          : { mode: 'single' as const, url: `redis://127.0.0.1:${await replicaPort()}` };
+    const bot = freshBot();
+    const writable = mode === 'a Sentinel replica' ? topologies.sentinel() : target;
+    await (await logOn(writable, LIMITS, { minReplicasAcked: 1 })).publish(bot, { eventId: 'evt', body: body('{"a":1}') });
+    const log = await logOn(target, LIMITS, { minReplicasAcked: wanted, waitTimeoutMs: 200 });
+    const reads = [
+      () => log.history(bot).then((s) => s.events.length),
+      () => log.locate(bot, 'evt').then((p) => p?.seq),
+      () => log.head(bot).then((p) => p.seq),
+      () => log.deliveredPosition(bot).then((p) => p?.seq ?? 0),
+    ];
+    const results = await Promise.all(reads.map((read) => read().then(String, (err: unknown) => String(err))));
+    const refusal = {
+      refused: /NOREPLICAS.*REDIS_MIN_REPLICAS_ACKED/,
+      readonly: /READONLY.*REDIS_MIN_REPLICAS_ACKED/,
+      answered: undefined,
+    }[outcome];
+    expect(results).toEqual(refusal ? Array(4).fill(expect.stringMatching(refusal)) : ['1', '1', '1', '0']);
   });
 
   it('keeps /readyz 503, naming the setting, while a master has fewer online replicas than wanted', async () => {

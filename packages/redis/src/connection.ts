@@ -1,5 +1,7 @@
 import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
 import { diagnoseTarget } from './diagnose.ts';
+import { redisKeys } from './keys.ts';
+import { CLUSTER_SLOTS, keySlot } from './slots.ts';
 import { ClusterChannelSubscriber, ServerChannelSubscriber, type ChannelSubscriber } from './subscriber.ts';
 import { describeTarget, type RedisTarget } from './target.ts';
 
@@ -71,6 +73,7 @@ export class RedisConnection {
   readonly waitTimeoutMs: number;
   private readonly commandTimeoutMs: number;
   private consecutiveTimeouts = 0;
+  private lastSentinelReconnectMs = 0;
   private closed = false;
   private lastError: string | undefined;
   private diagnosis: string | undefined;
@@ -168,9 +171,27 @@ export class RedisConnection {
    */
   newSubscriber(): ChannelSubscriber {
     if (this.target.mode === 'cluster') {
-      return new ClusterChannelSubscriber(this.open({ shardedSubscribers: true }) as Cluster);
+      return new ClusterChannelSubscriber(() => this.open({ shardedSubscribers: true }) as Cluster);
     }
     return new ServerChannelSubscriber(this.open({ autoResubscribe: true }) as Redis);
+  }
+
+  /**
+   * The channels a subscriber of this process must hear its own probes on: one, or on a Cluster one per master
+   * as this connection sees the slots now (sharded pub/sub keeps each in its shard, so each proves that shard's
+   * subscription). The tags are the smallest numbers whose slots those masters own.
+   */
+  probeChannels(nodeId: string): string[] {
+    if (!(this.client instanceof Cluster)) return [redisKeys.probeChannel(nodeId)];
+    const slots = this.client.slots;
+    const channels = new Map<string, string>();
+    const wanted = new Set(slots.map((owners) => owners?.[0]).filter((m): m is string => m !== undefined));
+    for (let tag = 0; channels.size < wanted.size && tag < CLUSTER_SLOTS * 16; tag++) {
+      const channel = redisKeys.shardProbeChannel(nodeId, tag);
+      const master = slots[keySlot(channel)]?.[0];
+      if (master !== undefined && !channels.has(master)) channels.set(master, channel);
+    }
+    return [...channels.values()];
   }
 
   /** PUBLISH, or SPUBLISH on a Cluster (the message then reaches the subscribers on the channel's shard). */
@@ -220,19 +241,48 @@ export class RedisConnection {
       this.consecutiveTimeouts = 0;
       return result;
     } catch (err) {
+      if (this.target.mode === 'sentinel' && err instanceof Error && /READONLY/.test(err.message)) this.followSentinels();
       if (err instanceof Error && /timed out/i.test(err.message)) {
         // The losing command still settles later; nobody is listening.
         command.catch(() => undefined);
         this.counters.redisCommandTimeouts++;
         if (++this.consecutiveTimeouts === TIMEOUTS_BEFORE_RECONNECT) {
           this.warn('redis stopped answering; reconnecting');
-          this.client.disconnect(true);
+          this.reconnect();
         }
       }
       throw cleanRedisError(err);
     } finally {
       clearTimeout(timer);
     }
+  }
+
+  /**
+   * A connection that reached the old master (restarted, still named by a sentinel) after +switch-master was
+   * announced hears no switch again when the sentinels make that node a replica: its writes (and, with
+   * REDIS_MIN_REPLICAS_ACKED, the scripts' reads) answer READONLY for good. Ask the sentinels again — at most once
+   * a second, however many commands fail meanwhile.
+   */
+  private followSentinels(): void {
+    const now = Date.now();
+    if (now - this.lastSentinelReconnectMs < 1000) return;
+    this.lastSentinelReconnectMs = now;
+    this.warn('redis answered READONLY (a replica now); asking the sentinels for the master again');
+    this.reconnect();
+  }
+
+  /**
+   * Drops the connection(s) to start afresh. A Cluster client is never `disconnect(true)`ed: ioredis 6 lets a slot
+   * refresh in flight refill its connection pool after that emptied it, so the pool never drains and the client
+   * stays `disconnecting` for good ("Cluster isn't ready" to every command — a gateway whose history reads then
+   * fail forever, its clients never catching up: the failover test's stuck Cluster client). Instead each node
+   * connection is dropped (commands in flight fail and are retried on new ones) and the slots are re-read.
+   */
+  reconnect(): void {
+    const client = this.client;
+    if (!(client instanceof Cluster)) return void client.disconnect(true);
+    for (const node of client.nodes('all')) node.disconnect();
+    if (client.status === 'ready') client.refreshSlotsCache();
   }
 
   /**

@@ -37,6 +37,11 @@ export const redisKeys = {
   /** A gateway's own probe channel, used to prove its subscriber connection still receives messages. */
   probeChannel: (nodeId: string) => `hookway:probe:${nodeId}`,
   /**
+   * On a Cluster, one probe channel per master (sharded pub/sub stays in its shard): the `{<tag>}` hash tag is
+   * chosen so that the channel falls in a slot that master owns.
+   */
+  shardProbeChannel: (nodeId: string, tag: number) => `hookway:probe:${nodeId}:{${tag}}`,
+  /**
    * String (JSON, with an expiry): one replica's latest status report, for the status page. Tagged `{replicas}` like
    * the index, so that one MULTI writes both and one MGET reads them all on a Redis Cluster (one slot).
    */

@@ -19,6 +19,11 @@ export interface ChannelSubscriber {
   isReady(): boolean;
   /** Drops and re-establishes the connection(s) (e.g. after an unanswered probe). */
   reconnect(): void;
+  /**
+   * Re-learns where channels live (a Cluster's slot map, which moves the sharded subscriptions to the current
+   * owners and reports `onResubscribed` if anything changed); nothing on one server.
+   */
+  refresh(): void;
   close(): Promise<void>;
 }
 
@@ -76,6 +81,10 @@ export class ServerChannelSubscriber implements ChannelSubscriber {
     this.client.disconnect(true);
   }
 
+  refresh(): void {
+    // One connection to one master: nothing to re-learn.
+  }
+
   close(): Promise<void> {
     return quit(this.client);
   }
@@ -84,28 +93,59 @@ export class ServerChannelSubscriber implements ChannelSubscriber {
 /**
  * A Cluster: SSUBSCRIBE through ioredis's sharded subscribers, which follow slot moves and failovers and emit
  * `subscribersReady` once they have re-subscribed on the new owners.
+ *
+ * `reconnect` replaces the whole Cluster client instead of `disconnect(true)`: ioredis 6 lets a slot refresh that
+ * was in flight refill the connection pool after `disconnect(true)` emptied it, so the pool never drains, the
+ * client stays `disconnecting` for good and its subscriptions are never re-established (seen in the failover
+ * test). A new client subscribes every channel this one holds, then reports `onResubscribed`.
  */
 export class ClusterChannelSubscriber implements ChannelSubscriber {
+  private cluster: Cluster;
+  /** The channels subscribed (or being subscribed), to subscribe again on a replacement client. */
+  private readonly channels = new Set<string>();
   private readonly resubscribed: (() => void)[] = [];
+  private readonly messageListeners: ((channel: string, message: Buffer) => void)[] = [];
+  private readonly errorListeners: ((err: Error) => void)[] = [];
   private started = false;
+  private closed = false;
 
-  constructor(private readonly cluster: Cluster) {
+  constructor(private readonly openCluster: () => Cluster) {
+    this.cluster = this.attach(openCluster());
+  }
+
+  private attach(cluster: Cluster): Cluster {
+    const current = () => cluster === this.cluster && !this.closed;
     cluster.on('subscribersReady', () => {
-      if (this.started) this.resubscribed.forEach((l) => l());
+      if (current() && this.started) this.report();
     });
+    cluster.on('smessageBuffer', (channel: Buffer, message: Buffer) => {
+      if (!current()) return;
+      const name = channel.toString();
+      for (const listener of this.messageListeners) listener(name, message);
+    });
+    cluster.on('error', (err: Error) => {
+      if (current()) for (const listener of this.errorListeners) listener(err);
+    });
+    return cluster;
+  }
+
+  private report(): void {
+    for (const listener of this.resubscribed) listener();
   }
 
   async subscribe(channel: string): Promise<void> {
     this.started = true;
+    this.channels.add(channel);
     await this.cluster.ssubscribe(channel);
   }
 
   async unsubscribe(channel: string): Promise<void> {
+    this.channels.delete(channel);
     await this.cluster.sunsubscribe(channel);
   }
 
   onMessage(listener: (channel: string, message: Buffer) => void): void {
-    this.cluster.on('smessageBuffer', (channel: Buffer, message: Buffer) => listener(channel.toString(), message));
+    this.messageListeners.push(listener);
   }
 
   onResubscribed(listener: () => void): void {
@@ -113,7 +153,7 @@ export class ClusterChannelSubscriber implements ChannelSubscriber {
   }
 
   onError(listener: (err: Error) => void): void {
-    this.cluster.on('error', listener);
+    this.errorListeners.push(listener);
   }
 
   notReadyReason(): string | undefined {
@@ -125,10 +165,24 @@ export class ClusterChannelSubscriber implements ChannelSubscriber {
   }
 
   reconnect(): void {
-    this.cluster.disconnect(true);
+    if (this.closed) return;
+    const old = this.cluster;
+    const fresh = this.attach(this.openCluster());
+    this.cluster = fresh;
+    old.disconnect();
+    // Queued until the new client is ready; each resolves with its SSUBSCRIBE reply on the slot's owner.
+    const report = () => {
+      if (fresh === this.cluster && !this.closed) this.report();
+    };
+    Promise.allSettled([...this.channels].map((channel) => fresh.ssubscribe(channel))).then(report, report);
+  }
+
+  refresh(): void {
+    if (this.cluster.status === 'ready') this.cluster.refreshSlotsCache();
   }
 
   close(): Promise<void> {
+    this.closed = true;
     return quit(this.cluster);
   }
 }

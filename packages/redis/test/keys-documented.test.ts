@@ -19,6 +19,7 @@ const ARGUMENTS: Record<keyof typeof redisKeys, unknown[]> = {
   clientKeys: [],
   checkChannel: ['PLACEHOLDERnonce'],
   probeChannel: ['PLACEHOLDERnode'],
+  shardProbeChannel: ['PLACEHOLDERnode', 'PLACEHOLDERtag'],
   replicaReport: ['PLACEHOLDERreplica'],
   replicas: [],
 };
@@ -29,6 +30,7 @@ const documented = (key: string) =>
     .replace('PLACEHOLDERsession', '<session id>')
     .replace('PLACEHOLDERnonce', '<nonce>')
     .replace('PLACEHOLDERnode', '<node>')
+    .replace('PLACEHOLDERtag', '<tag>')
     .replace('PLACEHOLDERreplica', '<replica id>');
 
 describe('docs/redis.md', () => {

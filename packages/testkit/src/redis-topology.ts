@@ -106,7 +106,11 @@ export interface SentinelSetup {
 }
 
 /** 1 master + 2 replicas + 3 sentinels (quorum 2, down-after 1 s): a failover completes in a few seconds. */
-export async function startSentinelSetup(options: { masterName?: string; downAfterMs?: number } = {}): Promise<SentinelSetup> {
+export function startSentinelSetup(options: { masterName?: string; downAfterMs?: number } = {}): Promise<SentinelSetup> {
+  return withFreshPorts(() => startSentinelSetupOnce(options));
+}
+
+async function startSentinelSetupOnce(options: { masterName?: string; downAfterMs?: number }): Promise<SentinelSetup> {
   const masterName = options.masterName ?? 'hookway';
   const dir = mkdtempSync(join(tmpdir(), 'hookway-sentinel-'));
   const ports = await Promise.all([0, 1, 2].map(() => freePort()));
@@ -195,6 +199,14 @@ export async function startSentinelSetup(options: { masterName?: string; downAft
     },
   };
   try {
+    await until(
+      async () => {
+        assertAlive(all);
+        return (await Promise.all(all.map((p) => ask(p.port, (r) => r.ping())))).every((x) => x === 'PONG');
+      },
+      'the sentinel set-up to answer',
+      50,
+    );
     await setup.healthy();
   } catch (err) {
     await setup.dispose();
@@ -220,8 +232,34 @@ export interface RedisClusterSetup {
   dispose(): Promise<void>;
 }
 
+/**
+ * Starts again, on new ports, when a node exits before it answers: a free port can be taken by another process
+ * between `freePort()` and the node binding it (tests run in parallel), and waiting for that node would never end.
+ */
+async function withFreshPorts<T>(start: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await start();
+    } catch (err) {
+      if (!(err instanceof NodeExitedError) || attempt === 3) throw err;
+    }
+  }
+}
+
+class NodeExitedError extends Error {}
+
+/** For `until` checks while nodes start: a node that exited (its port taken, say) fails the start at once. */
+function assertAlive(processes: readonly RedisNodeProcess[]): void {
+  const gone = processes.find((p) => !p.alive);
+  if (gone) throw new NodeExitedError(`the node on port ${gone.port} exited while starting`);
+}
+
 /** 3 masters + 3 replicas (`redis-cli --cluster create … --cluster-replicas 1`), cluster-node-timeout 1 s. */
-export async function startRedisCluster(options: { nodeTimeoutMs?: number } = {}): Promise<RedisClusterSetup> {
+export function startRedisCluster(options: { nodeTimeoutMs?: number } = {}): Promise<RedisClusterSetup> {
+  return withFreshPorts(() => startRedisClusterOnce(options));
+}
+
+async function startRedisClusterOnce(options: { nodeTimeoutMs?: number }): Promise<RedisClusterSetup> {
   const dir = mkdtempSync(join(tmpdir(), 'hookway-cluster-'));
   const ports = await Promise.all([0, 1, 2, 3, 4, 5].map(() => freePort()));
   const servers = ports.map((port, i) => {
@@ -311,7 +349,10 @@ export async function startRedisCluster(options: { nodeTimeoutMs?: number } = {}
   };
   try {
     await until(
-      async () => (await Promise.all(ports.map((p) => ask(p, (r) => r.ping())))).every((x) => x === 'PONG'),
+      async () => {
+        assertAlive(servers);
+        return (await Promise.all(ports.map((p) => ask(p, (r) => r.ping())))).every((x) => x === 'PONG');
+      },
       'six nodes to answer',
       50,
     );
