@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import pino from 'pino';
 import { MemoryEventLog, type EventLog, type BusEvent } from '@hookway/bus';
 import { AppSecret } from '@hookway/protocol';
+import { until } from '@hookway/testkit';
 import { BotFeeds } from '../src/shared/bot-feeds.ts';
 import type { FeedClient } from '../src/shared/feed-client.ts';
 
@@ -147,6 +148,42 @@ describe('BotFeeds', () => {
     await publishN(inner, BOT, 6, 6);
     await settle();
     expect(client.got).toEqual([1, 6]);
+    await feeds.close();
+    await inner.close();
+  });
+
+  it('makes clients resume when another event arrives under the number it last passed on (the numbering went back)', async () => {
+    const inner = new MemoryEventLog(limits);
+    let live: (e: BusEvent) => void = () => {};
+    /** What the history says after a failover that lost event 2: another event numbered 2. */
+    let rewound: BusEvent[] | undefined;
+    const bus = Object.assign(Object.create(inner) as EventLog, {
+      subscribe: (bot: AppSecret, listener: (e: BusEvent) => void, options?: { onResync?: () => void }) => {
+        live = listener;
+        return inner.subscribe(bot, listener, options);
+      },
+      history: async (bot: AppSecret, cursor?: { epoch: string; seq: number }) => {
+        if (!rewound) return inner.history(bot, cursor);
+        const events = rewound.filter((e) => e.seq > (cursor?.seq ?? 0));
+        return { head: { epoch: rewound[0]!.epoch, seq: rewound.at(-1)!.seq }, events, complete: true };
+      },
+    });
+    const feeds = new BotFeeds(bus, silent);
+    const client = new Recorder();
+    await feeds.join(BOT, client);
+    await publishN(inner, BOT, 1, 2);
+    await feeds.drained();
+    expect(client.got).toEqual([1, 2]);
+    const [first, second] = (await inner.history(BOT)).events;
+    // The same event announced again (a replicated retry) changes nothing…
+    live(second!);
+    const other: BusEvent = { ...first!, seq: 2, eventId: 'other', body: Buffer.from('other') };
+    rewound = [first!, other];
+    // …another one under its number makes the clients resume (they find it in the history).
+    live(other);
+    await until(() => client.lost === 1, 'the client to be told to resume');
+    expect(client.got).toEqual([1, 2]);
+    expect(feeds.counters.gapsLost).toBe(1);
     await feeds.close();
     await inner.close();
   });

@@ -72,7 +72,9 @@ type ScriptClient = RedisClient & {
 };
 
 /** A pipeline that knows the publish script (ioredis gives pipelines the connection's defined commands). */
-type ScriptPipeline = { hwPublish(...args: (string | Buffer | number)[]): unknown };
+type ScriptPipeline = { hwPublishBuffer(...args: (string | Buffer | number)[]): unknown };
+/** The publish script's reply as bytes (a duplicate's stored body must come back exactly). */
+type ReplicatedPublishReply = [Buffer, Buffer?, number?, Buffer?];
 
 /**
  * The event log over Redis: a Lua script numbers, stores and publishes each event atomically; gateways subscribe
@@ -101,7 +103,7 @@ export class RedisEventLog implements EventLog {
   /** Random bytes for epoch candidates (see `epochCandidate`), this log's own. */
   private readonly epochPool = Buffer.alloc(6 * 512);
   private epochPoolAt = this.epochPool.length;
-  private readonly counters = { redisMalformedMessages: 0, redisResyncs: 0, redisProbeFailures: 0 };
+  private readonly counters = { redisMalformedMessages: 0, redisResyncs: 0, redisProbeFailures: 0, redisAnnounceFailures: 0 };
   /** Per bot (its meta key): a delivered-mark write is in flight; `next` is the one folded up behind it. */
   private readonly marks = new Map<
     string,
@@ -168,12 +170,52 @@ export class RedisEventLog implements EventLog {
       waiting ? '1' : '0',
       this.connection.minReplicasAcked,
     ];
-    const [status, epoch, seq] = waiting
-      ? ((await this.connection.runReplicated((p) => (p as unknown as ScriptPipeline).hwPublish(...args)))[0] as PublishReply)
-      : await this.run(this.client.hwPublish(...args));
+    if (waiting) return this.publishReplicated(bot, event, args);
+    const [status, epoch, seq] = await this.run(this.client.hwPublish(...args));
     if (status === 'noreplicas') throw new ReplicaShortfallError(Number(epoch), this.connection.minReplicasAcked);
     if (status === 'duplicate') return { status: 'duplicate' };
     return { status: 'accepted', position: { epoch: String(epoch), seq: Number(seq) } };
+  }
+
+  /**
+   * REDIS_MIN_REPLICAS_ACKED > 0: the script stores without announcing, WAIT confirms the replicas, and only then is
+   * the event announced. Announced first, a client could pass on an event that a failover takes back; the promoted
+   * replica would then give the next event the same number and that client's gateway would drop it as already seen.
+   * A duplicate is announced again (its first attempt may have stored it and then fallen short of replicas, never
+   * announcing it); gateways drop a number they already passed on.
+   */
+  private async publishReplicated(bot: AppSecret, event: IncomingEvent, args: (string | Buffer | number)[]): Promise<PublishResult> {
+    const replies = await this.connection.runReplicated((p) => (p as unknown as ScriptPipeline).hwPublishBuffer(...args));
+    const [statusBytes, epochBytes, seq, storedBody] = replies[0] as ReplicatedPublishReply;
+    const status = statusBytes.toString();
+    if (status === 'noreplicas') throw new ReplicaShortfallError(Number(epochBytes), this.connection.minReplicasAcked);
+    if (status === 'duplicate') {
+      if (epochBytes !== undefined && seq !== undefined && storedBody !== undefined) {
+        await this.announce(bot, epochBytes.toString(), Number(seq), event.eventId, storedBody);
+      }
+      return { status: 'duplicate' };
+    }
+    const position = { epoch: String(epochBytes), seq: Number(seq) };
+    await this.announce(bot, position.epoch, position.seq, event.eventId, event.body);
+    return { status: 'accepted', position };
+  }
+
+  /**
+   * Publishes a stored event on the bot's channel, in the script's message format. The event is stored and replicated
+   * by now: if announcing fails it is still acknowledged, and gateways find it in the history (gap detection on the
+   * bot's next event, or the resync after their subscriber reconnects).
+   */
+  private async announce(bot: AppSecret, epoch: string, seq: number, eventId: string | undefined, body: Buffer): Promise<void> {
+    const header = JSON.stringify({ v: 1, epoch, seq, ...(eventId ? { id: eventId } : {}) });
+    try {
+      await this.connection.publish(this.channelOf(bot), Buffer.concat([Buffer.from(`${header}\n`), body]));
+    } catch (err) {
+      this.counters.redisAnnounceFailures++;
+      this.warn('a replicated event could not be announced; gateways will read it from the history', {
+        bot: bot.tag,
+        message: err instanceof Error ? err.message : String(err),
+      });
+    }
   }
 
   /**

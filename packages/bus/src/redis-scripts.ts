@@ -58,9 +58,11 @@ end
  * KEYS: meta, stream, eventId key (meta again when the event has no id)
  * ARGV: eventId ('' = none), body, maxEvents, maxAgeMs, maxBytes, dedupMs, metaTtlMs, channel, epochIfNew,
  *       publish command (PUBLISH, or SPUBLISH on a Cluster: the channel is hash-tagged into this slot),
- *       '1' when a WAIT follows (a duplicate then writes too, so that WAIT also covers the original write),
+ *       '1' when a WAIT follows (the script then does not publish: the caller does, after the WAIT; a duplicate
+ *       writes too, so that WAIT also covers the original write, and returns the original's epoch, seq and body),
  *       REDIS_MIN_REPLICAS_ACKED (a master with fewer online replicas refuses before writing or publishing anything)
- * Returns {'duplicate'}, {'accepted', epoch, seq} or {'noreplicas', onlineReplicas}.
+ * Returns {'duplicate'} (or {'duplicate', epoch, seq, body} when a WAIT follows), {'accepted', epoch, seq} or
+ * {'noreplicas', onlineReplicas}.
  */
 export const PUBLISH_LUA = `${NOW}${TRIM}${replicasLua()}
 local meta, stream, idKey = KEYS[1], KEYS[2], KEYS[3]
@@ -90,7 +92,13 @@ if eventId ~= '' then
   if seen then
     local e, s, untilMs = string.match(seen, '^(.*)|(%d+)|(%d+)$')
     if e == epoch and tonumber(untilMs) > now then
-      if ARGV[11] == '1' then redis.call('PEXPIRE', meta, metaTtlMs) end
+      if ARGV[11] == '1' then
+        redis.call('PEXPIRE', meta, metaTtlMs)
+        -- The original may never have been announced (its WAIT fell short): its stored bytes go back to the caller,
+        -- which announces them once this WAIT confirms (gateways drop a number they already passed on).
+        local entry = redis.call('XRANGE', stream, s .. '-0', s .. '-0')
+        if #entry == 1 then return {'duplicate', e, tonumber(s), entry[1][2][2]} end
+      end
       return {'duplicate'}
     end
   end
@@ -109,8 +117,12 @@ redis.call('PEXPIRE', meta, metaTtlMs)
 if eventId ~= '' then
   redis.call('SET', idKey, epoch .. '|' .. seq .. '|' .. (now + dedupMs), 'PX', math.max(dedupMs, maxAgeMs))
 end
-local header = cjson.encode({ v = 1, epoch = epoch, seq = seq, id = (eventId ~= '' and eventId or nil) })
-redis.call(ARGV[10], ARGV[8], header .. '\\n' .. body)
+-- With a WAIT to follow, the caller announces the event only once replicas hold it: a client must never see an
+-- event that a failover can take back (the promoted replica would number the next event the same).
+if ARGV[11] ~= '1' then
+  local header = cjson.encode({ v = 1, epoch = epoch, seq = seq, id = (eventId ~= '' and eventId or nil) })
+  redis.call(ARGV[10], ARGV[8], header .. '\\n' .. body)
+end
 return {'accepted', epoch, seq}
 `;
 

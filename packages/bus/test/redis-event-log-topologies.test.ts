@@ -90,6 +90,39 @@ describe('REDIS_MIN_REPLICAS_ACKED (WAIT after the publish script)', () => {
     expect((await reader.history(bot)).events.map((e) => e.eventId)).toEqual(stored);
   });
 
+  it('announces an event only once the replicas confirmed it: a client never sees an event a failover can take back', async () => {
+    const log = await logOn(topologies.sentinel(), LIMITS, { minReplicasAcked: 2, waitTimeoutMs: 200 });
+    const follower = await logOn(topologies.sentinel(), LIMITS);
+    const markers = await logOn(topologies.sentinel(), LIMITS);
+    const [bot, markerBot] = [freshBot(), freshBot()];
+    const got: string[] = [];
+    await follower.subscribe(bot, (e) => got.push(`${e.seq}:${e.body.toString()}`));
+    const markerSeen: number[] = [];
+    await follower.subscribe(markerBot, (e) => markerSeen.push(e.seq));
+    const master = await topologies.sentinelSetup.masterPort();
+    const replica = topologies.sentinelSetup.servers.find((s) => s.port !== master)!;
+    const attempt = () =>
+      log.publish(bot, { eventId: 'evt', body: body('{"a":1}') }).then(
+        (r) => r.status,
+        (err: unknown) => (err instanceof ReplicaShortfallError ? '503' : `error ${String(err)}`),
+      );
+    replica.freeze();
+    try {
+      expect(await attempt()).toBe('503');
+    } finally {
+      replica.thaw();
+    }
+    // One master, one subscriber connection: pub/sub keeps order, so once a later message on another channel has
+    // arrived, an announcement of the refused event would have arrived before it.
+    await markers.publish(markerBot, { body: body('marker') });
+    await until(() => markerSeen.length === 1, 'the marker event');
+    expect(got).toEqual([]);
+    // The platform's retry: a duplicate, acknowledged once replicated, and the stored event announced then.
+    await until(async () => (await attempt()) === 'duplicate', 'the retry to be acknowledged');
+    await until(() => got.length > 0, 'the announcement after the retry');
+    expect(got[0]).toBe('1:{"a":1}');
+  });
+
   /**
    * On Sentinel a master without enough online replicas answers no reads either: during a failover it may be the
    * old master restarted empty, whose "no such bot" would send resuming clients back to the start of the history.

@@ -17,6 +17,9 @@ export interface RedisNodeProcess {
   kill(): Promise<void>;
   /** Starts it again on the same port and directory (it rejoins as a replica of whoever is master now). */
   restart(): void;
+  /** SIGSTOP / SIGCONT: a node that stops answering (and acknowledging replication) without losing its connections. */
+  freeze(): void;
+  thaw(): void;
   readonly alive: boolean;
 }
 
@@ -37,6 +40,12 @@ class NodeProcess implements RedisNodeProcess {
     if (this.alive) return;
     this.child = spawn('redis-server', this.args, { stdio: 'ignore' });
     this.child.once('error', () => undefined);
+  }
+  freeze(): void {
+    this.child?.kill('SIGSTOP');
+  }
+  thaw(): void {
+    this.child?.kill('SIGCONT');
   }
   get alive(): boolean {
     return this.child !== undefined && this.child.exitCode === null && this.child.signalCode === null;

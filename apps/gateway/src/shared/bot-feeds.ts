@@ -89,6 +89,7 @@ export class BotFeed implements FanOutSource {
     }
     const at = this.position;
     if (event.epoch === at.epoch) {
+      if (event.seq === at.seq && this.numberedAgain(event)) return this.backfill(at, event);
       if (event.seq <= at.seq) return;
       if (event.seq === at.seq + 1) return this.dispatch(event);
       this.backfill(at, event);
@@ -98,6 +99,14 @@ export class BotFeed implements FanOutSource {
       // A new numbering (Redis restarted empty) whose start we did not see live.
       this.backfill({ epoch: event.epoch, seq: 0 }, event);
     }
+  }
+
+  /**
+   * Another event under the number we last passed on: the numbering went back (a Redis that lost its last writes
+   * numbered a new event the same). The backfill then finds our last event gone and makes the clients resume.
+   */
+  private numberedAgain(event: BusEvent): boolean {
+    return event.eventId !== undefined && this.positionEventId !== undefined && event.eventId !== this.positionEventId;
   }
 
   /** The bus may have missed events (it reconnected): compare with the history. */
