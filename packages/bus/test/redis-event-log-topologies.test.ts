@@ -201,8 +201,12 @@ describe('bad Redis settings: a readiness error naming the setting', () => {
     await expect(log.publish(freshBot(), { eventId: 'x', body: body('{}') })).rejects.toThrow();
   });
 
-  it('a cluster with slots no node serves', async () => {
-    const node = await startRedisServer({ extraArgs: ['--cluster-enabled', 'yes', '--cluster-node-timeout', '1000'] });
+  it('a cluster with slots no node serves: not ready, naming the setting, and ready by itself once every slot is served', async () => {
+    // A lone node does not know its own address until another node tells it (CLUSTER SLOTS would name host ''):
+    // announce it, as every node of a real cluster is known by its peers.
+    const node = await startRedisServer({
+      extraArgs: ['--cluster-enabled', 'yes', '--cluster-node-timeout', '1000', '--cluster-announce-ip', '127.0.0.1'],
+    });
     try {
       const admin = new Redis(node.url);
       await admin.call('CLUSTER', 'ADDSLOTSRANGE', '0', '8000');
@@ -216,6 +220,10 @@ describe('bad Redis settings: a readiness error naming the setting', () => {
       expect(connection.notReadyReason()).toMatch(
         /REDIS_CLUSTER_NODES: the cluster seen from 127\.0\.0\.1:\d+ is in state fail \(8383 of 16384 slots not covered\)/,
       );
+      const fixer = new Redis(node.url);
+      await fixer.call('CLUSTER', 'ADDSLOTSRANGE', '8001', '16383');
+      fixer.disconnect();
+      await until(() => connection.notReadyReason() === undefined, () => `ready after the fix (now: ${connection.notReadyReason()})`);
     } finally {
       await node.dispose();
     }
