@@ -58,6 +58,8 @@ const serverSide = new Promise<{ pong: Buffer; text: string; closeCode: number }
     let pong = Buffer.alloc(0);
     let text = '';
     ws.on('pong', (data: Buffer) => (pong = data));
+    // A bad frame from the client: ws closes with 1002, and the checks below name what is missing.
+    ws.on('error', (err) => process.stderr.write(`lean-ws-check: the ws server refused a frame: ${err.message}\n`));
     ws.on('message', (data: Buffer, isBinary) => {
       if (!isBinary) text = data.toString();
     });
