@@ -162,6 +162,8 @@ process.stdout.write(
     rssMiB,
     /** The load generator's own CPU over the run (% of its one core): near 100, the figures are the generator's. */
     generatorCpuPct: Math.round(((ownCpu.user + ownCpu.system) / 1000 / windowMs) * 100),
+    /** The load generator's own CPU µs per delivery received (its cost, whatever the servers' speed). */
+    generatorCpuUsPerFrame: delivered > 0 ? Number(((ownCpu.user + ownCpu.system) / delivered).toFixed(2)) : NaN,
   })}\n`,
 );
 await closing;

@@ -55,7 +55,7 @@ const wss = new WebSocketServer({ server: http, perMessageDeflate: false });
 const port = await listen(http);
 const serverSide = new Promise<{ pong: Buffer; text: string; closeCode: number }>((resolve) => {
   wss.once('connection', (ws: WebSocket) => {
-    let pong = Buffer.alloc(0);
+    let pong: Buffer = Buffer.alloc(0);
     let text = '';
     ws.on('pong', (data: Buffer) => (pong = data));
     // A bad frame from the client: ws closes with 1002, and the checks below name what is missing.
@@ -68,9 +68,9 @@ const serverSide = new Promise<{ pong: Buffer; text: string; closeCode: number }
     for (const m of expected) ws.send(m, { binary: false });
     ws.ping(Buffer.from('ping-payload'));
     ws.send(binaryMessage, { binary: true });
-    ws.send(fragmented[0], { fin: false, binary: false });
-    ws.send(fragmented[1], { fin: false, binary: false });
-    ws.send(fragmented[2], { fin: true, binary: false });
+    ws.send(fragmented[0]!, { fin: false, binary: false });
+    ws.send(fragmented[1]!, { fin: false, binary: false });
+    ws.send(fragmented[2]!, { fin: true, binary: false });
     ws.send(payload(600, 99));
   });
 });
@@ -113,7 +113,7 @@ check('our close (1000) reached the server', () => assert.equal(seen.closeCode, 
 const stream = Buffer.concat(rawChunks);
 /** Frame boundaries of `stream` (offsets where a frame starts), from the lengths in its headers. */
 const boundaries: number[] = [];
-for (let at = 0; at < stream.length; ) {
+for (let at = 0; at < stream.length;) {
   boundaries.push(at);
   const l = stream[at + 1]! & 0x7f;
   const header = l === 126 ? 4 : l === 127 ? 10 : 2;
@@ -175,12 +175,12 @@ check('one byte at a time', () =>
 );
 check('40 random chunkings', () => {
   let seed = 12345;
-  const random = () => ((seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31);
+  const random = () => (seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31;
   for (let round = 0; round < 40; round++) {
     const maxChunk = [3, 17, 200, 4096, 70_000][round % 5]!;
     same(
       replay(function* (b) {
-        for (let i = 0; i < b.length; ) {
+        for (let i = 0; i < b.length;) {
           const n = 1 + Math.floor(random() * maxChunk);
           yield [i, Math.min(b.length, i + n)];
           i += n;

@@ -47,7 +47,10 @@ export class FrameParser {
     // split over many reads costs one copy of each byte, and the bytes after it are parsed in place).
     while (this.pendingLength > 0) {
       const [need, whole] = this.pendingNeeds();
-      if (need > MAX_MESSAGE_BYTES + 10) return this.fail(`frame of ${need} bytes`);
+      if (need > MAX_MESSAGE_BYTES + 10) {
+        this.fail(`frame of ${need} bytes`);
+        return;
+      }
       if (this.pending.length < need) {
         const grown = Buffer.allocUnsafe(Math.max(need, 1024));
         this.pending.copy(grown, 0, 0, this.pendingLength);
