@@ -3,13 +3,14 @@
  * over the servers in WS_TARGETS, signed events posted at a fixed RATE per second for DURATION_MS (open loop:
  * latency includes any queueing). One warm-up event must reach every client first (every subscription live).
  * Reads the server processes' CPU time (SERVER_PIDS; FRAME_PIDS: the ones sending the frames, default the same)
- * and RSS from /proc. Prints one JSON line: deliveries expected and made, webhook→client latency over all
+ * and RSS from /proc. The clients are lean (bench/lean-ws-client.ts: raw sockets, a byte scan for the event number, typed
+ * arrays for the bookkeeping), so that one core of generator can take 100 000 frames/s. Prints one JSON line: deliveries expected and made, webhook→client latency over all
  * deliveries, webhook POST → response (ack) latency, POSTs never answered, CPU per event and per frame.
  */
 import { Agent } from 'node:http';
-import WebSocket from 'ws';
+import { connectLean, type LeanWs } from './lean-ws-client.ts';
 import { postSignedEvent } from './post.ts';
-import { cpuSecOf, idOfFrame, percentile, pidsFromEnv, rssBytesOf } from './proc-stats.ts';
+import { cpuSecOf, eventNumberIn, idNeedle, percentile, pidsFromEnv, rssBytesOf } from './proc-stats.ts';
 
 const target = new URL(process.env.TARGET ?? 'http://127.0.0.1:8000');
 const wsTargets = (process.env.WS_TARGETS ?? target.href).split(',').map((u) => new URL(u));
@@ -22,65 +23,71 @@ const drainMs = Number(process.env.DRAIN_MS ?? 10_000);
 const serverPids = pidsFromEnv('SERVER_PIDS');
 const framePids = process.env.FRAME_PIDS ? pidsFromEnv('FRAME_PIDS') : serverPids;
 
+// The receiving side is kept cheap so that the figures are the server's: lean clients (bench/lean-ws-client.ts),
+// events numbered 1…total (0: the warm-up) and found in a frame by a byte scan, and per-event bookkeeping in typed
+// arrays indexed by that number (no strings, maps or growing arrays per delivery).
+const total = Math.round((ratePerSec * durationMs) / 1000);
+const idPrefix = `GROUP_AT_MESSAGE_CREATE:fanout${process.pid}n`;
+const needle = idNeedle(idPrefix);
 const agent = new Agent({ keepAlive: true, maxSockets: 256 });
-const sentAtNs = new Map<string, bigint>();
-/** Deliveries per event id (each client must get each acknowledged event once). */
-const deliveries = new Map<string, number>();
-const latenciesMs: number[] = [];
-const ackMs: number[] = [];
+/** performance.now() when event n's POST went out (0: not yet). */
+const sentAtMs = new Float64Array(total + 1);
+/** Deliveries of event n (each client must get each acknowledged event once). */
+const deliveries = new Uint32Array(total + 1);
+/** 1 when event n was acknowledged with 200: it must reach every client exactly once. */
+const ackedFlags = new Uint8Array(total + 1);
+/** Webhook→client latency of every delivery (more than one per client and event would be a defect: not recorded). */
+const latenciesMs = new Float64Array(total * clientCount);
+let latencyCount = 0;
+const ackMs = new Float64Array(total);
+let ackCount = 0;
 let delivered = 0;
-/** Ids of the events acknowledged with 200: each must reach every client exactly once. */
-const ackedIds = new Set<string>();
 let acked = 0;
 let failed = 0;
 let warm = 0;
 
-function onFrame(data: Buffer): void {
-  const id = idOfFrame(data);
-  if (id.endsWith('warmup')) {
+function onFrame(buf: Buffer, start: number, end: number, receivedAtMs: number): void {
+  const n = eventNumberIn(buf, start, end, needle);
+  if (n < 0 || n > total) return;
+  if (n === 0) {
     warm++;
     return;
   }
-  const sent = sentAtNs.get(id);
-  if (sent === undefined) return;
+  const sent = sentAtMs[n]!;
+  if (sent === 0) return;
   delivered++;
-  deliveries.set(id, (deliveries.get(id) ?? 0) + 1);
-  latenciesMs.push(Number(process.hrtime.bigint() - sent) / 1e6);
+  deliveries[n]!++;
+  if (latencyCount < latenciesMs.length) latenciesMs[latencyCount++] = receivedAtMs - sent;
 }
 
 // Opened a batch at a time so the servers' accept queues stay short.
-const clients: WebSocket[] = [];
+const clients: LeanWs[] = [];
 for (let from = 0; from < clientCount; from += 100) {
   const batch = Array.from({ length: Math.min(100, clientCount - from) }, (_, j) => {
     const host = wsTargets[(from + j) % wsTargets.length]!.host;
-    const ws = new WebSocket(`ws://${host}/ws?secret=${secret}`, { perMessageDeflate: false, skipUTF8Validation: true });
-    ws.on('message', onFrame);
-    return new Promise<WebSocket>((resolve, reject) => {
-      ws.once('open', () => resolve(ws));
-      ws.once('error', reject);
-    });
+    return connectLean(new URL(`ws://${host}/ws?secret=${secret}`), onFrame);
   });
   clients.push(...(await Promise.all(batch)));
 }
 
 // Warm-up: one event to every client, so every bot subscription and every client is live before timing.
-const warmStatus = await postSignedEvent(target, agent, secret, `GROUP_AT_MESSAGE_CREATE:fanout${process.pid}warmup`, () => undefined);
+const warmStatus = await postSignedEvent(target, agent, secret, `${idPrefix}0`, () => undefined);
 const warmDeadline = Date.now() + 30_000;
 while (warmStatus === 200 && warm < clientCount && Date.now() < warmDeadline) await new Promise((r) => setTimeout(r, 20));
 
 let seq = 0;
 function postOne(): void {
-  const id = `GROUP_AT_MESSAGE_CREATE:fanout${process.pid}n${++seq}`;
-  let startNs = 0n;
-  postSignedEvent(target, agent, secret, id, () => {
-    startNs = process.hrtime.bigint();
-    sentAtNs.set(id, startNs);
+  const n = ++seq;
+  let startMs = 0;
+  postSignedEvent(target, agent, secret, `${idPrefix}${n}`, () => {
+    startMs = performance.now();
+    sentAtMs[n] = startMs;
   }).then(
     (status) => {
       if (status === 200) {
         acked++;
-        ackedIds.add(id);
-        ackMs.push(Number(process.hrtime.bigint() - startNs) / 1e6);
+        ackedFlags[n] = 1;
+        ackMs[ackCount++] = performance.now() - startMs;
       } else failed++;
     },
     () => failed++,
@@ -92,7 +99,6 @@ const cpuAtStart = cpuSecOf(serverPids);
 const frameCpuAtStart = cpuSecOf(framePids);
 // A fixed schedule: event k is due at start + k/rate, whatever happened to the ones before it.
 const startedMs = performance.now();
-const total = Math.round((ratePerSec * durationMs) / 1000);
 let posted = 0;
 await new Promise<void>((resolve) => {
   const tick = setInterval(() => {
@@ -117,18 +123,18 @@ const windowMs = performance.now() - startedMs;
 const serverCpuSec = cpuSecOf(serverPids) - cpuAtStart;
 const frameCpuSec = cpuSecOf(framePids) - frameCpuAtStart;
 const rssMiB = Number((rssBytesOf(serverPids) / 2 ** 20).toFixed(1));
-for (const ws of clients) ws.close();
+const closing = Promise.all(clients.map((ws) => ws.close()));
 agent.destroy();
 
 let eventsShort = 0;
 let deliveredOfAcked = 0;
-for (const id of ackedIds) {
-  const n = deliveries.get(id) ?? 0;
-  deliveredOfAcked += n;
-  if (n !== clientCount) eventsShort++;
+for (let n = 1; n <= total; n++) {
+  if (ackedFlags[n] === 0) continue;
+  deliveredOfAcked += deliveries[n]!;
+  if (deliveries[n] !== clientCount) eventsShort++;
 }
-latenciesMs.sort((a, b) => a - b);
-ackMs.sort((a, b) => a - b);
+const sortedLatencies = latenciesMs.subarray(0, latencyCount).sort();
+const sortedAcks = ackMs.subarray(0, ackCount).sort();
 process.stdout.write(
   `${JSON.stringify({
     clients: clientCount,
@@ -143,12 +149,12 @@ process.stdout.write(
     delivered: deliveredOfAcked,
     /** Acknowledged events some client did not get exactly once (0 when every delivery was made once). */
     eventsShort,
-    p50Ms: percentile(latenciesMs, 50),
-    p99Ms: percentile(latenciesMs, 99),
-    maxMs: percentile(latenciesMs, 100),
-    ackP50Ms: percentile(ackMs, 50),
-    ackP99Ms: percentile(ackMs, 99),
-    ackMaxMs: percentile(ackMs, 100),
+    p50Ms: percentile(sortedLatencies, 50),
+    p99Ms: percentile(sortedLatencies, 99),
+    maxMs: percentile(sortedLatencies, 100),
+    ackP50Ms: percentile(sortedAcks, 50),
+    ackP99Ms: percentile(sortedAcks, 99),
+    ackMaxMs: percentile(sortedAcks, 100),
     serverCpuSec: Number(serverCpuSec.toFixed(2)),
     cpuUsPerEvent: acked > 0 ? Math.round((serverCpuSec * 1e6) / acked) : NaN,
     cpuUsPerFrame: delivered > 0 ? Number(((frameCpuSec * 1e6) / delivered).toFixed(2)) : NaN,
@@ -156,5 +162,8 @@ process.stdout.write(
     rssMiB,
     /** The load generator's own CPU over the run (% of its one core): near 100, the figures are the generator's. */
     generatorCpuPct: Math.round(((ownCpu.user + ownCpu.system) / 1000 / windowMs) * 100),
+    /** The load generator's own CPU µs per delivery received (its cost, whatever the servers' speed). */
+    generatorCpuUsPerFrame: delivered > 0 ? Number(((ownCpu.user + ownCpu.system) / delivered).toFixed(2)) : NaN,
   })}\n`,
 );
+await closing;

@@ -40,11 +40,15 @@ function rssMiB(pid: number): number {
 const port = await freePort();
 const env = { PORT: String(port), CLIENT_KEYS_FILE: `/tmp/hookway-cost-${process.pid}.json`, ...extraEnv };
 const script = mode === 'tsx' ? ['--import', 'tsx', 'apps/relay/src/main.ts'] : [mode === 'dist' ? `${ROOT}dist/hookway.mjs` : mode];
-const child = spawn('taskset', ['-c', process.env.SERVER_CORES ?? '0', process.execPath, ...(process.env.NODE_FLAGS?.split(' ').filter(Boolean) ?? []), ...script], {
-  cwd: ROOT,
-  env: { ...process.env, HOST: '127.0.0.1', LOG_LEVEL: 'warn', ...env },
-  stdio: ['ignore', 'ignore', 'inherit'],
-});
+const child = spawn(
+  'taskset',
+  ['-c', process.env.SERVER_CORES ?? '0', process.execPath, ...(process.env.NODE_FLAGS?.split(' ').filter(Boolean) ?? []), ...script],
+  {
+    cwd: ROOT,
+    env: { ...process.env, HOST: '127.0.0.1', LOG_LEVEL: 'warn', ...env },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  },
+);
 const url = `http://127.0.0.1:${port}`;
 try {
   await waitFor(async () => (await fetch(`${url}/readyz`)).status === 200, 'relay', [child]);

@@ -56,7 +56,7 @@ export function rssBytesOf(pids: readonly number[]): number {
 }
 
 /** The p-th percentile of an ascending array (NaN when empty), rounded to 0.01. */
-export function percentile(sorted: readonly number[], p: number): number {
+export function percentile(sorted: ArrayLike<number>, p: number): number {
   const x = sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
   return x === undefined ? NaN : Number(x.toFixed(2));
 }
@@ -69,3 +69,26 @@ export function idOfFrame(data: Buffer): string {
   const end = data.indexOf(34, start);
   return data.toString('latin1', start, end);
 }
+
+/**
+ * The number N of an event whose top-level id is `<idPrefix>N` in the frame `buf[start..end)`, by a byte scan (no
+ * string, no JSON): -1 when the frame holds no such id. `needle` is `idNeedle(idPrefix)`.
+ */
+export function eventNumberIn(buf: Buffer, start: number, end: number, needle: Buffer): number {
+  const at = buf.indexOf(needle, start);
+  if (at < 0) return -1;
+  let i = at + needle.length;
+  let n = 0;
+  let digits = 0;
+  for (; i < end; i++) {
+    const c = buf[i]!;
+    if (c < 48 || c > 57) break;
+    n = n * 10 + (c - 48);
+    digits++;
+  }
+  // The id must end right after its digits (`"`), inside this frame.
+  return digits > 0 && digits < 16 && i < end && buf[i] === 34 ? n : -1;
+}
+
+/** What `eventNumberIn` looks for: `"id":"<idPrefix>`. */
+export const idNeedle = (idPrefix: string): Buffer => Buffer.from(`"id":"${idPrefix}`, 'latin1');
