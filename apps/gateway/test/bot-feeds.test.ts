@@ -156,13 +156,14 @@ describe('BotFeeds', () => {
     const inner = new MemoryEventLog(limits);
     let live: (e: BusEvent) => void = () => {};
     /** What the history says after a failover that lost event 2: another event numbered 2. */
-    let rewound: BusEvent[] | undefined;
+    const after: { rewound?: BusEvent[] } = {};
     const bus = Object.assign(Object.create(inner) as EventLog, {
       subscribe: (bot: AppSecret, listener: (e: BusEvent) => void, options?: { onResync?: () => void }) => {
         live = listener;
         return inner.subscribe(bot, listener, options);
       },
       history: async (bot: AppSecret, cursor?: { epoch: string; seq: number }) => {
+        const rewound = after.rewound;
         if (!rewound) return inner.history(bot, cursor);
         const events = rewound.filter((e) => e.seq > (cursor?.seq ?? 0));
         return { head: { epoch: rewound[0]!.epoch, seq: rewound.at(-1)!.seq }, events, complete: true };
@@ -178,7 +179,7 @@ describe('BotFeeds', () => {
     // The same event announced again (a replicated retry) changes nothing…
     live(second!);
     const other: BusEvent = { ...first!, seq: 2, eventId: 'other', body: Buffer.from('other') };
-    rewound = [first!, other];
+    after.rewound = [first!, other];
     // …another one under its number makes the clients resume (they find it in the history).
     live(other);
     await until(() => client.lost === 1, 'the client to be told to resume');

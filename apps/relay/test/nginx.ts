@@ -73,7 +73,8 @@ export async function startNginx(port: number, upstreams: { ingress: number[]; g
   for (;;) {
     if (child.exitCode !== null) throw new Error(`nginx exited: ${stderr}${safeRead(join(dir, 'error.log'))}`);
     const ok = await fetch(`http://127.0.0.1:${port}/readyz`).then(
-      (r) => r.status > 0,
+      // nginx itself, not another test's process that holds the port nginx could not bind (it then exits, above).
+      (r) => r.headers.get('server')?.startsWith('nginx') === true,
       () => false,
     );
     if (ok) break;

@@ -223,7 +223,10 @@ describe('bad Redis settings: a readiness error naming the setting', () => {
       const fixer = new Redis(node.url);
       await fixer.call('CLUSTER', 'ADDSLOTSRANGE', '8001', '16383');
       fixer.disconnect();
-      await until(() => connection.notReadyReason() === undefined, () => `ready after the fix (now: ${connection.notReadyReason()})`);
+      await until(
+        () => connection.notReadyReason() === undefined,
+        () => `ready after the fix (now: ${connection.notReadyReason()})`,
+      );
     } finally {
       await node.dispose();
     }

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,13 +17,47 @@ export interface RedisServer {
   dispose(): Promise<void>;
 }
 
+/**
+ * A free TCP port for a process the test starts (Redis, nginx, a relay with a fixed PORT), chosen BELOW the kernel's
+ * ephemeral range: a port the kernel hands out for `listen(0)` or an outgoing connection can be taken by another
+ * test's process between this check and the caller's bind (a relay with PORT=0 once answered an nginx test's
+ * /readyz on the port nginx then failed to bind). Falls back to the kernel's choice where the range is unknown.
+ */
 export async function freePort(): Promise<number> {
+  const [ephemeralLow] = ephemeralRange();
+  const low = 10_000;
+  if (ephemeralLow - low >= 1000) {
+    for (let attempt = 0; attempt < 50; attempt++) {
+      const port = low + Math.floor(Math.random() * (ephemeralLow - low));
+      if (await canListen(port)) return port;
+    }
+  }
+  return listenOn(0);
+}
+
+function ephemeralRange(): [number, number] {
+  try {
+    const [lowText, highText] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/);
+    return [Number(lowText), Number(highText)];
+  } catch {
+    return [0, 0];
+  }
+}
+
+async function canListen(port: number): Promise<boolean> {
+  return listenOn(port).then(
+    () => true,
+    () => false,
+  );
+}
+
+function listenOn(port: number): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
+    server.listen(port, '127.0.0.1', () => {
+      const { port: bound } = server.address() as { port: number };
+      server.close(() => resolve(bound));
     });
   });
 }
