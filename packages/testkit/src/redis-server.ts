@@ -35,6 +35,25 @@ export async function freePort(): Promise<number> {
   return listenOn(0);
 }
 
+/**
+ * A free port for a Redis Cluster node, whose cluster bus listens on port + 10 000: both must be free and outside the
+ * ephemeral range, so nodes take ports in 10 000–19 999 and their buses 20 000–29 999 (never each other's).
+ */
+export async function freeClusterPort(): Promise<number> {
+  const [ephemeralLow] = ephemeralRange();
+  if (ephemeralLow >= 30_000) {
+    for (let attempt = 0; attempt < 50; attempt++) {
+      const port = 10_000 + Math.floor(Math.random() * 10_000);
+      if ((await canListen(port)) && (await canListen(port + 10_000))) return port;
+    }
+  }
+  // Unknown range: the kernel's choice, as long as the bus port exists and is free.
+  for (;;) {
+    const port = await listenOn(0);
+    if (port + 10_000 <= 65_535 && (await canListen(port + 10_000))) return port;
+  }
+}
+
 function ephemeralRange(): [number, number] {
   try {
     const [lowText, highText] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/);

@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
-import { freePort } from './redis-server.ts';
+import { freeClusterPort, freePort } from './redis-server.ts';
 import { until } from './wait.ts';
 
 /**
@@ -270,7 +270,12 @@ export function startRedisCluster(options: { nodeTimeoutMs?: number } = {}): Pro
 
 async function startRedisClusterOnce(options: { nodeTimeoutMs?: number }): Promise<RedisClusterSetup> {
   const dir = mkdtempSync(join(tmpdir(), 'hookway-cluster-'));
-  const ports = await Promise.all([0, 1, 2, 3, 4, 5].map(() => freePort()));
+  const ports: number[] = [];
+  // One at a time, so that no two nodes of this cluster draw the same port.
+  while (ports.length < 6) {
+    const port = await freeClusterPort();
+    if (!ports.includes(port)) ports.push(port);
+  }
   const servers = ports.map((port, i) => {
     const nodeDir = join(dir, `node-${i}`);
     mkdirSync(nodeDir);
