@@ -1,18 +1,10 @@
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { RedisConnection } from '@hookway/redis';
+import { readyConnections } from '@hookway/testkit';
 import { MemorySessionStore, RedisSessionStore } from '../src/official/session-store.ts';
 import { sessionStoreContract } from './session-store.contract.ts';
 
-const connections: RedisConnection[] = [];
-afterAll(async () => {
-  await Promise.all(connections.map((c) => c.close()));
-});
-async function connection(): Promise<RedisConnection> {
-  const c = new RedisConnection({ url: inject('redisUrl') });
-  connections.push(c);
-  if (!(await c.whenReady())) throw new Error('redis did not become ready');
-  return c;
-}
+const connection = readyConnections(() => new RedisConnection({ url: inject('redisUrl') }), afterAll, 5000);
 
 sessionStoreContract('MemorySessionStore', async () => new MemorySessionStore());
 sessionStoreContract('RedisSessionStore', async () => new RedisSessionStore(await connection()));

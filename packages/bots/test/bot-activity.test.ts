@@ -1,20 +1,11 @@
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { AppSecret } from '@hookway/protocol';
 import { RedisConnection } from '@hookway/redis';
-import { until } from '@hookway/testkit';
+import { readyConnections, until } from '@hookway/testkit';
 import { MemoryBotActivity, RedisBotActivity, ThrottledActivity, type BotActivityRecorder } from '../src/index.ts';
 import { botActivityContract } from './bot-activity.contract.ts';
 
-const connections: RedisConnection[] = [];
-afterAll(async () => {
-  await Promise.all(connections.map((c) => c.close()));
-});
-async function connection(): Promise<RedisConnection> {
-  const c = new RedisConnection({ url: inject('redisUrl') });
-  connections.push(c);
-  if (!(await c.whenReady())) throw new Error('redis did not become ready');
-  return c;
-}
+const connection = readyConnections(() => new RedisConnection({ url: inject('redisUrl') }), afterAll, 5000);
 
 botActivityContract('MemoryBotActivity', async () => new MemoryBotActivity());
 botActivityContract('RedisBotActivity', async () => new RedisBotActivity(await connection()));

@@ -2,19 +2,11 @@ import { afterAll, describe, expect, inject, it } from 'vitest';
 import { Redis } from 'ioredis';
 import { AppSecret } from '@hookway/protocol';
 import { RedisConnection, redisKeys } from '@hookway/redis';
+import { readyConnections } from '@hookway/testkit';
 import { MemoryBotRegistry, RedisBotRegistry } from '../src/index.ts';
 import { botRegistryContract } from './bot-registry.contract.ts';
 
-const connections: RedisConnection[] = [];
-afterAll(async () => {
-  await Promise.all(connections.map((c) => c.close()));
-});
-async function connection(): Promise<RedisConnection> {
-  const c = new RedisConnection({ url: inject('redisUrl') });
-  connections.push(c);
-  if (!(await c.whenReady())) throw new Error('redis did not become ready');
-  return c;
-}
+const connection = readyConnections(() => new RedisConnection({ url: inject('redisUrl') }), afterAll, 5000);
 
 botRegistryContract('MemoryBotRegistry', async () => new MemoryBotRegistry());
 botRegistryContract('RedisBotRegistry', async () => new RedisBotRegistry(await connection()));

@@ -2,25 +2,25 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
 import { AppSecret } from '@hookway/protocol';
 import { RedisConnection, redisKeys, ReplicaShortfallError, type RedisConnectionOptions, type RedisTarget } from '@hookway/redis';
-import { freePort, redisTopologies, startRedisServer, until } from '@hookway/testkit';
+import { freePort, readyConnections, redisTopologies, startRedisServer, until } from '@hookway/testkit';
 import { RedisEventLog, type HistoryLimits } from '../src/index.ts';
 import { eventLogContract } from './event-log.contract.ts';
 
 /** The same contract as on one server, against a real Sentinel set-up and a real Cluster (sharded pub/sub). */
 const topologies = redisTopologies(beforeAll, afterAll);
+
+const LIMITS: HistoryLimits = { historyMaxEvents: 1000, historyMaxAgeMs: 60_000, historyMaxBytes: 1 << 20, dedupWindowMs: 60_000 };
+
+const connectionTo = readyConnections(
+  (target: RedisTarget, options: Partial<RedisConnectionOptions> = {}) => new RedisConnection({ ...options, target }),
+  afterAll,
+  10_000,
+);
+/** Connections that must not wait for readiness (the bad-settings cases), closed after all tests too. */
 const connections: RedisConnection[] = [];
 afterAll(async () => {
   await Promise.all(connections.map((c) => c.close()));
 });
-
-const LIMITS: HistoryLimits = { historyMaxEvents: 1000, historyMaxAgeMs: 60_000, historyMaxBytes: 1 << 20, dedupWindowMs: 60_000 };
-
-async function connectionTo(target: RedisTarget, options: Partial<RedisConnectionOptions> = {}): Promise<RedisConnection> {
-  const connection = new RedisConnection({ ...options, target });
-  connections.push(connection);
-  if (!(await connection.whenReady(10_000))) throw new Error(`redis did not become ready: ${connection.notReadyReason()}`);
-  return connection;
-}
 
 async function logOn(target: RedisTarget, limits: HistoryLimits, options: Partial<RedisConnectionOptions> = {}) {
   return new RedisEventLog({ connection: await connectionTo(target, options), ...limits });

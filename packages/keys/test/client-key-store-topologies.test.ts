@@ -1,22 +1,12 @@
 import { afterAll, beforeAll } from 'vitest';
 import { RedisConnection, redisKeys, type RedisTarget } from '@hookway/redis';
-import { redisTopologies } from '@hookway/testkit';
+import { readyConnections, redisTopologies } from '@hookway/testkit';
 import { RedisClientKeyStore } from '../src/index.ts';
 import { clientKeyStoreContract } from './client-key-store.contract.ts';
 
 /** The same contract as on one server, against a real Sentinel set-up and a real Cluster (which has no FLUSHDB across nodes: the one hash is deleted). */
 const topologies = redisTopologies(beforeAll, afterAll);
-const connections: RedisConnection[] = [];
-afterAll(async () => {
-  await Promise.all(connections.map((c) => c.close()));
-});
-
-async function connectionTo(target: RedisTarget): Promise<RedisConnection> {
-  const connection = new RedisConnection({ target });
-  connections.push(connection);
-  if (!(await connection.whenReady(10_000))) throw new Error(`redis did not become ready: ${connection.notReadyReason()}`);
-  return connection;
-}
+const connectionTo = readyConnections((target: RedisTarget) => new RedisConnection({ target }), afterAll, 10_000);
 
 for (const [name, target] of [
   ['Sentinel', () => topologies.sentinel()],

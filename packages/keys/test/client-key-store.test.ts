@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { Redis } from 'ioredis';
 import { RedisConnection, redisKeys } from '@hookway/redis';
+import { readyConnections } from '@hookway/testkit';
 import { FileClientKeyStore, RedisClientKeyStore } from '../src/index.ts';
 import { clientKeyStoreContract, record } from './client-key-store.contract.ts';
 
@@ -16,16 +17,7 @@ const dbUrl = () => {
   url.pathname = `/${KEYS_DB}`;
   return url.toString();
 };
-const connections: RedisConnection[] = [];
-afterAll(async () => {
-  await Promise.all(connections.map((c) => c.close()));
-});
-async function connection(): Promise<RedisConnection> {
-  const c = new RedisConnection({ url: dbUrl() });
-  connections.push(c);
-  if (!(await c.whenReady())) throw new Error('redis did not become ready');
-  return c;
-}
+const connection = readyConnections(() => new RedisConnection({ url: dbUrl() }), afterAll, 5000);
 
 clientKeyStoreContract('FileClientKeyStore', async () => {
   const path = tempFile();

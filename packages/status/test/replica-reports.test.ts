@@ -1,19 +1,11 @@
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { Redis } from 'ioredis';
 import { RedisConnection, redisKeys } from '@hookway/redis';
+import { readyConnections } from '@hookway/testkit';
 import { MemoryReplicaReports, RedisReplicaReports } from '../src/index.ts';
 import { replicaReportsContract, report } from './replica-reports.contract.ts';
 
-const connections: RedisConnection[] = [];
-afterAll(async () => {
-  await Promise.all(connections.map((c) => c.close()));
-});
-async function connection(): Promise<RedisConnection> {
-  const c = new RedisConnection({ url: inject('redisUrl') });
-  connections.push(c);
-  if (!(await c.whenReady())) throw new Error('redis did not become ready');
-  return c;
-}
+const connection = readyConnections(() => new RedisConnection({ url: inject('redisUrl') }), afterAll, 5000);
 
 replicaReportsContract('MemoryReplicaReports', async () => new MemoryReplicaReports());
 replicaReportsContract('RedisReplicaReports', async () => new RedisReplicaReports(await connection()));

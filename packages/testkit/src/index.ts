@@ -11,3 +11,4 @@ export * from './wait.ts';
 export * from './json-keys.ts';
 export * from './prom-text.ts';
 export * from './redis-topology.ts';
+export * from './ready-connections.ts';
