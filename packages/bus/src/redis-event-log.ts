@@ -206,9 +206,8 @@ export class RedisEventLog implements EventLog {
    * bot's next event, or the resync after their subscriber reconnects).
    */
   private async announce(bot: AppSecret, epoch: string, seq: number, eventId: string | undefined, body: Buffer): Promise<void> {
-    const header = JSON.stringify({ v: 1, epoch, seq, ...(eventId ? { id: eventId } : {}) });
     try {
-      await this.connection.publish(this.channelOf(bot), Buffer.concat([Buffer.from(`${header}\n`), body]));
+      await this.connection.publish(this.channelOf(bot), encodeChannelMessage({ epoch, seq, eventId, body }));
     } catch (err) {
       this.counters.redisAnnounceFailures++;
       this.warn('a replicated event could not be announced; gateways will read it from the history', {
@@ -619,6 +618,15 @@ export class RedisEventLog implements EventLog {
     this.checkChannels.clear();
     if (this.subscriber) await this.subscriber.close();
   }
+}
+
+/**
+ * A message as `decodeChannelMessage` reads it, built in TypeScript for events announced after their WAIT (the publish
+ * script builds the same with cjson when it publishes itself).
+ */
+export function encodeChannelMessage(event: Pick<BusEvent, 'epoch' | 'seq' | 'eventId' | 'body'>): Buffer {
+  const header = JSON.stringify({ v: 1, epoch: event.epoch, seq: event.seq, ...(event.eventId ? { id: event.eventId } : {}) });
+  return Buffer.concat([Buffer.from(`${header}\n`), event.body]);
 }
 
 /**
