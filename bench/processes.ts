@@ -6,6 +6,7 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { buildSync } from 'esbuild';
 
 export const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
@@ -24,6 +25,72 @@ export function describeCheckout(root: string): string {
     return root;
   }
 }
+
+/**
+ * How Hookway's servers are started: `dist` (default) runs the built file, `node <checkout>/dist/hookway.mjs <role>`, as
+ * the production recipes do (Dockerfile, systemd), built once per bench run by the checkout's own `scripts/build.ts`;
+ * `tsx` runs `node --import tsx apps/<role>/src/main.ts`, as `pnpm start` does.
+ */
+export const BENCH_START = parseBenchStart(process.env.BENCH_START);
+
+function parseBenchStart(value: string | undefined): 'dist' | 'tsx' {
+  if (value === undefined || value === '' || value === 'dist') return 'dist';
+  if (value === 'tsx') return 'tsx';
+  process.stderr.write(`BENCH_START=${value}: use dist (the built file, default) or tsx (pnpm start's TypeScript start)\n`);
+  process.exit(2);
+}
+
+const ROLE_SCRIPT = /^apps\/(relay|ingress|gateway)\/src\/main\.ts$/;
+let builtFile: string | undefined;
+
+/** The node arguments that start `script`: Hookway's role scripts from the built file under BENCH_START=dist. */
+export function nodeArgsFor(script: string): string[] {
+  if (BENCH_START === 'tsx') return ['--import', 'tsx', script];
+  if (script === 'bench/ceiling.ts') return [(builtCeiling ??= buildCeiling())];
+  const role = ROLE_SCRIPT.exec(script)?.[1];
+  if (role === undefined) return ['--import', 'tsx', script];
+  builtFile ??= buildServerFile();
+  return [builtFile, role];
+}
+
+let builtCeiling: string | undefined;
+
+/**
+ * The ceiling is bundled the same way (esbuild, one file, no tsx loader in the process), so that its RSS and start-up
+ * compare with the built Hookway on equal terms.
+ */
+function buildCeiling(): string {
+  const file = resolve(ROOT, 'bench/results/ceiling.cjs');
+  buildSync({
+    entryPoints: [resolve(ROOT, 'bench/ceiling.ts')],
+    outfile: file,
+    bundle: true,
+    platform: 'node',
+    format: 'cjs',
+    target: 'node20',
+    external: ['bufferutil', 'utf-8-validate'],
+    logLevel: 'warning',
+  });
+  return file;
+}
+
+/** Builds SERVER_ROOT's dist/hookway.mjs once (about 2 s) with that checkout's own build script. */
+function buildServerFile(): string {
+  const file = resolve(SERVER_ROOT, 'dist/hookway.mjs');
+  try {
+    execFileSync(process.execPath, ['--import', 'tsx', 'scripts/build.ts'], { cwd: SERVER_ROOT, stdio: ['ignore', 'ignore', 'inherit'] });
+  } catch (err) {
+    process.stderr.write(`bench: building ${file} failed (${(err as Error).message}); BENCH_START=tsx runs the TypeScript instead\n`);
+    process.exit(2);
+  }
+  return file;
+}
+
+/** `built file` or `tsx`, for the report. */
+export const describeStart = (): string =>
+  BENCH_START === 'dist'
+    ? 'the built file (node dist/hookway.mjs <role>; BENCH_START=tsx for pnpm start)'
+    : 'tsx (node --import tsx apps/<role>/src/main.ts)';
 
 export const hasTaskset = (() => {
   try {
@@ -102,7 +169,7 @@ export function processGroup(): ProcessGroup {
     // taskset execs the command, so the child's pid is the server's own.
     const child = launch(
       process.execPath,
-      [...(options.nodeFlags ?? []), '--import', 'tsx', script],
+      [...(options.nodeFlags ?? []), ...nodeArgsFor(script)],
       { PORT: String(port), ...env },
       {
         ...options,

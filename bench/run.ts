@@ -14,10 +14,11 @@
  *
  * Settings: BENCH_ROUNDS (3), DURATION_MS (10 000: closed loop, fan-out, ack), RATE_DURATION_MS (5 000: the fixed-rate
  * S1 runs), ACK_RATE (20), HOOKWAY_ROOT (another checkout whose servers to start; the harness stays this one).
+ * BENCH_START: dist (default; the built file, built once per run from the server checkout) or tsx (pnpm start's way).
  * Any missing delivery, failed or unanswered POST prints a `MISSING:` line and the run exits 1.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { describeCheckout, freePort, hasTaskset, processGroup, ROOT, runLoadOnCore1, SERVER_ROOT } from './processes.ts';
+import { describeCheckout, describeStart, freePort, hasTaskset, processGroup, ROOT, runLoadOnCore1, SERVER_ROOT } from './processes.ts';
 import { runScale } from './scale.ts';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -360,7 +361,7 @@ async function roundScenarios(scenarios: readonly RoundScenario[]): Promise<void
       `${RATE_DURATION_MS / 1000} s per fixed-rate S1 run\n` +
       `${hasTaskset ? 'servers and Redis pinned to core 0, load generators to core 1' : 'taskset missing: NOT pinned'}` +
       `${scenarios.includes('cores') ? ' (the every-core relay is NOT pinned: both cores; its load generator is still on core 1)' : ''}\n` +
-      `Hookway servers from ${describeCheckout(SERVER_ROOT)}\nharness and ceiling from ${describeCheckout(ROOT)}\n`,
+      `Hookway servers from ${describeCheckout(SERVER_ROOT)}, started from ${describeStart()}\nharness and ceiling from ${describeCheckout(ROOT)}\n`,
   );
   const rounds: Round[] = [];
   for (let i = 1; i <= ROUNDS; i++) {
