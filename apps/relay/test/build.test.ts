@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -89,6 +89,11 @@ describe('dist/hookway.mjs, alone in an empty directory, run by plain node', { t
     const { status, stdout } = await runBuiltCommand(file, ['keys', 'list'], { CLIENT_KEYS_FILE: keys });
     expect(status).toBe(0);
     expect(stdout).toContain(`No client keys in ${keys}. Create one: node dist/hookway.mjs keys add`);
+  });
+
+  it('is ASCII only, so V8 holds its source as a one-byte string (half the memory of a two-byte one)', () => {
+    const nonAscii = readFileSync(file, 'utf8').match(/[\u0080-\uffff]/g);
+    expect(nonAscii ?? []).toEqual([]);
   });
 
   it('an unknown command exits 2 naming it', async () => {
