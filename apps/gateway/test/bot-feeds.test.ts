@@ -5,6 +5,7 @@ import { AppSecret } from '@hookway/protocol';
 import { until } from '@hookway/testkit';
 import { BotFeeds } from '../src/shared/bot-feeds.ts';
 import type { FeedClient } from '../src/shared/feed-client.ts';
+import { framesOf, type EventFrames, type PreparedFrame } from '../src/shared/frames.ts';
 
 const BOT = AppSecret.of('feedBot1');
 
@@ -117,6 +118,27 @@ describe('BotFeeds', () => {
     await bus.publish(BOT, { body: Buffer.from('x') });
     await feeds.drained();
     expect(good.got).toEqual([1]);
+    await feeds.close();
+    await bus.close();
+  });
+
+  it("lets go of an event's frames once every client was offered it: the history keeps the event, not a copy of its bytes", async () => {
+    const bus = new MemoryEventLog(limits);
+    const feeds = new BotFeeds(bus, silent);
+    const written: { event: BusEvent; frame: PreparedFrame }[] = [];
+    const writer = Object.assign(new Recorder(), {
+      deliver: (event: BusEvent, frames: EventFrames) => (written.push({ event, frame: frames.raw() }), true),
+    });
+    await feeds.join(BOT, writer);
+    await feeds.join(BOT, new Recorder());
+    await bus.publish(BOT, { body: Buffer.from('{"op":0}') });
+    await feeds.drained();
+    const [{ event, frame }] = written as [(typeof written)[0]];
+    expect(frame.wire.toString()).toContain('{"op":0}');
+    // A replay asks again: the frame is built anew, the same bytes.
+    const again = framesOf(event).raw();
+    expect(again).not.toBe(frame);
+    expect(again.wire).toEqual(frame.wire);
     await feeds.close();
     await bus.close();
   });

@@ -237,6 +237,7 @@ export class BotFeed implements FanOutSource {
     let last: BusEvent | undefined;
     for (let i = 0; i < round.length; i++) {
       const event = round[i]!.event;
+      round[i]!.release();
       this.backlogBytes -= event.body.length;
       const raw = tally[i * 2]!;
       const gateway = tally[i * 2 + 1]!;

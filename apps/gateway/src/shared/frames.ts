@@ -98,6 +98,16 @@ export class EventFrames {
     if (base === 0) return (this.sharedDispatch ??= buildDispatch(this.event, 0));
     return buildDispatch(this.event, base);
   }
+
+  /**
+   * The live fan-out is done with this event: let go of its frames. They would otherwise live as long as the event
+   * in the history (a second copy of every body, each pinning an 8 KiB pool slab: ~13 MiB at the 10 000 events a bot
+   * keeps by default), for the rare replay — which builds them again when it asks.
+   */
+  release(): void {
+    this.rawFrame = undefined;
+    this.sharedDispatch = undefined;
+  }
 }
 
 function buildDispatch(event: BusEvent, base: number): PreparedFrame | null {
