@@ -28,7 +28,9 @@ COPY packages ./packages
 RUN pnpm run build
 
 FROM node:20-bookworm-slim
-ENV NODE_ENV=production PORT=8000
+# NODE_OPTIONS: V8's young generation capped at 2 × 4 MiB (scripts/node-flags.ts says why); every role and command
+# started in this image gets it, docker-compose's included.
+ENV NODE_ENV=production PORT=8000 NODE_OPTIONS=--max-semi-space-size=4
 WORKDIR /app
 # The embedded relay keeps client keys in ./hookway-keys.json (CLIENT_KEYS_FILE): its directory must be writable.
 RUN chown node:node /app

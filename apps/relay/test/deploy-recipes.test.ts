@@ -9,6 +9,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultConfig } from '@hookway/runtime';
 import { freePort, until } from '@hookway/testkit';
+import { PRODUCTION_NODE_FLAGS } from '../../../scripts/node-flags.ts';
 import { buildAlone, serveBuilt } from './built-file.ts';
 
 const ROOT = fileURLToPath(new URL('../../..', import.meta.url));
@@ -41,6 +42,7 @@ function running(pid: number): boolean {
 
 interface Pm2App {
   name: string;
+  node_args: string[];
   kill_timeout: number;
   script: string;
   cwd: string;
@@ -54,6 +56,7 @@ describe('deploy/pm2/ecosystem.config.cjs', { timeout: 90_000 }, () => {
     const { apps } = createRequire(import.meta.url)(ecosystem) as { apps: Pm2App[] };
     expect(apps.map((a) => a.name)).toEqual(['hookway']);
     expect(apps[0]!.script).toBe('dist/hookway.mjs');
+    expect(apps[0]!.node_args).toEqual(PRODUCTION_NODE_FLAGS);
     expect(apps[0]!.cwd).toBe(ROOT.replace(/\/$/, ''));
     expect(apps[0]!.kill_timeout).toBeGreaterThan(SHUTDOWN_TIMEOUT_MS);
     expect(Number(apps[0]!.env.SHUTDOWN_TIMEOUT_MS)).toBeLessThan(apps[0]!.kill_timeout);
@@ -128,6 +131,7 @@ describe('deploy/systemd/hookway.service', { timeout: 60_000 }, () => {
     expect(service.get('User')).toMatch(/^(?!root$)\w+$/);
     expect(service.get('EnvironmentFile')).toBe('/etc/hookway/hookway.env');
     expect(service.get('ExecStart')).toBe('/usr/bin/node /opt/hookway/dist/hookway.mjs');
+    expect(service.get('Environment')).toBe(`NODE_OPTIONS=${PRODUCTION_NODE_FLAGS.join(' ')}`);
   });
 
   it('systemd-analyze verify accepts it without a warning (ExecStart pointed at a real node and built file)', async () => {
@@ -152,7 +156,9 @@ describe('deploy/systemd/hookway.service', { timeout: 60_000 }, () => {
         .map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)]),
     );
     expect(env).toMatchObject({ PORT: '8000', SHUTDOWN_TIMEOUT_MS: String(SHUTDOWN_TIMEOUT_MS) });
-    const server = await serveBuilt(file, [], { ...env, PORT: '0' });
+    // With the unit's NODE_OPTIONS too: node refuses to start on an option it does not allow there.
+    const [name, value] = service.get('Environment')!.split(/=(.*)/s) as [string, string];
+    const server = await serveBuilt(file, [], { ...env, [name]: value, PORT: '0' });
     try {
       expect((await fetch(`${server.baseUrl}/healthz`)).status).toBe(200);
     } finally {

@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { PRODUCTION_NODE_FLAGS } from '../../../scripts/node-flags.ts';
 import { CLI_ENTRY, ROLE_ENTRY } from './cluster.ts';
 
 const ROOT = fileURLToPath(new URL('../../..', import.meta.url));
@@ -34,6 +35,8 @@ describe('deployment files', () => {
     expect(build).toContain('RUN pnpm run build');
     expect(final!.match(/^COPY .*/gm)).toEqual(['COPY --from=build --chown=node:node /src/dist/hookway.mjs ./dist/hookway.mjs']);
     expect(final).toContain('CMD ["node", "dist/hookway.mjs"]');
+    // Every role and command in the image (docker-compose's too) starts with the production node options.
+    expect(final).toMatch(new RegExp(`^ENV .*\\bNODE_OPTIONS=${PRODUCTION_NODE_FLAGS.join(' ')}$`, 'm'));
     expect(packageJson.scripts.start).toBe(`node --import tsx ${ROLE_ENTRY.relay}`);
     expect(packageJson.scripts.build).toBe('node --import tsx scripts/build.ts');
   });
