@@ -7,6 +7,7 @@ import { createServer } from 'node:net';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildSync } from 'esbuild';
+import { PRODUCTION_NODE_FLAGS } from '../scripts/node-flags.ts';
 
 export const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
@@ -40,6 +41,13 @@ function parseBenchStart(value: string | undefined): 'dist' | 'tsx' {
   process.exit(2);
 }
 
+/**
+ * The node options the built file starts with: the production recipes' (scripts/node-flags.ts) unless BENCH_NODE_FLAGS
+ * names others (empty: none — e.g. for a checkout from before the recipes had them, or to see what they change).
+ */
+const BENCH_NODE_FLAGS: readonly string[] =
+  process.env.BENCH_NODE_FLAGS === undefined ? PRODUCTION_NODE_FLAGS : process.env.BENCH_NODE_FLAGS.split(' ').filter(Boolean);
+
 const ROLE_SCRIPT = /^apps\/(relay|ingress|gateway)\/src\/main\.ts$/;
 let builtFile: string | undefined;
 
@@ -50,7 +58,7 @@ export function nodeArgsFor(script: string): string[] {
   const role = ROLE_SCRIPT.exec(script)?.[1];
   if (role === undefined) return ['--import', 'tsx', script];
   builtFile ??= buildServerFile();
-  return [builtFile, role];
+  return [...BENCH_NODE_FLAGS, builtFile, role];
 }
 
 let builtCeiling: string | undefined;
@@ -89,7 +97,7 @@ function buildServerFile(): string {
 /** `built file` or `tsx`, for the report. */
 export const describeStart = (): string =>
   BENCH_START === 'dist'
-    ? 'the built file (node dist/hookway.mjs <role>; BENCH_START=tsx for pnpm start)'
+    ? `the built file (${['node', ...BENCH_NODE_FLAGS, 'dist/hookway.mjs <role>'].join(' ')}; BENCH_START=tsx for pnpm start)`
     : 'tsx (node --import tsx apps/<role>/src/main.ts)';
 
 export const hasTaskset = (() => {
