@@ -105,6 +105,11 @@ type Served = Extract<UpgradeTarget, { kind: 'raw' | 'gateway' }>;
 
 const NO_VIEW: RawView = Object.freeze({});
 
+/** One function for every upgraded socket, not a closure per connection (it stays for the socket's life). */
+function destroyOnError(this: Duplex): void {
+  this.destroy();
+}
+
 const grantOf = (admission: Admission | undefined): KeyGrant | undefined => (admission?.via === 'key' ? admission.grant : undefined);
 
 export function createGateway(deps: GatewayDeps): Gateway {
@@ -192,7 +197,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
   );
 
   function handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
-    socket.on('error', () => socket.destroy());
+    socket.on('error', destroyOnError);
     if (closing) return refuseUpgrade(socket, 503, 'shutting_down', 'server is shutting down; reconnect to another instance');
     const address = deps.proxyTrust.clientAddress(req);
     // Before anything is parsed or looked up: an address past its failures costs almost nothing.
