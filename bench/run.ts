@@ -15,6 +15,7 @@
  * Settings: BENCH_ROUNDS (3), DURATION_MS (10 000: closed loop, fan-out, ack), RATE_DURATION_MS (5 000: the fixed-rate
  * S1 runs), ACK_RATE (20), HOOKWAY_ROOT (another checkout whose servers to start; the harness stays this one).
  * BENCH_START: dist (default; the built file, built once per run from the server checkout) or tsx (pnpm start's way).
+ * BENCH_NODE_FLAGS: the built file's node options (default: the production recipes', scripts/node-flags.ts; empty: none).
  * Any missing delivery, failed or unanswered POST prints a `MISSING:` line and the run exits 1.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
