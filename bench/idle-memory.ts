@@ -2,7 +2,9 @@
  * Memory per idle raw connection (issue 11, target 3: ≤ 8 KiB). The embedded relay runs in this process; a child
  * process opens N raw clients to one bot and holds them idle. After a full GC before and after, the deltas of
  * `heapUsed` and RSS divided by N are what one connection costs the server (RSS: the first round, in a fresh process;
- * later rounds reuse freed pages and show heap only).
+ * later rounds reuse freed pages and show heap only). Unlike the bench's `idle` scenario it does not count V8's young
+ * generation growing under the connection storm: tsx's start-up in this process has grown it already (4 → 32 MiB)
+ * before the baseline is read (docs/benchmarks.md, "Idle connections: why the bench and bench/idle-memory.ts differ").
  *
  *   node --import tsx bench/idle-memory.ts           CLIENTS=2000 ROUNDS=2
  *   HEAP_SNAPSHOT=/tmp/idle.heapsnapshot …           also writes a heap snapshot with the clients connected
