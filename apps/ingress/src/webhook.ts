@@ -5,7 +5,7 @@ import {
   hookwayCheckSchema,
   Op,
   signCallbackValidation,
-  webhookEnvelopeSchema,
+  routedFields,
 } from '@hookway/protocol';
 import { isUtf8 } from 'node:buffer';
 import type { EventLog } from '@hookway/bus';
@@ -99,7 +99,7 @@ export async function handleWebhook(req: WebhookRequest, deps: WebhookDeps): Pro
   } catch {
     return problem(400, 'malformed_json', 'body is not valid JSON');
   }
-  const envelope = webhookEnvelopeSchema.safeParse(parsed);
+  const envelope = routedFields(parsed);
   if (!envelope.success) {
     return problem(400, 'invalid_payload', `body is not a QQ payload: ${describeIssue(envelope.error.issues[0])}`);
   }
