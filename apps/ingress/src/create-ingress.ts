@@ -521,8 +521,12 @@ function header(req: IncomingMessage, name: string): string | undefined {
   return Array.isArray(value) ? value[0] : value;
 }
 
+/**
+ * With its length given, node writes the answer in one piece: without it, `writeHead` then `end` sends a chunked body
+ * (length line, body, terminator) beside the headers — more bytes and more buffers in the write, per webhook.
+ */
 function send(res: ServerResponse, reply: WebhookReply): void {
-  res.writeHead(reply.status, { 'content-type': 'application/json', ...reply.headers });
+  res.writeHead(reply.status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(reply.body), ...reply.headers });
   res.end(reply.body);
 }
 
