@@ -60,16 +60,18 @@ export function readBody(req: IncomingMessage, maxBytes: number, hold: BodyHold)
       chunks.push(chunk);
     };
     req.on('data', onData);
-    req.once('end', () => {
+    // `on`, not `once`: `done` already makes each of these count once, and `once` would wrap every listener of every
+    // webhook in a closure of its own.
+    req.on('end', () => {
       if (!done) {
         done = true;
         resolve({ ok: true, body: ownedBody(chunks, received) });
       }
     });
     const aborted = { ok: false, status: 400, error: 'body_read_failed', message: 'the request body could not be read' } as const;
-    req.once('error', () => finish(aborted));
+    req.on('error', () => finish(aborted));
     // A peer that vanishes (or is cut off by HTTP_BODY_TIMEOUT_MS) mid-body: 'close' without 'end'.
-    req.once('close', () => finish(aborted));
+    req.on('close', () => finish(aborted));
   });
 }
 
