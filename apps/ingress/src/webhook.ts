@@ -217,8 +217,7 @@ function publish(
   eventType: string | undefined,
   deps: WebhookDeps,
 ): WebhookReply | Promise<WebhookReply> {
-  const unavailable = () =>
-    problem(503, 'bus_unavailable', 'event store is unavailable; the platform will retry', { 'retry-after': '1' });
+  const unavailable = () => problem(503, 'bus_unavailable', 'event store is unavailable; the platform will retry', { 'retry-after': '1' });
   let published;
   try {
     published = deps.events.publish(req.secret, { eventId, body: req.rawBody });
@@ -228,7 +227,12 @@ function publish(
   // One `then`, not async/await: the acknowledgement is a microtask hop closer to the store.
   return published.then((result): WebhookReply => {
     if (result.status === 'duplicate') {
-      const duplicate: WebhookReply = { status: 200, outcome: 'duplicate', body: DISPATCH_ACK_BODY, headers: { 'x-hookway-duplicate': '1' } };
+      const duplicate: WebhookReply = {
+        status: 200,
+        outcome: 'duplicate',
+        body: DISPATCH_ACK_BODY,
+        headers: { 'x-hookway-duplicate': '1' },
+      };
       return eventType === undefined ? duplicate : { ...duplicate, eventType };
     }
     return eventType === undefined

@@ -29,12 +29,14 @@ describe('matchSecretEndpoint', () => {
     expect([...match.query]).toEqual([...new URLSearchParams(url.slice(url.indexOf('?') + 1))]);
   });
 
-  it.each(['/webhooks?secret=DG5g3B4j9X2KOErG', '/webhoo?secret=DG5g3B4j9X2KOErG', '/ws?secret=DG5g3B4j9X2KOErG', '/?secret=DG5g3B4j9X2KOErG'])(
-    'does not take %s for /webhook',
-    (url) => {
-      expect(matchSecretEndpoint(url, 'webhook')).toBeNull();
-    },
-  );
+  it.each([
+    '/webhooks?secret=DG5g3B4j9X2KOErG',
+    '/webhoo?secret=DG5g3B4j9X2KOErG',
+    '/ws?secret=DG5g3B4j9X2KOErG',
+    '/?secret=DG5g3B4j9X2KOErG',
+  ])('does not take %s for /webhook', (url) => {
+    expect(matchSecretEndpoint(url, 'webhook')).toBeNull();
+  });
 
   it.each([
     '/webhook',

@@ -21,8 +21,7 @@ export interface ProxyTrust {
 }
 
 const TRUST_VERDICTS_MAX = 4096;
-const unmapped = (address: string) =>
-  address.startsWith('::ffff:') ? address.replace(/^::ffff:(?=\d+\.\d+\.\d+\.\d+$)/, '') : address;
+const unmapped = (address: string) => (address.startsWith('::ffff:') ? address.replace(/^::ffff:(?=\d+\.\d+\.\d+\.\d+$)/, '') : address);
 const first = (value: string | string[] | undefined) => (Array.isArray(value) ? value[0] : value)?.split(',')[0]?.trim() || undefined;
 
 /**
