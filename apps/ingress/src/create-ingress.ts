@@ -499,7 +499,8 @@ function timedPublisher(inner: EventPublisher, metrics: IngressMetrics): EventPu
       try {
         published = inner.publish(bot, event);
       } catch (err) {
-        return Promise.reject(err).catch(failed);
+        // A store that throws instead of rejecting is timed and counted like one that rejects.
+        return Promise.reject(err instanceof Error ? err : new Error(String(err))).catch(failed);
       }
       return published.then((result) => {
         metrics.published((nowMs() - startedMs) / 1000, result.status);
