@@ -338,7 +338,7 @@ export function createIngress(deps: IngressDeps): Ingress {
         return sendJson(res, read.status, { error: read.error, message: read.message }, { connection: 'close', ...read.headers });
       }
       const startedMs = nowMs();
-      const reply = await handleWebhook(
+      const handled = handleWebhook(
         {
           secret,
           rawBody: read.body,
@@ -347,6 +347,7 @@ export function createIngress(deps: IngressDeps): Ingress {
         },
         webhookDeps,
       );
+      const reply = handled instanceof Promise ? await handled : handled;
       count(reply);
       if (reply.outcome === 'verify_busy')
         floodWarn('verify_busy', { client }, 'webhook refused: the verify pool is full (VERIFY_THREADS)');
@@ -487,16 +488,24 @@ function timedPublisher(inner: EventPublisher, metrics: IngressMetrics): EventPu
   return {
     isReady: () => inner.isReady(),
     publishCheck: (nonce, body) => inner.publishCheck(nonce, body),
-    publish: async (bot, event) => {
+    // `then`, not an async wrapper: one promise and one microtask per event fewer.
+    publish: (bot, event) => {
       const startedMs = nowMs();
-      try {
-        const result = await inner.publish(bot, event);
-        metrics.published((nowMs() - startedMs) / 1000, result.status);
-        return result;
-      } catch (err) {
+      const failed = (err: unknown) => {
         metrics.published((nowMs() - startedMs) / 1000, 'failed');
         throw err;
+      };
+      let published;
+      try {
+        published = inner.publish(bot, event);
+      } catch (err) {
+        // A store that throws instead of rejecting is timed and counted like one that rejects.
+        return Promise.reject(err instanceof Error ? err : new Error(String(err))).catch(failed);
       }
+      return published.then((result) => {
+        metrics.published((nowMs() - startedMs) / 1000, result.status);
+        return result;
+      }, failed);
     },
   };
 }
@@ -513,8 +522,12 @@ function header(req: IncomingMessage, name: string): string | undefined {
   return Array.isArray(value) ? value[0] : value;
 }
 
+/**
+ * With its length given, node writes the answer in one piece: without it, `writeHead` then `end` sends a chunked body
+ * (length line, body, terminator) beside the headers — more bytes and more buffers in the write, per webhook.
+ */
 function send(res: ServerResponse, reply: WebhookReply): void {
-  res.writeHead(reply.status, { 'content-type': 'application/json', ...reply.headers });
+  res.writeHead(reply.status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(reply.body), ...reply.headers });
   res.end(reply.body);
 }
 

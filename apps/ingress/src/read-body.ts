@@ -1,6 +1,8 @@
 import type { IncomingMessage } from 'node:http';
 import type { BodyHold } from './body-budget.ts';
 
+const ABORTED = { ok: false, status: 400, error: 'body_read_failed', message: 'the request body could not be read' } as const;
+
 export type BodyResult =
   | { ok: true; body: Buffer }
   | { ok: false; status: 413 | 415 | 400 | 503; error: string; message: string; headers?: Record<string, string> };
@@ -18,7 +20,13 @@ export function declaredLength(req: IncomingMessage): number | undefined {
  * happens to the request — including a peer that goes away or is cut off by the body timeout mid-body.
  */
 export function readBody(req: IncomingMessage, maxBytes: number, hold: BodyHold): Promise<BodyResult> {
-  const tooLarge = { ok: false, status: 413, error: 'body_too_large', message: `body exceeds MAX_BODY_BYTES (${maxBytes} bytes)` } as const;
+  // Made when needed: a webhook that fits never builds its refusal.
+  const tooLarge = (): BodyResult => ({
+    ok: false,
+    status: 413,
+    error: 'body_too_large',
+    message: `body exceeds MAX_BODY_BYTES (${maxBytes} bytes)`,
+  });
   const encoding = req.headers['content-encoding'];
   if (encoding !== undefined && encoding.toLowerCase() !== 'identity') {
     req.resume();
@@ -31,7 +39,7 @@ export function readBody(req: IncomingMessage, maxBytes: number, hold: BodyHold)
   }
   if ((declaredLength(req) ?? 0) > maxBytes) {
     req.resume();
-    return Promise.resolve(tooLarge);
+    return Promise.resolve(tooLarge());
   }
   return new Promise((resolve) => {
     const chunks: Buffer[] = [];
@@ -47,7 +55,7 @@ export function readBody(req: IncomingMessage, maxBytes: number, hold: BodyHold)
     };
     const onData = (chunk: Buffer) => {
       received += chunk.length;
-      if (received > maxBytes) return finish(tooLarge);
+      if (received > maxBytes) return finish(tooLarge());
       if (!hold.cover(received)) {
         return finish({
           ok: false,
@@ -60,16 +68,17 @@ export function readBody(req: IncomingMessage, maxBytes: number, hold: BodyHold)
       chunks.push(chunk);
     };
     req.on('data', onData);
-    req.once('end', () => {
+    // `on`, not `once`: `done` already makes each of these count once, and `once` would wrap every listener of every
+    // webhook in a closure of its own.
+    req.on('end', () => {
       if (!done) {
         done = true;
         resolve({ ok: true, body: ownedBody(chunks, received) });
       }
     });
-    const aborted = { ok: false, status: 400, error: 'body_read_failed', message: 'the request body could not be read' } as const;
-    req.once('error', () => finish(aborted));
+    req.on('error', () => finish(ABORTED));
     // A peer that vanishes (or is cut off by HTTP_BODY_TIMEOUT_MS) mid-body: 'close' without 'end'.
-    req.once('close', () => finish(aborted));
+    req.on('close', () => finish(ABORTED));
   });
 }
 

@@ -38,6 +38,9 @@ describe('op 0 dispatch', () => {
     const res = await r.sender().dispatch(body);
     expect(res.status).toBe(200);
     expect(res.text).toBe(DISPATCH_ACK_BODY);
+    // With its length, not chunked: node writes the whole answer in one piece.
+    expect(res.headers.get('content-length')).toBe(String(DISPATCH_ACK_BODY.length));
+    expect(res.headers.get('transfer-encoding')).toBeNull();
     // Subscribers are called synchronously on publish: the event was published before the answer went out.
     expect(live.map((e) => [e.seq, e.eventId, e.body.toString()])).toEqual([[1, idOf(body), body]]);
     expect(await r.accepted()).toEqual([body]);

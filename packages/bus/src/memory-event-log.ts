@@ -46,6 +46,11 @@ class BotLog {
   private readonly seqByEventId = new Map<string, number>();
   /** Insertion-ordered, so the oldest entries are first and expiry trims from the front. */
   private readonly dedupExpiry = new Map<string, number>();
+  /**
+   * No remembered id expires before this (a lower bound: the first entry's expiry, or less). Expiries are set in
+   * insertion order, so until then no append needs to walk the map (an iterator and an entry per event).
+   */
+  private dedupExpiresNoSoonerMs = Number.POSITIVE_INFINITY;
   readonly listeners = new Set<BusListener>();
   delivered: StreamPosition | undefined;
 
@@ -72,7 +77,9 @@ class BotLog {
     if (stored.eventId !== undefined) {
       this.seqByEventId.set(stored.eventId, stored.seq);
       this.dedupExpiry.delete(stored.eventId);
-      this.dedupExpiry.set(stored.eventId, nowMs + this.limits.dedupWindowMs);
+      const expiresAtMs = nowMs + this.limits.dedupWindowMs;
+      this.dedupExpiry.set(stored.eventId, expiresAtMs);
+      if (expiresAtMs < this.dedupExpiresNoSoonerMs) this.dedupExpiresNoSoonerMs = expiresAtMs;
       if (this.dedupExpiry.size > this.dedupMaxIds) this.dedupExpiry.delete(this.dedupExpiry.keys().next().value as string);
     }
     this.trim(nowMs);
@@ -94,8 +101,13 @@ class BotLog {
       this.events = this.events.slice(this.head);
       this.head = 0;
     }
+    if (nowMs < this.dedupExpiresNoSoonerMs) return;
+    this.dedupExpiresNoSoonerMs = Number.POSITIVE_INFINITY;
     for (const [id, expiresAt] of this.dedupExpiry) {
-      if (expiresAt > nowMs) break;
+      if (expiresAt > nowMs) {
+        this.dedupExpiresNoSoonerMs = expiresAt;
+        break;
+      }
       this.dedupExpiry.delete(id);
     }
   }

@@ -22,6 +22,8 @@ export function stripAbsoluteForm(target: string): string {
  * WebSocket routes can never disagree about what a secret is.
  */
 export function matchSecretEndpoint(rawUrl: string, name: string): EndpointMatch | null {
+  const plain = plainSecretQuery(rawUrl, name);
+  if (plain !== undefined) return plain;
   const target = stripAbsoluteForm(rawUrl);
   const queryAt = target.indexOf('?');
   const pathname = queryAt === -1 ? target : target.slice(0, queryAt);
@@ -35,6 +37,29 @@ export function matchSecretEndpoint(rawUrl: string, name: string): EndpointMatch
   const candidate = inPath !== undefined ? (inQuery.length === 0 ? inPath : undefined) : inQuery.length === 1 ? inQuery[0] : undefined;
   const secretIn = segments[2] ? 'path' : inQuery.length > 0 ? 'query' : undefined;
   return { secret: AppSecret.parse(candidate), secretIn, query };
+}
+
+/** `secret=S` alone, S of an AppSecret's characters: nothing in it that URLSearchParams would decode (`%`, `+`). */
+const PLAIN_SECRET_QUERY = /^secret=([A-Za-z0-9._~-]{6,128})$/;
+
+/**
+ * The callback URL as the platform calls it on every webhook, `/<name>?secret=S`, read without URLSearchParams
+ * (which the caller rarely needs: it is made on first use). Undefined for any other target: the general parser decides.
+ */
+function plainSecretQuery(rawUrl: string, name: string): EndpointMatch | undefined {
+  const queryAt = name.length + 1;
+  if (rawUrl.charCodeAt(0) !== 47 /* / */ || rawUrl.charCodeAt(queryAt) !== 63 /* ? */ || !rawUrl.startsWith(name, 1)) return undefined;
+  const query = rawUrl.slice(queryAt + 1);
+  const plain = PLAIN_SECRET_QUERY.exec(query);
+  if (plain === null) return undefined;
+  let params: URLSearchParams | undefined;
+  return {
+    secret: AppSecret.parse(plain[1]),
+    secretIn: 'query',
+    get query() {
+      return (params ??= new URLSearchParams(query));
+    },
+  };
 }
 
 function safeDecode(segment: string): string | undefined {

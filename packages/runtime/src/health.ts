@@ -26,8 +26,8 @@ export function createHealthHandler(options: HealthOptions): (req: IncomingMessa
     return { uptimeSec: Math.round((nowMs() - startedAtMs) / 1000), ...merged };
   };
   return (req, res) => {
-    const path = (req.url ?? '').split('?')[0];
     if (req.method !== 'GET' && req.method !== 'HEAD') return false;
+    const path = (req.url ?? '').split('?')[0];
     if (path === '/healthz') {
       send(res, 200, { status: 'ok', ...report() });
       return true;

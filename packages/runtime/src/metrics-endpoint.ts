@@ -71,8 +71,8 @@ function bearerMatches(authorization: string | undefined, token: string): boolea
 /** Answers `GET /metrics` (Prometheus text) for those `access` allows; returns false for every other request. */
 export function createMetricsHandler(metrics: Metrics, access: MetricsAccess): (req: IncomingMessage, res: ServerResponse) => boolean {
   return (req, res) => {
-    const path = (req.url ?? '').split('?')[0];
-    if (path !== '/metrics' || (req.method !== 'GET' && req.method !== 'HEAD')) return false;
+    if (req.method !== 'GET' && req.method !== 'HEAD') return false;
+    if ((req.url ?? '').split('?')[0] !== '/metrics') return false;
     if (access.token !== '') {
       if (!bearerMatches(req.headers.authorization, access.token)) {
         sendJson(

@@ -21,7 +21,7 @@ export interface ProxyTrust {
 }
 
 const TRUST_VERDICTS_MAX = 4096;
-const unmapped = (address: string) => address.replace(/^::ffff:(?=\d+\.\d+\.\d+\.\d+$)/, '');
+const unmapped = (address: string) => (address.startsWith('::ffff:') ? address.replace(/^::ffff:(?=\d+\.\d+\.\d+\.\d+$)/, '') : address);
 const first = (value: string | string[] | undefined) => (Array.isArray(value) ? value[0] : value)?.split(',')[0]?.trim() || undefined;
 
 /**
@@ -70,5 +70,8 @@ export function createProxyTrust(entries: readonly string[]): ProxyTrust {
       host: first(req.headers['x-forwarded-host']) ?? first(req.headers.host),
     };
   };
-  return { facts, clientAddress: (req) => facts(req).clientAddress, trusts: (peer) => isTrusted(unmapped(peer)) };
+  // Per webhook: without X-Forwarded-For the peer is the client, trusted or not; no need for the rest of the facts.
+  const clientAddress = (req: IncomingMessage): string =>
+    req.headers['x-forwarded-for'] === undefined ? unmapped(req.socket.remoteAddress ?? '') : facts(req).clientAddress;
+  return { facts, clientAddress, trusts: (peer) => isTrusted(unmapped(peer)) };
 }

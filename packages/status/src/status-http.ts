@@ -102,7 +102,9 @@ export function createStatusRoutes(deps: StatusRoutesDeps): (req: IncomingMessag
   };
 
   return (req, res) => {
-    const path = (req.url ?? '').split('?')[0];
+    // Every request passes here (webhooks too): most are told apart by their first characters alone.
+    if (req.url?.startsWith('/status') !== true) return false;
+    const path = req.url.split('?')[0];
     if (path !== '/status' && path !== '/status/data' && path !== '/status/login' && path !== '/status/logout') return false;
     if (!enabled) {
       sendJson(res, 404, { error: 'not_found', message: 'the status page is off: set ADMIN_TOKEN to turn it on' });
