@@ -193,7 +193,7 @@ export class BotFeed implements FanOutSource {
     this.positionEventId = event.eventId;
     if (this.members.size === 0) return;
     // The pass under way offers it to the clients it has yet to visit; those it visited get it in the next pass.
-    const lastPass = this.cursor && this.passVisited ? this.pass + 1 : this.cursor ? this.pass : this.pass + 1;
+    const lastPass = this.cursor && !this.passVisited ? this.pass : this.pass + 1;
     this.backlog.push({ frames: framesOf(event), raw: 0, gateway: 0, lastPass });
     this.backlogBytes += event.body.length;
     this.scheduler.schedule(this);
