@@ -10,7 +10,7 @@
 import { Agent } from 'node:http';
 import { connectLean, type LeanWs } from './lean-ws-client.ts';
 import { postSignedEvent } from './post.ts';
-import { cpuSecOf, eventNumberIn, idNeedle, percentile, pidsFromEnv, rssBytesOf } from './proc-stats.ts';
+import { cpuSecOf, cpuSplitOf, eventNumberIn, idNeedle, percentile, pidsFromEnv, rssBytesOf, writeCallsOf } from './proc-stats.ts';
 
 const target = new URL(process.env.TARGET ?? 'http://127.0.0.1:8000');
 const wsTargets = (process.env.WS_TARGETS ?? target.href).split(',').map((u) => new URL(u));
@@ -75,6 +75,18 @@ const warmStatus = await postSignedEvent(target, agent, secret, `${idPrefix}0`, 
 const warmDeadline = Date.now() + 30_000;
 while (warmStatus === 200 && warm < clientCount && Date.now() < warmDeadline) await new Promise((r) => setTimeout(r, 20));
 
+/** [user, system] CPU seconds summed over `pids`. */
+function splitOf(pids: readonly number[]): [number, number] {
+  let user = 0;
+  let system = 0;
+  for (const pid of pids) {
+    const [u, s] = cpuSplitOf(pid);
+    user += u;
+    system += s;
+  }
+  return [user, system];
+}
+
 let seq = 0;
 function postOne(): void {
   const n = ++seq;
@@ -97,6 +109,8 @@ function postOne(): void {
 const ownCpuAtStart = process.cpuUsage();
 const cpuAtStart = cpuSecOf(serverPids);
 const frameCpuAtStart = cpuSecOf(framePids);
+const frameSplitAtStart = splitOf(framePids);
+const frameWritesAtStart = writeCallsOf(framePids);
 // A fixed schedule: event k is due at start + k/rate, whatever happened to the ones before it.
 const startedMs = performance.now();
 let posted = 0;
@@ -122,6 +136,8 @@ const ownCpu = process.cpuUsage(ownCpuAtStart);
 const windowMs = performance.now() - startedMs;
 const serverCpuSec = cpuSecOf(serverPids) - cpuAtStart;
 const frameCpuSec = cpuSecOf(framePids) - frameCpuAtStart;
+const frameSplit = splitOf(framePids).map((sec, i) => sec - frameSplitAtStart[i]!);
+const frameWrites = writeCallsOf(framePids) - frameWritesAtStart;
 const rssMiB = Number((rssBytesOf(serverPids) / 2 ** 20).toFixed(1));
 const closing = Promise.all(clients.map((ws) => ws.close()));
 agent.destroy();
@@ -158,6 +174,11 @@ process.stdout.write(
     serverCpuSec: Number(serverCpuSec.toFixed(2)),
     cpuUsPerEvent: acked > 0 ? Math.round((serverCpuSec * 1e6) / acked) : NaN,
     cpuUsPerFrame: delivered > 0 ? Number(((frameCpuSec * 1e6) / delivered).toFixed(2)) : NaN,
+    /** The senders' CPU per frame in user space (node, ws, ours) and in the kernel (the write, loopback's TCP). */
+    userUsPerFrame: delivered > 0 ? Number(((frameSplit[0]! * 1e6) / delivered).toFixed(2)) : NaN,
+    systemUsPerFrame: delivered > 0 ? Number(((frameSplit[1]! * 1e6) / delivered).toFixed(2)) : NaN,
+    /** Frames per write system call of the senders (their other writes, few at these rates, included). */
+    framesPerWrite: frameWrites > 0 ? Number((delivered / frameWrites).toFixed(2)) : NaN,
     framesPerCoreSec: frameCpuSec > 0 ? Math.round(delivered / frameCpuSec) : NaN,
     rssMiB,
     /** The load generator's own CPU over the run (% of its one core): near 100, the figures are the generator's. */

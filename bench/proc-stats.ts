@@ -42,6 +42,22 @@ export function cpuSplitOf(pid: number): [number, number] {
   }
 }
 
+/**
+ * write-family system calls made by every process in `pids` (`syscw` of /proc/<pid>/io: write, writev…): divided by
+ * the frames sent, how many frames one socket write carried. NaN when /proc/<pid>/io cannot be read.
+ */
+export function writeCallsOf(pids: readonly number[]): number {
+  let calls = 0;
+  for (const pid of pids) {
+    try {
+      calls += Number(/^syscw:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/io`, 'utf8'))?.[1] ?? NaN);
+    } catch {
+      return NaN;
+    }
+  }
+  return calls;
+}
+
 /** VmRSS of every process in `pids`, in bytes. */
 export function rssBytesOf(pids: readonly number[]): number {
   let kib = 0;

@@ -7,7 +7,8 @@
  *   s1      one bot, one raw client: events/s at 32 in flight, p50/p99 at 500/s and 2 000/s, RSS, CPU µs/event —
  *           ceiling, embedded, split (ingress + gateway + Redis on core 0)
  *   cores   the embedded relay unpinned (both cores) vs pinned (core 0), 32 in flight
- *   fanout  A: 200 clients on 2 gateways at 500 events/s; B: 2 000 clients on one gateway at 50 events/s
+ *   fanout  A: 200 clients on 2 gateways at 500 events/s; B: 2 000 clients on one gateway at 50 events/s; each also
+ *           against the floor (bench/ceiling.ts FANOUT_WRITE=socket: one socket.write of a prebuilt frame per client)
  *   ack     2 000 clients on one bot on one embedded process, ACK_RATE (20) events/s: webhook ack latency
  *   idle    KiB of server RSS per idle raw connection (2 000 clients)
  *   scale   bench/scale.ts (1 000 bots, one Redis vs a 3-shard cluster); once, not per round
@@ -36,7 +37,8 @@ type Figures = Record<string, number | boolean>;
 /** One round: results by name (`s1.embedded.closed`, `fanoutA.ceiling`, …). */
 type Round = Record<string, Figures>;
 
-type Kind = 'ceiling' | 'embedded' | 'embedded-unpinned' | 'split' | 'split2';
+/** floor: the ceiling writing a prebuilt frame with one `socket.write` per client (bench/ceiling.ts FANOUT_WRITE=socket). */
+type Kind = 'ceiling' | 'floor' | 'embedded' | 'embedded-unpinned' | 'split' | 'split2';
 
 interface Topology {
   /** Where webhooks go. */
@@ -55,10 +57,10 @@ interface Topology {
 async function start(kind: Kind): Promise<Topology> {
   const group = processGroup();
   try {
-    if (kind === 'ceiling' || kind === 'embedded' || kind === 'embedded-unpinned') {
+    if (kind === 'ceiling' || kind === 'floor' || kind === 'embedded' || kind === 'embedded-unpinned') {
       const { url, pid } = await group.start(
-        kind === 'ceiling' ? 'bench/ceiling.ts' : 'apps/relay/src/main.ts',
-        {},
+        kind === 'ceiling' || kind === 'floor' ? 'bench/ceiling.ts' : 'apps/relay/src/main.ts',
+        kind === 'floor' ? { FANOUT_WRITE: 'socket' } : {},
         { pinned: kind !== 'embedded-unpinned' },
       );
       return { target: url, wsTargets: [url], pids: [pid], framePids: [pid], stop: group.stop };
@@ -154,15 +156,13 @@ async function runRound(i: number, scenarios: readonly RoundScenario[]): Promise
     await withTopology('embedded-unpinned', (t) => put('cores.embedded-unpinned', closedLoop(t)));
   }
   if (scenarios.includes('fanout')) {
-    for (const kind of ['ceiling', 'split2'] as const) {
-      await withTopology(kind, (t) =>
-        put(`fanoutA.${kind === 'ceiling' ? 'ceiling' : 'hookway'}`, load('bench/fanout.ts', t, { CLIENTS: '200', RATE: '500' })),
-      );
+    // The floor, a second reference: one socket.write of a prebuilt frame per client and event (no ws, nothing ours).
+    const fanName = (kind: Kind) => (kind === 'ceiling' || kind === 'floor' ? kind : 'hookway');
+    for (const kind of ['ceiling', 'floor', 'split2'] as const) {
+      await withTopology(kind, (t) => put(`fanoutA.${fanName(kind)}`, load('bench/fanout.ts', t, { CLIENTS: '200', RATE: '500' })));
     }
-    for (const kind of ['ceiling', 'split'] as const) {
-      await withTopology(kind, (t) =>
-        put(`fanoutB.${kind === 'ceiling' ? 'ceiling' : 'hookway'}`, load('bench/fanout.ts', t, { CLIENTS: '2000', RATE: '50' })),
-      );
+    for (const kind of ['ceiling', 'floor', 'split'] as const) {
+      await withTopology(kind, (t) => put(`fanoutB.${fanName(kind)}`, load('bench/fanout.ts', t, { CLIENTS: '2000', RATE: '50' })));
     }
   }
   if (scenarios.includes('ack')) {
@@ -306,6 +306,20 @@ function summarize(rounds: Round[]) {
         x(ratio(h, c, 'cpuUsPerFrame')),
         '≤ 4 µs/frame',
       );
+      const f = `${key}.floor`;
+      if (has(f)) {
+        // Per frame and per write: below one write per frame only when a write carries several frames.
+        const split = (name: string) =>
+          `${fmt(med(name, 'cpuUsPerFrame'), 2)} (${fmt(med(name, 'userUsPerFrame'), 2)} + ${fmt(med(name, 'systemUsPerFrame'), 2)}) · ${fmt(med(name, 'framesPerWrite'), 2)}`;
+        row(
+          label,
+          'µs/frame (user + system) · frames per write; ceiling column: the floor, one socket.write per frame',
+          split(f),
+          split(h),
+          `${x(ratio(h, f, 'cpuUsPerFrame'))} the floor`,
+          '',
+        );
+      }
     } else {
       row(
         label,

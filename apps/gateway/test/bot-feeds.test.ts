@@ -32,6 +32,27 @@ class Recorder implements FeedClient {
   }
 }
 
+/** Records each write: the events delivered between hold and release, or one alone. */
+class WriteRecorder extends Recorder {
+  readonly writes: number[][] = [];
+  private held: number[] | undefined;
+  onDeliver = () => {};
+  override hold(): void {
+    this.held = [];
+  }
+  override release(): void {
+    if (this.held) this.writes.push(this.held);
+    this.held = undefined;
+  }
+  override deliver(event: BusEvent): boolean {
+    if (this.held) this.held.push(event.seq);
+    else this.writes.push([event.seq]);
+    this.onDeliver();
+    this.onDeliver = () => {};
+    return super.deliver(event);
+  }
+}
+
 /** A real MemoryEventLog whose live subscription loses the events numbered in `drop`, as pub/sub may. */
 function lossyBus(inner: MemoryEventLog, drop: Set<number>): EventLog & { resync: () => void } {
   let resync = () => {};
@@ -139,6 +160,31 @@ describe('BotFeeds', () => {
     const again = framesOf(event).raw();
     expect(again).not.toBe(frame);
     expect(again.wire).toEqual(frame.wire);
+    await feeds.close();
+    await bus.close();
+  });
+
+  it('hands an event that arrives mid-pass to the clients still ahead in the same write as the one they were due', async () => {
+    const bus = new MemoryEventLog(limits);
+    const fannedOut: [number, number][] = [];
+    // Two frames per turn: the first turn writes event 1 to a and b only.
+    const feeds = new BotFeeds(bus, silent, { framesPerTurn: 2, onFannedOut: (_bot, e, n) => fannedOut.push([e.seq, n.raw]) });
+    const [a, b, c, d] = [new WriteRecorder(), new WriteRecorder(), new WriteRecorder(), new WriteRecorder()];
+    for (const client of [a, b, c, d]) await feeds.join(BOT, client);
+    // Event 2 arrives between the first and the second turn (right after b got event 1).
+    b.onDeliver = () => queueMicrotask(() => bus.publish(BOT, { body: Buffer.from('2') }).catch(() => {}));
+    await bus.publish(BOT, { body: Buffer.from('1') });
+    await until(() => fannedOut.length === 2, 'both events to be fanned out');
+    expect([a.writes, b.writes]).toEqual([
+      [[1], [2]],
+      [[1], [2]],
+    ]);
+    // c and d were still ahead of the cursor: both events in one write each, not two.
+    expect([c.writes, d.writes]).toEqual([[[1, 2]], [[1, 2]]]);
+    expect(fannedOut).toEqual([
+      [1, 4],
+      [2, 4],
+    ]);
     await feeds.close();
     await bus.close();
   });

@@ -24,6 +24,24 @@ export const DEFAULT_FANOUT_BACKLOG_MAX_BYTES = 1024 * 1024;
 /** After a failed history read, how long to wait before trying again (live events queue meanwhile). */
 const RESYNC_RETRY_MS = 1000;
 
+/** One event in a feed's backlog: its frames, and what its fan-out wrote so far. */
+interface BacklogEntry {
+  readonly frames: EventFrames;
+  /** Frames written to raw and to gateway clients (reported once the event has been offered to every client). */
+  raw: number;
+  gateway: number;
+  /** The number of the cursor pass whose end has offered this event to every client (see BotFeed.fanOut). */
+  readonly lastPass: number;
+}
+
+/** A client of the feed and how far the fan-out has handed it the backlog. */
+interface FeedMember {
+  readonly client: FeedClient;
+  readonly raw: boolean;
+  /** The feed number (BotFeed.nextNumber) of the last event handed to this client. */
+  handed: number;
+}
+
 /**
  * One bot's live stream on this gateway: one bus subscription shared by all of the bot's local clients.
  *
@@ -32,13 +50,15 @@ const RESYNC_RETRY_MS = 1000;
  * from the history first; if the history no longer has them, its clients are told to reconnect and resume.
  *
  * An event that passed those checks is not written at once: it joins the feed's backlog, which the gateway's
- * fan-out scheduler writes out in bounded turns (fan-out.ts), in rounds (see fanOut), each event's frames built
- * once. When the backlog grows past `maxBacklogBytes` (the process cannot write as fast as events come), the clients
- * that have not yet had the oldest queued events are closed as slow consumers (they resume from the history with no
- * gap) and those events leave the backlog, until it is back under the bound.
+ * fan-out scheduler writes out in bounded turns (fan-out.ts), each event's frames built once. A cursor goes round
+ * the clients, handing each everything in the backlog it has not had yet (see fanOut). When the backlog grows past
+ * `maxBacklogBytes` (the process cannot write as fast as events come), the clients that have not yet had the oldest
+ * queued events are closed as slow consumers (they resume from the history with no gap) and those events leave the
+ * backlog, until it is back under the bound.
  */
 export class BotFeed implements FanOutSource {
-  readonly clients = new Set<FeedClient>();
+  /** The feed's clients in the cursor's order (a Map iterator also visits clients added meanwhile). */
+  private readonly members = new Map<FeedClient, FeedMember>();
   /** Resolves once the bus subscription is live and the feed knows where the stream is. */
   readonly ready: Promise<void>;
   private subscription: BusSubscription | undefined;
@@ -51,15 +71,19 @@ export class BotFeed implements FanOutSource {
   private queue: BusEvent[] = [];
   private deliveredMark: StreamPosition | undefined;
   private markScheduled = false;
-  /** The backlog: the round being written out, then the events queued for the next one. */
-  private round: EventFrames[] | undefined;
-  private queued: EventFrames[] = [];
+  /**
+   * The backlog, oldest first: events passed on and not yet offered to every client. They are numbered by the feed
+   * (1, 2, …, whatever the stream's epochs): `backlog[i]` is number `backlogFirst + i`.
+   */
+  private backlog: BacklogEntry[] = [];
+  private backlogFirst = 1;
   /** Body bytes in the backlog (for the bound and `/healthz`). */
   backlogBytes = 0;
-  /** The clients still to visit in this round (a Set iterator: it also visits clients added meanwhile). */
-  private cursor: Iterator<FeedClient> | undefined;
-  /** Frames written per event of the round: [raw, gateway] pairs. */
-  private tally: Uint32Array | undefined;
+  /** The cursor's current pass over the clients, and its number (passes are numbered from 1). */
+  private cursor: Iterator<FeedMember> | undefined;
+  private pass = 0;
+  /** Whether the current pass has visited a client yet. */
+  private passVisited = false;
 
   constructor(
     readonly bot: AppSecret,
@@ -132,7 +156,7 @@ export class BotFeed implements FanOutSource {
         if (!continuesWithoutGap(from, slice.head, slice.events, expectedId)) {
           this.counters.gapsLost++;
           this.logger.warn({ bot: this.bot.tag, from, head: slice.head }, 'events lost upstream; clients will resume');
-          for (const client of this.clients) client.lostEvents();
+          for (const member of this.members.values()) member.client.lostEvents();
           this.position = slice.head;
           this.positionEventId = slice.events.at(-1)?.seq === slice.head.seq ? slice.events.at(-1)?.eventId : undefined;
           return;
@@ -167,106 +191,150 @@ export class BotFeed implements FanOutSource {
   private dispatch(event: BusEvent): void {
     this.position = { epoch: event.epoch, seq: event.seq };
     this.positionEventId = event.eventId;
-    if (this.clients.size === 0) return;
-    this.queued.push(framesOf(event));
+    if (this.members.size === 0) return;
+    // The pass under way offers it to the clients it has yet to visit; those it visited get it in the next pass.
+    const lastPass = this.cursor && !this.passVisited ? this.pass : this.pass + 1;
+    this.backlog.push({ frames: framesOf(event), raw: 0, gateway: 0, lastPass });
     this.backlogBytes += event.body.length;
     this.scheduler.schedule(this);
   }
 
+  /** The feed number the next event passed on will get. */
+  private get nextNumber(): number {
+    return this.backlogFirst + this.backlog.length;
+  }
+
+  /** A client joins: it is handed the events passed on from now on (older ones it reads from the history). */
+  add(client: FeedClient): void {
+    if (this.members.has(client)) return;
+    this.members.set(client, { client, raw: client.clientMode === 'raw', handed: this.nextNumber - 1 });
+  }
+
+  /** A client leaves; false when it was not a client of this feed. */
+  remove(client: FeedClient): boolean {
+    return this.members.delete(client);
+  }
+
+  get clientCount(): number {
+    return this.members.size;
+  }
+
   /**
-   * Writes at most about `budget` frames; true while events are still queued. The backlog goes out in rounds: a
-   * round takes every queued event and visits each client once, handing it all of them (its socket corked, so they
-   * leave in one write); events arriving meanwhile wait for the next round. Each client gets round k before round
-   * k+1, so per-client order is the feed's order.
+   * Writes at most about `budget` frames; true while the backlog is not empty. A cursor goes round the clients in
+   * passes; each visit hands the client, in one corked write, every backlog event it has not had yet — so an event
+   * that arrives while a pass is under way reaches the clients still ahead of the cursor in this pass (in the same
+   * write as the events they were due anyway), and the ones behind it in the next: every client has it within one
+   * pass, and the more events arrive while a pass is slow, the more each write carries. Each client is handed the
+   * feed's events in order, each once. An event leaves the backlog (and is counted) at the end of the pass that
+   * offered it to every client.
    */
   fanOut(budget: number): boolean {
     // Checked here rather than in dispatch: closing many sockets must not happen in the publish path either.
     if (this.backlogBytes > (this.options.maxBacklogBytes ?? DEFAULT_FANOUT_BACKLOG_MAX_BYTES)) this.shed();
     let frames = 0;
-    for (;;) {
-      if (!this.round) {
-        if (this.queued.length === 0) return false;
-        this.startRound();
+    while (this.backlog.length > 0) {
+      if (!this.cursor) {
+        this.cursor = this.members.values();
+        this.pass++;
+        this.passVisited = false;
       }
-      const round = this.round!;
-      const cursor = this.cursor!;
+      const cursor = this.cursor;
       for (;;) {
         if (frames >= budget) return true;
         const next = cursor.next();
         if (next.done) break;
-        frames += round.length;
-        this.visit(next.value, round);
+        this.passVisited = true;
+        frames += this.visit(next.value);
       }
-      this.finishRound();
+      this.endPass();
     }
+    return false;
   }
 
-  private startRound(): void {
-    this.round = this.queued;
-    this.queued = [];
-    this.cursor = this.clients.values();
-    this.tally = new Uint32Array(this.round.length * 2);
-  }
-
-  private visit(client: FeedClient, round: readonly EventFrames[]): void {
-    const column = client.clientMode === 'raw' ? 0 : 1;
-    const tally = this.tally!;
+  /** Hands the member what it has not had; returns how many events that was. */
+  private visit(member: FeedMember): number {
+    const backlog = this.backlog;
+    const from = Math.max(member.handed + 1 - this.backlogFirst, 0);
+    const count = backlog.length - from;
+    if (count <= 0) return 0;
+    // Up to the last event queued now: one passed on meanwhile (a delivery cannot cause one, but be safe) waits.
+    const last = backlog.length - 1;
+    member.handed = this.backlogFirst + last;
+    const { client } = member;
     try {
-      if (round.length === 1) {
-        if (client.deliver(round[0]!.event, round[0]!)) tally[column]!++;
-        return;
+      if (count === 1) {
+        const entry = backlog[from]!;
+        if (client.deliver(entry.frames.event, entry.frames)) this.count(entry, member.raw);
+        return 1;
       }
       client.hold();
       try {
-        for (let i = 0; i < round.length; i++) if (client.deliver(round[i]!.event, round[i]!)) tally[i * 2 + column]!++;
+        for (let i = from; i <= last; i++) {
+          const entry = backlog[i]!;
+          if (client.deliver(entry.frames.event, entry.frames)) this.count(entry, member.raw);
+        }
       } finally {
         client.release();
       }
     } catch (err) {
       this.logger.error({ bot: this.bot.tag, err }, 'delivering to a client failed');
     }
+    return count;
   }
 
-  /** Every client has been offered the round (or was cut): its events leave the backlog and are counted. */
-  private finishRound(): void {
-    const round = this.round!;
-    const tally = this.tally!;
-    this.round = undefined;
+  private count(entry: BacklogEntry, raw: boolean): void {
+    if (raw) entry.raw++;
+    else entry.gateway++;
+  }
+
+  /** The pass has visited every client: the events it completed leave the backlog. */
+  private endPass(): void {
     this.cursor = undefined;
-    this.tally = undefined;
+    let done = 0;
+    while (done < this.backlog.length && this.backlog[done]!.lastPass <= this.pass) done++;
+    this.drop(done);
+  }
+
+  /** The `count` oldest events leave the backlog, counted (metrics) and noted as delivered. */
+  private drop(count: number): void {
+    if (count === 0) return;
+    const gone = this.backlog.splice(0, count);
+    this.backlogFirst += count;
     let last: BusEvent | undefined;
-    for (let i = 0; i < round.length; i++) {
-      const event = round[i]!.event;
-      round[i]!.release();
+    for (const entry of gone) {
+      const { event } = entry.frames;
+      entry.frames.release();
       this.backlogBytes -= event.body.length;
-      const raw = tally[i * 2]!;
-      const gateway = tally[i * 2 + 1]!;
-      if (raw + gateway === 0) continue;
+      if (entry.raw + entry.gateway === 0) continue;
       last = event;
-      this.options.onFannedOut?.(this.bot, event, { raw, gateway });
+      this.options.onFannedOut?.(this.bot, event, { raw: entry.raw, gateway: entry.gateway });
     }
     if (last) this.noteDelivered(last);
   }
 
   /**
-   * Over the bound: every client that has not had the oldest queued events is behind by more than the bound, so it
-   * is closed as a slow consumer (it resumes from the history) and those events leave the backlog — until it fits.
+   * Over the bound: the oldest events leave the backlog until it fits, and every client not yet handed all of them
+   * is behind by more than the bound, so it is closed as a slow consumer (it resumes from the history).
    */
   private shed(): void {
     const max = this.options.maxBacklogBytes ?? DEFAULT_FANOUT_BACKLOG_MAX_BYTES;
-    const cut = new Set<FeedClient>();
-    while (this.backlogBytes > max && (this.round || this.queued.length > 0)) {
-      if (!this.round) this.startRound();
-      const cursor = this.cursor!;
-      for (let next = cursor.next(); !next.done; next = cursor.next()) {
-        if (!cut.has(next.value) && next.value.fellBehind()) cut.add(next.value);
-      }
-      this.finishRound();
+    let count = 0;
+    let bytes = this.backlogBytes;
+    while (bytes > max && count < this.backlog.length) bytes -= this.backlog[count++]!.frames.event.body.length;
+    if (count === 0) return;
+    // A client must have had every event that leaves: up to number backlogFirst + count - 1.
+    const mustHave = this.backlogFirst + count - 1;
+    let cut = 0;
+    for (const member of this.members.values()) {
+      if (member.handed >= mustHave) continue;
+      member.handed = Math.max(member.handed, mustHave);
+      if (member.client.fellBehind()) cut++;
     }
-    this.counters.fanOutBacklogCloses += cut.size;
-    if (cut.size > 0) {
+    this.drop(count);
+    this.counters.fanOutBacklogCloses += cut;
+    if (cut > 0) {
       this.logger.warn(
-        { bot: this.bot.tag, clients: cut.size, backlogBytes: this.backlogBytes, maxBacklogBytes: max },
+        { bot: this.bot.tag, clients: cut, backlogBytes: this.backlogBytes, maxBacklogBytes: max },
         'fan-out fell behind FANOUT_BACKLOG_MAX_BYTES: clients closed as slow consumers (they resume with after)',
       );
     }
@@ -297,8 +365,8 @@ export class BotFeed implements FanOutSource {
 
   async stop(): Promise<void> {
     this.stopped = true;
-    this.round = undefined;
-    this.queued = [];
+    this.backlogFirst = this.nextNumber;
+    this.backlog = [];
     this.backlogBytes = 0;
     this.cursor = undefined;
     this.scheduler.forget(this);
@@ -335,7 +403,7 @@ export class BotFeeds {
       feed = new BotFeed(bot, this.events, this.logger, this.counters, this.scheduler, this.fanOut);
       this.feeds.set(bot.reveal(), feed);
     }
-    feed.clients.add(client);
+    feed.add(client);
     try {
       await feed.ready;
     } catch (err) {
@@ -348,7 +416,7 @@ export class BotFeeds {
   /** Removes the client; the last one out stops the feed (in the background). */
   leave(bot: AppSecret, client: FeedClient): void {
     const feed = this.feeds.get(bot.reveal());
-    if (!feed || !feed.clients.delete(client) || feed.clients.size > 0) return;
+    if (!feed || !feed.remove(client) || feed.clientCount > 0) return;
     this.feeds.delete(bot.reveal());
     feed.stop().catch((err: unknown) => {
       this.logger.warn({ bot: bot.tag, err }, 'unsubscribing failed');
@@ -359,7 +427,7 @@ export class BotFeeds {
   snapshot(): { bot: string; clients: number; seq: number | undefined; backlogBytes: number }[] {
     return [...this.feeds.values()].map((feed) => ({
       bot: feed.bot.tag,
-      clients: feed.clients.size,
+      clients: feed.clientCount,
       seq: feed.seq,
       backlogBytes: feed.backlogBytes,
     }));
