@@ -1,0 +1,82 @@
+/**
+ * What the S1 closed-loop load generator itself costs, paired: each round starts a fresh server (pinned to
+ * SERVER_CORES, default core 0) for each generator script in turn and runs that script on core 1, then prints the
+ * generator's own CPU µs per acknowledged event beside the server's figures; medians at the end.
+ *
+ *   node --import tsx bench/generator-cost.ts ceiling|tsx|dist [generator.ts …]
+ *
+ * `ceiling` serves with bench/ceiling.ts, `tsx` with apps/relay/src/main.ts, `dist` with dist/hookway.mjs (`pnpm
+ * build` first). Generators default to bench/load.ts; they must print load.ts's JSON line with
+ * `generatorCpuUsPerEvent`. ROUNDS (3), DURATION_MS (5 000) and IN_FLIGHT (32) are passed on. Linux only (/proc).
+ */
+import { spawn } from 'node:child_process';
+import { ROOT, freePort, runLoadOnCore1, waitFor } from './processes.ts';
+
+const server = process.argv[2] ?? 'ceiling';
+if (!['ceiling', 'tsx', 'dist'].includes(server)) throw new Error(`server: ceiling, tsx or dist, not ${server}`);
+const generators = process.argv.length > 3 ? process.argv.slice(3) : ['bench/load.ts'];
+const rounds = Number(process.env.ROUNDS ?? 3);
+const durationMs = process.env.DURATION_MS ?? '5000';
+const SECRET = 'BenchSecret0123456789';
+
+interface Result {
+  eventsPerSec: number;
+  acked: number;
+  delivered: number;
+  failed: number;
+  cpuUsPerEvent: number;
+  generatorCpuUsPerEvent: number;
+  generatorCpuPct: number;
+  generatorUserSysUsPerEvent: number[];
+}
+
+async function runOnce(generator: string): Promise<Result> {
+  const port = await freePort();
+  const script =
+    server === 'ceiling'
+      ? ['--import', 'tsx', 'bench/ceiling.ts']
+      : server === 'tsx'
+        ? ['--import', 'tsx', 'apps/relay/src/main.ts']
+        : [`${ROOT}dist/hookway.mjs`];
+  const child = spawn('taskset', ['-c', process.env.SERVER_CORES ?? '0', process.execPath, ...script], {
+    cwd: ROOT,
+    env: {
+      ...process.env,
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'warn',
+      PORT: String(port),
+      CLIENT_KEYS_FILE: `/tmp/hookway-gen-${process.pid}.json`,
+    },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  const url = `http://127.0.0.1:${port}`;
+  try {
+    await waitFor(async () => (await fetch(server === 'ceiling' ? url : `${url}/readyz`)).status > 0, server, [child]);
+    return runLoadOnCore1<Result>(generator, { TARGET: url, SECRET, SERVER_PIDS: String(child.pid), DURATION_MS: durationMs });
+  } finally {
+    const exited = new Promise((r) => child.once('exit', r));
+    child.kill('SIGTERM');
+    await exited;
+  }
+}
+
+const byGenerator = new Map<string, Result[]>(generators.map((g) => [g, []]));
+for (let round = 1; round <= rounds; round++) {
+  for (const generator of generators) {
+    const r = await runOnce(generator);
+    byGenerator.get(generator)!.push(r);
+    const { eventsPerSec, acked, delivered, failed, cpuUsPerEvent, generatorCpuUsPerEvent, generatorUserSysUsPerEvent, generatorCpuPct } =
+      r;
+    process.stdout.write(
+      `round ${round} ${server} ${generator}: ${JSON.stringify({ eventsPerSec, acked, delivered, failed, cpuUsPerEvent, generatorCpuUsPerEvent, generatorUserSysUsPerEvent, generatorCpuPct })}\n`,
+    );
+  }
+}
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+for (const [generator, rs] of byGenerator) {
+  process.stdout.write(
+    `median ${server} ${generator}: events/s ${median(rs.map((r) => r.eventsPerSec))}, server CPU µs/event ` +
+      `${median(rs.map((r) => r.cpuUsPerEvent))}, generator CPU µs/event ${median(rs.map((r) => r.generatorCpuUsPerEvent))} ` +
+      `(${median(rs.map((r) => r.generatorCpuPct))} % of its core)\n`,
+  );
+}
