@@ -9,7 +9,8 @@
  *
  * `ceiling` serves with bench/ceiling.ts, `tsx` with apps/relay/src/main.ts, `dist` with dist/hookway.mjs (`pnpm
  * build` first). Generators default to bench/load.ts; they must print load.ts's JSON line with
- * `generatorCpuUsPerEvent`. ROUNDS (3), DURATION_MS (5 000) and IN_FLIGHT (32) are passed on. Linux only (/proc).
+ * `generatorCpuUsPerEvent`. ROUNDS (3), DURATION_MS (5 000) and IN_FLIGHT (32) are passed on; the server inherits
+ * the environment (e.g. VERIFY_THREADS; NODE_OPTIONS reaches the generator too). Linux only (/proc).
  */
 import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
