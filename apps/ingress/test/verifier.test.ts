@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import nacl from 'tweetnacl';
 import { AppSecret, deriveSeed, signDispatch } from '@hookway/protocol';
-import { createVerifyPool, inlineVerifier, verifyThreadCount, type DispatchVerifier } from '../src/verifier.ts';
+import { BATCH_MAX, createVerifyPool, inlineVerifier, verifyThreadCount, type DispatchVerifier } from '../src/verifier.ts';
 import { V4 } from './vectors.ts';
 import { SECRET } from './harness.ts';
 
@@ -97,6 +97,19 @@ describe('the verify pool', () => {
     expect(await first).toEqual({ ok: true });
     expect(await second).toEqual({ ok: true });
     expect(await v.verify(secret, V4.timestamp, V4.signature, utf8(V4.body))).toEqual({ ok: true });
+  });
+
+  it("hands a turn's signatures to a thread in batches of at most BATCH_MAX, so the thread is answered batch by batch", async () => {
+    // A stand-in thread that answers `valid` for a batch within the bound and `unreadable` (→ busy) for a bigger one.
+    const threadSource = `require('node:worker_threads').parentPort.on('message', (m) => {
+      const results = new Uint8Array(m.count).fill(m.count <= ${BATCH_MAX} ? 1 : 2);
+      require('node:worker_threads').parentPort.postMessage(results, [results.buffer]);
+    });`;
+    const v = createVerifyPool({ threads: 1, threadSource });
+    pools.push(v);
+    const secret = AppSecret.of(SECRET);
+    const turn = Array.from({ length: BATCH_MAX * 3 + 1 }, () => v.verify(secret, V4.timestamp, V4.signature, utf8(V4.body)));
+    expect(await Promise.all(turn.map(async (x) => x))).toEqual(turn.map(() => ({ ok: true })));
   });
 
   it('answers every signature already handed in when closed, then refuses new ones', async () => {
