@@ -12,9 +12,8 @@
  * `generatorCpuUsPerEvent`. ROUNDS (3), DURATION_MS (5 000) and IN_FLIGHT (32) are passed on; the server inherits
  * the environment (e.g. VERIFY_THREADS; NODE_OPTIONS reaches the generator too). Linux only (/proc).
  */
-import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
-import { ROOT, freePort, runLoadOnCore1, waitFor } from './processes.ts';
+import { ROOT, freePort, processGroup, runLoadOnCore1, waitFor } from './processes.ts';
 
 const server = process.argv[2] ?? 'ceiling';
 if (!['ceiling', 'tsx', 'dist'].includes(server)) throw new Error(`server: ceiling, tsx or dist, not ${server}`);
@@ -56,17 +55,13 @@ async function runOnce(generator: string): Promise<Result> {
       : server === 'tsx'
         ? ['--import', 'tsx', 'apps/relay/src/main.ts']
         : [`${ROOT}dist/hookway.mjs`];
-  const child = spawn('taskset', ['-c', process.env.SERVER_CORES ?? '0', process.execPath, ...script], {
-    cwd: ROOT,
-    env: {
-      ...process.env,
-      HOST: '127.0.0.1',
-      LOG_LEVEL: 'warn',
-      PORT: String(port),
-      CLIENT_KEYS_FILE: `/tmp/hookway-gen-${process.pid}.json`,
-    },
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
+  const group = processGroup();
+  const child = group.launch(
+    process.execPath,
+    script,
+    { PORT: String(port), CLIENT_KEYS_FILE: `/tmp/hookway-gen-${process.pid}.json` },
+    { cores: process.env.SERVER_CORES ?? '0' },
+  );
   const url = `http://127.0.0.1:${port}`;
   try {
     await waitFor(async () => (await fetch(server === 'ceiling' ? url : `${url}/readyz`)).status > 0, server, [child]);
@@ -78,9 +73,7 @@ async function runOnce(generator: string): Promise<Result> {
     r.serverAllThreadsUsPerEvent = Number(((processMicros(pid) - allBefore) / r.delivered).toFixed(1));
     return r;
   } finally {
-    const exited = new Promise((r) => child.once('exit', r));
-    child.kill('SIGTERM');
-    await exited;
+    await group.stop();
   }
 }
 

@@ -11,9 +11,8 @@
  * VERIFY_THREADS=auto then starts one verify thread). NODE_FLAGS adds node options (e.g. `--max-semi-space-size=4`).
  * Linux only (/proc).
  */
-import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { ROOT, freePort, runLoadOnCore1, waitFor } from './processes.ts';
+import { ROOT, freePort, processGroup, runLoadOnCore1, waitFor } from './processes.ts';
 
 /** `tsx`, `dist`, or the path of another built file (e.g. one built from an earlier commit, for before/after). */
 const mode = process.argv[2] === 'tsx' || process.argv[2] === undefined ? 'tsx' : process.argv[2];
@@ -40,15 +39,10 @@ function rssMiB(pid: number): number {
 const port = await freePort();
 const env = { PORT: String(port), CLIENT_KEYS_FILE: `/tmp/hookway-cost-${process.pid}.json`, ...extraEnv };
 const script = mode === 'tsx' ? ['--import', 'tsx', 'apps/relay/src/main.ts'] : [mode === 'dist' ? `${ROOT}dist/hookway.mjs` : mode];
-const child = spawn(
-  'taskset',
-  ['-c', process.env.SERVER_CORES ?? '0', process.execPath, ...(process.env.NODE_FLAGS?.split(' ').filter(Boolean) ?? []), ...script],
-  {
-    cwd: ROOT,
-    env: { ...process.env, HOST: '127.0.0.1', LOG_LEVEL: 'warn', ...env },
-    stdio: ['ignore', 'ignore', 'inherit'],
-  },
-);
+const group = processGroup();
+const child = group.launch(process.execPath, [...(process.env.NODE_FLAGS?.split(' ').filter(Boolean) ?? []), ...script], env, {
+  cores: process.env.SERVER_CORES ?? '0',
+});
 const url = `http://127.0.0.1:${port}`;
 try {
   await waitFor(async () => (await fetch(`${url}/readyz`)).status === 200, 'relay', [child]);
@@ -80,7 +74,5 @@ try {
     })}\n`,
   );
 } finally {
-  const exited = new Promise((r) => child.once('exit', r));
-  child.kill('SIGTERM');
-  await exited;
+  await group.stop();
 }

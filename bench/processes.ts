@@ -109,8 +109,9 @@ export const hasTaskset = (() => {
   }
 })();
 
-export const pinned = (core: number, command: string, args: string[]): [string, string[]] =>
-  hasTaskset ? ['taskset', ['-c', String(core), command, ...args]] : [command, args];
+/** `command` under `taskset -c <cores>` (a core, or a list such as `0,1`), when taskset is there. */
+export const pinned = (cores: number | string, command: string, args: string[]): [string, string[]] =>
+  hasTaskset ? ['taskset', ['-c', String(cores), command, ...args]] : [command, args];
 
 /** Moves a running process (every thread of it) onto `core`: for servers another module spawned. */
 export function pinPid(pid: number, core: number): void {
@@ -140,6 +141,10 @@ export async function waitFor(check: () => Promise<boolean>, what: string, child
 export interface LaunchOptions {
   /** false: not pinned (the every-core scenario); default: core 0. */
   readonly pinned?: boolean;
+  /** The cores to pin to when pinned, as taskset takes them (`0`, `0,1`); default `0`. */
+  readonly cores?: string;
+  /** `pipe`: the caller reads the process's standard output (default: ignored). */
+  readonly stdout?: 'ignore' | 'pipe';
   /** Working directory (default: SERVER_ROOT for Hookway's scripts, ROOT for bench/ scripts). */
   readonly cwd?: string;
   /** Extra node flags (e.g. `--cpu-prof`). */
@@ -147,7 +152,7 @@ export interface LaunchOptions {
 }
 
 export interface ProcessGroup {
-  /** Starts `command` on core 0 with the servers' environment. */
+  /** Starts `command` on core 0 (or `options.cores`) with the servers' environment. */
   readonly launch: (command: string, args: string[], env?: Record<string, string>, options?: LaunchOptions) => ChildProcess;
   /** Starts a Node server script on a free port and resolves with its base URL once it answers (`/readyz` 200). */
   readonly node: (script: string, env?: Record<string, string>) => Promise<string>;
@@ -162,11 +167,11 @@ export interface ProcessGroup {
 export function processGroup(): ProcessGroup {
   const children: ChildProcess[] = [];
   const launch = (command: string, args: string[], env: Record<string, string> = {}, options: LaunchOptions = {}) => {
-    const [cmd, argv] = options.pinned === false ? [command, args] : pinned(0, command, args);
+    const [cmd, argv] = options.pinned === false ? [command, args] : pinned(options.cores ?? 0, command, args);
     const child = spawn(cmd, argv, {
       cwd: options.cwd ?? ROOT,
       env: { ...process.env, HOST: '127.0.0.1', LOG_LEVEL: 'warn', ...env },
-      stdio: ['ignore', 'ignore', 'inherit'],
+      stdio: ['ignore', options.stdout ?? 'ignore', 'inherit'],
     });
     children.push(child);
     return child;

@@ -9,9 +9,8 @@
  *
  * NODE_FLAGS adds node options to the server (e.g. `--trace-gc-nvp`); RAW_OUT=file keeps the server's whole output. Linux only (taskset, SIGUSR2).
  */
-import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
-import { ROOT, freePort, runLoadOnCore1, waitFor } from './processes.ts';
+import { ROOT, freePort, processGroup, runLoadOnCore1, waitFor } from './processes.ts';
 
 const file = process.argv[2] === undefined || process.argv[2] === 'dist' ? `${ROOT}dist/hookway.mjs` : process.argv[2];
 const extraEnv = Object.fromEntries(process.argv.slice(3).map((kv) => kv.split('=', 2) as [string, string]));
@@ -26,20 +25,15 @@ const nodeFlags = [
   `${ROOT}bench/loop-delay-probe.mjs`,
   ...(process.env.NODE_FLAGS?.split(' ').filter(Boolean) ?? []),
 ];
-const child = spawn('taskset', ['-c', '0', process.execPath, ...nodeFlags, file], {
-  cwd: ROOT,
-  env: {
-    ...process.env,
-    HOST: '127.0.0.1',
-    LOG_LEVEL: 'warn',
-    PORT: String(port),
-    CLIENT_KEYS_FILE: `/tmp/hookway-stalls-${process.pid}.json`,
-    ...extraEnv,
-  },
-  stdio: ['ignore', 'pipe', 'inherit'],
-});
+const group = processGroup();
+const child = group.launch(
+  process.execPath,
+  [...nodeFlags, file],
+  { PORT: String(port), CLIENT_KEYS_FILE: `/tmp/hookway-stalls-${process.pid}.json`, ...extraEnv },
+  { stdout: 'pipe' },
+);
 let out = '';
-child.stdout.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
+child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
 const url = `http://127.0.0.1:${port}`;
 
 /** Asks the probe for its marker and waits until it is in the output. */
@@ -107,7 +101,5 @@ try {
   }
 } finally {
   if (process.env.RAW_OUT) writeFileSync(process.env.RAW_OUT, out);
-  const exited = new Promise((r) => child.once('exit', r));
-  child.kill('SIGTERM');
-  await exited;
+  await group.stop();
 }
