@@ -18,21 +18,13 @@ import { connect, type AddressInfo } from 'node:net';
 import { verifyDispatch } from '@hookway/protocol';
 import { connectHttp, ResponseParser, type ParsedResponse } from './lean-http-client.ts';
 import { presignEvents } from './post.ts';
+import { selfChecks } from './self-check.ts';
 
-let checks = 0;
-const check = (what: string, fn: () => void) => {
-  try {
-    fn();
-    checks++;
-  } catch (err) {
-    process.stderr.write(`lean-http-check: FAILED: ${what}\n${String(err)}\n`);
-    process.exit(1);
-  }
-};
+const { check, passed } = selfChecks('lean-http-check');
 
 // A response the parser lost would leave a request waiting forever: fail instead.
 const watchdog = setTimeout(() => {
-  process.stderr.write(`lean-http-check: FAILED: timed out after ${checks} checks (a response was never reported)\n`);
+  process.stderr.write(`lean-http-check: FAILED: timed out after ${passed()} checks (a response was never reported)\n`);
   process.exit(1);
 }, 20_000);
 
@@ -207,4 +199,4 @@ posting.close();
 await Promise.all([connection.closed, posting.closed]);
 server.close();
 clearTimeout(watchdog);
-process.stdout.write(`lean-http-check: ok (${checks} checks)\n`);
+process.stdout.write(`lean-http-check: ok (${passed()} checks)\n`);

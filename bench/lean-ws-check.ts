@@ -18,17 +18,9 @@ import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { connectLean, FrameParser } from './lean-ws-client.ts';
 import { eventNumberIn, idNeedle } from './proc-stats.ts';
+import { selfChecks } from './self-check.ts';
 
-let checks = 0;
-const check = (what: string, fn: () => void) => {
-  try {
-    fn();
-    checks++;
-  } catch (err) {
-    process.stderr.write(`lean-ws-check: FAILED: ${what}\n${String(err)}\n`);
-    process.exit(1);
-  }
-};
+const { check, passed } = selfChecks('lean-ws-check');
 
 const listen = (server: Server | ReturnType<typeof createNetServer>) =>
   new Promise<number>((r) => server.listen(0, '127.0.0.1', () => r((server.address() as AddressInfo).port)));
@@ -257,4 +249,4 @@ check('a wrong Sec-WebSocket-Accept is refused', () => assert.match(wrongAccept,
 const forbidden = await refused('HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n');
 check('a 403 is refused', () => assert.match(forbidden, /403/));
 
-process.stdout.write(`lean-ws-check: ok (${checks} checks; ${stream.length} bytes in ${rawChunks.length} reads)\n`);
+process.stdout.write(`lean-ws-check: ok (${passed()} checks; ${stream.length} bytes in ${rawChunks.length} reads)\n`);
