@@ -54,24 +54,31 @@ export function createProxyTrust(entries: readonly string[]): ProxyTrust {
     return verdict;
   };
 
-  const facts = (req: IncomingMessage): ForwardedFacts => {
-    const peer = unmapped(req.socket.remoteAddress ?? '');
-    if (!isTrusted(peer)) return { clientAddress: peer, proto: undefined, host: first(req.headers.host) };
+  /** The client: the peer itself, unless it is a trusted proxy that says (X-Forwarded-For) whom it forwards for. */
+  const clientOf = (req: IncomingMessage, peer: string): string => {
+    const forwardedFor = req.headers['x-forwarded-for'];
+    // Most requests (every webhook sent straight to Hookway) carry none: nothing to split or walk.
+    if (forwardedFor === undefined || !isTrusted(peer)) return peer;
     // The right-most address a trusted proxy appended is the one it saw; walk left past other trusted proxies.
-    const chain = String(req.headers['x-forwarded-for'] ?? '')
+    const chain = String(forwardedFor)
       .split(',')
       .map((a) => unmapped(a.trim()))
       .filter((a) => isIP(a) !== 0);
     let client = peer;
     while (chain.length > 0 && isTrusted(client)) client = chain.pop()!;
+    return client;
+  };
+  const facts = (req: IncomingMessage): ForwardedFacts => {
+    const peer = unmapped(req.socket.remoteAddress ?? '');
+    const clientAddress = clientOf(req, peer);
+    if (!isTrusted(peer)) return { clientAddress, proto: undefined, host: first(req.headers.host) };
     return {
-      clientAddress: client,
+      clientAddress,
       proto: first(req.headers['x-forwarded-proto'])?.toLowerCase(),
       host: first(req.headers['x-forwarded-host']) ?? first(req.headers.host),
     };
   };
-  // Per webhook: without X-Forwarded-For the peer is the client, trusted or not; no need for the rest of the facts.
-  const clientAddress = (req: IncomingMessage): string =>
-    req.headers['x-forwarded-for'] === undefined ? unmapped(req.socket.remoteAddress ?? '') : facts(req).clientAddress;
+  // Per webhook: only the client address, not the forwarded protocol and host.
+  const clientAddress = (req: IncomingMessage): string => clientOf(req, unmapped(req.socket.remoteAddress ?? ''));
   return { facts, clientAddress, trusts: (peer) => isTrusted(unmapped(peer)) };
 }
