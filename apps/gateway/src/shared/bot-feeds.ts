@@ -327,7 +327,7 @@ export class BotFeed implements FanOutSource {
     let cut = 0;
     for (const member of this.members.values()) {
       if (member.handed >= mustHave) continue;
-      member.handed = Math.max(member.handed, mustHave);
+      member.handed = mustHave;
       if (member.client.fellBehind()) cut++;
     }
     this.drop(count);
