@@ -1,15 +1,20 @@
 /**
  * Open-loop load generator (fan-out A and B, S1 at a fixed rate, ack latency): one bot, CLIENTS raw clients spread
- * over the servers in WS_TARGETS, signed events posted at a fixed RATE per second for DURATION_MS (open loop:
- * latency includes any queueing). One warm-up event must reach every client first (every subscription live).
+ * over the servers in WS_TARGETS, signed events posted at a fixed RATE per second for DURATION_MS (open loop: event k
+ * goes out at start + k/RATE whatever is still unanswered, and its latencies run from then, including any wait for a
+ * free connection). One warm-up event must reach every client first (every subscription live).
+ * The posting side is lean too, so that its own CPU does not colour the latencies: every request is signed and laid
+ * out before the run (bench/post.ts `presignEvents`, as bench/load.ts does) and written as ready-made bytes over raw
+ * keep-alive connections (bench/lean-http-client.ts `LeanHttpPool`: CONNECTIONS (16) opened ahead, more on demand
+ * up to 256, one request in flight each); every answer's status is read, a POST whose connection closed first fails.
  * Reads the server processes' CPU time (SERVER_PIDS; FRAME_PIDS: the ones sending the frames, default the same)
  * and RSS from /proc. The clients are lean (bench/lean-ws-client.ts: raw sockets, a byte scan for the event number, typed
  * arrays for the bookkeeping), so that one core of generator can take 100 000 frames/s. Prints one JSON line: deliveries expected and made, webhook→client latency over all
  * deliveries, webhook POST → response (ack) latency, POSTs never answered, CPU per event and per frame.
  */
-import { Agent } from 'node:http';
+import { LeanHttpPool } from './lean-http-client.ts';
 import { connectLean, type LeanWs } from './lean-ws-client.ts';
-import { postSignedEvent } from './post.ts';
+import { assertSignaturesLast, presignEvents } from './post.ts';
 import { cpuSecOf, cpuSplitOf, eventNumberIn, idNeedle, percentile, pidsFromEnv, rssBytesOf, writeCallsOf } from './proc-stats.ts';
 
 const target = new URL(process.env.TARGET ?? 'http://127.0.0.1:8000');
@@ -20,17 +25,24 @@ const ratePerSec = Number(process.env.RATE ?? 500);
 const durationMs = Number(process.env.DURATION_MS ?? 10_000);
 /** How long to wait after the last POST for answers and deliveries still due. */
 const drainMs = Number(process.env.DRAIN_MS ?? 10_000);
+/** Connections opened before the run (more are opened while none is idle, up to MAX_CONNECTIONS). */
+const preopenedConnections = Number(process.env.CONNECTIONS ?? 16);
+const MAX_CONNECTIONS = 256;
+/** How long the warm-up event may take to reach every client. */
+const WARMUP_TIMEOUT_MS = 30_000;
 const serverPids = pidsFromEnv('SERVER_PIDS');
 const framePids = process.env.FRAME_PIDS ? pidsFromEnv('FRAME_PIDS') : serverPids;
 
 // The receiving side is kept cheap so that the figures are the server's: lean clients (bench/lean-ws-client.ts),
-// events numbered 1…total (0: the warm-up) and found in a frame by a byte scan, and per-event bookkeeping in typed
-// arrays indexed by that number (no strings, maps or growing arrays per delivery).
+// events numbered 1…total (total + 1: the warm-up) and found in a frame by a byte scan, and per-event bookkeeping in
+// typed arrays indexed by that number (no strings, maps or growing arrays per delivery).
 const total = Math.round((ratePerSec * durationMs) / 1000);
+const warmupEvent = total + 1;
 const idPrefix = `GROUP_AT_MESSAGE_CREATE:fanout${process.pid}n`;
 const needle = idNeedle(idPrefix);
-const agent = new Agent({ keepAlive: true, maxSockets: 256 });
-/** performance.now() when event n's POST went out (0: not yet). */
+const presigned = presignEvents(target, secret, idPrefix, warmupEvent);
+assertSignaturesLast(presigned, WARMUP_TIMEOUT_MS + durationMs + drainMs + 60_000, 'shorten DURATION_MS or DRAIN_MS');
+/** performance.now() when event n was due to go out and was handed to the pool (0: not yet). */
 const sentAtMs = new Float64Array(total + 1);
 /** Deliveries of event n (each client must get each acknowledged event once). */
 const deliveries = new Uint32Array(total + 1);
@@ -45,14 +57,16 @@ let delivered = 0;
 let acked = 0;
 let failed = 0;
 let warm = 0;
+/** Failed POSTs by status (0: the connection closed before the answer, or could not be opened). */
+const failedByStatus: Record<number, number> = {};
 
 function onFrame(buf: Buffer, start: number, end: number, receivedAtMs: number): void {
   const n = eventNumberIn(buf, start, end, needle);
-  if (n < 0 || n > total) return;
-  if (n === 0) {
+  if (n === warmupEvent) {
     warm++;
     return;
   }
+  if (n <= 0 || n > total) return;
   const sent = sentAtMs[n]!;
   if (sent === 0) return;
   delivered++;
@@ -70,9 +84,25 @@ for (let from = 0; from < clientCount; from += 100) {
   clients.push(...(await Promise.all(batch)));
 }
 
+let settleWarmup: (status: number) => void = () => undefined;
+const warmupAnswered = new Promise<number>((r) => (settleWarmup = r));
+const pool = new LeanHttpPool(target.hostname, Number(target.port || 80), MAX_CONNECTIONS, (n, status) => {
+  if (n === warmupEvent) return settleWarmup(status);
+  if (status === 200) {
+    acked++;
+    ackedFlags[n] = 1;
+    ackMs[ackCount++] = performance.now() - sentAtMs[n]!;
+  } else {
+    failed++;
+    failedByStatus[status] = (failedByStatus[status] ?? 0) + 1;
+  }
+});
+await pool.preopen(preopenedConnections);
+
 // Warm-up: one event to every client, so every bot subscription and every client is live before timing.
-const warmStatus = await postSignedEvent(target, agent, secret, `${idPrefix}0`, () => undefined);
-const warmDeadline = Date.now() + 30_000;
+pool.send(presigned.request(warmupEvent), warmupEvent);
+const warmStatus = await warmupAnswered;
+const warmDeadline = Date.now() + WARMUP_TIMEOUT_MS;
 while (warmStatus === 200 && warm < clientCount && Date.now() < warmDeadline) await new Promise((r) => setTimeout(r, 20));
 
 /** [user, system] CPU seconds summed over `pids`. */
@@ -87,25 +117,6 @@ function splitOf(pids: readonly number[]): [number, number] {
   return [user, system];
 }
 
-let seq = 0;
-function postOne(): void {
-  const n = ++seq;
-  let startMs = 0;
-  postSignedEvent(target, agent, secret, `${idPrefix}${n}`, () => {
-    startMs = performance.now();
-    sentAtMs[n] = startMs;
-  }).then(
-    (status) => {
-      if (status === 200) {
-        acked++;
-        ackedFlags[n] = 1;
-        ackMs[ackCount++] = performance.now() - startMs;
-      } else failed++;
-    },
-    () => failed++,
-  );
-}
-
 const ownCpuAtStart = process.cpuUsage();
 const cpuAtStart = cpuSecOf(serverPids);
 const frameCpuAtStart = cpuSecOf(framePids);
@@ -114,12 +125,17 @@ const frameWritesAtStart = writeCallsOf(framePids);
 // A fixed schedule: event k is due at start + k/rate, whatever happened to the ones before it.
 const startedMs = performance.now();
 let posted = 0;
+/** How late the sends went out against the schedule (the 2 ms tick and any stall of this process), worst case. */
+let sendLagMaxMs = 0;
 await new Promise<void>((resolve) => {
   const tick = setInterval(() => {
-    const due = Math.min(total, Math.floor(((performance.now() - startedMs) / 1000) * ratePerSec));
+    const nowMs = performance.now();
+    const due = Math.min(total, Math.floor(((nowMs - startedMs) / 1000) * ratePerSec));
+    if (posted < due) sendLagMaxMs = Math.max(sendLagMaxMs, nowMs - startedMs - ((posted + 1) * 1000) / ratePerSec);
     while (posted < due) {
-      postOne();
-      posted++;
+      const n = ++posted;
+      sentAtMs[n] = nowMs;
+      pool.send(presigned.request(n), n);
     }
     if (posted >= total) {
       clearInterval(tick);
@@ -139,8 +155,8 @@ const frameCpuSec = cpuSecOf(framePids) - frameCpuAtStart;
 const frameSplit = splitOf(framePids).map((sec, i) => sec - frameSplitAtStart[i]!);
 const frameWrites = writeCallsOf(framePids) - frameWritesAtStart;
 const rssMiB = Number((rssBytesOf(serverPids) / 2 ** 20).toFixed(1));
-const closing = Promise.all(clients.map((ws) => ws.close()));
-agent.destroy();
+const connectionsUsed = pool.connectionCount;
+const closing = Promise.all([pool.close(), ...clients.map((ws) => ws.close())]);
 
 let eventsShort = 0;
 let deliveredOfAcked = 0;
@@ -160,6 +176,7 @@ process.stdout.write(
     acked,
     failed,
     unanswered: total - acked - failed,
+    failedByStatus,
     expectedDeliveries: acked * clientCount,
     /** Deliveries of acknowledged events (an event still unanswered at the end may have been delivered too: not counted). */
     delivered: deliveredOfAcked,
@@ -183,6 +200,12 @@ process.stdout.write(
     rssMiB,
     /** The load generator's own CPU over the run (% of its one core): near 100, the figures are the generator's. */
     generatorCpuPct: Math.round(((ownCpu.user + ownCpu.system) / 1000 / windowMs) * 100),
+    /** The load generator's own CPU µs per event posted (posting, answers and deliveries together). */
+    generatorCpuUsPerEvent: Number(((ownCpu.user + ownCpu.system) / total).toFixed(1)),
+    /** The latest a send went out behind its schedule (ms): the generator's own share of the latencies. */
+    sendLagMaxMs: Number(sendLagMaxMs.toFixed(2)),
+    /** Connections open at the end (CONNECTIONS ahead, more while none was idle). */
+    connections: connectionsUsed,
     /** The load generator's own CPU µs per delivery received (its cost, whatever the servers' speed). */
     generatorCpuUsPerFrame: delivered > 0 ? Number(((ownCpu.user + ownCpu.system) / delivered).toFixed(2)) : NaN,
   })}\n`,

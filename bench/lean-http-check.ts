@@ -10,13 +10,16 @@
  *   - trailers after the last chunk, a status line without a reason phrase, `Connection: close` (reported), and
  *     garbage instead of a status line (a protocol error);
  *   - the request bytes of bench/post.ts `presignEvents` are accepted by the real server, which verifies the
- *     signature and finds every id.
+ *     signature and finds every id;
+ *   - `LeanHttpPool` (the open loop's sender): more requests at once than connections, each answered once with its own
+ *     status; a request whose connection the server drops answered 0, a `Connection: close` answer kept, and the
+ *     requests after both still answered on new connections.
  */
 import assert from 'node:assert/strict';
 import { createServer, type IncomingMessage } from 'node:http';
 import { connect, type AddressInfo } from 'node:net';
 import { verifyDispatch } from '@hookway/protocol';
-import { connectHttp, ResponseParser, type ParsedResponse } from './lean-http-client.ts';
+import { connectHttp, LeanHttpPool, ResponseParser, type ParsedResponse } from './lean-http-client.ts';
 import { presignEvents } from './post.ts';
 import { selfChecks } from './self-check.ts';
 
@@ -60,7 +63,11 @@ const server = createServer((req, res) => {
       res.writeHead(ok ? 200 : 401, { 'content-type': 'application/json' }).end('{"op":12,"d":0}');
       return;
     }
-    const [status, text, withLength] = answers[(req.url ?? '/').slice(1)] ?? [404, 'no', false];
+    const kind = (req.url ?? '/').slice(1);
+    // For the pool: a connection dropped with the request unanswered, and an answer that closes its connection.
+    if (kind === 'drop') return void req.socket.destroy();
+    if (kind === 'bye') return void res.writeHead(200, { connection: 'close', 'content-length': 0 }).end();
+    const [status, text, withLength] = answers[kind] ?? [404, 'no', false];
     res.writeHead(status, { 'content-type': 'application/json', ...(withLength ? { 'content-length': Buffer.byteLength(text) } : {}) });
     res.end(text);
   };
@@ -194,9 +201,29 @@ check('pre-signed requests verify and carry their ids', () => {
   assert.equal(presigned.idOf(7), 'CHECK:n000000007');
 });
 
+// The pool: 3 connections at most, 30 requests handed over at once (27 wait), then a dropped and a closing one.
+const poolAnswers = new Map<number, number[]>();
+let poolAnswered: () => void = () => undefined;
+const pool = new LeanHttpPool('127.0.0.1', port, 3, (tag, status) => {
+  poolAnswers.set(tag, [...(poolAnswers.get(tag) ?? []), status]);
+  if (poolAnswers.size === poolKinds.length) poolAnswered();
+});
+const poolKinds = [...Array.from({ length: 30 }, (_, i) => ['chunked', 'refused', 'busy'][i % 3]!), 'drop', 'bye', 'length', 'empty'];
+const allPoolAnswers = new Promise<void>((r) => (poolAnswered = r));
+await pool.preopen(2);
+poolKinds.forEach((kind, tag) => pool.send(Buffer.from(`GET /${kind} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n\r\n`, 'latin1'), tag));
+check('pool: at most its connections while requests wait', () => assert.ok(pool.connectionCount <= 3, `${pool.connectionCount} open`));
+await allPoolAnswers;
+check('pool: every request answered once with its own status; a dropped one 0', () =>
+  assert.deepEqual(
+    poolKinds.map((_, tag) => poolAnswers.get(tag)),
+    poolKinds.map((kind) => [kind === 'drop' ? 0 : kind === 'bye' ? 200 : answers[kind]![0]]),
+  ),
+);
+
 connection.close();
 posting.close();
-await Promise.all([connection.closed, posting.closed]);
+await Promise.all([connection.closed, posting.closed, pool.close()]);
 server.close();
 clearTimeout(watchdog);
 process.stdout.write(`lean-http-check: ok (${passed()} checks)\n`);

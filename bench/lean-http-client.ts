@@ -195,3 +195,159 @@ export function connectHttp(
     });
   });
 }
+
+/**
+ * Open-loop sending over lean keep-alive connections (bench/fanout.ts): requests go out when the caller says, whatever
+ * is still unanswered, each on an idle connection (one request in flight per connection, no pipelining), a new
+ * connection opened when none is idle, up to `maxConnections`; beyond that they wait in order (that wait is the
+ * caller's latency too, as in node's http Agent). Every request is answered once through `onAnswer(tag, status)`:
+ * its HTTP status, or 0 when its connection closed (or could not be opened) before the answer.
+ */
+export class LeanHttpPool {
+  private readonly idle: PooledConnection[] = [];
+  private readonly open = new Set<PooledConnection>();
+  private opening = 0;
+  /** The connects under way (close() waits for them). */
+  private readonly connecting = new Set<Promise<void>>();
+  /** Requests waiting for a connection, oldest first (`waitingHead`: the next one; the arrays are cut when empty). */
+  private waitingRequests: Buffer[] = [];
+  private waitingTags: number[] = [];
+  private waitingHead = 0;
+  private closing = false;
+
+  constructor(
+    private readonly host: string,
+    private readonly port: number,
+    private readonly maxConnections: number,
+    private readonly onAnswer: (tag: number, status: number) => void,
+  ) {}
+
+  /** Opens `count` connections ahead of the load (so the first requests do not pay for the connects); rejects if one cannot be. */
+  async preopen(count: number): Promise<void> {
+    await Promise.all(Array.from({ length: Math.min(count, this.maxConnections) }, () => this.openOne()));
+  }
+
+  /** Sends `request` now on an idle connection, or as soon as one is free; `tag` comes back with its answer. */
+  send(request: Buffer, tag: number): void {
+    const connection = this.idle.pop();
+    if (connection !== undefined) return connection.send(request, tag);
+    this.waitingRequests.push(request);
+    this.waitingTags.push(tag);
+    if (this.open.size + this.opening < this.maxConnections) this.openOne().catch((err: unknown) => this.notOpened(err));
+  }
+
+  /** Connections opened and still open. */
+  get connectionCount(): number {
+    return this.open.size;
+  }
+
+  /** Ends every connection (requests still waiting or in flight are answered 0); resolves once all have closed. */
+  async close(): Promise<void> {
+    this.closing = true;
+    this.failWaiting();
+    // A connection still being opened is closed as soon as it is open (openOne): wait for that too.
+    await Promise.allSettled([...this.connecting]);
+    await Promise.all([...this.open].map((c) => c.close()));
+  }
+
+  /** Opens one connection and gives it the oldest waiting request, if any. */
+  private async openOne(): Promise<void> {
+    this.opening++;
+    const pooled = new PooledConnection(
+      (tag, status, reusable) => {
+        this.onAnswer(tag, status);
+        if (reusable) this.release(pooled);
+      },
+      () => {
+        this.open.delete(pooled);
+        const at = this.idle.indexOf(pooled);
+        if (at >= 0) this.idle.splice(at, 1);
+        // Requests still waiting: a connection in its place.
+        if (!this.closing && this.waitingHead < this.waitingRequests.length && this.open.size + this.opening < this.maxConnections) {
+          this.openOne().catch((err: unknown) => this.notOpened(err));
+        }
+      },
+    );
+    const connected = pooled.connect(this.host, this.port);
+    this.connecting.add(connected);
+    try {
+      await connected;
+    } finally {
+      this.connecting.delete(connected);
+      this.opening--;
+    }
+    this.open.add(pooled);
+    if (this.closing) return pooled.close();
+    this.release(pooled);
+  }
+
+  /** A connection could not be opened: with none left to take them, the waiting requests are answered 0. */
+  private notOpened(err: unknown): void {
+    process.stderr.write(`LeanHttpPool: ${String(err)}\n`);
+    if (this.open.size + this.opening === 0) this.failWaiting();
+  }
+
+  /** A connection with nothing in flight: the oldest waiting request, or the idle list. */
+  private release(connection: PooledConnection): void {
+    if (this.waitingHead < this.waitingRequests.length) {
+      const request = this.waitingRequests[this.waitingHead]!;
+      const tag = this.waitingTags[this.waitingHead++]!;
+      if (this.waitingHead === this.waitingRequests.length) this.clearWaiting();
+      return connection.send(request, tag);
+    }
+    this.idle.push(connection);
+  }
+
+  private failWaiting(): void {
+    for (let i = this.waitingHead; i < this.waitingTags.length; i++) this.onAnswer(this.waitingTags[i]!, 0);
+    this.clearWaiting();
+  }
+
+  private clearWaiting(): void {
+    this.waitingRequests = [];
+    this.waitingTags = [];
+    this.waitingHead = 0;
+  }
+}
+
+/** One pool connection: its request in flight (a tag), answered by the response or, failing that, by the close. */
+class PooledConnection {
+  private connection: LeanHttpConnection | undefined;
+  /** The tag of the request in flight; NaN when none. */
+  private inFlightTag = NaN;
+
+  constructor(
+    private readonly onAnswer: (tag: number, status: number, reusable: boolean) => void,
+    private readonly onGone: () => void,
+  ) {}
+
+  async connect(host: string, port: number): Promise<void> {
+    this.connection = await connectHttp(
+      host,
+      port,
+      (response) => {
+        const tag = this.inFlightTag;
+        if (Number.isNaN(tag)) return void process.stderr.write('LeanHttpPool: a response to no request\n');
+        this.inFlightTag = NaN;
+        // After `Connection: close` the socket ends: the answer stands, the connection is not reused.
+        this.onAnswer(tag, response.status, !response.close);
+      },
+      () => {
+        const tag = this.inFlightTag;
+        this.inFlightTag = NaN;
+        this.onGone();
+        if (!Number.isNaN(tag)) this.onAnswer(tag, 0, false);
+      },
+    );
+  }
+
+  send(request: Buffer, tag: number): void {
+    this.inFlightTag = tag;
+    this.connection!.send(request);
+  }
+
+  close(): Promise<void> {
+    this.connection!.close();
+    return this.connection!.closed;
+  }
+}

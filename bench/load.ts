@@ -13,7 +13,7 @@
  */
 import { connectLean } from './lean-ws-client.ts';
 import { connectHttp, type LeanHttpConnection, type ParsedResponse } from './lean-http-client.ts';
-import { presignEvents } from './post.ts';
+import { assertSignaturesLast, presignEvents } from './post.ts';
 import { delta, readCounters, type NodeCounters } from './redis-stats.ts';
 import { cpuSecOf, cpuSplitOf, eventNumberIn, idNeedle, percentile, pidsFromEnv, rssBytesOf } from './proc-stats.ts';
 
@@ -34,15 +34,7 @@ const total = Math.ceil((presignPerSec * (warmupMs + durationMs)) / 1000) + inFl
 const idPrefix = `GROUP_AT_MESSAGE_CREATE:bench${process.pid}n`;
 const needle = idNeedle(idPrefix);
 const presigned = presignEvents(target, secret, idPrefix, total);
-/** The server refuses a signature older than SIGNATURE_MAX_SKEW_SEC (300 s by default): the run must end well before. */
-const MAX_SIGNATURE_AGE_SEC = 280;
-const oldestAtEndSec = Date.now() / 1000 - presigned.signedFromSec + (warmupMs + durationMs) / 1000;
-if (oldestAtEndSec > MAX_SIGNATURE_AGE_SEC) {
-  throw new Error(
-    `the first pre-signed request would be ${Math.round(oldestAtEndSec)} s old at the end of the run (over ${MAX_SIGNATURE_AGE_SEC}: ` +
-      'SIGNATURE_MAX_SKEW_SEC refuses it): shorten DURATION_MS or lower PRESIGN_PER_SEC',
-  );
-}
+assertSignaturesLast(presigned, warmupMs + durationMs, 'shorten DURATION_MS or lower PRESIGN_PER_SEC');
 
 /** performance.now() when event n's request was written (0: not yet). */
 const sentAtMs = new Float64Array(total + 1);

@@ -90,3 +90,17 @@ export function presignEvents(target: URL, secret: string, idPrefix: string, cou
     signedToSec: Math.floor(Date.now() / 1000),
   };
 }
+
+/** The server refuses a signature older than SIGNATURE_MAX_SKEW_SEC (300 s by default): a run must end well before. */
+const MAX_SIGNATURE_AGE_SEC = 280;
+
+/** Throws when the first of `presigned` would be too old for the server `runMs` from now (the end of the run). */
+export function assertSignaturesLast(presigned: PresignedEvents, runMs: number, settings: string): void {
+  const oldestAtEndSec = Date.now() / 1000 - presigned.signedFromSec + runMs / 1000;
+  if (oldestAtEndSec > MAX_SIGNATURE_AGE_SEC) {
+    throw new Error(
+      `the first pre-signed request would be ${Math.round(oldestAtEndSec)} s old at the end of the run (over ${MAX_SIGNATURE_AGE_SEC}: ` +
+        `SIGNATURE_MAX_SKEW_SEC refuses it): ${settings}`,
+    );
+  }
+}
