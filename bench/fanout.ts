@@ -1,8 +1,9 @@
 /**
  * Open-loop load generator (fan-out A and B, S1 at a fixed rate, ack latency): one bot, CLIENTS raw clients spread
  * over the servers in WS_TARGETS, signed events posted at a fixed RATE per second for DURATION_MS (open loop: event k
- * goes out at start + k/RATE whatever is still unanswered, and its latencies run from then, including any wait for a
- * free connection). One warm-up event must reach every client first (every subscription live).
+ * is due at start + k/RATE whatever is still unanswered; its latencies run from the 2 ms tick that hands it over — how
+ * late that was at worst is `sendLagMaxMs` — and include any wait for a free connection). One warm-up event must
+ * reach every client first (every subscription live).
  * The posting side is lean too, so that its own CPU does not colour the latencies: every request is signed and laid
  * out before the run (bench/post.ts `presignEvents`, as bench/load.ts does) and written as ready-made bytes over raw
  * keep-alive connections (bench/lean-http-client.ts `LeanHttpPool`: CONNECTIONS (16) opened ahead, more on demand
