@@ -6,7 +6,7 @@
  * reach every client first (every subscription live).
  * The posting side is lean too, so that its own CPU does not colour the latencies: every request is signed and laid
  * out before the run (bench/post.ts `presignEvents`, as bench/load.ts does) and written as ready-made bytes over raw
- * keep-alive connections (bench/lean-http-client.ts `LeanHttpPool`: CONNECTIONS (16) opened ahead, more on demand
+ * keep-alive connections (bench/lean-http-client.ts `LeanHttpPool`: one opened whenever a due event finds none idle,
  * up to 256, one request in flight each); every answer's status is read, a POST whose connection closed first fails.
  * Reads the server processes' CPU time (SERVER_PIDS; FRAME_PIDS: the ones sending the frames, default the same)
  * and RSS from /proc. The clients are lean (bench/lean-ws-client.ts: raw sockets, a byte scan for the event number, typed
@@ -26,8 +26,7 @@ const ratePerSec = Number(process.env.RATE ?? 500);
 const durationMs = Number(process.env.DURATION_MS ?? 10_000);
 /** How long to wait after the last POST for answers and deliveries still due. */
 const drainMs = Number(process.env.DRAIN_MS ?? 10_000);
-/** Connections opened before the run (more are opened while none is idle, up to MAX_CONNECTIONS). */
-const preopenedConnections = Number(process.env.CONNECTIONS ?? 16);
+/** At most this many connections (more requests wait for one, as with node's http Agent of maxSockets 256 before). */
 const MAX_CONNECTIONS = 256;
 /** How long the warm-up event may take to reach every client. */
 const WARMUP_TIMEOUT_MS = 30_000;
@@ -98,7 +97,6 @@ const pool = new LeanHttpPool(target.hostname, Number(target.port || 80), MAX_CO
     failedByStatus[status] = (failedByStatus[status] ?? 0) + 1;
   }
 });
-await pool.preopen(preopenedConnections);
 
 // Warm-up: one event to every client, so every bot subscription and every client is live before timing.
 pool.send(presigned.request(warmupEvent), warmupEvent);
@@ -205,7 +203,7 @@ process.stdout.write(
     generatorCpuUsPerEvent: Number(((ownCpu.user + ownCpu.system) / total).toFixed(1)),
     /** The latest a send went out behind its schedule (ms): the generator's own share of the latencies. */
     sendLagMaxMs: Number(sendLagMaxMs.toFixed(2)),
-    /** Connections open at the end (CONNECTIONS ahead, more while none was idle). */
+    /** Connections open at the end (one was opened whenever a due event found none idle). */
     connections: connectionsUsed,
     /** The load generator's own CPU µs per delivery received (its cost, whatever the servers' speed). */
     generatorCpuUsPerFrame: delivered > 0 ? Number(((ownCpu.user + ownCpu.system) / delivered).toFixed(2)) : NaN,

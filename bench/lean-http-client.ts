@@ -201,7 +201,10 @@ export function connectHttp(
  * is still unanswered, each on an idle connection (one request in flight per connection, no pipelining), a new
  * connection opened when none is idle, up to `maxConnections`; beyond that they wait in order (that wait is the
  * caller's latency too, as in node's http Agent). Every request is answered once through `onAnswer(tag, status)`:
- * its HTTP status, or 0 when its connection closed (or could not be opened) before the answer.
+ * its HTTP status, or 0 when its connection closed (or could not be opened) before the answer. Connections are opened
+ * only for a request that is waiting, never ahead: node's server treats a connection that has sent nothing for its
+ * headers timeout as a slow request and answers it 408 unasked (Hookway's HTTP_HEADERS_TIMEOUT_MS: 5 s), which a
+ * request written at that moment would take for its own answer.
  */
 export class LeanHttpPool {
   private readonly idle: PooledConnection[] = [];
@@ -221,11 +224,6 @@ export class LeanHttpPool {
     private readonly maxConnections: number,
     private readonly onAnswer: (tag: number, status: number) => void,
   ) {}
-
-  /** Opens `count` connections ahead of the load (so the first requests do not pay for the connects); rejects if one cannot be. */
-  async preopen(count: number): Promise<void> {
-    await Promise.all(Array.from({ length: Math.min(count, this.maxConnections) }, () => this.openOne()));
-  }
 
   /** Sends `request` now on an idle connection, or as soon as one is free; `tag` comes back with its answer. */
   send(request: Buffer, tag: number): void {
