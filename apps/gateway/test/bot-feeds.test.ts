@@ -5,7 +5,7 @@ import { AppSecret } from '@hookway/protocol';
 import { until } from '@hookway/testkit';
 import { BotFeeds } from '../src/shared/bot-feeds.ts';
 import type { FeedClient } from '../src/shared/feed-client.ts';
-import { framesOf, type EventFrames, type PreparedFrame } from '../src/shared/frames.ts';
+import { framesOf, type EventFrames, type PreparedFrame, type RawRun } from '../src/shared/frames.ts';
 
 const BOT = AppSecret.of('feedBot1');
 
@@ -50,6 +50,20 @@ class WriteRecorder extends Recorder {
     this.onDeliver();
     this.onDeliver = () => {};
     return super.deliver(event);
+  }
+}
+
+/** Takes several events at once as a raw run (answering `answer`), and single events like any client. */
+class RunRecorder extends WriteRecorder {
+  readonly runs: RawRun[] = [];
+  constructor(private readonly answer: boolean | undefined) {
+    super();
+  }
+  deliverRawRun(run: RawRun): boolean | undefined {
+    if (this.answer === undefined) return undefined;
+    this.runs.push(run);
+    if (this.answer) this.writes.push([run.first.seq, run.last.seq]);
+    return this.answer;
   }
 }
 
@@ -184,6 +198,36 @@ describe('BotFeeds', () => {
     expect(fannedOut).toEqual([
       [1, 4],
       [2, 4],
+    ]);
+    await feeds.close();
+    await bus.close();
+  });
+
+  it('joins the events a pass hands several clients into one raw run, built once, and counts what each took', async () => {
+    const bus = new MemoryEventLog(limits);
+    const fannedOut: [number, number][] = [];
+    const feeds = new BotFeeds(bus, silent, { onFannedOut: (_bot, e, n) => fannedOut.push([e.seq, n.raw]) });
+    const [a, b] = [new RunRecorder(true), new RunRecorder(true)];
+    const oneByOne = new RunRecorder(undefined);
+    const cut = new RunRecorder(false);
+    for (const client of [a, oneByOne, cut, b]) await feeds.join(BOT, client);
+    // Three events before the fan-out's first turn: every client is due all three in the same pass.
+    await Promise.all(['{"n":1}', '{"n":2}', 'x'.repeat(300)].map((body) => bus.publish(BOT, { body: Buffer.from(body) })));
+    await feeds.drained();
+
+    expect([a.writes, b.writes]).toEqual([[[1, 3]], [[1, 3]]]);
+    const [run] = a.runs as [RawRun];
+    expect(b.runs[0]).toBe(run); // joined once for both
+    const history = (await bus.history(BOT)).events;
+    expect(run.wire).toEqual(Buffer.concat(history.map((e) => framesOf(e).raw().wire)));
+    expect(run.payloadBytes).toBe(history.reduce((n, e) => n + e.body.length, 0));
+    // A client that takes events one by one still gets them in one held write; one that could not take the run gets nothing.
+    expect(oneByOne.writes).toEqual([[1, 2, 3]]);
+    expect([cut.runs.length, cut.writes]).toEqual([1, []]);
+    expect(fannedOut).toEqual([
+      [1, 3],
+      [2, 3],
+      [3, 3],
     ]);
     await feeds.close();
     await bus.close();

@@ -2,7 +2,7 @@ import { connect as tcpConnect, type Socket } from 'node:net';
 import { once } from 'node:events';
 import { describe, expect, it } from 'vitest';
 import { AppSecret } from '@hookway/protocol';
-import { groupAtMessage, idOf } from '@hookway/testkit';
+import { c2cMessage, groupAtMessage, idOf } from '@hookway/testkit';
 import { accessToken, BOT, FakeQqApi, gatewayFixture, memoryStores, SECRET, sessionIdOf, type RunningGateway } from './gateway-fixture.ts';
 
 const { start, connect, open, identified } = gatewayFixture();
@@ -89,6 +89,20 @@ describe('frames built once', () => {
     const expected = Buffer.concat(bodies.map((body) => Buffer.concat([header(Buffer.byteLength(body)), Buffer.from(body)])));
     expect(await readBytes(socket, expected.length)).toEqual(expected);
     socket.destroy();
+  });
+
+  it('hands a burst to unfiltered raw clients as one run of the same frames, and to filtered ones only their events', async () => {
+    const g = await start();
+    const sockets = [await rawSocket(g, `/ws?secret=${SECRET}`), await rawSocket(g, `/ws/${SECRET}`)];
+    const filtered = await connect(g, `/ws?secret=${SECRET}&events=C2C_MESSAGE_CREATE`);
+    // Published within one turn: the fan-out's first pass is due all of them at once.
+    const bodies = [eventOfSize(100), c2cMessage(), eventOfSize(126), eventOfSize(70000), c2cMessage({ content: 'last' })];
+    for (const body of bodies) expect((await g.publish(body)).status).toBe('accepted');
+    const expected = Buffer.concat(bodies.map((body) => Buffer.concat([header(Buffer.byteLength(body)), Buffer.from(body)])));
+    for (const socket of sockets) expect(await readBytes(socket, expected.length)).toEqual(expected);
+    expect(await filtered.waitForFrames(2)).toEqual([bodies[1], bodies[4]]);
+    expect(g.gateway.stats()).toMatchObject({ framesSent: 2 * bodies.length + 2 });
+    for (const socket of sockets) socket.destroy();
   });
 
   it('gives every gateway session of a bot the same dispatch bytes, numbered by the bot’s stream (s = seq + 1)', async () => {

@@ -117,6 +117,10 @@ export class RawClient extends StreamClient {
     return this.visible(event) ? frames.raw() : undefined;
   }
 
+  protected override rendersEveryEventRaw(): boolean {
+    return this.keyGrant?.events === undefined && this.view.events === undefined;
+  }
+
   private visible(event: BusEvent): boolean {
     const { events } = this.view;
     if (this.keyGrant?.events === undefined && events === undefined) return true;

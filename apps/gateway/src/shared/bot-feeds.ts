@@ -3,7 +3,7 @@ import type { AppSecret } from '@hookway/protocol';
 import type { ClientMode, Logger } from '@hookway/runtime';
 import { FanOutScheduler, type FanOutSource } from './fan-out.ts';
 import type { FeedClient } from './feed-client.ts';
-import { framesOf, type EventFrames } from './frames.ts';
+import { framesOf, RawRun, type EventFrames } from './frames.ts';
 
 type FeedEventLog = Pick<EventLog, 'subscribe' | 'markDelivered' | 'head' | 'history'>;
 
@@ -84,6 +84,8 @@ export class BotFeed implements FanOutSource {
   private pass = 0;
   /** Whether the current pass has visited a client yet. */
   private passVisited = false;
+  /** The last run of backlog events joined for raw clients: the next client due the same events gets the same bytes. */
+  private rawRun: RawRun | undefined;
 
   constructor(
     readonly bot: AppSecret,
@@ -267,6 +269,13 @@ export class BotFeed implements FanOutSource {
         if (client.deliver(entry.frames.event, entry.frames)) this.count(entry, member.raw);
         return 1;
       }
+      if (client.deliverRawRun) {
+        const written = client.deliverRawRun(this.rawRunOf(from, last));
+        if (written !== undefined) {
+          if (written) for (let i = from; i <= last; i++) this.count(backlog[i]!, member.raw);
+          return count;
+        }
+      }
       client.hold();
       try {
         for (let i = from; i <= last; i++) {
@@ -280,6 +289,16 @@ export class BotFeed implements FanOutSource {
       this.logger.error({ bot: this.bot.tag, err }, 'delivering to a client failed');
     }
     return count;
+  }
+
+  /** The raw run of backlog[from..last]: the one joined for the previous client when it was due the same events. */
+  private rawRunOf(from: number, last: number): RawRun {
+    const firstNumber = this.backlogFirst + from;
+    const lastNumber = this.backlogFirst + last;
+    const run = this.rawRun;
+    if (run && run.firstNumber === firstNumber && run.lastNumber === lastNumber) return run;
+    const frames = this.backlog.slice(from, last + 1).map((entry) => entry.frames);
+    return (this.rawRun = new RawRun(firstNumber, lastNumber, frames));
   }
 
   private count(entry: BacklogEntry, raw: boolean): void {
@@ -300,6 +319,8 @@ export class BotFeed implements FanOutSource {
     if (count === 0) return;
     const gone = this.backlog.splice(0, count);
     this.backlogFirst += count;
+    // A run starts with the oldest events it holds: once they leave, no client is due it any more.
+    if (this.rawRun && this.rawRun.firstNumber < this.backlogFirst) this.rawRun = undefined;
     let last: BusEvent | undefined;
     for (const entry of gone) {
       const { event } = entry.frames;
@@ -372,6 +393,7 @@ export class BotFeed implements FanOutSource {
     this.backlogFirst = this.nextNumber;
     this.backlog = [];
     this.backlogBytes = 0;
+    this.rawRun = undefined;
     this.cursor = undefined;
     this.scheduler.forget(this);
     await this.ready.catch(() => undefined);

@@ -1,6 +1,6 @@
 import type { BusEvent } from '@hookway/bus';
 import type { ClientMode } from '@hookway/runtime';
-import type { EventFrames } from './frames.ts';
+import type { EventFrames, RawRun } from './frames.ts';
 
 /** A connected client as a bot feed sees it. */
 export interface FeedClient {
@@ -8,6 +8,13 @@ export interface FeedClient {
   readonly clientMode: ClientMode;
   /** Hands over one live event (and its frames, shared by every client); returns true when a frame was written. */
   deliver(event: BusEvent, frames: EventFrames): boolean;
+  /**
+   * Several live events at once, as one buffer of their raw frames shared with the feed's other clients: true when it
+   * was written, false when the client could not take it (its socket is closing, or it was cut as slow), undefined
+   * when this client takes them one by one instead (`deliver`) — it filters events, is still catching up, already
+   * had the first, or its socket must be written through ws.
+   */
+  deliverRawRun?(run: RawRun): boolean | undefined;
   /** Several events follow: hold their writes (cork the socket) until `release`, so they leave together. */
   hold(): void;
   release(): void;

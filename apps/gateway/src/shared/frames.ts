@@ -50,6 +50,12 @@ export function isPlainSocket(ws: WebSocket): boolean {
   return internals._socket !== undefined && internals._extensions !== undefined && Object.keys(internals._extensions).length === 0;
 }
 
+/** Whether bytes may go straight to the socket now, where ws itself would have written them at once (see writeFrame). */
+function senderIdle(ws: WebSocket, plain: boolean): boolean {
+  const sender = (ws as unknown as WsInternals)._sender;
+  return plain && sender?._state === 0 && sender._firstFragment === true && sender._queue?.length === 0;
+}
+
 /**
  * Writes one prepared frame. ws's Sender, for an unfragmented text message without permessage-deflate, writes
  * `Sender.frame(payload)` = exactly `frame.wire` to the socket at once — unless it is busy (a blob being read, a
@@ -60,13 +66,22 @@ export function isPlainSocket(ws: WebSocket): boolean {
  * checked `readyState === OPEN`. The callback, as ws's, fires once the bytes are flushed or the socket failed.
  */
 export function writeFrame(ws: WebSocket, plain: boolean, frame: PreparedFrame, onFlushed?: () => void): void {
-  const internals = ws as unknown as WsInternals;
-  const sender = internals._sender;
-  if (plain && sender?._state === 0 && sender._firstFragment === true && sender._queue?.length === 0) {
-    internals._socket!.write(frame.wire, onFlushed && (() => onFlushed()));
+  if (senderIdle(ws, plain)) {
+    (ws as unknown as WsInternals)._socket!.write(frame.wire, onFlushed && (() => onFlushed()));
     return;
   }
   ws.send(frame.payload, { binary: false }, onFlushed && (() => onFlushed()));
+}
+
+/**
+ * Writes several prepared frames' wire bytes, already joined (a RawRun), with one socket write — only where
+ * writeFrame would have written each of them straight to the socket; false (nothing written) otherwise, and the
+ * caller sends them one by one.
+ */
+export function writeJoinedFrames(ws: WebSocket, plain: boolean, wire: Buffer): boolean {
+  if (!senderIdle(ws, plain)) return false;
+  (ws as unknown as WsInternals)._socket!.write(wire);
+  return true;
 }
 
 /** Holds a socket's writes (ws's own included, so order is kept) until `uncork`: several frames leave in one write. */
@@ -107,6 +122,48 @@ export class EventFrames {
   release(): void {
     this.rawFrame = undefined;
     this.sharedDispatch = undefined;
+  }
+}
+
+/**
+ * Consecutive events of a feed's backlog as one buffer of their raw frames, joined once for every client that gets
+ * all of them as they are (an unfiltered raw client), so a pass hands such a client several events with one
+ * `socket.write` of shared bytes instead of one buffered write per frame. Joined on first use.
+ */
+export class RawRun {
+  private joined: Buffer | undefined;
+  /** Payload bytes in the run (what the clients' buffer cap counts). */
+  readonly payloadBytes: number;
+
+  constructor(
+    /** Feed numbers of its first and last event (which part of the backlog this is). */
+    readonly firstNumber: number,
+    readonly lastNumber: number,
+    private readonly frames: readonly EventFrames[],
+  ) {
+    let bytes = 0;
+    for (const f of frames) bytes += f.event.body.length;
+    this.payloadBytes = bytes;
+  }
+
+  get first(): BusEvent {
+    return this.frames[0]!.event;
+  }
+
+  get last(): BusEvent {
+    return this.frames[this.frames.length - 1]!.event;
+  }
+
+  get wire(): Buffer {
+    if (!this.joined) {
+      const parts: Buffer[] = [];
+      for (const f of this.frames) {
+        const { payload } = f.raw();
+        parts.push(textFrameHeader(payload.length), payload);
+      }
+      this.joined = Buffer.concat(parts);
+    }
+    return this.joined;
   }
 }
 

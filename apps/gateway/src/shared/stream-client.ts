@@ -5,7 +5,17 @@ import type { ClientMode, GatewayMetrics, Logger } from '@hookway/runtime';
 import type { BotFeed, BotFeeds } from './bot-feeds.ts';
 import type { KeyGrant } from './client-keys.ts';
 import type { FeedClient } from './feed-client.ts';
-import { cork, framesOf, isPlainSocket, uncork, writeFrame, type EventFrames, type PreparedFrame } from './frames.ts';
+import {
+  cork,
+  framesOf,
+  isPlainSocket,
+  uncork,
+  writeFrame,
+  writeJoinedFrames,
+  type EventFrames,
+  type PreparedFrame,
+  type RawRun,
+} from './frames.ts';
 import type { Pingable } from './heartbeat.ts';
 import type { KeyedClient } from './key-recheck.ts';
 import type { RawCallsContext } from '../raw/calls.ts';
@@ -195,6 +205,25 @@ export abstract class StreamClient implements FeedClient, Pingable, KeyedClient 
     this.pending.push(event);
     this.pendingBytes += event.body.length;
     if (this.pendingBytes > this.context.maxBufferedBytes) this.closeWith(this.slowConsumerClose);
+    return false;
+  }
+
+  /** See FeedClient.deliverRawRun: only a live client that renders every event as its raw frame takes a run. */
+  deliverRawRun(run: RawRun): boolean | undefined {
+    if (this.state !== 'live' || !this.rendersEveryEventRaw() || !this.isNew(run.first)) return undefined;
+    if (this.ws.readyState !== WebSocket.OPEN) return false;
+    const queued = this.ws.bufferedAmount;
+    if (queued > 0 && queued + run.payloadBytes > this.context.maxBufferedBytes) {
+      this.closeWith(this.slowConsumerClose);
+      return false;
+    }
+    if (!writeJoinedFrames(this.ws, this.plainSocket, run.wire)) return undefined;
+    this.last = run.last;
+    return true;
+  }
+
+  /** Whether `render` gives every event's raw frame, whatever the event (an unfiltered raw client): it may take raw runs. */
+  protected rendersEveryEventRaw(): boolean {
     return false;
   }
 
