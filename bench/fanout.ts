@@ -3,7 +3,9 @@
  * over the servers in WS_TARGETS, signed events posted at a fixed RATE per second for DURATION_MS (open loop: event k
  * is due at start + k/RATE whatever is still unanswered; its latencies run from the 2 ms tick that hands it over — how
  * late that was at worst is `sendLagMaxMs` — and include any wait for a free connection). One warm-up event must
- * reach every client first (every subscription live).
+ * reach every client first (every subscription live); with WARMUP_MS, events then go at the same rate for that long,
+ * unmeasured, until every one was answered and delivered, so that what is measured is the servers' steady state
+ * (their code compiled, their buffers grown), not their first seconds.
  * The posting side is lean too, so that its own CPU does not colour the latencies: every request is signed and laid
  * out before the run (bench/post.ts `presignEvents`, as bench/load.ts does) and written as ready-made bytes over raw
  * keep-alive connections (bench/lean-http-client.ts `LeanHttpPool`: one opened whenever a due event finds none idle,
@@ -26,6 +28,8 @@ const ratePerSec = Number(process.env.RATE ?? 500);
 const durationMs = Number(process.env.DURATION_MS ?? 10_000);
 /** How long to wait after the last POST for answers and deliveries still due. */
 const drainMs = Number(process.env.DRAIN_MS ?? 10_000);
+/** Unmeasured load at RATE before the measured run (0: none). */
+const warmupMs = Number(process.env.WARMUP_MS ?? 0);
 /** At most this many connections (more requests wait for one, as with node's http Agent of maxSockets 256 before). */
 const MAX_CONNECTIONS = 256;
 /** How long the warm-up event may take to reach every client. */
@@ -36,14 +40,19 @@ const serverPids = pidsFromEnv('SERVER_PIDS');
 const framePids = process.env.FRAME_PIDS ? pidsFromEnv('FRAME_PIDS') : serverPids;
 
 // The receiving side is kept cheap so that the figures are the server's: lean clients (bench/lean-ws-client.ts),
-// events numbered 1…total (total + 1: the warm-up) and found in a frame by a byte scan, and per-event bookkeeping in
-// typed arrays indexed by that number (no strings, maps or growing arrays per delivery).
+// events numbered 1…total (total + 1: the warm-up event; after it, the WARMUP_MS load) and found in a frame by a byte
+// scan, and per-event bookkeeping in typed arrays indexed by that number (no strings, maps or growing arrays per delivery).
 const total = Math.round((ratePerSec * durationMs) / 1000);
 const warmupEvent = total + 1;
+const warmupLoad = Math.round((ratePerSec * warmupMs) / 1000);
 const idPrefix = `GROUP_AT_MESSAGE_CREATE:fanout${process.pid}n`;
 const needle = idNeedle(idPrefix);
-const presigned = presignEvents(target, secret, idPrefix, warmupEvent);
-assertSignaturesLast(presigned, CONNECTING_ALLOWANCE_MS + WARMUP_TIMEOUT_MS + durationMs + drainMs, 'shorten DURATION_MS or DRAIN_MS');
+const presigned = presignEvents(target, secret, idPrefix, warmupEvent + warmupLoad);
+assertSignaturesLast(
+  presigned,
+  CONNECTING_ALLOWANCE_MS + WARMUP_TIMEOUT_MS + 2 * warmupMs + durationMs + 2 * drainMs,
+  'shorten DURATION_MS, WARMUP_MS or DRAIN_MS',
+);
 /** performance.now() when the tick handed event n to the pool (0: not yet). */
 const sentAtMs = new Float64Array(total + 1);
 /** Deliveries of event n (each client must get each acknowledged event once). */
@@ -59,6 +68,10 @@ let delivered = 0;
 let acked = 0;
 let failed = 0;
 let warm = 0;
+/** The WARMUP_MS load: POSTs answered, acknowledged, and deliveries (checked complete, not timed). */
+let warmupAnswered = 0;
+let warmupAcked = 0;
+let warmupDelivered = 0;
 /** Failed POSTs by status (0: the connection closed before the answer, or could not be opened). */
 const failedByStatus: Record<number, number> = {};
 
@@ -66,6 +79,10 @@ function onFrame(buf: Buffer, start: number, end: number, receivedAtMs: number):
   const n = eventNumberIn(buf, start, end, needle);
   if (n === warmupEvent) {
     warm++;
+    return;
+  }
+  if (n > warmupEvent) {
+    warmupDelivered++;
     return;
   }
   if (n <= 0 || n > total) return;
@@ -87,9 +104,14 @@ for (let from = 0; from < clientCount; from += 100) {
 }
 
 let settleWarmup: (status: number) => void = () => undefined;
-const warmupAnswered = new Promise<number>((r) => (settleWarmup = r));
+const warmupEventAnswered = new Promise<number>((r) => (settleWarmup = r));
 const pool = new LeanHttpPool(target.hostname, Number(target.port || 80), MAX_CONNECTIONS, (n, status) => {
   if (n === warmupEvent) return settleWarmup(status);
+  if (n > warmupEvent) {
+    warmupAnswered++;
+    if (status === 200) warmupAcked++;
+    return;
+  }
   if (status === 200) {
     acked++;
     ackedFlags[n] = 1;
@@ -102,9 +124,8 @@ const pool = new LeanHttpPool(target.hostname, Number(target.port || 80), MAX_CO
 
 // Warm-up: one event to every client, so every bot subscription and every client is live before timing.
 pool.send(presigned.request(warmupEvent), warmupEvent);
-const warmStatus = await warmupAnswered;
-const warmDeadline = Date.now() + WARMUP_TIMEOUT_MS;
-while (warmStatus === 200 && warm < clientCount && Date.now() < warmDeadline) await new Promise((r) => setTimeout(r, 20));
+const warmStatus = await warmupEventAnswered;
+if (warmStatus === 200) await until(() => warm >= clientCount, WARMUP_TIMEOUT_MS);
 
 /** [user, system] CPU seconds summed over `pids`. */
 function splitOf(pids: readonly number[]): [number, number] {
@@ -118,37 +139,55 @@ function splitOf(pids: readonly number[]): [number, number] {
   return [user, system];
 }
 
+/**
+ * Posts events first…first + count − 1 on a fixed schedule — event k is due at start + k/rate, whatever happened to
+ * the ones before it — and resolves once all were handed to the pool, with how late the latest send was.
+ */
+function postAtRate(first: number, count: number, onSend: (n: number, nowMs: number) => void): Promise<number> {
+  const startMs = performance.now();
+  let posted = 0;
+  let lagMaxMs = 0;
+  return new Promise<number>((resolve) => {
+    const tick = setInterval(() => {
+      const nowMs = performance.now();
+      const due = Math.min(count, Math.floor(((nowMs - startMs) / 1000) * ratePerSec));
+      if (posted < due) lagMaxMs = Math.max(lagMaxMs, nowMs - startMs - ((posted + 1) * 1000) / ratePerSec);
+      while (posted < due) {
+        const n = first + posted++;
+        onSend(n, nowMs);
+        pool.send(presigned.request(n), n);
+      }
+      if (posted >= count) {
+        clearInterval(tick);
+        resolve(lagMaxMs);
+      }
+    }, 2);
+  });
+}
+
+/** Resolves once `done` holds, or after `withinMs` (the caller checks which). */
+async function until(done: () => boolean, withinMs: number): Promise<void> {
+  const deadline = Date.now() + withinMs;
+  while (!done() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+}
+
+// The WARMUP_MS load, unmeasured: all of it answered and delivered before the measured run starts.
+if (warmStatus === 200 && warmupLoad > 0) {
+  await postAtRate(warmupEvent + 1, warmupLoad, () => undefined);
+  await until(() => warmupAnswered === warmupLoad && warmupDelivered >= warmupAcked * clientCount, drainMs);
+}
+const warmupComplete = warmupAnswered === warmupLoad && warmupAcked === warmupLoad && warmupDelivered === warmupLoad * clientCount;
+
 const ownCpuAtStart = process.cpuUsage();
 const cpuAtStart = cpuSecOf(serverPids);
 const frameCpuAtStart = cpuSecOf(framePids);
 const frameSplitAtStart = splitOf(framePids);
 const frameWritesAtStart = writeCallsOf(framePids);
-// A fixed schedule: event k is due at start + k/rate, whatever happened to the ones before it.
 const startedMs = performance.now();
-let posted = 0;
-/** How late the sends went out against the schedule (the 2 ms tick and any stall of this process), worst case. */
-let sendLagMaxMs = 0;
-await new Promise<void>((resolve) => {
-  const tick = setInterval(() => {
-    const nowMs = performance.now();
-    const due = Math.min(total, Math.floor(((nowMs - startedMs) / 1000) * ratePerSec));
-    if (posted < due) sendLagMaxMs = Math.max(sendLagMaxMs, nowMs - startedMs - ((posted + 1) * 1000) / ratePerSec);
-    while (posted < due) {
-      const n = ++posted;
-      sentAtMs[n] = nowMs;
-      pool.send(presigned.request(n), n);
-    }
-    if (posted >= total) {
-      clearInterval(tick);
-      resolve();
-    }
-  }, 2);
-});
+/** How late the measured sends went out against the schedule (the 2 ms tick and any stall of this process), worst case. */
+const sendLagMaxMs = await postAtRate(1, total, (n, nowMs) => (sentAtMs[n] = nowMs));
 
-const deadline = Date.now() + drainMs;
-while ((delivered < acked * clientCount || acked + failed < total) && Date.now() < deadline) {
-  await new Promise((r) => setTimeout(r, 20));
-}
+await until(() => delivered >= acked * clientCount && acked + failed >= total, drainMs);
 const ownCpu = process.cpuUsage(ownCpuAtStart);
 const windowMs = performance.now() - startedMs;
 const serverCpuSec = cpuSecOf(serverPids) - cpuAtStart;
@@ -172,7 +211,9 @@ process.stdout.write(
   `${JSON.stringify({
     clients: clientCount,
     ratePerSec,
-    warmedUp: warm === clientCount,
+    /** The warm-up event reached every client, and the WARMUP_MS load was all acknowledged and delivered once each. */
+    warmedUp: warm === clientCount && warmupComplete,
+    warmupMs,
     posted: total,
     acked,
     failed,

@@ -14,7 +14,9 @@
  *   scale   bench/scale.ts (1 000 bots, one Redis vs a 3-shard cluster); once, not per round
  *
  * Settings: BENCH_ROUNDS (3), DURATION_MS (10 000: closed loop, fan-out, ack), RATE_DURATION_MS (5 000: the fixed-rate
- * S1 runs), ACK_RATE (20), HOOKWAY_ROOT (another checkout whose servers to start; the harness stays this one).
+ * S1 runs), WARMUP_MS (3 000: unmeasured load at the same rate before each fan-out and ack run — their servers are
+ * fresh, while the fixed-rate S1 runs follow the closed loop on the same servers), ACK_RATE (20), HOOKWAY_ROOT
+ * (another checkout whose servers to start; the harness stays this one).
  * BENCH_START: dist (default; the built file, built once per run from the server checkout) or tsx (pnpm start's way).
  * BENCH_NODE_FLAGS: the built file's node options (default: the production recipes', scripts/node-flags.ts; empty: none).
  * Any missing delivery, failed or unanswered POST prints a `MISSING:` line and the run exits 1.
@@ -27,6 +29,7 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const DURATION_MS = Number(process.env.DURATION_MS ?? 10_000);
 const RATE_DURATION_MS = Number(process.env.RATE_DURATION_MS ?? Math.min(DURATION_MS, 5_000));
 const ACK_RATE = Number(process.env.ACK_RATE ?? 20);
+const WARMUP_MS = String(Number(process.env.WARMUP_MS ?? 3_000));
 const SECRET = 'BenchSecret0123456789';
 
 const ROUND_SCENARIOS = ['s1', 'cores', 'fanout', 'ack', 'idle'] as const;
@@ -108,7 +111,7 @@ function report(round: number, name: string, r: Figures): Figures {
   const problems: string[] = [];
   if (r.failed) problems.push(`${r.failed} webhook POSTs failed`);
   if (r.unanswered) problems.push(`${r.unanswered} webhook POSTs never answered`);
-  if (r.warmedUp === false) problems.push('the warm-up event did not reach every client');
+  if (r.warmedUp === false) problems.push('the warm-up (its event to every client, then any WARMUP_MS load) was not all delivered');
   if ('expectedDeliveries' in r && r.delivered !== r.expectedDeliveries) {
     problems.push(`${Number(r.expectedDeliveries) - Number(r.delivered)} of ${r.expectedDeliveries} deliveries missing`);
   } else if (!('expectedDeliveries' in r) && r.delivered !== r.acked) {
@@ -159,16 +162,23 @@ async function runRound(i: number, scenarios: readonly RoundScenario[]): Promise
     // The floor, a second reference: one socket.write of a prebuilt frame per client and event (no ws, nothing ours).
     const fanName = (kind: Kind) => (kind === 'ceiling' || kind === 'floor' ? kind : 'hookway');
     for (const kind of ['ceiling', 'floor', 'split2'] as const) {
-      await withTopology(kind, (t) => put(`fanoutA.${fanName(kind)}`, load('bench/fanout.ts', t, { CLIENTS: '200', RATE: '500' })));
+      await withTopology(kind, (t) =>
+        put(`fanoutA.${fanName(kind)}`, load('bench/fanout.ts', t, { CLIENTS: '200', RATE: '500', WARMUP_MS })),
+      );
     }
     for (const kind of ['ceiling', 'floor', 'split'] as const) {
-      await withTopology(kind, (t) => put(`fanoutB.${fanName(kind)}`, load('bench/fanout.ts', t, { CLIENTS: '2000', RATE: '50' })));
+      await withTopology(kind, (t) =>
+        put(`fanoutB.${fanName(kind)}`, load('bench/fanout.ts', t, { CLIENTS: '2000', RATE: '50', WARMUP_MS })),
+      );
     }
   }
   if (scenarios.includes('ack')) {
     for (const kind of ['ceiling', 'embedded'] as const) {
       await withTopology(kind, (t) =>
-        put(`ack.${kind === 'ceiling' ? 'ceiling' : 'hookway'}`, load('bench/fanout.ts', t, { CLIENTS: '2000', RATE: String(ACK_RATE) })),
+        put(
+          `ack.${kind === 'ceiling' ? 'ceiling' : 'hookway'}`,
+          load('bench/fanout.ts', t, { CLIENTS: '2000', RATE: String(ACK_RATE), WARMUP_MS }),
+        ),
       );
     }
   }
