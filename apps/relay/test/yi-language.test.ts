@@ -142,7 +142,9 @@ describe('docs/yi-language.md, frame by frame, over a raw TCP socket that never 
       qqApiBase: platform.baseUrl,
       qqTokenUrl: platform.tokenUrl,
       clientKeysFile: join(mkdtempSync(join(tmpdir(), 'hookway-yi-')), 'keys.json'),
-      wsPingIntervalMs: 200,
+      // Long enough that a busy machine's event-loop stall cannot pass for a missed heartbeat (the check runs on a timer,
+      // before the socket's waiting heartbeat is read); the test waits for pings, never for time.
+      wsPingIntervalMs: 1000,
       wsTerminateUnresponsive: true,
     });
     relays.push(relay);
