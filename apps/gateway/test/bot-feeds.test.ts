@@ -160,17 +160,18 @@ describe('BotFeeds', () => {
   it("lets go of an event's frames once every client was offered it: the history keeps the event, not a copy of its bytes", async () => {
     const bus = new MemoryEventLog(limits);
     const feeds = new BotFeeds(bus, silent);
-    const written: { event: BusEvent; frame: PreparedFrame }[] = [];
+    const written: { event: BusEvent; frames: EventFrames; frame: PreparedFrame }[] = [];
     const writer = Object.assign(new Recorder(), {
-      deliver: (event: BusEvent, frames: EventFrames) => (written.push({ event, frame: frames.raw() }), true),
+      deliver: (event: BusEvent, frames: EventFrames) => (written.push({ event, frames, frame: frames.raw() }), true),
     });
     await feeds.join(BOT, writer);
     await feeds.join(BOT, new Recorder());
     await bus.publish(BOT, { body: Buffer.from('{"op":0}') });
     await feeds.drained();
-    const [{ event, frame }] = written as [(typeof written)[0]];
+    const [{ event, frames, frame }] = written as [(typeof written)[0]];
     expect(frame.wire.toString()).toContain('{"op":0}');
-    // A replay asks again: the frame is built anew, the same bytes.
+    // A replay asks again: the frame is built anew, the same bytes; not even the empty holder was kept for it.
+    expect(framesOf(event)).not.toBe(frames);
     const again = framesOf(event).raw();
     expect(again).not.toBe(frame);
     expect(again.wire).toEqual(frame.wire);

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { AppSecret } from '@hookway/protocol';
+import { BodySlabs } from './body-slabs.ts';
 import { continuesWithoutGap } from './continuity.ts';
 import type {
   EventLog,
@@ -43,6 +44,7 @@ class BotLog {
   private events: BusEvent[] = [];
   private head = 0;
   private bytes = 0;
+  private readonly bodies = new BodySlabs();
   private readonly seqByEventId = new Map<string, number>();
   /** Insertion-ordered, so the oldest entries are first and expiry trims from the front. */
   private readonly dedupExpiry = new Map<string, number>();
@@ -69,7 +71,7 @@ class BotLog {
       epoch: this.epoch,
       seq: ++this.headSeq,
       eventId: event.eventId,
-      body: event.body,
+      body: this.bodies.store(event.body),
       acceptedAtMs: nowMs,
     };
     this.events.push(stored);

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { AppSecret } from '@hookway/protocol';
 import { until } from '@hookway/testkit';
+import { SLAB_MAX_BYTES, SLAB_MIN_BYTES } from '../src/body-slabs.ts';
 import { MemoryEventLog } from '../src/index.ts';
 import { eventLogContract } from './event-log.contract.ts';
 
@@ -62,6 +63,20 @@ describe('MemoryEventLog specifics', () => {
     for (const id of ['a', 'b', 'c', 'd']) await bus.publish(botE, { eventId: id, body: Buffer.from(id) });
     expect((await bus.publish(botE, { eventId: 'd', body: Buffer.from('d') })).status).toBe('duplicate');
     expect((await bus.publish(botE, { eventId: 'a', body: Buffer.from('a') })).status).toBe('accepted');
+    await bus.close();
+  });
+
+  it('keeps small bodies side by side in shared slabs, byte for byte, and a large one in its own buffer', async () => {
+    const bus = new MemoryEventLog(limits);
+    const bodies = [Buffer.from('{"op":0,"id":"one"}'), Buffer.from('{"op":0,"id":"two"}'), Buffer.alloc(SLAB_MAX_BYTES, 0x61)];
+    for (const body of bodies) await bus.publish(botC, { body });
+    const sent = bodies.map((b) => Buffer.from(b));
+    bodies[0]!.fill(0x20); // the publisher's buffer is its own again once published
+    const [one, two, large] = (await bus.history(botC)).events.map((e) => e.body) as [Buffer, Buffer, Buffer];
+    expect([one, two, large]).toEqual(sent);
+    expect(two.buffer).toBe(one.buffer); // no ArrayBuffer (object, backing store) per small body
+    expect(one.buffer.byteLength).toBe(SLAB_MIN_BYTES);
+    expect(large.buffer).not.toBe(one.buffer);
     await bus.close();
   });
 
