@@ -14,8 +14,9 @@
  *   scale   bench/scale.ts (1 000 bots, one Redis vs a 3-shard cluster); once, not per round
  *
  * Settings: BENCH_ROUNDS (3), DURATION_MS (10 000: closed loop, fan-out, ack), RATE_DURATION_MS (5 000: the fixed-rate
- * S1 runs), WARMUP_MS (3 000: unmeasured load at the same rate before each fan-out and ack run — their servers are
- * fresh, while the fixed-rate S1 runs follow the closed loop on the same servers), ACK_RATE (20), HOOKWAY_ROOT
+ * S1 runs), WARMUP_MS (3 000: unmeasured load before each closed-loop, fan-out and ack run, at the run's own rate or
+ * concurrency, so that fresh servers are measured in their steady state — code compiled, buffers grown; the fixed-rate
+ * S1 runs follow the closed loop on the same servers), ACK_RATE (20), HOOKWAY_ROOT
  * (another checkout whose servers to start; the harness stays this one).
  * BENCH_START: dist (default; the built file, built once per run from the server checkout) or tsx (pnpm start's way).
  * BENCH_NODE_FLAGS: the built file's node options (default: the production recipes', scripts/node-flags.ts; empty: none).
@@ -141,7 +142,7 @@ async function withTopology(kind: Kind, run: (t: Topology) => void): Promise<voi
 async function runRound(i: number, scenarios: readonly RoundScenario[]): Promise<Round> {
   const round: Round = {};
   const put = (name: string, r: Figures) => (round[name] = report(i, name, r));
-  const closedLoop = (t: Topology) => load('bench/load.ts', t, {});
+  const closedLoop = (t: Topology) => load('bench/load.ts', t, { WARMUP_MS });
   const atRate = (t: Topology, rate: number) =>
     load('bench/fanout.ts', t, { CLIENTS: '1', RATE: String(rate), DURATION_MS: String(RATE_DURATION_MS) });
 
