@@ -2,7 +2,7 @@ import { connect as tcpConnect, type Socket } from 'node:net';
 import { once } from 'node:events';
 import { describe, expect, it } from 'vitest';
 import { AppSecret } from '@hookway/protocol';
-import { c2cMessage, groupAtMessage, idOf } from '@hookway/testkit';
+import { c2cMessage, groupAtMessage, idOf, until } from '@hookway/testkit';
 import { accessToken, BOT, FakeQqApi, gatewayFixture, memoryStores, SECRET, sessionIdOf, type RunningGateway } from './gateway-fixture.ts';
 
 const { start, connect, open, identified } = gatewayFixture();
@@ -76,6 +76,25 @@ describe('the fan-out backlog bound (FANOUT_BACKLOG_MAX_BYTES)', () => {
     const frames = (await resumed.next(rest.length + 2)).slice(1);
     expect(frames.slice(0, rest.length).map((f) => f.id)).toEqual(rest.map(idOf));
     expect(frames.at(-1)).toMatchObject({ t: 'RESUMED' });
+  });
+});
+
+describe('the per-client buffer cap (WS_MAX_BUFFERED_BYTES) on a burst', () => {
+  it('cuts an unfiltered raw client that stopped reading with 4100 as soon as a burst takes it past the cap, as a filtered one', async () => {
+    // A backlog bound far above the cap: a burst that fits the backlog is handed over in one pass.
+    const g = await start({ wsMaxBufferedBytes: 16 * 1024, fanoutBacklogMaxBytes: 64 * 1024 * 1024 });
+    const stalled = await rawSocket(g, `/ws?secret=${SECRET}`); // unfiltered: takes raw runs
+    const filtered = await rawSocket(g, `/ws?secret=${SECRET}&events=GROUP_AT_MESSAGE_CREATE`); // one frame at a time
+    stalled.pause();
+    filtered.pause();
+    // ~12 MiB in one turn: more than loopback's socket buffers take, 750 times the cap.
+    const bodies = Array.from({ length: 200 }, () => eventOfSize(60_000));
+    for (const body of bodies) expect((await g.publish(body)).status).toBe('accepted');
+    await until(() => g.gateway.stats().framesSent > 0 && g.gateway.stats().fanOutBacklogBytes === 0, 'the burst fanned out');
+    // Each client is over the cap once its second frame is queued; neither may be left holding megabytes uncut.
+    expect(g.gateway.stats().slowConsumerCloses).toBe(2);
+    stalled.destroy();
+    filtered.destroy();
   });
 });
 
