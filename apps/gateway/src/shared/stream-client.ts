@@ -212,11 +212,8 @@ export abstract class StreamClient implements FeedClient, Pingable, KeyedClient 
   deliverRawRun(run: RawRun): boolean | undefined {
     if (this.state !== 'live' || !this.rendersEveryEventRaw() || !this.isNew(run.first)) return undefined;
     if (this.ws.readyState !== WebSocket.OPEN) return false;
-    const queued = this.ws.bufferedAmount;
-    if (queued > 0 && queued + run.payloadBytes > this.context.maxBufferedBytes) {
-      this.closeWith(this.slowConsumerClose);
-      return false;
-    }
+    // Past the cap: one frame at a time (`deliver`), which cuts the client at the exact frame, as ever.
+    if (this.ws.bufferedAmount + run.payloadBytes > this.context.maxBufferedBytes) return undefined;
     if (!writeJoinedFrames(this.ws, this.plainSocket, run.wire)) return undefined;
     this.last = run.last;
     return true;
