@@ -10,9 +10,9 @@ export interface FeedClient {
   deliver(event: BusEvent, frames: EventFrames): boolean;
   /**
    * Several live events at once, as one buffer of their raw frames shared with the feed's other clients: true when it
-   * was written, false when the client could not take it (its socket is closing, or it was cut as slow), undefined
-   * when this client takes them one by one instead (`deliver`) — it filters events, is still catching up, already
-   * had the first, or its socket must be written through ws.
+   * was written, false when its socket is closing, undefined when this client takes them one by one instead
+   * (`deliver`) — it filters events, is still catching up, already had the first, its socket must be written through
+   * ws, or the run would take it past its buffer cap (one by one, it is cut at the exact frame).
    */
   deliverRawRun?(run: RawRun): boolean | undefined;
   /** Several events follow: hold their writes (cork the socket) until `release`, so they leave together. */
