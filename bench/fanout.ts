@@ -72,6 +72,8 @@ let warm = 0;
 let warmupAnswered = 0;
 let warmupAcked = 0;
 let warmupDelivered = 0;
+/** Deliveries of each WARMUP_MS event (index: number − warmupEvent − 1): each must reach every client once. */
+const warmupDeliveries = new Uint32Array(warmupLoad);
 /** Failed POSTs by status (0: the connection closed before the answer, or could not be opened). */
 const failedByStatus: Record<number, number> = {};
 
@@ -82,7 +84,10 @@ function onFrame(buf: Buffer, start: number, end: number, receivedAtMs: number):
     return;
   }
   if (n > warmupEvent) {
-    warmupDelivered++;
+    if (n - warmupEvent <= warmupLoad) {
+      warmupDelivered++;
+      warmupDeliveries[n - warmupEvent - 1]!++;
+    }
     return;
   }
   if (n <= 0 || n > total) return;
@@ -176,7 +181,7 @@ if (warmStatus === 200 && warmupLoad > 0) {
   await postAtRate(warmupEvent + 1, warmupLoad, () => undefined);
   await until(() => warmupAnswered === warmupLoad && warmupDelivered >= warmupAcked * clientCount, drainMs);
 }
-const warmupComplete = warmupAnswered === warmupLoad && warmupAcked === warmupLoad && warmupDelivered === warmupLoad * clientCount;
+const warmupComplete = warmupAnswered === warmupLoad && warmupAcked === warmupLoad && warmupDeliveries.every((d) => d === clientCount);
 
 const ownCpuAtStart = process.cpuUsage();
 const cpuAtStart = cpuSecOf(serverPids);
