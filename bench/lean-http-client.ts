@@ -204,14 +204,8 @@ export function connectHttp(
  * its HTTP status, or 0 when its connection closed (or could not be opened) before the answer. Connections are opened
  * only for a request that is waiting, never ahead: node's server treats a connection that has sent nothing for its
  * headers timeout as a slow request and answers it 408 unasked (Hookway's HTTP_HEADERS_TIMEOUT_MS: 5 s), which a
- * request written at that moment would take for its own answer. Nor is a connection reused once it has been idle for
- * IDLE_RETIRE_MS: the server closes idle keep-alive connections (node: after 5 s), and one that is behind on its
- * event loop runs that timer before it reads a request already waiting on the socket — the request would fail
- * (answered 0) for the generator's reuse, not the server's answer. Such a connection is closed and another opened.
+ * request written at that moment would take for its own answer.
  */
-/** Below node's default keep-alive timeout (5 s), with room for a server whose event loop is seconds behind. */
-const IDLE_RETIRE_MS = 1_000;
-
 export class LeanHttpPool {
   private readonly idle: PooledConnection[] = [];
   private readonly open = new Set<PooledConnection>();
@@ -234,9 +228,7 @@ export class LeanHttpPool {
   /** Sends `request` now on an idle connection, or as soon as one is free; `tag` comes back with its answer. */
   send(request: Buffer, tag: number): void {
     const connection = this.idle.pop();
-    if (connection !== undefined && performance.now() - connection.idleSinceMs <= IDLE_RETIRE_MS) return connection.send(request, tag);
-    // The most recently used idle connection is too old: so are the ones below it.
-    if (connection !== undefined) for (const stale of [connection, ...this.idle.splice(0)]) this.retire(stale);
+    if (connection !== undefined) return connection.send(request, tag);
     this.waitingRequests.push(request);
     this.waitingTags.push(tag);
     if (this.open.size + this.opening < this.maxConnections) this.openOne().catch((err: unknown) => this.notOpened(err));
@@ -293,11 +285,6 @@ export class LeanHttpPool {
     if (this.open.size + this.opening === 0) this.failWaiting();
   }
 
-  private retire(connection: PooledConnection): void {
-    this.open.delete(connection);
-    connection.close().catch((err: unknown) => process.stderr.write(`LeanHttpPool: closing an idle connection: ${String(err)}\n`));
-  }
-
   /** A connection with nothing in flight: the oldest waiting request, or the idle list. */
   private release(connection: PooledConnection): void {
     if (this.waitingHead < this.waitingRequests.length) {
@@ -306,7 +293,6 @@ export class LeanHttpPool {
       if (this.waitingHead === this.waitingRequests.length) this.clearWaiting();
       return connection.send(request, tag);
     }
-    connection.idleSinceMs = performance.now();
     this.idle.push(connection);
   }
 
@@ -325,8 +311,6 @@ export class LeanHttpPool {
 /** One pool connection: its request in flight (a tag), answered by the response or, failing that, by the close. */
 class PooledConnection {
   private connection: LeanHttpConnection | undefined;
-  /** When it last went idle (performance.now()). */
-  idleSinceMs = 0;
   /** The tag of the request in flight; NaN when none. */
   private inFlightTag = NaN;
 
