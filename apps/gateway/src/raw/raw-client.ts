@@ -122,8 +122,8 @@ export class RawClient extends StreamClient {
   }
 
   private visible(event: BusEvent): boolean {
+    if (this.rendersEveryEventRaw()) return true;
     const { events } = this.view;
-    if (this.keyGrant?.events === undefined && events === undefined) return true;
     const { t } = envelopeFacts(event);
     return this.keyAllows(t) && (events === undefined || (t !== undefined && events.has(t)));
   }

@@ -74,13 +74,13 @@ export function writeFrame(ws: WebSocket, plain: boolean, frame: PreparedFrame, 
 }
 
 /**
- * Writes several prepared frames' wire bytes, already joined (a RawRun), with one socket write — only where
- * writeFrame would have written each of them straight to the socket; false (nothing written) otherwise, and the
- * caller sends them one by one.
+ * Writes a run's frames, joined (RawRun.wire, joined only now if no client asked before), with one socket write —
+ * only where writeFrame would have written each of them straight to the socket; false (nothing written, nothing
+ * joined) otherwise, and the caller sends them one by one.
  */
-export function writeJoinedFrames(ws: WebSocket, plain: boolean, wire: Buffer): boolean {
+export function writeJoinedFrames(ws: WebSocket, plain: boolean, run: Pick<RawRun, 'wire'>): boolean {
   if (!senderIdle(ws, plain)) return false;
-  (ws as unknown as WsInternals)._socket!.write(wire);
+  (ws as unknown as WsInternals)._socket!.write(run.wire);
   return true;
 }
 

@@ -214,7 +214,7 @@ export abstract class StreamClient implements FeedClient, Pingable, KeyedClient 
     if (this.ws.readyState !== WebSocket.OPEN) return false;
     // Past the cap: one frame at a time (`deliver`), which cuts the client at the exact frame, as ever.
     if (this.ws.bufferedAmount + run.payloadBytes > this.context.maxBufferedBytes) return undefined;
-    if (!writeJoinedFrames(this.ws, this.plainSocket, run.wire)) return undefined;
+    if (!writeJoinedFrames(this.ws, this.plainSocket, run)) return undefined;
     this.last = run.last;
     return true;
   }
