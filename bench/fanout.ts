@@ -18,7 +18,17 @@
 import { LeanHttpPool } from './lean-http-client.ts';
 import { connectLean, type LeanWs } from './lean-ws-client.ts';
 import { assertSignaturesLast, presignEvents } from './post.ts';
-import { cpuSecOf, cpuSplitOf, eventNumberIn, idNeedle, percentile, pidsFromEnv, rssBytesOf, writeCallsOf } from './proc-stats.ts';
+import {
+  cpuSecOf,
+  cpuSplitOf,
+  eventNumberIn,
+  idNeedle,
+  percentile,
+  pidsFromEnv,
+  pollUntil,
+  rssBytesOf,
+  writeCallsOf,
+} from './proc-stats.ts';
 
 const target = new URL(process.env.TARGET ?? 'http://127.0.0.1:8000');
 const wsTargets = (process.env.WS_TARGETS ?? target.href).split(',').map((u) => new URL(u));
@@ -130,7 +140,7 @@ const pool = new LeanHttpPool(target.hostname, Number(target.port || 80), MAX_CO
 // Warm-up: one event to every client, so every bot subscription and every client is live before timing.
 pool.send(presigned.request(warmupEvent), warmupEvent);
 const warmStatus = await warmupEventAnswered;
-if (warmStatus === 200) await until(() => warm >= clientCount, WARMUP_TIMEOUT_MS);
+if (warmStatus === 200) await pollUntil(() => warm >= clientCount, WARMUP_TIMEOUT_MS);
 
 /** [user, system] CPU seconds summed over `pids`. */
 function splitOf(pids: readonly number[]): [number, number] {
@@ -170,16 +180,10 @@ function postAtRate(first: number, count: number, onSend: (n: number, nowMs: num
   });
 }
 
-/** Resolves once `done` holds, or after `withinMs` (the caller checks which). */
-async function until(done: () => boolean, withinMs: number): Promise<void> {
-  const deadline = Date.now() + withinMs;
-  while (!done() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-}
-
 // The WARMUP_MS load, unmeasured: all of it answered and delivered before the measured run starts.
 if (warmStatus === 200 && warmupLoad > 0) {
   await postAtRate(warmupEvent + 1, warmupLoad, () => undefined);
-  await until(() => warmupAnswered === warmupLoad && warmupDelivered >= warmupAcked * clientCount, drainMs);
+  await pollUntil(() => warmupAnswered === warmupLoad && warmupDelivered >= warmupAcked * clientCount, drainMs);
 }
 const warmupComplete = warmupAnswered === warmupLoad && warmupAcked === warmupLoad && warmupDeliveries.every((d) => d === clientCount);
 
@@ -192,7 +196,7 @@ const startedMs = performance.now();
 /** How late the measured sends went out against the schedule (the 2 ms tick and any stall of this process), worst case. */
 const sendLagMaxMs = await postAtRate(1, total, (n, nowMs) => (sentAtMs[n] = nowMs));
 
-await until(() => delivered >= acked * clientCount && acked + failed >= total, drainMs);
+await pollUntil(() => delivered >= acked * clientCount && acked + failed >= total, drainMs);
 const ownCpu = process.cpuUsage(ownCpuAtStart);
 const windowMs = performance.now() - startedMs;
 const serverCpuSec = cpuSecOf(serverPids) - cpuAtStart;

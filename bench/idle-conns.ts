@@ -6,7 +6,7 @@
 import { Agent } from 'node:http';
 import WebSocket from 'ws';
 import { postSignedEvent } from './post.ts';
-import { idOfFrame, pidsFromEnv, rssBytesOf } from './proc-stats.ts';
+import { idOfFrame, pidsFromEnv, pollUntil, rssBytesOf } from './proc-stats.ts';
 
 const target = new URL(process.env.TARGET ?? 'http://127.0.0.1:8000');
 const wsTarget = new URL(process.env.WS_TARGET ?? target.href);
@@ -42,8 +42,7 @@ await new Promise((r) => setTimeout(r, settleMs));
 const rssAfter = rssBytesOf(serverPids);
 
 const status = await postSignedEvent(target, agent, secret, eventId, () => undefined);
-const deadline = Date.now() + 20_000;
-while (status === 200 && received < clientCount && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+if (status === 200) await pollUntil(() => received >= clientCount, 20_000);
 for (const ws of clients) ws.close();
 agent.destroy();
 

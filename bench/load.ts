@@ -15,7 +15,7 @@ import { connectLean } from './lean-ws-client.ts';
 import { connectHttp, type LeanHttpConnection, type ParsedResponse } from './lean-http-client.ts';
 import { assertSignaturesLast, presignEvents } from './post.ts';
 import { delta, readCounters, type NodeCounters } from './redis-stats.ts';
-import { cpuSecOf, cpuSplitOf, eventNumberIn, idNeedle, percentile, pidsFromEnv, rssBytesOf } from './proc-stats.ts';
+import { cpuSecOf, cpuSplitOf, eventNumberIn, idNeedle, percentile, pidsFromEnv, pollUntil, rssBytesOf } from './proc-stats.ts';
 
 const target = new URL(process.env.TARGET ?? 'http://127.0.0.1:8000');
 /** Where the client connects: the same server, or a separate gateway in split mode. */
@@ -164,8 +164,7 @@ const deliveredOfAcked = () => {
   return d;
 };
 // Let the last frames arrive.
-const deadline = Date.now() + 5000;
-while (deliveredOfAcked() < acked && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+await pollUntil(() => deliveredOfAcked() >= acked, 5000);
 const delivered = deliveredOfAcked();
 const serverCpuSec = cpuSecOf(serverPids) - cpuAtStart;
 const windowEndNs = process.hrtime.bigint();

@@ -71,6 +71,12 @@ export function rssBytesOf(pids: readonly number[]): number {
   return kib * 1024;
 }
 
+/** Resolves once `done` holds, or after `withinMs` (the caller checks which); polls every 20 ms. */
+export async function pollUntil(done: () => boolean, withinMs: number): Promise<void> {
+  const deadline = Date.now() + withinMs;
+  while (!done() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+}
+
 /** The p-th percentile of an ascending array (NaN when empty), rounded to 0.01. */
 export function percentile(sorted: ArrayLike<number>, p: number): number {
   const x = sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
