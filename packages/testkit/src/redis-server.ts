@@ -97,7 +97,8 @@ async function answersPing(port: number): Promise<boolean> {
 
 /** `appendOnly` keeps data across `restart()`; without it a restart comes back empty, as a cache would. */
 export async function startRedisServer(options: { appendOnly?: boolean; extraArgs?: readonly string[] } = {}): Promise<RedisServer> {
-  const port = await freePort();
+  // A cluster-enabled node also binds its cluster bus on port + 10 000, which freePort's range does not keep free.
+  const port = options.extraArgs?.includes('--cluster-enabled') ? await freeClusterPort() : await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'hookway-redis-'));
   let child: ChildProcess | undefined;
 
