@@ -3,7 +3,8 @@ import pino from 'pino';
 import { Redis } from 'ioredis';
 import { RedisEventLog, type BusEvent } from '@hookway/bus';
 import { AppSecret } from '@hookway/protocol';
-import { RedisConnection, redisKeys } from '@hookway/redis';
+import { RedisConnection } from '@hookway/redis/connection';
+import { redisKeys } from '@hookway/redis';
 import { startRedisServer, until, type RedisServer } from '@hookway/testkit';
 import { BotFeeds } from '../src/shared/bot-feeds.ts';
 

@@ -1,6 +1,6 @@
 import { describe, expect, inject, it } from 'vitest';
 import { RedisClientKeyStore } from '@hookway/keys';
-import { RedisConnection } from '@hookway/redis';
+import { RedisConnection } from '@hookway/redis/connection';
 import { groupAtMessage, type WsCollector } from '@hookway/testkit';
 import { addKey, gatewayFixture, memoryStores, SECRET } from './gateway-fixture.ts';
 

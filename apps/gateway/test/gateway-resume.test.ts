@@ -2,7 +2,7 @@ import { describe, expect, inject, it } from 'vitest';
 import { RedisBotRegistry } from '@hookway/bots';
 import { RedisEventLog } from '@hookway/bus';
 import { RedisClientKeyStore } from '@hookway/keys';
-import { RedisConnection } from '@hookway/redis';
+import { RedisConnection } from '@hookway/redis/connection';
 import { groupAtMessage, idOf, until } from '@hookway/testkit';
 import { RedisSessionStore } from '../src/index.ts';
 import { accessToken, BOT, FakeQqApi, gatewayFixture, memoryStores, sessionIdOf } from './gateway-fixture.ts';

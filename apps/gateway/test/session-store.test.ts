@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, inject, it } from 'vitest';
-import { RedisConnection } from '@hookway/redis';
+import { RedisConnection } from '@hookway/redis/connection';
 import { readyConnections } from '@hookway/testkit';
 import { MemorySessionStore, RedisSessionStore } from '../src/official/session-store.ts';
 import { sessionStoreContract } from './session-store.contract.ts';

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, inject, it } from 'vitest';
 import { FileClientKeyStore, hashClientKey, RedisClientKeyStore, type ClientKeyStore } from '@hookway/keys';
-import { RedisConnection } from '@hookway/redis';
+import { RedisConnection } from '@hookway/redis/connection';
 import { GatewayTestClient, groupAtMessage, startRedisServer, until, WebhookSender, WsCollector, type RedisServer } from '@hookway/testkit';
 import { runHookway, startProcess, type HookwayProcess } from './cluster.ts';
 import { SECRET } from './harness.ts';

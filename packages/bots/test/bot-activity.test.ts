@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { AppSecret } from '@hookway/protocol';
-import { RedisConnection } from '@hookway/redis';
+import { RedisConnection } from '@hookway/redis/connection';
 import { readyConnections, until } from '@hookway/testkit';
 import { MemoryBotActivity, RedisBotActivity, ThrottledActivity, type BotActivityRecorder } from '../src/index.ts';
 import { botActivityContract } from './bot-activity.contract.ts';

@@ -1,7 +1,8 @@
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { Redis } from 'ioredis';
 import { AppSecret } from '@hookway/protocol';
-import { RedisConnection, redisKeys } from '@hookway/redis';
+import { RedisConnection } from '@hookway/redis/connection';
+import { redisKeys } from '@hookway/redis';
 import { readyConnections } from '@hookway/testkit';
 import { MemoryBotRegistry, RedisBotRegistry } from '../src/index.ts';
 import { botRegistryContract } from './bot-registry.contract.ts';

@@ -2,7 +2,8 @@ import { afterEach, describe, expect, inject, it } from 'vitest';
 import { Redis } from 'ioredis';
 import { startRedisServer, until, type RedisServer } from '@hookway/testkit';
 import { AppSecret } from '@hookway/protocol';
-import { RedisConnection, redisKeys } from '@hookway/redis';
+import { RedisConnection } from '@hookway/redis/connection';
+import { redisKeys } from '@hookway/redis';
 import { RedisEventLog, type BusEvent, type HistoryLimits } from '../src/index.ts';
 
 const limits: HistoryLimits = { historyMaxEvents: 1000, historyMaxAgeMs: 60_000, historyMaxBytes: 1 << 20, dedupWindowMs: 60_000 };

@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
 import { AppSecret } from '@hookway/protocol';
-import { RedisConnection, redisKeys, ReplicaShortfallError, type RedisConnectionOptions, type RedisTarget } from '@hookway/redis';
+import { RedisConnection } from '@hookway/redis/connection';
+import { redisKeys, ReplicaShortfallError, type RedisConnectionOptions, type RedisTarget } from '@hookway/redis';
 import { freePort, readyConnections, redisTopologies, startRedisServer, until } from '@hookway/testkit';
 import { RedisEventLog, type HistoryLimits } from '../src/index.ts';
 import { eventLogContract } from './event-log.contract.ts';

@@ -1,5 +1,5 @@
 import { afterAll, inject } from 'vitest';
-import { RedisConnection } from '@hookway/redis';
+import { RedisConnection } from '@hookway/redis/connection';
 import { readyConnections } from '@hookway/testkit';
 import { RedisEventLog } from '../src/index.ts';
 import { eventLogContract } from './event-log.contract.ts';

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll } from 'vitest';
-import { RedisConnection, redisKeys, type RedisTarget } from '@hookway/redis';
+import { RedisConnection } from '@hookway/redis/connection';
+import { redisKeys, type RedisTarget } from '@hookway/redis';
 import { readyConnections, redisTopologies } from '@hookway/testkit';
 import { RedisClientKeyStore } from '../src/index.ts';
 import { clientKeyStoreContract } from './client-key-store.contract.ts';

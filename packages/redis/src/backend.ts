@@ -1,4 +1,4 @@
-import { RedisConnection } from './connection.ts';
+import type { RedisConnection } from './connection.ts';
 import { describeTarget, redisTarget, type RedisTargetSettings } from './target.ts';
 
 /**
@@ -24,17 +24,25 @@ export async function openBackend(
 ): Promise<StoreBackend> {
   const target = redisTarget(settings);
   if (!target) return MEMORY_BACKEND;
-  const connection = openRedisConnection(settings, onWarning);
+  const connection = await openRedisConnection(settings, onWarning);
   if (!(await connection.whenReady(3000))) {
     onWarning(`${describeTarget(target)} is not reachable yet; serving 503 until it is`, { reason: connection.notReadyReason() });
   }
   return { kind: 'redis', connection };
 }
 
-/** A connection with the settings' target, timeouts and replica policy (for commands that open their own). */
-export function openRedisConnection(settings: BackendSettings, onWarning?: (message: string, detail?: unknown) => void): RedisConnection {
+/**
+ * A connection with the settings' target, timeouts and replica policy (for commands that open their own). The
+ * connection module, and ioredis with it, is imported here on first use: a process without Redis never loads it
+ * (about 10 MiB of RSS, docs/benchmarks.md), and the one-file build keeps it as a lazily evaluated part.
+ */
+export async function openRedisConnection(
+  settings: BackendSettings,
+  onWarning?: (message: string, detail?: unknown) => void,
+): Promise<RedisConnection> {
   const target = redisTarget(settings);
   if (!target) throw new Error('no Redis configured (REDIS_URL, REDIS_SENTINELS or REDIS_CLUSTER_NODES)');
+  const { RedisConnection } = await import('./connection.ts');
   return new RedisConnection({
     target,
     commandTimeoutMs: settings.redisCommandTimeoutMs,

@@ -1,5 +1,6 @@
 import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
 import { diagnoseTarget } from './diagnose.ts';
+import { cleanRedisError, ReplicaShortfallError } from './errors.ts';
 import { redisKeys } from './keys.ts';
 import { CLUSTER_SLOTS, keySlot } from './slots.ts';
 import { ClusterChannelSubscriber, ServerChannelSubscriber, type ChannelSubscriber } from './subscriber.ts';
@@ -23,31 +24,6 @@ export interface RedisConnectionOptions {
 
 /** One server or a master behind Sentinel (`Redis`), or a Redis Cluster: the stores use the commands both have. */
 export type RedisClient = Redis | Cluster;
-
-/**
- * An error from Redis without ioredis's attached command: those arguments hold keys named after AppSecrets
- * (and AUTH holds the password), and error objects end up in logs.
- */
-export class RedisCommandError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'RedisCommandError';
-  }
-}
-
-/** A write Redis stored but fewer replicas than REDIS_MIN_REPLICAS_ACKED confirmed in time: not yet safe to acknowledge. */
-export class ReplicaShortfallError extends RedisCommandError {
-  constructor(
-    readonly replicasAcked: number,
-    readonly replicasWanted: number,
-  ) {
-    super(`only ${replicasAcked} of REDIS_MIN_REPLICAS_ACKED=${replicasWanted} replicas confirmed the write in time`);
-    this.name = 'ReplicaShortfallError';
-  }
-}
-
-export const cleanRedisError = (err: unknown) =>
-  err instanceof RedisCommandError ? err : new RedisCommandError(err instanceof Error ? err.message : String(err));
 
 /** A stalled Redis (partition, CLIENT PAUSE) keeps its TCP up: this many timeouts in a row count as down. */
 const TIMEOUTS_BEFORE_RECONNECT = 3;

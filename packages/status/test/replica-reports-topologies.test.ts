@@ -1,5 +1,6 @@
 import { afterAll, beforeAll } from 'vitest';
-import { RedisConnection, type RedisTarget } from '@hookway/redis';
+import { RedisConnection } from '@hookway/redis/connection';
+import type { RedisTarget } from '@hookway/redis';
 import { readyConnections, redisTopologies } from '@hookway/testkit';
 import { RedisReplicaReports } from '../src/index.ts';
 import { replicaReportsContract } from './replica-reports.contract.ts';

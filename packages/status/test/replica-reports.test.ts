@@ -1,6 +1,7 @@
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { Redis } from 'ioredis';
-import { RedisConnection, redisKeys } from '@hookway/redis';
+import { RedisConnection } from '@hookway/redis/connection';
+import { redisKeys } from '@hookway/redis';
 import { readyConnections } from '@hookway/testkit';
 import { MemoryReplicaReports, RedisReplicaReports } from '../src/index.ts';
 import { replicaReportsContract, report } from './replica-reports.contract.ts';

@@ -27,7 +27,7 @@ export async function openCommandKeyStore(config: Config): Promise<CommandKeySto
   if (target) {
     where = target.mode === 'single' ? `Redis at ${redisAddress(target.url)}` : describeTarget(target);
     // Connection errors are reported once, below, rather than as they happen.
-    const connection = openRedisConnection(config);
+    const connection = await openRedisConnection(config);
     connection.client.on('error', () => {});
     if (!(await connection.whenReady(REDIS_WAIT_MS))) {
       const why = connection.notReadyReason();
