@@ -1,6 +1,7 @@
 import { once } from 'node:events';
 import type { Server } from 'node:http';
 import { ConfigError, loadConfig, redisMode, type Config } from './config.ts';
+import { applyHeapGrowthPercent } from './heap-growth.ts';
 import { applyHttpLimits, httpLimits } from './http-service.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { startedByPackageManager, watchParent } from './parent-watch.ts';
@@ -42,6 +43,7 @@ async function serve(role: string, build: (context: ServiceContext) => Promise<S
     }
     throw err;
   }
+  applyHeapGrowthPercent(config.heapGrowthPercent);
   const redactor = createRedactor();
   rememberUrlPassword(redactor, config.redisUrl);
   if (config.adminToken !== '') redactor.remember(config.adminToken);

@@ -15,6 +15,7 @@ describe('loadConfig', () => {
     expect(config.wsTerminateUnresponsive).toBe(true);
     expect(config.wsMaxBufferedBytes).toBe(1024 * 1024);
     expect(config.shutdownTimeoutMs).toBe(9000);
+    expect(config.heapGrowthPercent).toBe(50);
   });
 
   it('reads VERIFY_THREADS as auto or a thread count', () => {
@@ -58,6 +59,8 @@ describe('loadConfig', () => {
     ['VERIFY_THREADS', '-1'],
     ['VERIFY_THREADS', '65'],
     ['VERIFY_THREADS', '1.5'],
+    ['HEAP_GROWTH_PERCENT', '-1'],
+    ['HEAP_GROWTH_PERCENT', '500'],
   ])('refuses %s=%s with a message naming the variable', (name, value) => {
     expect(() => loadConfig({ [name]: value })).toThrow(ConfigError);
     expect(() => loadConfig({ [name]: value })).toThrow(new RegExp(`${name}=`));
