@@ -78,6 +78,8 @@ export class BodyBudget {
  * addresses would be free to mint).
  */
 export function clientKey(address: string): string {
+  // An IPv4 address (a webhook's usual peer) as it is: without `:` it cannot be IPv6, without `%` no zone to strip.
+  if (!address.includes(':') && !address.includes('%')) return address;
   const bare = address.replace(/%.*$/, '');
   if (isIP(bare) !== 6) return bare;
   const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(bare);

@@ -126,6 +126,7 @@ describe('clientKey', () => {
     ['64:ff9b:1::192.0.2.1', '64:ff9b:1:0::/64'],
     ['1:2::5:1.2.3.4', '1:2:0:0::/64'],
     ['not an address', 'not an address'],
+    ['203.0.113.9%eth0', '203.0.113.9'],
   ])('%s → %s', (address, key) => {
     expect(clientKey(address)).toBe(key);
   });

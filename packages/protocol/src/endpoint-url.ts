@@ -52,14 +52,25 @@ function plainSecretQuery(rawUrl: string, name: string): EndpointMatch | undefin
   const query = rawUrl.slice(queryAt + 1);
   const plain = PLAIN_SECRET_QUERY.exec(query);
   if (plain === null) return undefined;
-  let params: URLSearchParams | undefined;
-  return {
-    secret: AppSecret.parse(plain[1]),
-    secretIn: 'query',
-    get query() {
-      return (params ??= new URLSearchParams(query));
-    },
-  };
+  return new PlainSecretMatch(AppSecret.parse(plain[1]), query);
+}
+
+/**
+ * The fast path's answer: a class, so the lazy `query` getter lives on the prototype (an object literal with a getter
+ * made a closure and a dictionary-mode transition per webhook, ~2 µs in a CPU profile of S1).
+ */
+class PlainSecretMatch implements EndpointMatch {
+  readonly secretIn = 'query' as const;
+  private params: URLSearchParams | undefined;
+
+  constructor(
+    readonly secret: AppSecret | undefined,
+    private readonly rawQuery: string,
+  ) {}
+
+  get query(): URLSearchParams {
+    return (this.params ??= new URLSearchParams(this.rawQuery));
+  }
 }
 
 function safeDecode(segment: string): string | undefined {
