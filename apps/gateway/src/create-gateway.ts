@@ -21,6 +21,7 @@ import type { RawCallCounters } from './raw/calls.ts';
 import { RawClient, type RawView } from './raw/raw-client.ts';
 import { helloBot, narrowEvents } from './raw/raw-view.ts';
 import { BotFeeds } from './shared/bot-feeds.ts';
+import type { CoalesceRule } from './shared/fan-out.ts';
 import { ClientKeys, type KeyGrant } from './shared/client-keys.ts';
 import { startHeartbeat } from './shared/heartbeat.ts';
 import { startKeyRecheck } from './shared/key-recheck.ts';
@@ -38,6 +39,8 @@ export interface GatewayDeps {
   readonly maxFanOutBacklogBytes?: number;
   /** FANOUT_FRAMES_PER_TURN: client writes per event-loop turn before other I/O gets in. */
   readonly fanOutFramesPerTurn?: number;
+  /** FANOUT_COALESCE_MS and FANOUT_COALESCE_MIN_CLIENTS: how a bot with many clients here has its events share writes. */
+  readonly fanOutCoalesce?: CoalesceRule;
   readonly tcpKeepaliveDelayMs: number;
   /** On close, clients get 1001 this many at a time… */
   readonly closeBatchSize?: number;
@@ -145,6 +148,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
   const feeds = new BotFeeds(deps.events, log, {
     ...(deps.maxFanOutBacklogBytes !== undefined ? { maxBacklogBytes: deps.maxFanOutBacklogBytes } : {}),
     ...(deps.fanOutFramesPerTurn !== undefined ? { framesPerTurn: deps.fanOutFramesPerTurn } : {}),
+    ...(deps.fanOutCoalesce !== undefined ? { coalesce: deps.fanOutCoalesce } : {}),
     onFannedOut: (bot, event, written) => {
       counters.framesSent += written.raw + written.gateway;
       if (written.raw > 0) deps.metrics?.delivered('raw', bot.tag, event.acceptedAtMs, written.raw);

@@ -118,6 +118,7 @@ export function gatewayDeps(
     maxBufferedBytes: config.wsMaxBufferedBytes,
     maxFanOutBacklogBytes: config.fanoutBacklogMaxBytes,
     fanOutFramesPerTurn: config.fanoutFramesPerTurn,
+    fanOutCoalesce: { windowMs: config.fanoutCoalesceMs, minClients: config.fanoutCoalesceMinClients },
     tcpKeepaliveDelayMs: config.tcpKeepaliveDelayMs,
     closeBatchSize: config.shutdownCloseBatch,
     closeBatchIntervalMs: config.shutdownBatchIntervalMs,

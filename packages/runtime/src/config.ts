@@ -174,6 +174,16 @@ export const SETTINGS = {
     String(MiB),
     'Event bytes one bot may have waiting to be written to its clients on one gateway; past it the fan-out is too slow, and the clients still waiting are closed with 4100 (raw) or 4009 (gateway) and resume from the history.',
   ),
+  FANOUT_COALESCE_MS: setting(
+    int(0, 1000),
+    '5',
+    'While events stream to a bot with many clients here (FANOUT_COALESCE_MIN_CLIENTS), its fan-out turns are at least this far apart, so each socket write carries the events of that window instead of one: less CPU per frame for up to this much latency. A first event after a pause goes at once. 0: every event in its own turn.',
+  ),
+  FANOUT_COALESCE_MIN_CLIENTS: setting(
+    int(1, 1_000_000),
+    '32',
+    'Clients of one bot on one gateway from which FANOUT_COALESCE_MS applies; bots with fewer clients are never delayed.',
+  ),
   FANOUT_FRAMES_PER_TURN: setting(
     int(1, 1_000_000),
     '512',

@@ -1,7 +1,7 @@
 import { continuesWithoutGap, type BusEvent, type BusSubscription, type EventLog, type StreamPosition } from '@hookway/bus';
 import type { AppSecret } from '@hookway/protocol';
 import type { ClientMode, Logger } from '@hookway/runtime';
-import { FanOutScheduler, type FanOutSource } from './fan-out.ts';
+import { FanOutScheduler, type CoalesceRule, type FanOutSource } from './fan-out.ts';
 import type { FeedClient } from './feed-client.ts';
 import { framesOf, RawRun, type EventFrames } from './frames.ts';
 
@@ -15,6 +15,8 @@ export interface FanOutOptions {
   readonly maxBacklogBytes?: number;
   /** FANOUT_FRAMES_PER_TURN: frames written per event-loop turn, over all feeds, before other I/O gets in. */
   readonly framesPerTurn?: number;
+  /** FANOUT_COALESCE_MS and FANOUT_COALESCE_MIN_CLIENTS: how a wide feed's events share writes (fan-out.ts). */
+  readonly coalesce?: CoalesceRule;
   /** Once per event, after its fan-out: how many frames went to each kind of client (metrics, `framesSent`). */
   readonly onFannedOut?: (bot: AppSecret, event: BusEvent, written: Readonly<Record<ClientMode, number>>) => void;
 }
@@ -419,7 +421,7 @@ export class BotFeeds {
     private readonly logger: Logger,
     private readonly fanOut: FanOutOptions = {},
   ) {
-    this.scheduler = new FanOutScheduler(fanOut.framesPerTurn);
+    this.scheduler = new FanOutScheduler(fanOut.framesPerTurn, fanOut.coalesce);
   }
 
   /** Adds the client to its bot's feed; resolves once live events for the bot will reach it. */
