@@ -28,11 +28,16 @@ describe('coalesceWaitMs (FANOUT_COALESCE_MS, FANOUT_COALESCE_MIN_CLIENTS)', () 
 class RecordingSource implements FanOutSource {
   readonly turns: number[] = [];
   queued = 0;
+  /** Turns after which the source still has something queued (a long pass over many clients). */
+  moreTurns = 0;
+  /** Runs inside each turn (the test moves its clock there: a turn takes time). */
+  onTurn: () => void = () => undefined;
   constructor(readonly clientCount: number) {}
   fanOut(): boolean {
+    this.onTurn();
     this.turns.push(this.queued);
     this.queued = 0;
-    return false;
+    return this.moreTurns-- > 0;
   }
 }
 
@@ -80,5 +85,22 @@ describe('FanOutScheduler coalescing', () => {
     scheduler.schedule(source);
     await nextImmediate();
     expect(source.turns).toEqual([1, 1]);
+  });
+
+  it('measures the window from the turn that started a pass, not from the turns that go on writing it', async () => {
+    const { scheduler, source, at } = await afterFirstTurn(2000);
+    at(1);
+    source.queued = 1;
+    source.moreTurns = 1; // this pass takes two turns…
+    source.onTurn = () => at(5); // …and its first one runs until t = 5, so its follow-up starts then
+    scheduler.schedule(source);
+    await scheduler.idle();
+    expect(source.turns).toEqual([1, 1, 0]);
+    source.onTurn = () => undefined;
+    at(7); // 6 ms after the turn that started the pass (past the 5 ms window), 2 ms after its follow-up
+    source.queued = 1;
+    scheduler.schedule(source);
+    await nextImmediate();
+    expect(source.turns).toEqual([1, 1, 0, 1]);
   });
 });

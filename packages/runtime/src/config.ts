@@ -176,7 +176,7 @@ export const SETTINGS = {
   ),
   FANOUT_COALESCE_MS: setting(
     int(0, 1000),
-    '5',
+    '10',
     'While events stream to a bot with many clients here (FANOUT_COALESCE_MIN_CLIENTS), its fan-out turns are at least this far apart, so each socket write carries the events of that window instead of one: less CPU per frame for up to this much latency. A first event after a pause goes at once. 0: every event in its own turn.',
   ),
   FANOUT_COALESCE_MIN_CLIENTS: setting(
