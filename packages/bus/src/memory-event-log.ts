@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { AppSecret } from '@hookway/protocol';
 import { BodySlabs } from './body-slabs.ts';
 import { continuesWithoutGap } from './continuity.ts';
+import { DedupIds } from './dedup-ids.ts';
 import type {
   EventLog,
   BusEvent,
@@ -46,24 +47,19 @@ class BotLog {
   private bytes = 0;
   private readonly bodies = new BodySlabs();
   private readonly seqByEventId = new Map<string, number>();
-  /** Insertion-ordered, so the oldest entries are first and expiry trims from the front. */
-  private readonly dedupExpiry = new Map<string, number>();
-  /**
-   * No remembered id expires before this (a lower bound: the first entry's expiry, or less). Expiries are set in
-   * insertion order, so until then no append needs to walk the map (an iterator and an entry per event).
-   */
-  private dedupExpiresNoSoonerMs = Number.POSITIVE_INFINITY;
+  private readonly dedupIds: DedupIds;
   readonly listeners = new Set<BusListener>();
   delivered: StreamPosition | undefined;
 
   constructor(
     private readonly limits: HistoryLimits,
-    private readonly dedupMaxIds: number,
-  ) {}
+    dedupMaxIds: number,
+  ) {
+    this.dedupIds = new DedupIds(dedupMaxIds);
+  }
 
   isDuplicate(eventId: string, nowMs: number): boolean {
-    const expiresAt = this.dedupExpiry.get(eventId);
-    return expiresAt !== undefined && expiresAt > nowMs;
+    return this.dedupIds.has(eventId, nowMs);
   }
 
   append(event: IncomingEvent, nowMs: number): BusEvent {
@@ -78,11 +74,7 @@ class BotLog {
     this.bytes += stored.body.length;
     if (stored.eventId !== undefined) {
       this.seqByEventId.set(stored.eventId, stored.seq);
-      this.dedupExpiry.delete(stored.eventId);
-      const expiresAtMs = nowMs + this.limits.dedupWindowMs;
-      this.dedupExpiry.set(stored.eventId, expiresAtMs);
-      if (expiresAtMs < this.dedupExpiresNoSoonerMs) this.dedupExpiresNoSoonerMs = expiresAtMs;
-      if (this.dedupExpiry.size > this.dedupMaxIds) this.dedupExpiry.delete(this.dedupExpiry.keys().next().value as string);
+      this.dedupIds.remember(stored.eventId, nowMs + this.limits.dedupWindowMs);
     }
     this.trim(nowMs);
     return stored;
@@ -103,15 +95,7 @@ class BotLog {
       this.events = this.events.slice(this.head);
       this.head = 0;
     }
-    if (nowMs < this.dedupExpiresNoSoonerMs) return;
-    this.dedupExpiresNoSoonerMs = Number.POSITIVE_INFINITY;
-    for (const [id, expiresAt] of this.dedupExpiry) {
-      if (expiresAt > nowMs) {
-        this.dedupExpiresNoSoonerMs = expiresAt;
-        break;
-      }
-      this.dedupExpiry.delete(id);
-    }
+    this.dedupIds.forgetExpired(nowMs);
   }
 
   /** Retained events with seq > afterSeq. */
@@ -127,7 +111,7 @@ class BotLog {
 
   /** Nothing retained, nothing remembered, nobody listening: safe to forget (a new log gets a new epoch). */
   isIdle(): boolean {
-    return this.head === this.events.length && this.dedupExpiry.size === 0 && this.listeners.size === 0;
+    return this.head === this.events.length && this.dedupIds.size === 0 && this.listeners.size === 0;
   }
 }
 
