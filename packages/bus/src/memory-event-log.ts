@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { AppSecret } from '@hookway/protocol';
 import { BodySlabs } from './body-slabs.ts';
 import { continuesWithoutGap } from './continuity.ts';
-import { DedupIds } from './dedup-ids.ts';
+import { EventIdTable, type RetainedEvents } from './event-id-table.ts';
 import type {
   EventLog,
   BusEvent,
@@ -46,8 +46,7 @@ class BotLog {
   private head = 0;
   private bytes = 0;
   private readonly bodies = new BodySlabs();
-  private readonly seqByEventId = new Map<string, number>();
-  private readonly dedupIds: DedupIds;
+  private readonly ids: EventIdTable;
   readonly listeners = new Set<BusListener>();
   delivered: StreamPosition | undefined;
 
@@ -55,11 +54,15 @@ class BotLog {
     private readonly limits: HistoryLimits,
     dedupMaxIds: number,
   ) {
-    this.dedupIds = new DedupIds(dedupMaxIds);
+    const retained: RetainedEvents = {
+      firstRetainedSeq: () => this.headSeq - (this.events.length - this.head) + 1,
+      eventAt: (seq) => this.events[this.events.length - 1 - (this.headSeq - seq)]!,
+    };
+    this.ids = new EventIdTable(retained, limits.dedupWindowMs, dedupMaxIds);
   }
 
   isDuplicate(eventId: string, nowMs: number): boolean {
-    return this.dedupIds.has(eventId, nowMs);
+    return this.ids.isDuplicate(eventId, nowMs);
   }
 
   append(event: IncomingEvent, nowMs: number): BusEvent {
@@ -72,10 +75,7 @@ class BotLog {
     };
     this.events.push(stored);
     this.bytes += stored.body.length;
-    if (stored.eventId !== undefined) {
-      this.seqByEventId.set(stored.eventId, stored.seq);
-      this.dedupIds.remember(stored.eventId, nowMs + this.limits.dedupWindowMs);
-    }
+    if (stored.eventId !== undefined) this.ids.added(stored as BusEvent & { readonly eventId: string });
     this.trim(nowMs);
     return stored;
   }
@@ -88,14 +88,14 @@ class BotLog {
       const overBytes = this.bytes > this.limits.historyMaxBytes;
       if (!overCount && !overBytes && e.acceptedAtMs > oldestKeptMs) break;
       this.bytes -= e.body.length;
-      if (e.eventId !== undefined && this.seqByEventId.get(e.eventId) === e.seq) this.seqByEventId.delete(e.eventId);
       this.events[this.head++] = undefined as unknown as BusEvent;
+      this.ids.removed(e);
     }
     if (this.head > 1024 && this.head * 2 > this.events.length) {
       this.events = this.events.slice(this.head);
       this.head = 0;
     }
-    this.dedupIds.forgetExpired(nowMs);
+    this.ids.forgetExpired(nowMs);
   }
 
   /** Retained events with seq > afterSeq. */
@@ -106,12 +106,12 @@ class BotLog {
   }
 
   locate(eventId: string): number | undefined {
-    return this.seqByEventId.get(eventId);
+    return this.ids.locate(eventId);
   }
 
   /** Nothing retained, nothing remembered, nobody listening: safe to forget (a new log gets a new epoch). */
   isIdle(): boolean {
-    return this.head === this.events.length && this.dedupIds.size === 0 && this.listeners.size === 0;
+    return this.head === this.events.length && this.ids.rememberedIds === 0 && this.listeners.size === 0;
   }
 }
 
