@@ -46,7 +46,7 @@ export class EventIdTable {
   private rememberedCount = 0;
   /**
    * No remembered id expires before this (a lower bound: the oldest one's expiry, or less). Until then
-   * `forgetExpired` need not look at the map (an iterator and an entry per call).
+   * `forgetExpired` need not look at the map.
    */
   private expiresNoSoonerMs = Number.POSITIVE_INFINITY;
   /**
