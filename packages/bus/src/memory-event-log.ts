@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { AppSecret } from '@hookway/protocol';
 import { BodySlabs } from './body-slabs.ts';
 import { continuesWithoutGap } from './continuity.ts';
+import { EventIdTable, type RetainedEvents } from './event-id-table.ts';
 import type {
   EventLog,
   BusEvent,
@@ -45,25 +46,23 @@ class BotLog {
   private head = 0;
   private bytes = 0;
   private readonly bodies = new BodySlabs();
-  private readonly seqByEventId = new Map<string, number>();
-  /** Insertion-ordered, so the oldest entries are first and expiry trims from the front. */
-  private readonly dedupExpiry = new Map<string, number>();
-  /**
-   * No remembered id expires before this (a lower bound: the first entry's expiry, or less). Expiries are set in
-   * insertion order, so until then no append needs to walk the map (an iterator and an entry per event).
-   */
-  private dedupExpiresNoSoonerMs = Number.POSITIVE_INFINITY;
+  private readonly ids: EventIdTable;
   readonly listeners = new Set<BusListener>();
   delivered: StreamPosition | undefined;
 
   constructor(
     private readonly limits: HistoryLimits,
-    private readonly dedupMaxIds: number,
-  ) {}
+    dedupMaxIds: number,
+  ) {
+    const retained: RetainedEvents = {
+      firstRetainedSeq: () => this.headSeq - (this.events.length - this.head) + 1,
+      eventAt: (seq) => this.events[this.events.length - 1 - (this.headSeq - seq)]!,
+    };
+    this.ids = new EventIdTable(retained, limits.dedupWindowMs, dedupMaxIds);
+  }
 
   isDuplicate(eventId: string, nowMs: number): boolean {
-    const expiresAt = this.dedupExpiry.get(eventId);
-    return expiresAt !== undefined && expiresAt > nowMs;
+    return this.ids.isDuplicate(eventId, nowMs);
   }
 
   append(event: IncomingEvent, nowMs: number): BusEvent {
@@ -76,14 +75,7 @@ class BotLog {
     };
     this.events.push(stored);
     this.bytes += stored.body.length;
-    if (stored.eventId !== undefined) {
-      this.seqByEventId.set(stored.eventId, stored.seq);
-      this.dedupExpiry.delete(stored.eventId);
-      const expiresAtMs = nowMs + this.limits.dedupWindowMs;
-      this.dedupExpiry.set(stored.eventId, expiresAtMs);
-      if (expiresAtMs < this.dedupExpiresNoSoonerMs) this.dedupExpiresNoSoonerMs = expiresAtMs;
-      if (this.dedupExpiry.size > this.dedupMaxIds) this.dedupExpiry.delete(this.dedupExpiry.keys().next().value as string);
-    }
+    if (stored.eventId !== undefined) this.ids.added(stored as BusEvent & { readonly eventId: string });
     this.trim(nowMs);
     return stored;
   }
@@ -96,22 +88,14 @@ class BotLog {
       const overBytes = this.bytes > this.limits.historyMaxBytes;
       if (!overCount && !overBytes && e.acceptedAtMs > oldestKeptMs) break;
       this.bytes -= e.body.length;
-      if (e.eventId !== undefined && this.seqByEventId.get(e.eventId) === e.seq) this.seqByEventId.delete(e.eventId);
       this.events[this.head++] = undefined as unknown as BusEvent;
+      this.ids.removed(e);
     }
     if (this.head > 1024 && this.head * 2 > this.events.length) {
       this.events = this.events.slice(this.head);
       this.head = 0;
     }
-    if (nowMs < this.dedupExpiresNoSoonerMs) return;
-    this.dedupExpiresNoSoonerMs = Number.POSITIVE_INFINITY;
-    for (const [id, expiresAt] of this.dedupExpiry) {
-      if (expiresAt > nowMs) {
-        this.dedupExpiresNoSoonerMs = expiresAt;
-        break;
-      }
-      this.dedupExpiry.delete(id);
-    }
+    this.ids.forgetExpired(nowMs);
   }
 
   /** Retained events with seq > afterSeq. */
@@ -122,12 +106,12 @@ class BotLog {
   }
 
   locate(eventId: string): number | undefined {
-    return this.seqByEventId.get(eventId);
+    return this.ids.locate(eventId);
   }
 
   /** Nothing retained, nothing remembered, nobody listening: safe to forget (a new log gets a new epoch). */
   isIdle(): boolean {
-    return this.head === this.events.length && this.dedupExpiry.size === 0 && this.listeners.size === 0;
+    return this.head === this.events.length && this.ids.rememberedIds === 0 && this.listeners.size === 0;
   }
 }
 
