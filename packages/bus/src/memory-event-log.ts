@@ -55,11 +55,22 @@ class BotLog {
   private dedupExpiresNoSoonerMs = Number.POSITIVE_INFINITY;
   readonly listeners = new Set<BusListener>();
   delivered: StreamPosition | undefined;
+  /** `headPosition()`'s object while the head has not moved. */
+  private headAt: StreamPosition | undefined;
 
   constructor(
     private readonly limits: HistoryLimits,
     private readonly dedupMaxIds: number,
   ) {}
+
+  /**
+   * The head as a position: one object per head, not one per reader. A client that catches up keeps the head of its
+   * history slice as its position until its first event; every client that connects between two events shares it.
+   */
+  headPosition(): StreamPosition {
+    if (this.headAt?.seq !== this.headSeq) this.headAt = { epoch: this.epoch, seq: this.headSeq };
+    return this.headAt;
+  }
 
   isDuplicate(eventId: string, nowMs: number): boolean {
     const expiresAt = this.dedupExpiry.get(eventId);
@@ -204,7 +215,7 @@ export class MemoryEventLog implements EventLog {
     this.assertOpen();
     const log = this.log(bot);
     log.trim(this.nowMs());
-    const head = { epoch: log.epoch, seq: log.headSeq };
+    const head = log.headPosition();
     const usable = cursor !== undefined && cursor.epoch === log.epoch && cursor.seq <= log.headSeq;
     // A cursor from another numbering cannot be honoured: hand out everything retained instead.
     const events = log.after(usable ? cursor.seq : 0);
