@@ -122,7 +122,7 @@ class BotState {
 
 /**
  * One connected client: its record and the handle that takes it off, in one object — a record, a closure and the
- * closure's context made ~150 bytes of every idle connection (docs/benchmarks.md, "Idle connections: where the RSS
+ * closure's context made ~160 bytes of every idle connection (docs/benchmarks.md, "Idle connections: where the RSS
  * goes"). Listed as a plain ClientRecord.
  */
 class ConnectedClient implements ClientConnection {
