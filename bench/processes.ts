@@ -7,7 +7,7 @@ import { createServer } from 'node:net';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildSync } from 'esbuild';
-import { PRODUCTION_NODE_FLAGS } from '../scripts/node-flags.ts';
+import { PRODUCTION_ENV, PRODUCTION_NODE_FLAGS } from '../scripts/node-flags.ts';
 
 export const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
@@ -48,7 +48,25 @@ function parseBenchStart(value: string | undefined): 'dist' | 'tsx' {
 const BENCH_NODE_FLAGS: readonly string[] =
   process.env.BENCH_NODE_FLAGS === undefined ? PRODUCTION_NODE_FLAGS : process.env.BENCH_NODE_FLAGS.split(' ').filter(Boolean);
 
+/**
+ * The environment the built file starts with: the production recipes' (scripts/node-flags.ts) unless BENCH_NODE_ENV
+ * names another (`NAME=value …`; empty: none).
+ */
+const BENCH_NODE_ENV: Readonly<Record<string, string>> =
+  process.env.BENCH_NODE_ENV === undefined
+    ? PRODUCTION_ENV
+    : Object.fromEntries(
+        process.env.BENCH_NODE_ENV.split(' ')
+          .filter(Boolean)
+          .map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)]),
+      );
+
 const ROLE_SCRIPT = /^apps\/(relay|ingress|gateway)\/src\/main\.ts$/;
+
+/** The environment `script` starts with beside the servers' own: the production recipes' for the built file's roles. */
+export function nodeEnvFor(script: string): Readonly<Record<string, string>> {
+  return BENCH_START === 'dist' && ROLE_SCRIPT.test(script) ? BENCH_NODE_ENV : {};
+}
 let builtFile: string | undefined;
 
 /** The node arguments that start `script`: Hookway's role scripts from the built file under BENCH_START=dist. */
@@ -97,7 +115,7 @@ function buildServerFile(): string {
 /** `built file` or `tsx`, for the report. */
 export const describeStart = (): string =>
   BENCH_START === 'dist'
-    ? `the built file (${['node', ...BENCH_NODE_FLAGS, 'dist/hookway.mjs <role>'].join(' ')}; BENCH_START=tsx for pnpm start)`
+    ? `the built file (${[...Object.entries(BENCH_NODE_ENV).map(([k, v]) => `${k}=${v}`), 'node', ...BENCH_NODE_FLAGS, 'dist/hookway.mjs <role>'].join(' ')}; BENCH_START=tsx for pnpm start)`
     : 'tsx (node --import tsx apps/<role>/src/main.ts)';
 
 export const hasTaskset = (() => {
@@ -183,7 +201,7 @@ export function processGroup(): ProcessGroup {
     const child = launch(
       process.execPath,
       [...(options.nodeFlags ?? []), ...nodeArgsFor(script)],
-      { PORT: String(port), ...env },
+      { ...nodeEnvFor(script), PORT: String(port), ...env },
       {
         ...options,
         cwd,

@@ -20,6 +20,8 @@
  * (another checkout whose servers to start; the harness stays this one).
  * BENCH_START: dist (default; the built file, built once per run from the server checkout) or tsx (pnpm start's way).
  * BENCH_NODE_FLAGS: the built file's node options (default: the production recipes', scripts/node-flags.ts; empty: none).
+ * BENCH_NODE_ENV: the built file's extra environment, `NAME=value …` (default: the production recipes', scripts/node-flags.ts;
+ * empty: none).
  * Any missing delivery, failed or unanswered POST prints a `MISSING:` line and the run exits 1.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';

@@ -32,6 +32,8 @@ module.exports = {
       time: false,
       env: {
         NODE_ENV: 'production',
+        // One glibc malloc arena: the compiler threads' freed memory is reused, ~5 MiB less RSS (scripts/node-flags.ts).
+        MALLOC_ARENA_MAX: '1',
         PORT: env('PORT', '8000'),
         HOST: env('HOST', '0.0.0.0'),
         LOG_LEVEL: env('LOG_LEVEL', 'info'),

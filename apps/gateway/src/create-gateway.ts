@@ -25,6 +25,7 @@ import type { CoalesceRule } from './shared/fan-out.ts';
 import { ClientKeys, type KeyGrant } from './shared/client-keys.ts';
 import { startHeartbeat } from './shared/heartbeat.ts';
 import { startKeyRecheck } from './shared/key-recheck.ts';
+import { LeanWebSocket } from './shared/lean-websocket.ts';
 import type { ClientActivity, StreamClient, StreamClientContext, StreamClientCounters } from './shared/stream-client.ts';
 import { parseUpgradeTarget, type UpgradeTarget } from './upgrade-request.ts';
 
@@ -124,6 +125,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
     perMessageDeflate: false,
     maxPayload: deps.maxClientFrameBytes,
     closeTimeout: CLOSE_GRACE_MS,
+    WebSocket: LeanWebSocket,
   };
   const wss = new WebSocketServer(serverOptions);
   const clients = new Set<StreamClient>();
@@ -318,10 +320,13 @@ export function createGateway(deps: GatewayDeps): Gateway {
     if (view && 'refused' in view) return refuseUpgrade(socket, 403, 'events_not_allowed', view.refused);
     if (socket instanceof Socket) socket.setKeepAlive(true, deps.tcpKeepaliveDelayMs);
     wss.handleUpgrade(req, socket, head, (ws) => {
+      // ws now destroys the socket on an error itself (its own listener): ours would only cost the socket an array
+      // of two 'error' listeners for as long as it lives.
+      socket.removeListener('error', destroyOnError);
       const client =
         target.kind === 'gateway'
           ? new GatewaySession(ws, context, gatewayContext!, admission, address)
-          : new RawClient(ws, context, admission!.bot, target.after, grantOf(admission), address, view);
+          : new RawClient(ws, context, feeds.sameBot(admission!.bot), target.after, grantOf(admission), address, view);
       clients.add(client);
       counters.connectionsTotal++;
       client.start();

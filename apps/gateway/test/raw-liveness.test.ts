@@ -36,6 +36,31 @@ describe('dead and slow clients', () => {
     expect(g.gateway.stats().unresponsiveTerminated).toBe(0);
   });
 
+  it("answers a client's pings with pongs, however many it sends over the connection's life", async () => {
+    const g = await start();
+    const client = await connect(g, `/ws?secret=${SECRET}`);
+    // ws terminates a client with 60 answers still being written: each answer's completion must be counted back,
+    // or the 61st ping would end the connection.
+    const answer = () =>
+      new Promise<string>((resolve) => {
+        const onPong = (data: Buffer) => {
+          client.ws.off('close', onClose);
+          resolve(data.toString());
+        };
+        const onClose = () => {
+          client.ws.off('pong', onPong);
+          resolve('closed');
+        };
+        client.ws.once('pong', onPong).once('close', onClose);
+      });
+    for (let i = 0; i < 100; i++) {
+      const answered = answer();
+      client.ws.ping(`beat ${i}`);
+      expect(await answered).toBe(`beat ${i}`);
+    }
+    expect(client.ws.readyState).toBe(WebSocket.OPEN);
+  });
+
   it('closes a client that stops reading with 4100; it resumes with after and misses nothing', async () => {
     const g = await start({ wsMaxBufferedBytes: 64 * 1024 });
     const slow = await connect(g, `/ws?secret=${SECRET}`);

@@ -9,7 +9,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultConfig } from '@hookway/runtime';
 import { freePort, until } from '@hookway/testkit';
-import { PRODUCTION_NODE_FLAGS } from '../../../scripts/node-flags.ts';
+import { PRODUCTION_ENV, PRODUCTION_NODE_FLAGS } from '../../../scripts/node-flags.ts';
 import { buildAlone, serveBuilt } from './built-file.ts';
 
 const ROOT = fileURLToPath(new URL('../../..', import.meta.url));
@@ -57,6 +57,7 @@ describe('deploy/pm2/ecosystem.config.cjs', { timeout: 90_000 }, () => {
     expect(apps.map((a) => a.name)).toEqual(['hookway']);
     expect(apps[0]!.script).toBe('dist/hookway.mjs');
     expect(apps[0]!.node_args).toEqual(PRODUCTION_NODE_FLAGS);
+    expect(apps[0]!.env).toMatchObject(PRODUCTION_ENV);
     expect(apps[0]!.cwd).toBe(ROOT.replace(/\/$/, ''));
     expect(apps[0]!.kill_timeout).toBeGreaterThan(SHUTDOWN_TIMEOUT_MS);
     expect(Number(apps[0]!.env.SHUTDOWN_TIMEOUT_MS)).toBeLessThan(apps[0]!.kill_timeout);
@@ -114,6 +115,19 @@ function serviceSettings(unit: string): Map<string, string> {
   return settings;
 }
 
+/** The unit's `Environment=NAME=value` lines in [Service], every one (systemd adds them up). */
+function serviceEnvironment(unit: string): Record<string, string> {
+  const environment: Record<string, string> = {};
+  let section = '';
+  for (const line of unit.split('\n')) {
+    const header = /^\[(\w+)\]$/.exec(line.trim());
+    if (header) section = header[1]!;
+    const entry = /^Environment=(\w+)=(.*)$/.exec(line);
+    if (section === 'Service' && entry) environment[entry[1]!] = entry[2]!;
+  }
+  return environment;
+}
+
 const seconds = (value: string) => {
   const match = /^(\d+)(s|min)?$/.exec(value);
   if (!match) throw new Error(`not a duration: ${value}`);
@@ -131,7 +145,7 @@ describe('deploy/systemd/hookway.service', { timeout: 60_000 }, () => {
     expect(service.get('User')).toMatch(/^(?!root$)\w+$/);
     expect(service.get('EnvironmentFile')).toBe('/etc/hookway/hookway.env');
     expect(service.get('ExecStart')).toBe('/usr/bin/node /opt/hookway/dist/hookway.mjs');
-    expect(service.get('Environment')).toBe(`NODE_OPTIONS=${PRODUCTION_NODE_FLAGS.join(' ')}`);
+    expect(serviceEnvironment(unit)).toEqual({ NODE_OPTIONS: PRODUCTION_NODE_FLAGS.join(' '), ...PRODUCTION_ENV });
   });
 
   it('systemd-analyze verify accepts it without a warning (ExecStart pointed at a real node and built file)', async () => {
@@ -157,8 +171,7 @@ describe('deploy/systemd/hookway.service', { timeout: 60_000 }, () => {
     );
     expect(env).toMatchObject({ PORT: '8000', SHUTDOWN_TIMEOUT_MS: String(SHUTDOWN_TIMEOUT_MS) });
     // With the unit's NODE_OPTIONS too: node refuses to start on an option it does not allow there.
-    const [name, value] = service.get('Environment')!.split(/=(.*)/s) as [string, string];
-    const server = await serveBuilt(file, [], { ...env, [name]: value, PORT: '0' });
+    const server = await serveBuilt(file, [], { ...env, ...serviceEnvironment(unit), PORT: '0' });
     try {
       expect((await fetch(`${server.baseUrl}/healthz`)).status).toBe(200);
     } finally {

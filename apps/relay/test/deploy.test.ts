@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { PRODUCTION_NODE_FLAGS } from '../../../scripts/node-flags.ts';
+import { PRODUCTION_ENV, PRODUCTION_NODE_FLAGS } from '../../../scripts/node-flags.ts';
 import { CLI_ENTRY, ROLE_ENTRY } from './cluster.ts';
 
 const ROOT = fileURLToPath(new URL('../../..', import.meta.url));
@@ -37,6 +37,7 @@ describe('deployment files', () => {
     expect(final).toContain('CMD ["node", "dist/hookway.mjs"]');
     // Every role and command in the image (docker-compose's too) starts with the production node options.
     expect(final).toMatch(new RegExp(`^ENV .*\\bNODE_OPTIONS=${PRODUCTION_NODE_FLAGS.join(' ')}$`, 'm'));
+    for (const [name, value] of Object.entries(PRODUCTION_ENV)) expect(final).toMatch(new RegExp(`^ENV .*\\b${name}=${value}\\b`, 'm'));
     expect(packageJson.scripts.start).toBe(`node --import tsx ${ROLE_ENTRY.relay}`);
     expect(packageJson.scripts.build).toBe('node --import tsx scripts/build.ts');
   });

@@ -49,6 +49,8 @@ class BotLog {
   private readonly ids: EventIdTable;
   readonly listeners = new Set<BusListener>();
   delivered: StreamPosition | undefined;
+  /** `headPosition()`'s object while the head has not moved. */
+  private headAt: StreamPosition | undefined;
 
   constructor(
     private readonly limits: HistoryLimits,
@@ -59,6 +61,15 @@ class BotLog {
       eventAt: (seq) => this.events[this.events.length - 1 - (this.headSeq - seq)]!,
     };
     this.ids = new EventIdTable(retained, limits.dedupWindowMs, dedupMaxIds);
+  }
+
+  /**
+   * The head as a position: one object per head, not one per reader. A client that catches up keeps the head of its
+   * history slice as its position until its first event; every client that connects between two events shares it.
+   */
+  headPosition(): StreamPosition {
+    if (this.headAt?.seq !== this.headSeq) this.headAt = { epoch: this.epoch, seq: this.headSeq };
+    return this.headAt;
   }
 
   isDuplicate(eventId: string, nowMs: number): boolean {
@@ -188,7 +199,7 @@ export class MemoryEventLog implements EventLog {
     this.assertOpen();
     const log = this.log(bot);
     log.trim(this.nowMs());
-    const head = { epoch: log.epoch, seq: log.headSeq };
+    const head = log.headPosition();
     const usable = cursor !== undefined && cursor.epoch === log.epoch && cursor.seq <= log.headSeq;
     // A cursor from another numbering cannot be honoured: hand out everything retained instead.
     const events = log.after(usable ? cursor.seq : 0);

@@ -48,7 +48,7 @@ describe('ActivityRecorder', () => {
     a.connected('bot:aaaa0001', { mode: 'gateway', address: '127.0.0.2', sinceMs: 6 });
     expect(a.snapshot().bots[0]).toMatchObject({ appid: '102', clientsTotal: 2 });
     expect(a.snapshot().bots[0]?.clients).toContainEqual({ mode: 'raw', address: '127.0.0.1', sinceMs: 5, key: 'home-pc' });
-    gone();
+    gone.disconnected();
     expect(a.snapshot().bots[0]?.clients).toEqual([{ mode: 'gateway', address: '127.0.0.2', sinceMs: 6 }]);
     expect(a.clientCount).toBe(1);
   });

@@ -424,6 +424,15 @@ export class BotFeeds {
     this.scheduler = new FanOutScheduler(fanOut.framesPerTurn, fanOut.coalesce);
   }
 
+  /**
+   * The AppSecret object of the bot's feed when it has one, else `bot` itself: a client keeps that one instead of its
+   * own, parsed from its upgrade URL — the same secret, but a new object whose string is a slice that keeps the
+   * whole URL alive, and whose log tag would be computed again (~120 bytes per connection).
+   */
+  sameBot(bot: AppSecret): AppSecret {
+    return this.feeds.get(bot.reveal())?.bot ?? bot;
+  }
+
   /** Adds the client to its bot's feed; resolves once live events for the bot will reach it. */
   async join(bot: AppSecret, client: FeedClient): Promise<BotFeed> {
     let feed = this.feeds.get(bot.reveal());

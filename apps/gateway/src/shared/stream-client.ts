@@ -47,7 +47,10 @@ export interface StreamClientContext {
 
 /** The status page's view of the gateway (packages/status's ActivityRecorder fits it): connected until the returned call. */
 export interface ClientActivity {
-  connected(bot: string, client: { mode: 'raw' | 'gateway'; address: string; sinceMs: number; key?: string; appid?: string }): () => void;
+  connected(
+    bot: string,
+    client: { mode: 'raw' | 'gateway'; address: string; sinceMs: number; key?: string; appid?: string },
+  ): { disconnected(): void };
 }
 
 /**
@@ -64,7 +67,8 @@ export interface ClientActivity {
  */
 export abstract class StreamClient implements FeedClient, Pingable, KeyedClient {
   protected state: 'catching_up' | 'live' | 'closed' = 'catching_up';
-  private pending: BusEvent[] = [];
+  /** Made at the first live event that has to wait: most clients catch up before one comes. */
+  private pending: BusEvent[] | undefined;
   private pendingBytes = 0;
   /** The last position written to this client (or known to be behind it). */
   protected last: StreamPosition | undefined;
@@ -81,7 +85,7 @@ export abstract class StreamClient implements FeedClient, Pingable, KeyedClient 
   private closeCode: number | undefined;
   private readonly connectedAtMs = Date.now();
   /** Takes this client off the status page. */
-  private disconnected: (() => void) | undefined;
+  private statusEntry: { disconnected(): void } | undefined;
   /** No extension negotiated: prepared frames may go straight to the socket (frames.ts). */
   private readonly plainSocket: boolean;
 
@@ -106,9 +110,9 @@ export abstract class StreamClient implements FeedClient, Pingable, KeyedClient 
   /** The client is its bot's from here on (authenticated, feed joined): the status page lists it until it closes. */
   protected noteConnected(bot: AppSecret, appid?: string): void {
     const activity = this.context.activity;
-    if (!activity || this.disconnected || this.isClosed()) return;
+    if (!activity || this.statusEntry || this.isClosed()) return;
     const key = this.keyGrant?.name;
-    this.disconnected = activity.connected(bot.tag, {
+    this.statusEntry = activity.connected(bot.tag, {
       mode: this.clientMode,
       address: this.address,
       sinceMs: this.connectedAtMs,
@@ -159,7 +163,7 @@ export abstract class StreamClient implements FeedClient, Pingable, KeyedClient 
     this.markClosed();
     this.context.clients.delete(this);
     if (this.feedBot) this.context.feeds.leave(this.feedBot, this);
-    this.disconnected?.();
+    this.statusEntry?.disconnected();
     this.context.metrics?.clientClosed(this.clientMode, code);
     this.onClosed(code);
     this.closeCode = code;
@@ -202,7 +206,7 @@ export abstract class StreamClient implements FeedClient, Pingable, KeyedClient 
   deliver(event: BusEvent, frames: EventFrames): boolean {
     if (this.state === 'live') return this.isNew(event) && this.write(event, frames);
     if (this.state === 'closed') return false;
-    this.pending.push(event);
+    (this.pending ??= []).push(event);
     this.pendingBytes += event.body.length;
     if (this.pendingBytes > this.context.maxBufferedBytes) this.closeWith(this.slowConsumerClose);
     return false;
@@ -248,9 +252,9 @@ export abstract class StreamClient implements FeedClient, Pingable, KeyedClient 
   private async replayThenGoLive(slice: HistorySlice): Promise<BusEvent | undefined> {
     let lastWritten = await this.replay(slice.events);
     this.last = slice.head;
-    while (this.pending.length > 0 && this.state === 'catching_up') {
+    while (this.pending !== undefined && this.pending.length > 0 && this.state === 'catching_up') {
       const batch = this.pending;
-      this.pending = [];
+      this.pending = undefined;
       this.pendingBytes = 0;
       lastWritten = (await this.replay(batch.filter((e) => this.isNew(e)))) ?? lastWritten;
     }
@@ -330,7 +334,7 @@ export abstract class StreamClient implements FeedClient, Pingable, KeyedClient 
   /** No more frames from here on; the socket's own close event finishes the lifecycle. */
   protected markClosed(): void {
     this.state = 'closed';
-    this.pending = [];
+    this.pending = undefined;
     this.pendingBytes = 0;
   }
 }
