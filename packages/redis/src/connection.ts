@@ -1,6 +1,7 @@
 import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
 import { diagnoseTarget } from './diagnose.ts';
 import { cleanRedisError, ReplicaShortfallError } from './errors.ts';
+import { keepConnecting, reconnectClient } from './keep-connecting.ts';
 import { redisKeys } from './keys.ts';
 import { CLUSTER_SLOTS, keySlot } from './slots.ts';
 import { ClusterChannelSubscriber, ServerChannelSubscriber, type ChannelSubscriber } from './subscriber.ts';
@@ -69,6 +70,13 @@ export class RedisConnection {
     // of the event loop go out in one write (auto-pipelining): under load the publish scripts of many webhooks then
     // wake Redis, and Redis the gateways, once per batch instead of once per event (docs/benchmarks.md, split mode).
     this.client = this.open({ enableOfflineQueue: false, maxRetriesPerRequest: 1, enableAutoPipelining: true });
+    if (!(this.client instanceof Cluster)) {
+      keepConnecting(
+        this.client,
+        () => this.closed,
+        () => this.warn('the redis connection had stopped retrying; connecting again'),
+      );
+    }
     this.client.on('error', (err: Error) => {
       this.lastError = err.message;
       this.warn('redis connection error', { message: err.message });
@@ -149,7 +157,9 @@ export class RedisConnection {
     if (this.target.mode === 'cluster') {
       return new ClusterChannelSubscriber(() => this.open({ shardedSubscribers: true }) as Cluster);
     }
-    return new ServerChannelSubscriber(this.open({ autoResubscribe: true }) as Redis);
+    return new ServerChannelSubscriber(this.open({ autoResubscribe: true }) as Redis, () =>
+      this.warn('the redis subscriber had stopped retrying; connecting again'),
+    );
   }
 
   /**
@@ -256,7 +266,7 @@ export class RedisConnection {
    */
   reconnect(): void {
     const client = this.client;
-    if (!(client instanceof Cluster)) return void client.disconnect(true);
+    if (!(client instanceof Cluster)) return reconnectClient(client);
     for (const node of client.nodes('all')) node.disconnect();
     if (client.status === 'ready') client.refreshSlotsCache();
   }

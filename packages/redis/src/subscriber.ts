@@ -1,4 +1,5 @@
 import type { Cluster, Redis } from 'ioredis';
+import { keepConnecting, reconnectClient } from './keep-connecting.ts';
 
 /**
  * A pub/sub connection: classic SUBSCRIBE on one server or a Sentinel master, sharded SSUBSCRIBE on a Cluster
@@ -35,9 +36,14 @@ async function quit(client: Redis | Cluster): Promise<void> {
 /** One server or a Sentinel master: SUBSCRIBE on one connection, which ioredis re-subscribes after a reconnect. */
 export class ServerChannelSubscriber implements ChannelSubscriber {
   private wasReady = false;
+  private closing = false;
   private readonly resubscribed: (() => void)[] = [];
 
-  constructor(private readonly client: Redis) {
+  constructor(
+    private readonly client: Redis,
+    onRevive?: () => void,
+  ) {
+    keepConnecting(client, () => this.closing, onRevive);
     client.on('ready', () => {
       // After a reconnect ioredis resubscribes, but anything published meanwhile was missed: report it after a
       // PING round trip, whose reply comes after the SUBSCRIBE confirmations, so nothing slips between.
@@ -78,7 +84,7 @@ export class ServerChannelSubscriber implements ChannelSubscriber {
   }
 
   reconnect(): void {
-    this.client.disconnect(true);
+    reconnectClient(this.client);
   }
 
   refresh(): void {
@@ -86,6 +92,7 @@ export class ServerChannelSubscriber implements ChannelSubscriber {
   }
 
   close(): Promise<void> {
+    this.closing = true;
     return quit(this.client);
   }
 }
