@@ -20,6 +20,11 @@ const SMI_OFFSET_LIMIT = 2 ** 29 - 1;
 /** Bases and expiries up to 2^50 keep 2 × offset + 1 within 2^53, where every integer is exact. */
 const MAX_OFFSET_BASE_MS = 2 ** 50;
 
+/** The retained event's seq an id's value stands for (even values: 2 × seq), or undefined for a detached expiry. */
+function retainedSeqOf(value: number | AbsoluteExpiry): number | undefined {
+  return typeof value === 'number' && value % 2 === 0 ? value / 2 : undefined;
+}
+
 /**
  * One bot's event ids, in ONE insertion-ordered map, for both of their uses: `locate` (an id's latest seq while that
  * event is retained) and retry de-duplication (an id is a duplicate until its window, `dedupWindowMs` after its event
@@ -73,17 +78,15 @@ export class EventIdTable {
   isDuplicate(eventId: string, nowMs: number): boolean {
     const value = this.valueById.get(eventId);
     if (value === undefined) return false;
-    if (typeof value === 'number' && value % 2 === 0) {
-      const seq = value / 2;
-      return seq >= this.forgottenBelowSeq && this.retainedExpiryMs(seq) > nowMs;
-    }
+    const seq = retainedSeqOf(value);
+    if (seq !== undefined) return seq >= this.forgottenBelowSeq && this.retainedExpiryMs(seq) > nowMs;
     return this.detachedExpiryMs(value) > nowMs;
   }
 
   /** The seq of the retained event that last carried `eventId`. */
   locate(eventId: string): number | undefined {
     const value = this.valueById.get(eventId);
-    return typeof value === 'number' && value % 2 === 0 ? value / 2 : undefined;
+    return value === undefined ? undefined : retainedSeqOf(value);
   }
 
   /** `event` (just appended to the history) carries an id: remembered anew, as the newest, and locatable. */
@@ -126,7 +129,8 @@ export class EventIdTable {
   }
 
   private isRemembered(value: number | AbsoluteExpiry): boolean {
-    return typeof value !== 'number' || value % 2 !== 0 || value / 2 >= this.forgottenBelowSeq;
+    const seq = retainedSeqOf(value);
+    return seq === undefined || seq >= this.forgottenBelowSeq;
   }
 
   private retainedExpiryMs(seq: number): number {
@@ -149,7 +153,7 @@ export class EventIdTable {
       this.firstId = next.value;
     }
     const value = this.valueById.get(this.firstId)!;
-    return typeof value !== 'number' || value % 2 !== 0 ? [this.firstId, value] : undefined;
+    return retainedSeqOf(value) === undefined ? [this.firstId, value] : undefined;
   }
 
   private deleteId(eventId: string): void {

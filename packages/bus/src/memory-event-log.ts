@@ -192,7 +192,7 @@ export class MemoryEventLog implements EventLog {
   async head(bot: AppSecret): Promise<StreamPosition> {
     this.assertOpen();
     const log = this.existingLog(bot);
-    return log ? { epoch: log.epoch, seq: log.headSeq } : { epoch: '', seq: 0 };
+    return log ? log.headPosition() : { epoch: '', seq: 0 };
   }
 
   async history(bot: AppSecret, cursor?: StreamPosition): Promise<HistorySlice> {
