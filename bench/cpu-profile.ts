@@ -1,5 +1,5 @@
 /**
- * Where the CPU goes per event: `node --import tsx bench/cpu-profile.ts [split|embedded]` starts the topology with
+ * Where the CPU goes per event: `node --import tsx bench/cpu-profile.ts [split|embedded|ceiling]` starts the topology with
  * `node --cpu-prof` (servers on core 0, the S1 closed-loop load generator on core 1), runs bench/load.ts, reads the
  * Redis counters around the run (split), stops the servers and prints, per process, CPU µs per event (from /proc)
  * and the profile's self time per event cut to the measured window: by area (Hookway package, dependency, node
@@ -89,6 +89,8 @@ if (kind === 'split') {
   const gateway = await profiled('gateway', 'apps/gateway/src/main.ts', env);
   wsTarget = gateway.url;
   if (SPREAD) for (const pid of [redis.pid!, gateway.pid]) pinPid(pid, 1);
+} else if (kind === 'ceiling') {
+  target = wsTarget = (await profiled('ceiling', 'bench/ceiling.ts')).url;
 } else {
   target = wsTarget = (await profiled('embedded', 'apps/relay/src/main.ts')).url;
 }

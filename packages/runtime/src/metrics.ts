@@ -1,6 +1,7 @@
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 import type { ActivityLog } from './activity-log.ts';
 import type { HealthSource } from './health.ts';
+import { CounterTally, HistogramTally } from './metric-tallies.ts';
 
 /** The two kinds of WebSocket client: `/ws` (raw) and `/websocket` (the official gateway protocol). */
 export type ClientMode = 'raw' | 'gateway';
@@ -104,10 +105,11 @@ export class Metrics implements IngressMetrics, GatewayMetrics {
   private readonly stores: HealthSource[] = [];
   private readiness: (() => boolean) | undefined;
 
-  private readonly webhooks: Counter<'outcome' | 'bot'>;
-  private readonly publishSeconds: Histogram<'result'>;
-  private readonly deliveredTotal: Counter<'mode' | 'bot'>;
-  private readonly deliverySeconds: Histogram<'mode'>;
+  // What every event touches is tallied here and handed to prom-client at scrape time (metric-tallies.ts).
+  private readonly webhooks: CounterTally<'outcome', 'bot'>;
+  private readonly publishSeconds: HistogramTally<'result'>;
+  private readonly deliveredTotal: CounterTally<'mode', 'bot'>;
+  private readonly deliverySeconds: HistogramTally<'mode'>;
   private readonly closes: Counter<'mode' | 'code'>;
   private readonly openApi: Counter<'status_class'>;
 
@@ -122,29 +124,29 @@ export class Metrics implements IngressMetrics, GatewayMetrics {
     const bots = this.bots;
     const readiness = () => this.readiness;
 
-    this.webhooks = new Counter({
+    this.webhooks = new CounterTally({
       name: 'hookway_webhooks_total',
       help: 'Webhooks by outcome (accepted, duplicate, validated = op 13, bad_signature, unknown_bot, …) and bot tag (unverified: a secret no verified event has proved yet).',
       labelNames: ['outcome', 'bot'],
       registers,
     });
-    this.publishSeconds = new Histogram({
+    this.publishSeconds = new HistogramTally({
       name: 'hookway_publish_duration_seconds',
       help: 'Time to store and announce one verified event on the event log (memory or Redis).',
-      labelNames: ['result'],
+      labelName: 'result',
       buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
       registers,
     });
-    this.deliveredTotal = new Counter({
+    this.deliveredTotal = new CounterTally({
       name: 'hookway_events_delivered_total',
       help: 'Event frames written to clients, by client mode (raw, gateway) and bot tag.',
       labelNames: ['mode', 'bot'],
       registers,
     });
-    this.deliverySeconds = new Histogram({
+    this.deliverySeconds = new HistogramTally({
       name: 'hookway_delivery_latency_seconds',
       help: 'From the webhook being accepted to its frames being written to clients: one observation per event and mode when its fan-out ends (the last client written), one per frame for replays after a reconnect.',
-      labelNames: ['mode'],
+      labelName: 'mode',
       buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
       registers,
     });
@@ -258,14 +260,14 @@ export class Metrics implements IngressMetrics, GatewayMetrics {
   }
 
   webhook(outcome: string, bot: string | undefined): void {
-    this.webhooks.inc({ outcome, bot: VERIFIED_OUTCOMES.has(outcome) ? this.bots.label(bot) : this.bots.known(bot) });
+    this.webhooks.inc(outcome, VERIFIED_OUTCOMES.has(outcome) ? this.bots.label(bot) : this.bots.known(bot));
     if (bot === undefined) return;
     if (outcome === 'accepted') this.activity?.count(bot, 'accepted');
     else if (outcome === 'duplicate') this.activity?.count(bot, 'duplicates');
   }
 
   published(seconds: number, result: 'accepted' | 'duplicate' | 'failed'): void {
-    this.publishSeconds.observe({ result }, seconds);
+    this.publishSeconds.observe(result, seconds);
   }
 
   openApiAnswered(status: number | undefined): void {
@@ -273,8 +275,8 @@ export class Metrics implements IngressMetrics, GatewayMetrics {
   }
 
   delivered(mode: ClientMode, bot: string, acceptedAtMs: number, frames = 1): void {
-    this.deliveredTotal.inc({ mode, bot: this.bots.label(bot) }, frames);
-    this.deliverySeconds.observe({ mode }, Math.max(0, this.nowMs() - acceptedAtMs) / 1000);
+    this.deliveredTotal.inc(mode, this.bots.label(bot), frames);
+    this.deliverySeconds.observe(mode, Math.max(0, this.nowMs() - acceptedAtMs) / 1000);
     this.activity?.count(bot, 'delivered', frames);
   }
 
