@@ -5,7 +5,7 @@ import {
   hookwayCheckSchema,
   Op,
   signCallbackValidation,
-  routedFields,
+  parseWebhookBody,
 } from '@hookway/protocol';
 import { isUtf8 } from 'node:buffer';
 import type { EventLog } from '@hookway/bus';
@@ -94,13 +94,9 @@ const SIGNATURE_MESSAGES: Record<SignatureRefusal, string> = {
 export function handleWebhook(req: WebhookRequest, deps: WebhookDeps): WebhookReply | Promise<WebhookReply> {
   // Raw clients receive these bytes as WebSocket text frames, which must be UTF-8 (RFC 6455 §5.6).
   if (!isUtf8(req.rawBody)) return problem(400, 'invalid_utf8', 'body is not valid UTF-8');
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(req.rawBody.toString('utf8'));
-  } catch {
-    return problem(400, 'malformed_json', 'body is not valid JSON');
-  }
-  const envelope = routedFields(parsed);
+  const body = parseWebhookBody(req.rawBody);
+  if (!body.json) return problem(400, 'malformed_json', 'body is not valid JSON');
+  const { envelope, value: parsed } = body;
   if (!envelope.success) {
     return problem(400, 'invalid_payload', `body is not a QQ payload: ${describeIssue(envelope.error.issues[0])}`);
   }

@@ -1,5 +1,6 @@
+import { isUtf8 } from 'node:buffer';
 import { describe, expect, it } from 'vitest';
-import { routedFields, webhookEnvelopeSchema } from '../src/index.ts';
+import { Op, parseWebhookBody, routedFields, webhookEnvelopeSchema, type ParsedWebhookBody } from '../src/index.ts';
 
 /** Bodies as JSON text, parsed as the webhook parses them: every shape the fast path must agree with zod on. */
 const BODIES = [
@@ -47,5 +48,68 @@ describe('routedFields', () => {
     } else if (!schema.success && !fields.success) {
       expect(fields.error.issues).toEqual(schema.error.issues);
     }
+  });
+});
+
+/** What parseWebhookBody must agree with: JSON.parse of the UTF-8 text, then routedFields. */
+function reference(raw: Buffer): ParsedWebhookBody {
+  let value: unknown;
+  try {
+    value = JSON.parse(raw.toString('utf8'));
+  } catch {
+    return { json: false };
+  }
+  const envelope = routedFields(value);
+  return { json: true, envelope, value: envelope.success && envelope.data.op === Op.Dispatch ? undefined : value };
+}
+
+describe('parseWebhookBody (latin1 first) agrees with a UTF-8 JSON.parse', () => {
+  const longChineseId = '中'.repeat(200); // 600 bytes, 200 characters: within id's 512
+  const cases: [string, string][] = [
+    ['a dispatch with Chinese text in d', '{"op":0,"id":"E1","t":"GROUP_AT_MESSAGE_CREATE","d":{"content":"你好 🙂"}}'],
+    ['a dispatch with no id or t', '{"op":0,"d":{}}'],
+    ['non-ASCII in t', '{"op":0,"id":"E1","t":"事件","d":{}}'],
+    ['non-ASCII in id', '{"op":0,"id":"é1","t":"T","d":{}}'],
+    ['a non-ASCII id long in bytes, short in characters', `{"op":0,"id":"${longChineseId}","d":{}}`],
+    ['an escaped non-ASCII id', '{"op":0,"id":"\\u00e9","d":{}}'],
+    ['a non-ASCII key', '{"op":0,"键":"值","d":{}}'],
+    ['op 13 with non-ASCII plain_token', '{"op":13,"d":{"plain_token":"令牌","event_ts":"1"}}'],
+    ['a check op', '{"op":-1,"t":"HOOKWAY_CHECK","d":{"nonce":"abcdefghijklmnopqrstuvwxyz"}}'],
+    ['duplicate op keys: the last wins', '{"op":13,"op":0,"d":{}}'],
+    ['a wrong type for t', '{"op":0,"t":5,"d":{}}'],
+    ['no d', '{"op":0,"id":"E1"}'],
+    ['a non-ASCII character outside strings', '{"op":0,"d":{}}中'],
+    ['non-ASCII where a value should be', '{"op":0,"d":中}'],
+    ['an unterminated string with non-ASCII', '{"op":0,"d":"中'],
+    ['not JSON', 'hello'],
+    ['an array', '[0]'],
+  ];
+  it.each(cases)('%s', (_name, text) => {
+    const raw = Buffer.from(text, 'utf8');
+    expect(isUtf8(raw)).toBe(true);
+    expect(parseWebhookBody(raw)).toEqual(reference(raw));
+  });
+
+  it('agrees on 5 000 random UTF-8 mutations of an event', () => {
+    const alphabet = ['"', '\\', '{', '}', '[', ']', ':', ',', '0', '-', 'e', ' ', 'u', '中', 'é', '🙂', '\u0001', 'n'];
+    let seed = 7;
+    const random = (n: number) => ((seed = (seed * 1103515245 + 12345) % 2 ** 31), seed % n);
+    const base = [...'{"op":0,"id":"E1","t":"GROUP_AT_MESSAGE_CREATE","d":{"content":"你好","n":[1,2.5e3,null,true]}}'];
+    let parsedAsJson = 0;
+    for (let i = 0; i < 5_000; i++) {
+      const chars = [...base];
+      for (let edits = 1 + random(3); edits > 0; edits--) {
+        const at = random(chars.length);
+        if (random(2) === 0) chars.splice(at, 1);
+        else chars.splice(at, 0, alphabet[random(alphabet.length)]!);
+      }
+      const raw = Buffer.from(chars.join(''), 'utf8');
+      const expected = reference(raw);
+      if (expected.json) parsedAsJson++;
+      expect(parseWebhookBody(raw)).toEqual(expected);
+    }
+    // The mutations reach both sides of the grammar.
+    expect(parsedAsJson).toBeGreaterThan(200);
+    expect(parsedAsJson).toBeLessThan(4_800);
   });
 });

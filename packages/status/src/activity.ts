@@ -148,6 +148,8 @@ class ConnectedClient implements ClientConnection {
 
 export class ActivityRecorder implements WebhookActivity, ClientActivity {
   private readonly bots = new Map<string, BotState>();
+  /** The bot last moved to the end of `bots` (the most recently active). */
+  private newestBot: string | undefined;
   private readonly unattributed = new Recent<RejectionRecord>(REJECTIONS_KEPT);
 
   constructor(private readonly nowMs: () => number = Date.now) {}
@@ -218,6 +220,11 @@ export class ActivityRecorder implements WebhookActivity, ClientActivity {
 
   private state(bot: string, now: number): BotState {
     let state = this.bots.get(bot);
+    if (state && bot === this.newestBot) {
+      // Already the most recent: the common case of one busy bot skips a Map delete and insert per event.
+      state.lastActiveMs = now;
+      return state;
+    }
     if (state) {
       // Map order is recency order: re-inserting keeps the idlest bot first, to be forgotten first.
       this.bots.delete(bot);
@@ -227,6 +234,7 @@ export class ActivityRecorder implements WebhookActivity, ClientActivity {
     }
     state.lastActiveMs = now;
     this.bots.set(bot, state);
+    this.newestBot = bot;
     return state;
   }
 
