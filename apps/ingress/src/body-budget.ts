@@ -21,10 +21,21 @@ export interface BodyHold {
  * (see CLIENT_SHARE_DIVISOR). A request reserves its declared Content-Length before a byte of its body is read, so
  * bodies that would not fit are refused before they cost memory.
  */
+/**
+ * Clients whose holds all ended keep an entry of 0 until there are more than this many: deleting and re-adding a
+ * client's entry for every webhook (the platform's few addresses come back at once) made V8 rebuild the map's table
+ * over and over, ~150 bytes of old-generation garbage per webhook (issue 11: the heap's growth sets how often the
+ * full collection runs).
+ */
+export const IDLE_CLIENTS_KEPT = 1024;
+
 export class BodyBudget {
   readonly perClientBytes: number;
   private held = 0;
+  /** Bytes held by client; 0 for a client with nothing held (kept, up to IDLE_CLIENTS_KEPT of them). */
   private readonly byClient = new Map<string, number>();
+  /** Entries of byClient above 0. */
+  private holdingCount = 0;
 
   constructor(
     readonly totalBytes: number,
@@ -46,6 +57,7 @@ export class BodyBudget {
         const theirs = this.byClient.get(client) ?? 0;
         if (this.held + more > this.totalBytes || theirs + more > this.perClientBytes) return false;
         this.held += more;
+        if (theirs === 0) this.holdingCount++;
         this.byClient.set(client, theirs + more);
         mine = bytes;
         return true;
@@ -56,8 +68,8 @@ export class BodyBudget {
         if (mine === 0) return;
         this.held -= mine;
         const left = (this.byClient.get(client) ?? 0) - mine;
-        if (left > 0) this.byClient.set(client, left);
-        else this.byClient.delete(client);
+        this.byClient.set(client, left);
+        if (left === 0 && --this.holdingCount + IDLE_CLIENTS_KEPT < this.byClient.size) this.forgetIdleClients();
       },
     };
     return hold.cover(bytes) ? hold : undefined;
@@ -69,7 +81,16 @@ export class BodyBudget {
 
   /** Clients currently holding bytes (bounded by the open connections). */
   get clientsHolding(): number {
+    return this.holdingCount;
+  }
+
+  /** Entries kept for clients, holding or not (at most the holding ones + IDLE_CLIENTS_KEPT + 1). */
+  get clientsKnown(): number {
     return this.byClient.size;
+  }
+
+  private forgetIdleClients(): void {
+    for (const [client, bytes] of this.byClient) if (bytes === 0) this.byClient.delete(client);
   }
 }
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { BodyBudget, clientKey } from '../src/body-budget.ts';
+import { IDLE_CLIENTS_KEPT, BodyBudget, clientKey } from '../src/body-budget.ts';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -129,5 +129,28 @@ describe('clientKey', () => {
     ['203.0.113.9%eth0', '203.0.113.9'],
   ])('%s → %s', (address, key) => {
     expect(clientKey(address)).toBe(key);
+  });
+});
+
+describe('clients whose holds ended', () => {
+  it('are kept (no map rebuild per webhook) but never more than IDLE_CLIENTS_KEPT of them', () => {
+    const budget = new BodyBudget(8 * MiB, 2 * MiB);
+    for (let n = 0; n < 3 * IDLE_CLIENTS_KEPT; n++) {
+      const hold = budget.reserve(`10.1.${n >> 8}.${n & 255}`, 1000)!;
+      expect(budget.clientsHolding).toBe(1);
+      hold.release();
+      expect(budget.clientsHolding).toBe(0);
+      expect(budget.clientsKnown).toBeLessThanOrEqual(IDLE_CLIENTS_KEPT + 1);
+    }
+    expect(budget.clientsKnown).toBeGreaterThan(0);
+    // A client coming back reuses its entry, and its share is counted afresh.
+    const first = budget.reserve('10.9.9.9', 2 * MiB)!;
+    first.release();
+    const again = budget.reserve('10.9.9.9', 2 * MiB);
+    expect(again).toBeDefined();
+    expect(budget.reserve('10.9.9.9', 1)).toBeUndefined();
+    expect([budget.bytesHeld, budget.clientsHolding]).toEqual([2 * MiB, 1]);
+    again!.release();
+    expect([budget.bytesHeld, budget.clientsHolding]).toEqual([0, 0]);
   });
 });
