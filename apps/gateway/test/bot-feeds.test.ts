@@ -363,4 +363,31 @@ describe('BotFeeds', () => {
     await feeds.close();
     await inner.close();
   });
+
+  it.each([
+    ['the first event of the bot', 0],
+    ['an event after earlier ones', 3],
+  ])(
+    'passes on %s that reached the subscription before head() read it (published once the feed was subscribed)',
+    async (_case, earlier) => {
+      const inner = new MemoryEventLog(limits);
+      for (let i = 0; i < earlier; i++) await inner.publish(BOT, { eventId: `old${i}`, body: Buffer.from('old') });
+      // Seen in the Cluster failover test: both gateways subscribed, an event accepted, one gateway's head() answered
+      // only after it — counting the event, so the feed started after it and a fresh client never got it.
+      const headAfterPublish = Object.assign(Object.create(inner) as EventLog, {
+        head: async (bot: AppSecret) => {
+          await inner.publish(BOT, { eventId: 'racer', body: Buffer.from('racer') });
+          return inner.head(bot);
+        },
+      });
+      const feeds = new BotFeeds(headAfterPublish, silent);
+      const client = new Recorder();
+      await feeds.join(BOT, client);
+      await inner.publish(BOT, { eventId: 'next', body: Buffer.from('next') });
+      await settle();
+      expect(client.got).toEqual([earlier + 1, earlier + 2]);
+      await feeds.close();
+      await inner.close();
+    },
+  );
 });

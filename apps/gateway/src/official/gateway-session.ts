@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { continuesWithoutGap, type BusEvent, type StreamPosition } from '@hookway/bus';
+import { freshClientStart } from '../shared/bot-feeds.ts';
 import {
   AppSecret,
   clientKeyInToken,
@@ -206,7 +207,8 @@ export class GatewaySession extends StreamClient {
     const head = await events.head(identity.secret);
     const delivered = await events.deliveredPosition(identity.secret);
     // Nothing delivered yet in this numbering: everything retained is unseen (as raw mode hands it out too).
-    const start: StreamPosition = delivered && delivered.epoch === head.epoch ? delivered : { epoch: head.epoch, seq: 0 };
+    const start: StreamPosition =
+      delivered && delivered.epoch === head.epoch ? freshClientStart(delivered, this.joinedAt!)! : { epoch: head.epoch, seq: 0 };
     const slice = await events.history(identity.secret, start);
     if (this.isClosed()) return;
     this.keyGrant = identity.grant;

@@ -1,4 +1,5 @@
 import type { BusEvent } from '@hookway/bus';
+import { freshClientStart } from '../shared/bot-feeds.ts';
 import {
   clientHeartbeatSchema,
   HEARTBEAT_ACK_FRAME,
@@ -75,7 +76,7 @@ export class RawClient extends StreamClient {
     );
     const { events } = this.context;
     if (this.after === undefined) {
-      const slice = await events.history(this.bot, await events.deliveredPosition(this.bot));
+      const slice = await events.history(this.bot, freshClientStart(await events.deliveredPosition(this.bot), this.joinedAt!));
       if (helloBot) this.sendHello(helloBot, null);
       return this.catchUp(slice);
     }

@@ -45,6 +45,28 @@ interface FeedMember {
 }
 
 /**
+ * Where a feed starts: the head read after subscribing — or, when that read already counts events that reached the
+ * subscription while it was on its way, just before the first of them. Those were published after the feed was
+ * subscribed, so its clients get them: starting after them lost an event accepted once every gateway had subscribed
+ * (a gateway whose head() answered a moment late; seen in the Cluster failover test).
+ */
+export function startOfFeed(head: StreamPosition, queued: readonly BusEvent[]): StreamPosition {
+  const first = queued[0];
+  return first !== undefined && first.epoch === head.epoch && first.seq <= head.seq ? { epoch: head.epoch, seq: first.seq - 1 } : head;
+}
+
+/**
+ * Where a client without a cursor starts: after what some client already received (`delivered`: a fresh client still
+ * gets what nobody has seen) — but never after the point it joined its feed (`joinedAt`), from which on every event
+ * reaches it live: another gateway's client can be handed an event and mark it delivered while this one was still
+ * reading the mark, and the event, passed on to this client's pending queue, would count as already replayed.
+ */
+export function freshClientStart(delivered: StreamPosition | undefined, joinedAt: StreamPosition): StreamPosition | undefined {
+  if (delivered === undefined || delivered.epoch !== joinedAt.epoch) return delivered;
+  return joinedAt.seq < delivered.seq ? joinedAt : delivered;
+}
+
+/**
  * One bot's live stream on this gateway: one bus subscription shared by all of the bot's local clients.
  *
  * Pub/sub may lose messages (a reconnect, a failover), so the feed checks every event's number against the last
@@ -66,6 +88,8 @@ export class BotFeed implements FanOutSource {
   private subscription: BusSubscription | undefined;
   private stopped = false;
   private position: StreamPosition | undefined;
+  /** Where the feed started (set when it is ready): a client that joined before then gets every event after it. */
+  startedAt: StreamPosition | undefined;
   /** The event id at `position`, to notice a numbering that went back (a Redis that lost its last writes). */
   private positionEventId: string | undefined;
   private syncing = false;
@@ -104,8 +128,8 @@ export class BotFeed implements FanOutSource {
         if (this.stopped) return void (await subscription.close());
         this.subscription = subscription;
         // Read after subscribing: anything newer than this arrives live; anything older, clients read from history.
-        this.position = await events.head(bot);
-        // Events that arrived while head() was on its way waited in the queue: pass on the newer ones now.
+        this.position = this.startedAt = startOfFeed(await events.head(bot), this.queue);
+        // Events that arrived while head() was on its way waited in the queue: pass them on now.
         this.drainQueue();
       });
   }
@@ -390,6 +414,11 @@ export class BotFeed implements FanOutSource {
     return this.position?.seq;
   }
 
+  /** The last position passed on to this feed's clients; undefined until the feed is ready. */
+  get passedOn(): StreamPosition | undefined {
+    return this.position;
+  }
+
   async stop(): Promise<void> {
     this.stopped = true;
     this.backlogFirst = this.nextNumber;
@@ -433,21 +462,26 @@ export class BotFeeds {
     return this.feeds.get(bot.reveal())?.bot ?? bot;
   }
 
-  /** Adds the client to its bot's feed; resolves once live events for the bot will reach it. */
-  async join(bot: AppSecret, client: FeedClient): Promise<BotFeed> {
+  /**
+   * Adds the client to its bot's feed; resolves once live events for the bot will reach it, with `joinedAt`: every
+   * event after that position reaches the client from the feed (while it catches up, into its pending queue).
+   */
+  async join(bot: AppSecret, client: FeedClient): Promise<{ feed: BotFeed; joinedAt: StreamPosition }> {
     let feed = this.feeds.get(bot.reveal());
     if (!feed) {
       feed = new BotFeed(bot, this.events, this.logger, this.counters, this.scheduler, this.fanOut);
       this.feeds.set(bot.reveal(), feed);
     }
     feed.add(client);
+    // Read now: events the feed passes on while `ready` settles are already the client's.
+    const joinedAt = feed.passedOn;
     try {
       await feed.ready;
     } catch (err) {
       this.leave(bot, client);
       throw err;
     }
-    return feed;
+    return { feed, joinedAt: joinedAt ?? feed.startedAt! };
   }
 
   /** Removes the client; the last one out stops the feed (in the background). */

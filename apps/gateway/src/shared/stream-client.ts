@@ -75,6 +75,8 @@ export abstract class StreamClient implements FeedClient, Pingable, KeyedClient 
   /** The bot whose feed this client joined (even if it then failed), to leave it on close. */
   private feedBot: AppSecret | undefined;
   private feed: BotFeed | undefined;
+  /** Where this client joined its feed (BotFeeds.join): every later event reaches it from the feed. */
+  protected joinedAt: StreamPosition | undefined;
   isAlive = true;
   /** The client key this connection was admitted with (re-checked while it lasts), or undefined for other credentials. */
   keyGrant: KeyGrant | undefined;
@@ -189,7 +191,9 @@ export abstract class StreamClient implements FeedClient, Pingable, KeyedClient 
    */
   protected async joinFeed(bot: AppSecret): Promise<void> {
     this.feedBot = bot;
-    this.feed = await this.context.feeds.join(bot, this);
+    const joined = await this.context.feeds.join(bot, this);
+    this.feed = joined.feed;
+    this.joinedAt = joined.joinedAt;
     if (this.isClosed()) this.context.feeds.leave(bot, this);
   }
 

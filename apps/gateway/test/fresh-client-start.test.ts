@@ -1,0 +1,63 @@
+import { describe, expect, it } from 'vitest';
+import type { EventLog, StreamPosition } from '@hookway/bus';
+import { AppSecret } from '@hookway/protocol';
+import { groupAtMessage } from '@hookway/testkit';
+import { freshClientStart } from '../src/shared/bot-feeds.ts';
+import { gatewayFixture, memoryStores, SECRET } from './gateway-fixture.ts';
+
+const { start, connect, identified } = gatewayFixture();
+
+describe('freshClientStart: a client without a cursor starts after what was delivered, never after where it joined', () => {
+  const at = (seq: number, epoch = 'e1'): StreamPosition => ({ epoch, seq });
+  it.each([
+    ['nothing delivered yet: everything retained', undefined, at(4), undefined],
+    ['delivered before the join: from the delivered mark', at(2), at(4), at(2)],
+    ['delivered at the join', at(4), at(4), at(4)],
+    ['delivered past the join (another gateway was quicker): from the join', at(6), at(4), at(4)],
+    ['a mark of another numbering: as the mark says', at(9, 'e0'), at(4), at(9, 'e0')],
+  ])('%s', (_case, delivered, joinedAt, expected) => {
+    expect(freshClientStart(delivered, joinedAt)).toEqual(expected);
+  });
+});
+
+/**
+ * Stores whose delivered mark is read only after another event was accepted and delivered elsewhere — what another
+ * gateway's client does while this one's client is still starting (seen in the Cluster failover test: an event
+ * accepted once every gateway had subscribed never reached one client).
+ */
+function racedStores() {
+  const stores = memoryStores();
+  const bot = AppSecret.of(SECRET);
+  const racer = groupAtMessage({ content: 'accepted while the client was starting' });
+  let raced = false;
+  const events = Object.assign(Object.create(stores.events) as EventLog, {
+    deliveredPosition: async (b: AppSecret) => {
+      if (!raced) {
+        raced = true;
+        const published = await stores.events.publish(bot, { body: Buffer.from(racer) });
+        if (published.status === 'accepted') await stores.events.markDelivered(bot, published.position);
+      }
+      return stores.events.deliveredPosition(b);
+    },
+  });
+  return { stores: { ...stores, events }, racer };
+}
+
+describe('an event accepted and delivered elsewhere while a fresh client starts', () => {
+  it('reaches a raw client', async () => {
+    const { stores, racer } = racedStores();
+    const g = await start({}, { stores });
+    const client = await connect(g, `/ws?secret=${SECRET}`);
+    const next = groupAtMessage({ content: 'next' });
+    expect((await g.publish(next)).status).toBe('accepted');
+    expect(await client.waitForFrames(2)).toEqual([racer, next]);
+  });
+
+  it('reaches a gateway-mode session', async () => {
+    const { stores, racer } = racedStores();
+    const g = await start({}, { stores });
+    const session = await identified(g);
+    const dispatch = (await session.next(3))[2];
+    expect(dispatch).toMatchObject({ op: 0, t: 'GROUP_AT_MESSAGE_CREATE', d: JSON.parse(racer).d });
+  });
+});
