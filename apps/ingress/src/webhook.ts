@@ -81,7 +81,8 @@ const SIGNATURE_MESSAGES: Record<SignatureRefusal, string> = {
   malformed_signature: 'X-Signature-Ed25519 must be 128 hex characters',
   missing_timestamp: 'X-Signature-Timestamp header is required for op 0',
   malformed_timestamp: 'X-Signature-Timestamp must be Unix seconds as decimal digits',
-  bad_signature: 'signature does not match this secret and body; check the secret in the callback URL',
+  bad_signature:
+    "signature does not match this bot's AppSecret and the body: check the AppSecret Hookway has for it (BOTS, or the callback URL's secret)",
   busy: 'too many signatures are waiting to be checked (VERIFY_THREADS); the platform will retry',
   closed: 'this instance is shutting down; the platform will retry',
 };
