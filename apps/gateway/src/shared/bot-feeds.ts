@@ -89,7 +89,7 @@ export class BotFeed implements FanOutSource {
   private stopped = false;
   private position: StreamPosition | undefined;
   /** Where the feed started (set when it is ready): a client that joined before then gets every event after it. */
-  startedAt: StreamPosition | undefined;
+  private started: StreamPosition | undefined;
   /** The event id at `position`, to notice a numbering that went back (a Redis that lost its last writes). */
   private positionEventId: string | undefined;
   private syncing = false;
@@ -128,7 +128,7 @@ export class BotFeed implements FanOutSource {
         if (this.stopped) return void (await subscription.close());
         this.subscription = subscription;
         // Read after subscribing: anything newer than this arrives live; anything older, clients read from history.
-        this.position = this.startedAt = startOfFeed(await events.head(bot), this.queue);
+        this.position = this.started = startOfFeed(await events.head(bot), this.queue);
         // Events that arrived while head() was on its way waited in the queue: pass them on now.
         this.drainQueue();
       });
@@ -417,6 +417,11 @@ export class BotFeed implements FanOutSource {
   /** The last position passed on to this feed's clients; undefined until the feed is ready. */
   get passedOn(): StreamPosition | undefined {
     return this.position;
+  }
+
+  /** Where the feed started; undefined until it is ready. */
+  get startedAt(): StreamPosition | undefined {
+    return this.started;
   }
 
   async stop(): Promise<void> {
