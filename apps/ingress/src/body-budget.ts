@@ -17,11 +17,6 @@ export interface BodyHold {
 }
 
 /**
- * The webhook body budget (WEBHOOK_BODY_BUDGET_BYTES): bytes of webhook bodies held at once, in total and per client
- * (see CLIENT_SHARE_DIVISOR). A request reserves its declared Content-Length before a byte of its body is read, so
- * bodies that would not fit are refused before they cost memory.
- */
-/**
  * Clients whose holds all ended keep an entry of 0 until there are more than this many: deleting and re-adding a
  * client's entry for every webhook (the platform's few addresses come back at once) made V8 rebuild the map's table
  * over and over, ~150 bytes of old-generation garbage per webhook (issue 11: the heap's growth sets how often the
@@ -29,6 +24,11 @@ export interface BodyHold {
  */
 export const IDLE_CLIENTS_KEPT = 1024;
 
+/**
+ * The webhook body budget (WEBHOOK_BODY_BUDGET_BYTES): bytes of webhook bodies held at once, in total and per client
+ * (see CLIENT_SHARE_DIVISOR). A request reserves its declared Content-Length before a byte of its body is read, so
+ * bodies that would not fit are refused before they cost memory.
+ */
 export class BodyBudget {
   readonly perClientBytes: number;
   private held = 0;
