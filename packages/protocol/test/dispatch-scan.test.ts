@@ -1,6 +1,6 @@
 import { isUtf8 } from 'node:buffer';
 import { describe, expect, it } from 'vitest';
-import { c2cMessage, groupAtMessage } from '@hookway/testkit';
+import { c2cMessage, groupAtMessage, seededRandom } from '@hookway/testkit';
 import { scanDispatch } from '../src/dispatch-scan.ts';
 import { Op, routedFields } from '../src/index.ts';
 
@@ -96,14 +96,7 @@ describe('scanDispatch leaves to JSON.parse what it does not read', () => {
 });
 
 describe('scanDispatch is sound on random bodies', () => {
-  // xorshift32: exact in 32-bit integer arithmetic (a float LCG loses precision past 2^53 and repeats itself).
-  let state = 11;
-  const random = (n: number) => {
-    state ^= state << 13;
-    state ^= state >>> 17;
-    state ^= state << 5;
-    return (state >>> 0) % n;
-  };
+  const random = seededRandom(11);
 
   it('on 20 000 mutations of dispatch bodies: never accepts what JSON.parse refuses, never reads other fields', () => {
     const alphabet = [

@@ -1,5 +1,6 @@
 import { isUtf8 } from 'node:buffer';
 import { describe, expect, it } from 'vitest';
+import { seededRandom } from '@hookway/testkit';
 import { Op, parseWebhookBody, routedFields, webhookEnvelopeSchema, type ParsedWebhookBody } from '../src/index.ts';
 
 /** Bodies as JSON text, parsed as the webhook parses them: every shape the fast path must agree with zod on. */
@@ -92,14 +93,7 @@ describe('parseWebhookBody (latin1 first) agrees with a UTF-8 JSON.parse', () =>
 
   it('agrees on 5 000 random UTF-8 mutations of an event', () => {
     const alphabet = ['"', '\\', '{', '}', '[', ']', ':', ',', '0', '-', 'e', ' ', 'u', '中', 'é', '🙂', '\u0001', 'n'];
-    // xorshift32: exact in 32-bit integer arithmetic (a float LCG loses precision past 2^53 and repeats itself).
-    let state = 7;
-    const random = (n: number) => {
-      state ^= state << 13;
-      state ^= state >>> 17;
-      state ^= state << 5;
-      return (state >>> 0) % n;
-    };
+    const random = seededRandom(7);
     const base = [...'{"op":0,"id":"E1","t":"GROUP_AT_MESSAGE_CREATE","d":{"content":"你好","n":[1,2.5e3,null,true]}}'];
     let parsedAsJson = 0;
     for (let i = 0; i < 5_000; i++) {

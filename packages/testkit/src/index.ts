@@ -12,3 +12,4 @@ export * from './json-keys.ts';
 export * from './prom-text.ts';
 export * from './redis-topology.ts';
 export * from './ready-connections.ts';
+export * from './seeded-random.ts';
