@@ -109,6 +109,11 @@ class Scan {
     return at + word.length;
   }
 
+  /** Whether bytes[from, to) are exactly `word` (a key without escapes, quotes excluded). */
+  spells(from: number, to: number, word: string): boolean {
+    return this.literal(from, word) === to;
+  }
+
   /** Any JSON value at `at` (whitespace skipped before it, not after); returns the position after it. */
   value(at: number, depth: number): number {
     const b = this.bytes[at];
@@ -146,13 +151,6 @@ class Scan {
   }
 }
 
-/** Whether bytes[from, to) spell `key` exactly (a key without escapes, quotes excluded). */
-function keyIs(bytes: Uint8Array, from: number, to: number, key: string): boolean {
-  if (to - from !== key.length) return false;
-  for (let k = 0; k < key.length; k++) if (bytes[from + k] !== key.charCodeAt(k)) return false;
-  return true;
-}
-
 /** The routed fields of a plain dispatch (op 0), or `undefined`: see the module comment. */
 export function scanDispatch(body: Buffer): DispatchFields | undefined {
   const scan = new Scan(body);
@@ -176,11 +174,11 @@ export function scanDispatch(body: Buffer): DispatchFields | undefined {
       const valueStart = scan.skipWhitespace(i + 1);
       i = scan.value(valueStart, 1);
       if (i < 0) return undefined;
-      if (keyIs(body, keyStart, keyEnd, 'op')) {
+      if (scan.spells(keyStart, keyEnd, 'op')) {
         if (op !== undefined) return undefined;
         op = i - valueStart === 1 && body[valueStart] === ZERO;
         if (!op) return undefined;
-      } else if (keyIs(body, keyStart, keyEnd, 'id') || keyIs(body, keyStart, keyEnd, 't')) {
+      } else if (scan.spells(keyStart, keyEnd, 'id') || scan.spells(keyStart, keyEnd, 't')) {
         const isId = keyEnd - keyStart === 2;
         if (isId ? id !== undefined : t !== undefined) return undefined;
         if (body[valueStart] !== QUOTE || scan.escaped || scan.wide) return undefined;
@@ -188,14 +186,14 @@ export function scanDispatch(body: Buffer): DispatchFields | undefined {
         if (isId ? text.length < 1 || text.length > ID_MAX : text.length > T_MAX) return undefined;
         if (isId) id = text;
         else t = text;
-      } else if (keyIs(body, keyStart, keyEnd, 's')) {
+      } else if (scan.spells(keyStart, keyEnd, 's')) {
         if (s) return undefined;
         s = true;
         // A safe integer: digits only (no fraction or exponent), at most 15 of them.
         const digitsFrom = body[valueStart] === MINUS ? valueStart + 1 : valueStart;
         if (i - digitsFrom < 1 || i - digitsFrom > 15) return undefined;
         for (let k = digitsFrom; k < i; k++) if (!isDigit(body[k]!)) return undefined;
-      } else if (keyIs(body, keyStart, keyEnd, 'd')) {
+      } else if (scan.spells(keyStart, keyEnd, 'd')) {
         if (d) return undefined;
         d = true;
       }

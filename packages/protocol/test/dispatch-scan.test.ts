@@ -34,6 +34,7 @@ describe('scanDispatch reads plain dispatches', () => {
     ],
     ['escapes in d', '{"op":0,"id":"E","d":{"a":"\\u00e9\\n\\"\\\\\\/\\b\\f\\r\\t","\\u006fp":1}}'],
     ['an unknown top-level key, with an escape in its value', '{"op":0,"x":"\\"","d":{}}'],
+    ['keys that only start like routed ones', '{"op":0,"opt":1,"ids":5,"tt":[],"sx":"y","d":{}}'],
     ['id of 512 and t of 128 characters', `{"op":0,"id":"${'i'.repeat(512)}","t":"${'t'.repeat(128)}","d":{}}`],
     ['nesting 63 deep inside d', `{"op":0,"d":${'['.repeat(63)}${']'.repeat(63)}}`],
   ];
@@ -78,6 +79,7 @@ describe('scanDispatch leaves to JSON.parse what it does not read', () => {
     ['op twice', '{"op":13,"op":0,"d":{}}'],
     ['a routed key spelt with an escape', '{"\\u006fp":0,"d":{}}'],
     ['no d', '{"op":0,"id":"E"}'],
+    ['a key that only starts like d', '{"op":0,"dx":{}}'],
     ['d twice', '{"op":0,"d":1,"d":2}'],
     ['an id with an escape', '{"op":0,"id":"\\u0045","d":{}}'],
     ['an id beyond ASCII', '{"op":0,"id":"é","d":{}}'],
