@@ -59,6 +59,8 @@ export interface VerifyPoolOptions {
   readonly threadSource?: string;
   /** Signatures per message to a thread, at most (BATCH_MAX). */
   readonly batchMax?: number;
+  /** See `verifiedHere`: outstanding signatures per thread past which this thread helps (SHARE_DEPTH; 0: never). */
+  readonly shareDepth?: number;
 }
 
 /**
@@ -69,6 +71,27 @@ export interface VerifyPoolOptions {
  * thread's time per signature (one message per 8 instead of per 32).
  */
 export const BATCH_MAX = 8;
+
+/**
+ * SHARE_DEPTH: a thread with this many signatures outstanding has ~2 ms of work queued (3 batches at ~90 µs each) — the
+ * threads, not the main thread, are then what holds webhooks up. Measured with one thread on two cores (32 in flight):
+ * the main thread was idle ~45 % of the time while the thread was busy ~80 %, waiting for verdicts it could have
+ * computed itself (docs/benchmarks.md, "every core").
+ */
+export const SHARE_DEPTH = 3 * BATCH_MAX;
+
+/**
+ * How many of a turn's `waiting` signatures the calling (main) thread verifies itself instead of queueing them: those
+ * that would take every thread past `depth` outstanding, at most `cap` a turn (BATCH_MAX: ~0.7 ms, so the main
+ * thread's other work — answering webhooks, fan-out — never waits behind a burst's verification). At ordinary rates the
+ * threads are never that deep and the main thread verifies nothing; `depth` 0 turns sharing off.
+ */
+export function verifiedHere(waiting: number, outstanding: readonly number[], depth: number, cap: number): number {
+  if (depth <= 0) return 0;
+  let room = 0;
+  for (const jobs of outstanding) room += Math.max(0, depth - jobs);
+  return Math.min(cap, Math.max(0, waiting - room));
+}
 
 /**
  * A verify thread's heap: it holds a few small objects per batch (bodies arrive in one transferred buffer, outside
@@ -154,6 +177,7 @@ const CLOSED: VerifierVerdict = { ok: false, reason: 'closed' };
 export function createVerifyPool(options: VerifyPoolOptions): DispatchVerifier {
   const queueMax = options.queueMax ?? QUEUE_PER_THREAD * options.threads;
   const batchMax = options.batchMax ?? BATCH_MAX;
+  const shareDepth = options.shareDepth ?? SHARE_DEPTH;
   const threads: Thread[] = [];
   let waiting: Job[] = [];
   let outstanding = 0;
@@ -165,6 +189,12 @@ export function createVerifyPool(options: VerifyPoolOptions): DispatchVerifier {
     outstanding--;
     job.resolve(verdict);
     if (outstanding === 0) drained?.();
+  };
+
+  /** On this thread: with no thread left (until a replacement starts), and the share of `verifiedHere`. */
+  const verifyHere = (job: Job) => {
+    const message = Buffer.concat([Buffer.from(job.timestamp, 'latin1'), job.body]);
+    settle(job, cryptoVerify(null, message, job.keys.publicKey, job.signature) ? OK : BAD);
   };
 
   const start = (): Thread => {
@@ -207,12 +237,12 @@ export function createVerifyPool(options: VerifyPoolOptions): DispatchVerifier {
     waiting = [];
     if (jobs.length === 0) return;
     if (threads.length === 0) {
-      for (const job of jobs) {
-        const message = Buffer.concat([Buffer.from(job.timestamp, 'latin1'), job.body]);
-        settle(job, cryptoVerify(null, message, job.keys.publicKey, job.signature) ? OK : BAD);
-      }
+      for (const job of jobs) verifyHere(job);
       return;
     }
+    // The turn's newest: the bot sequencer publishes them after the older ones the threads still hold, as ever.
+    const outstandingByThread = threads.map((t) => t.jobs);
+    const here = jobs.splice(jobs.length - verifiedHere(jobs.length, outstandingByThread, shareDepth, batchMax));
     const per = Math.min(Math.ceil(jobs.length / threads.length), batchMax);
     for (let from = 0; from < jobs.length; from += per) {
       const batch = jobs.slice(from, from + per);
@@ -240,6 +270,7 @@ export function createVerifyPool(options: VerifyPoolOptions): DispatchVerifier {
       thread.inFlight.push(batch);
       thread.jobs += batch.length;
     }
+    for (const job of here) verifyHere(job);
   };
 
   return {

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import nacl from 'tweetnacl';
 import { AppSecret, deriveSeed, signDispatch } from '@hookway/protocol';
-import { BATCH_MAX, createVerifyPool, inlineVerifier, verifyThreadCount, type DispatchVerifier } from '../src/verifier.ts';
+import { BATCH_MAX, createVerifyPool, inlineVerifier, verifiedHere, verifyThreadCount, type DispatchVerifier } from '../src/verifier.ts';
 import { V4 } from './vectors.ts';
 import { SECRET } from './harness.ts';
 
@@ -120,6 +120,57 @@ describe('the verify pool', () => {
     expect(v.verify(secret, V4.timestamp, V4.signature, utf8(V4.body))).toEqual({ ok: false, reason: 'closed' });
     expect(await Promise.all(inFlight.map(async (x) => x))).toEqual(inFlight.map(() => ({ ok: true })));
     await closed;
+  });
+});
+
+describe('the main thread shares the work once the threads are deep (verifiedHere)', () => {
+  it.each([
+    ['nothing outstanding, a few waiting', 5, [0], 24, 8, 0],
+    ['exactly filling the room', 24, [0], 24, 8, 0],
+    ['one past the room', 25, [0], 24, 8, 1],
+    ['a thread already at the depth', 3, [24], 24, 8, 3],
+    ['a thread past the depth', 3, [40], 24, 8, 3],
+    ['a burst: at most the cap', 200, [0], 24, 8, 8],
+    ['two threads, room left in one', 10, [30, 20], 24, 8, 6],
+    ['two threads, room enough', 10, [10, 20], 24, 8, 0],
+    ['sharing off (depth 0)', 200, [500], 0, 8, 0],
+    ['nothing waiting', 0, [100], 24, 8, 0],
+  ] as const)('%s', (_case, waiting, outstanding, depth, cap, here) => {
+    expect(verifiedHere(waiting, outstanding, depth, cap)).toBe(here);
+  });
+
+  // A stand-in thread that answers every record `unreadable` (→ busy): a verdict that is not `busy` came from here.
+  const unreadableThread = `require('node:worker_threads').parentPort.on('message', (m) => {
+    const results = new Uint8Array(m.count).fill(2);
+    require('node:worker_threads').parentPort.postMessage(results, [results.buffer]);
+  });`;
+  const turnOfFive = (v: DispatchVerifier) => {
+    const secret = AppSecret.of(SECRET);
+    const ts = '1725442400';
+    return Array.from({ length: 5 }, (_, i) => {
+      const body = utf8(`{"op":0,"id":"E${i}","d":{"n":${i}}}`);
+      return v.verify(secret, ts, signDispatch(SECRET, ts, i === 3 ? utf8('something else') : body), body);
+    });
+  };
+
+  it("verifies the turn's newest signatures itself past the depth, each with its own verdict", async () => {
+    const v = createVerifyPool({ threads: 1, threadSource: unreadableThread, shareDepth: 2 });
+    pools.push(v);
+    const verdicts = await Promise.all(turnOfFive(v).map(async (x) => x));
+    expect(verdicts).toEqual([
+      { ok: false, reason: 'busy' },
+      { ok: false, reason: 'busy' },
+      { ok: true },
+      { ok: false, reason: 'bad_signature' },
+      { ok: true },
+    ]);
+  });
+
+  it('hands everything to the threads with sharing off', async () => {
+    const v = createVerifyPool({ threads: 1, threadSource: unreadableThread, shareDepth: 0 });
+    pools.push(v);
+    const verdicts = await Promise.all(turnOfFive(v).map(async (x) => x));
+    expect(verdicts).toEqual(verdicts.map(() => ({ ok: false, reason: 'busy' })));
   });
 });
 
