@@ -81,16 +81,43 @@ export const BATCH_MAX = 8;
 export const SHARE_DEPTH = 3 * BATCH_MAX;
 
 /**
- * How many of a turn's `waiting` signatures the calling (main) thread verifies itself instead of queueing them: those
- * that would take every thread past `depth` outstanding, at most `cap` a turn (BATCH_MAX: ~0.7 ms, so the main
- * thread's other work — answering webhooks, fan-out — never waits behind a burst's verification). At ordinary rates the
- * threads are never that deep and the main thread verifies nothing; `depth` 0 turns sharing off.
+ * SHARE_BYTES_MAX: the most body bytes the main thread hashes for the share in one turn. Bodies may be up to
+ * MAX_BODY_BYTES, and the signature is the authentication, so a flood of large forged bodies would otherwise cost the
+ * main thread ~1.5 ms per MiB.
  */
-export function verifiedHere(waiting: number, outstanding: readonly number[], depth: number, cap: number): number {
-  if (depth <= 0) return 0;
+export const SHARE_BYTES_MAX = 64 * 1024;
+
+/** When the main thread helps the verify threads, and how much it takes at most in one turn. */
+export interface ShareRule {
+  /** Outstanding signatures per thread past which the threads are the limit (SHARE_DEPTH; 0: never share). */
+  readonly depth: number;
+  /** Signatures verified here per turn, at most (BATCH_MAX: ~0.7 ms). */
+  readonly maxSignatures: number;
+  /** Body bytes verified here per turn, at most (SHARE_BYTES_MAX). */
+  readonly maxBytes: number;
+}
+
+/**
+ * How many of a turn's newest signatures the calling (main) thread verifies itself instead of queueing them: those
+ * that would take every thread past `depth` outstanding, within the rule's per-turn bounds (so the main thread's
+ * other work — answering webhooks, fan-out — never waits behind a burst's verification). `bodyBytes` are the turn's
+ * waiting signatures' body sizes, oldest first. At ordinary rates the threads are never that deep and the main thread
+ * verifies nothing.
+ */
+export function verifiedHere(bodyBytes: readonly number[], outstanding: readonly number[], rule: ShareRule): number {
+  if (rule.depth <= 0) return 0;
   let room = 0;
-  for (const jobs of outstanding) room += Math.max(0, depth - jobs);
-  return Math.min(cap, Math.max(0, waiting - room));
+  for (const jobs of outstanding) room += Math.max(0, rule.depth - jobs);
+  const surplus = Math.min(rule.maxSignatures, Math.max(0, bodyBytes.length - room));
+  let count = 0;
+  let bytes = 0;
+  while (count < surplus) {
+    const size = bodyBytes[bodyBytes.length - 1 - count]!;
+    if (bytes + size > rule.maxBytes) break;
+    bytes += size;
+    count++;
+  }
+  return count;
 }
 
 /**
@@ -165,6 +192,8 @@ interface Thread {
   jobs: number;
 }
 
+const bodyBytesOf = (job: Job) => job.timestamp.length + job.body.length;
+
 const OK: VerifierVerdict = { ok: true };
 const BAD: VerifierVerdict = { ok: false, reason: 'bad_signature' };
 const BUSY: VerifierVerdict = { ok: false, reason: 'busy' };
@@ -177,7 +206,7 @@ const CLOSED: VerifierVerdict = { ok: false, reason: 'closed' };
 export function createVerifyPool(options: VerifyPoolOptions): DispatchVerifier {
   const queueMax = options.queueMax ?? QUEUE_PER_THREAD * options.threads;
   const batchMax = options.batchMax ?? BATCH_MAX;
-  const shareDepth = options.shareDepth ?? SHARE_DEPTH;
+  const share: ShareRule = { depth: options.shareDepth ?? SHARE_DEPTH, maxSignatures: batchMax, maxBytes: SHARE_BYTES_MAX };
   const threads: Thread[] = [];
   let waiting: Job[] = [];
   let outstanding = 0;
@@ -242,7 +271,7 @@ export function createVerifyPool(options: VerifyPoolOptions): DispatchVerifier {
     }
     // The turn's newest: the bot sequencer publishes them after the older ones the threads still hold, as ever.
     const outstandingByThread = threads.map((t) => t.jobs);
-    const here = jobs.splice(jobs.length - verifiedHere(jobs.length, outstandingByThread, shareDepth, batchMax));
+    const here = jobs.splice(jobs.length - verifiedHere(jobs.map(bodyBytesOf), outstandingByThread, share));
     const per = Math.min(Math.ceil(jobs.length / threads.length), batchMax);
     for (let from = 0; from < jobs.length; from += per) {
       const batch = jobs.slice(from, from + per);

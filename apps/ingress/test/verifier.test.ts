@@ -124,19 +124,24 @@ describe('the verify pool', () => {
 });
 
 describe('the main thread shares the work once the threads are deep (verifiedHere)', () => {
+  const rule = { depth: 24, maxSignatures: 8, maxBytes: 64 * 1024 };
+  const small = (n: number) => Array.from({ length: n }, () => 700);
   it.each([
-    ['nothing outstanding, a few waiting', 5, [0], 24, 8, 0],
-    ['exactly filling the room', 24, [0], 24, 8, 0],
-    ['one past the room', 25, [0], 24, 8, 1],
-    ['a thread already at the depth', 3, [24], 24, 8, 3],
-    ['a thread past the depth', 3, [40], 24, 8, 3],
-    ['a burst: at most the cap', 200, [0], 24, 8, 8],
-    ['two threads, room left in one', 10, [30, 20], 24, 8, 6],
-    ['two threads, room enough', 10, [10, 20], 24, 8, 0],
-    ['sharing off (depth 0)', 200, [500], 0, 8, 0],
-    ['nothing waiting', 0, [100], 24, 8, 0],
-  ] as const)('%s', (_case, waiting, outstanding, depth, cap, here) => {
-    expect(verifiedHere(waiting, outstanding, depth, cap)).toBe(here);
+    ['nothing outstanding, a few waiting', small(5), [0], rule, 0],
+    ['exactly filling the room', small(24), [0], rule, 0],
+    ['one past the room', small(25), [0], rule, 1],
+    ['a thread already at the depth', small(3), [24], rule, 3],
+    ['a thread past the depth', small(3), [40], rule, 3],
+    ['a burst: at most maxSignatures', small(200), [0], rule, 8],
+    ['two threads, room left in one', small(10), [30, 20], rule, 6],
+    ['two threads, room enough', small(10), [10, 20], rule, 0],
+    ['sharing off (depth 0)', small(200), [500], { ...rule, depth: 0 }, 0],
+    ['nothing waiting', [], [100], rule, 0],
+    ['large bodies: only as many of the newest as fit in maxBytes', [700, 30_000, 30_000, 30_000], [24], rule, 2],
+    ['the newest alone is past maxBytes: none here', [700, 700, 1024 * 1024], [24], rule, 0],
+    ['bytes exactly at maxBytes', [32 * 1024, 32 * 1024], [24], rule, 2],
+  ] as const)('%s', (_case, bodyBytes, outstanding, shareRule, here) => {
+    expect(verifiedHere(bodyBytes, outstanding, shareRule)).toBe(here);
   });
 
   // A stand-in thread that answers every record `unreadable` (→ busy): a verdict that is not `busy` came from here.
