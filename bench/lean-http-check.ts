@@ -19,6 +19,7 @@ import assert from 'node:assert/strict';
 import { createServer, type IncomingMessage } from 'node:http';
 import { connect, type AddressInfo } from 'node:net';
 import { verifyDispatch } from '@hookway/protocol';
+import { seededRandom } from '@hookway/testkit';
 import { connectHttp, LeanHttpPool, ResponseParser, type ParsedResponse } from './lean-http-client.ts';
 import { presignEvents } from './post.ts';
 import { selfChecks } from './self-check.ts';
@@ -141,11 +142,10 @@ check('small answers split at every position', () => {
   for (let cut = 1; cut < small.length; cut++) assert.deepEqual(parseIn(small, [cut]), smallExpected, `cut at ${cut}`);
 });
 check('recorded stream in 40 random chunkings', () => {
-  let seed = 7;
-  const random = () => (seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31;
+  const random = seededRandom(7);
   for (let k = 0; k < 40; k++) {
     const cuts: number[] = [];
-    for (let at = Math.floor(random() * 300) + 1; at < recorded.length; at += Math.floor(random() * 3000) + 1) cuts.push(at);
+    for (let at = random(300) + 1; at < recorded.length; at += random(3000) + 1) cuts.push(at);
     assert.deepEqual(parseIn(recorded, cuts), expectedAll, `chunking ${k}`);
   }
 });

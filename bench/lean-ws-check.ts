@@ -15,6 +15,7 @@
 import assert from 'node:assert/strict';
 import { createServer as createHttpServer, type Server } from 'node:http';
 import { createServer as createNetServer, type AddressInfo } from 'node:net';
+import { seededRandom } from '@hookway/testkit';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { connectLean, FrameParser } from './lean-ws-client.ts';
 import { eventNumberIn, idNeedle } from './proc-stats.ts';
@@ -166,14 +167,13 @@ check('one byte at a time', () =>
   ),
 );
 check('40 random chunkings', () => {
-  let seed = 12345;
-  const random = () => (seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31;
+  const random = seededRandom(12345);
   for (let round = 0; round < 40; round++) {
     const maxChunk = [3, 17, 200, 4096, 70_000][round % 5]!;
     same(
       replay(function* (b) {
         for (let i = 0; i < b.length;) {
-          const n = 1 + Math.floor(random() * maxChunk);
+          const n = 1 + random(maxChunk);
           yield [i, Math.min(b.length, i + n)];
           i += n;
         }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { AppSecret } from '@hookway/protocol';
+import { seededRandom } from '@hookway/testkit';
 import { MemoryEventLog, type MemoryEventLogOptions } from '../src/index.ts';
 
 /**
@@ -230,8 +231,7 @@ describe('the memory log’s event id table', () => {
       let now = T;
       const log = new MemoryEventLog({ ...limits, dedupMaxIds, nowMs: () => now });
       const reference = new TwoMapsLog(limits, dedupMaxIds);
-      let seed = 11;
-      const random = (n: number): number => ((seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31), seed % n);
+      const random = seededRandom(11);
       const answers = { duplicate: 0, accepted: 0, located: 0 };
       for (let step = 0; step < 6000; step++) {
         const jump = random(100);
