@@ -93,26 +93,31 @@ export interface ShareRule {
   readonly depth: number;
   /** Signatures verified here per turn, at most (BATCH_MAX: ~0.7 ms). */
   readonly maxSignatures: number;
-  /** Body bytes verified here per turn, at most (SHARE_BYTES_MAX). */
+  /** Signed bytes (timestamp and body) verified here per turn, at most (SHARE_BYTES_MAX). */
   readonly maxBytes: number;
 }
 
 /**
  * How many of a turn's newest signatures the calling (main) thread verifies itself instead of queueing them: those
  * that would take every thread past `depth` outstanding, within the rule's per-turn bounds (so the main thread's
- * other work — answering webhooks, fan-out — never waits behind a burst's verification). `bodyBytes` are the turn's
- * waiting signatures' body sizes, oldest first. At ordinary rates the threads are never that deep and the main thread
- * verifies nothing.
+ * other work — answering webhooks, fan-out — never waits behind a burst's verification). `waiting` is the turn's
+ * signatures, oldest first; `signedBytesOf` is read only for those that may be verified here. At ordinary rates the
+ * threads are never that deep and the main thread verifies nothing.
  */
-export function verifiedHere(bodyBytes: readonly number[], outstanding: readonly number[], rule: ShareRule): number {
+export function verifiedHere<T>(
+  waiting: readonly T[],
+  signedBytesOf: (item: T) => number,
+  outstanding: readonly number[],
+  rule: ShareRule,
+): number {
   if (rule.depth <= 0) return 0;
   let room = 0;
   for (const jobs of outstanding) room += Math.max(0, rule.depth - jobs);
-  const surplus = Math.min(rule.maxSignatures, Math.max(0, bodyBytes.length - room));
+  const surplus = Math.min(rule.maxSignatures, Math.max(0, waiting.length - room));
   let count = 0;
   let bytes = 0;
   while (count < surplus) {
-    const size = bodyBytes[bodyBytes.length - 1 - count]!;
+    const size = signedBytesOf(waiting[waiting.length - 1 - count]!);
     if (bytes + size > rule.maxBytes) break;
     bytes += size;
     count++;
@@ -192,7 +197,8 @@ interface Thread {
   jobs: number;
 }
 
-const bodyBytesOf = (job: Job) => job.timestamp.length + job.body.length;
+/** What the signature covers: timestamp ‖ body. */
+const signedBytesOf = (job: Job) => job.timestamp.length + job.body.length;
 
 const OK: VerifierVerdict = { ok: true };
 const BAD: VerifierVerdict = { ok: false, reason: 'bad_signature' };
@@ -221,7 +227,7 @@ export function createVerifyPool(options: VerifyPoolOptions): DispatchVerifier {
   };
 
   /** On this thread: with no thread left (until a replacement starts), and the share of `verifiedHere`. */
-  const verifyHere = (job: Job) => {
+  const verifyOnThisThread = (job: Job) => {
     const message = Buffer.concat([Buffer.from(job.timestamp, 'latin1'), job.body]);
     settle(job, cryptoVerify(null, message, job.keys.publicKey, job.signature) ? OK : BAD);
   };
@@ -266,24 +272,24 @@ export function createVerifyPool(options: VerifyPoolOptions): DispatchVerifier {
     waiting = [];
     if (jobs.length === 0) return;
     if (threads.length === 0) {
-      for (const job of jobs) verifyHere(job);
+      for (const job of jobs) verifyOnThisThread(job);
       return;
     }
     // The turn's newest: the bot sequencer publishes them after the older ones the threads still hold, as ever.
     const outstandingByThread = threads.map((t) => t.jobs);
-    const here = jobs.splice(jobs.length - verifiedHere(jobs.map(bodyBytesOf), outstandingByThread, share));
+    const here = jobs.splice(jobs.length - verifiedHere(jobs, signedBytesOf, outstandingByThread, share));
     const per = Math.min(Math.ceil(jobs.length / threads.length), batchMax);
     for (let from = 0; from < jobs.length; from += per) {
       const batch = jobs.slice(from, from + per);
       let bytes = 0;
-      for (const job of batch) bytes += 100 + job.timestamp.length + job.body.length;
+      for (const job of batch) bytes += 100 + signedBytesOf(job);
       // Its own ArrayBuffer (never the shared pool), so it can be transferred rather than copied again.
       const buffer = Buffer.allocUnsafeSlow(bytes);
       let at = 0;
       for (const job of batch) {
         job.keys.publicKeyRaw.copy(buffer, at);
         job.signature.copy(buffer, at + 32);
-        buffer.writeUInt32LE(job.timestamp.length + job.body.length, at + 96);
+        buffer.writeUInt32LE(signedBytesOf(job), at + 96);
         at += 100 + buffer.write(job.timestamp, at + 100, 'latin1');
         at += job.body.copy(buffer, at);
       }
@@ -299,7 +305,7 @@ export function createVerifyPool(options: VerifyPoolOptions): DispatchVerifier {
       thread.inFlight.push(batch);
       thread.jobs += batch.length;
     }
-    for (const job of here) verifyHere(job);
+    for (const job of here) verifyOnThisThread(job);
   };
 
   return {

@@ -141,7 +141,7 @@ describe('the main thread shares the work once the threads are deep (verifiedHer
     ['the newest alone is past maxBytes: none here', [700, 700, 1024 * 1024], [24], rule, 0],
     ['bytes exactly at maxBytes', [32 * 1024, 32 * 1024], [24], rule, 2],
   ] as const)('%s', (_case, bodyBytes, outstanding, shareRule, here) => {
-    expect(verifiedHere(bodyBytes, outstanding, shareRule)).toBe(here);
+    expect(verifiedHere(bodyBytes, (bytes) => bytes, outstanding, shareRule)).toBe(here);
   });
 
   // A stand-in thread that answers every record `unreadable` (→ busy): a verdict that is not `busy` came from here.
