@@ -107,6 +107,11 @@ export interface SentinelSetup {
   masterPort(): Promise<number>;
   /** SIGKILLs the current master; resolves with its port. */
   killMaster(): Promise<number>;
+  /**
+   * Resolves once a replica of the killed `oldPort` answers as master: the sentinels elected a leader and promoted it,
+   * so the failover goes on even if `oldPort` comes back now (they may still name it until they switch).
+   */
+  promotedFrom(oldPort: number): Promise<number>;
   /** Resolves once the sentinels name a master other than `oldPort` that answers as master. */
   failoverFrom(oldPort: number): Promise<number>;
   /** Resolves once the master has 2 online replicas and every sentinel knows them (after a restart, say). */
@@ -166,6 +171,24 @@ async function startSentinelSetupOnce(options: { masterName?: string; downAfterM
       const port = await masterPort();
       await servers.find((s) => s.port === port)?.kill();
       return port;
+    },
+    promotedFrom: async (oldPort) => {
+      let promoted = oldPort;
+      await until(
+        async () => {
+          for (const server of servers) {
+            if (server.port === oldPort || !server.alive) continue;
+            if (infoField(await ask(server.port, (r) => r.info('replication')), 'role') === 'master') {
+              promoted = server.port;
+              return true;
+            }
+          }
+          return false;
+        },
+        `a replica of ${oldPort} to be promoted`,
+        50,
+      );
+      return promoted;
     },
     failoverFrom: async (oldPort) => {
       let now = oldPort;
