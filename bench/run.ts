@@ -22,7 +22,10 @@
  * BENCH_NODE_FLAGS: the built file's node options (default: the production recipes', scripts/node-flags.ts; empty: none).
  * BENCH_NODE_ENV: the built file's extra environment, `NAME=value …` (default: the production recipes', scripts/node-flags.ts;
  * empty: none).
- * Any missing delivery, failed or unanswered POST prints a `MISSING:` line and the run exits 1.
+ * Any missing delivery, failed or unanswered POST of Hookway's prints a `MISSING:` line and the run exits 1. The
+ * references' (the ceiling's and the floor's) print a `REFERENCE SHORT:` line and mark their column in the summary,
+ * but do not fail the run: they measure the machine, not Hookway (the ceiling's naive fan-out B collapses on a slow
+ * spell by design, one synchronous write per client per event), and a failing exit should mean Hookway lost something.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { describeCheckout, describeStart, freePort, hasTaskset, processGroup, ROOT, runLoadOnCore1, SERVER_ROOT } from './processes.ts';
@@ -93,6 +96,10 @@ async function start(kind: Kind): Promise<Topology> {
 }
 
 const missing: string[] = [];
+/** The references' shortfalls: reported, never a failure of the run. */
+const referenceShort: string[] = [];
+/** The ceiling and the floor (bench/ceiling.ts), as opposed to Hookway's processes. */
+const isReference = (name: string) => /\.(ceiling|floor)(\.|$)/.test(name);
 
 function load(script: string, topology: Topology, env: Record<string, string>): Figures {
   return runLoadOnCore1<Figures>(script, {
@@ -125,8 +132,8 @@ function report(round: number, name: string, r: Figures): Figures {
     process.stdout.write(`  note: the load generator used ${r.generatorCpuPct} % of core 1: these latencies are partly its own\n`);
   }
   for (const p of problems) {
-    const line = `MISSING: round ${round} ${name}: ${p}`;
-    missing.push(line);
+    const line = `${isReference(name) ? 'REFERENCE SHORT' : 'MISSING'}: round ${round} ${name}: ${p}`;
+    (isReference(name) ? referenceShort : missing).push(line);
     process.stdout.write(`${line}\n`);
   }
   return r;
@@ -212,7 +219,7 @@ function summarize(rounds: Round[]) {
   /** The median over the rounds of the per-round ratio a/b. */
   const ratio = (a: string, b: string, field: string) => median(rounds.map((r) => Number(r[a]?.[field]) / Number(r[b]?.[field])));
   const all = (name: string) => {
-    const lines = missing.filter((m) => m.includes(` ${name}:`) || m.includes(` ${name}.`));
+    const lines = [...missing, ...referenceShort].filter((m) => m.includes(` ${name}:`) || m.includes(` ${name}.`));
     return lines.length === 0 ? 'all' : `NO (${lines.length} rounds)`;
   };
   const rows: string[] = [];
@@ -407,13 +414,20 @@ async function roundScenarios(scenarios: readonly RoundScenario[]): Promise<void
   mkdirSync(`${ROOT}/bench/results`, { recursive: true });
   writeFileSync(
     `${ROOT}/bench/results/latest.json`,
-    `${JSON.stringify({ at: new Date().toISOString(), serverRoot: SERVER_ROOT, scenarios, durationMs: DURATION_MS, rateDurationMs: RATE_DURATION_MS, ackRate: ACK_RATE, figures, missing, rounds }, null, 2)}\n`,
+    `${JSON.stringify({ at: new Date().toISOString(), serverRoot: SERVER_ROOT, scenarios, durationMs: DURATION_MS, rateDurationMs: RATE_DURATION_MS, ackRate: ACK_RATE, figures, missing, referenceShort, rounds }, null, 2)}\n`,
   );
   process.stdout.write(
     `\nS1 ratios per round (events/s / ceiling's):\n${perRound}\n\nSummary (medians of ${ROUNDS} rounds; Hookway from ${SERVER_ROOT}):\n\n${table}\n\n`,
   );
+  if (referenceShort.length > 0) {
+    process.stdout.write(
+      `A reference fell short (its figures in those rounds are a bound, not a measurement; not a Hookway failure):\n${referenceShort.join('\n')}\n`,
+    );
+  }
   process.stdout.write(
-    missing.length === 0 ? 'Every acknowledged event delivered, every POST answered: yes\n' : `FAILED, missing:\n${missing.join('\n')}\n`,
+    missing.length === 0
+      ? 'Every acknowledged event delivered, every POST answered (Hookway): yes\n'
+      : `FAILED, missing:\n${missing.join('\n')}\n`,
   );
 }
 
