@@ -75,7 +75,7 @@ export const BATCH_MAX = 8;
 /**
  * SHARE_DEPTH: a thread with this many signatures outstanding has ~2 ms of work queued (3 batches at ~90 µs each) — the
  * threads, not the main thread, are then what holds webhooks up. Measured with one thread on two cores (32 in flight):
- * the main thread was idle ~45 % of the time while the thread was busy ~80 %, waiting for verdicts it could have
+ * the main thread was idle ~45 % of the time while the thread was busy ~77 %, waiting for verdicts it could have
  * computed itself (docs/benchmarks.md, "every core").
  */
 export const SHARE_DEPTH = 3 * BATCH_MAX;
