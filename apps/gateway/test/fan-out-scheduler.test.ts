@@ -4,19 +4,22 @@ import { coalesceWaitMs, FanOutScheduler, type CoalesceRule, type FanOutSource }
 describe('coalesceWaitMs (FANOUT_COALESCE_MS, FANOUT_COALESCE_MIN_CLIENTS)', () => {
   const rule: CoalesceRule = { windowMs: 5, minClients: 32 };
   it.each([
-    // clients, ms since the last turn → wait
-    [200, 1, 4],
-    [200, 0, 5],
-    [200, 4.5, 0.5],
-    [200, 5, 0], // the window is over: at once
-    [200, 50, 0], // a first event after a quiet spell: at once
-    [200, Number.POSITIVE_INFINITY, 0], // no turn yet
-    [32, 1, 4], // exactly the threshold counts as wide
-    [31, 1, 0], // fewer clients: never delayed
-    [1, 0, 0],
-    [200, -100, 5], // a clock that went backwards waits one window at most
-  ])('%i clients, %f ms after the last turn → waits %f ms', (clients, sinceMs, waitMs) => {
-    expect(coalesceWaitMs(rule, clients, sinceMs)).toBe(waitMs);
+    // clients, ms since the last turn, how long the last run of turns took → wait
+    [200, 1, 0, 4],
+    [200, 0, 0, 5],
+    [200, 4.5, 0, 0.5],
+    [200, 5, 0, 0], // the window is over: at once
+    [200, 50, 0, 0], // a first event after a quiet spell: at once
+    [200, Number.POSITIVE_INFINITY, 0, 0], // no turn yet
+    [32, 1, 0, 4], // exactly the threshold counts as wide
+    [31, 1, 0, 0], // fewer clients: never delayed
+    [1, 0, 0, 0],
+    [200, -100, 0, 5], // a clock that went backwards waits one window at most
+    [200, 1, 2.4, 4], // a short last run: held as usual
+    [2000, 3, 2.5, 0], // a run of half the window or more already gathered what came meanwhile: at once
+    [2000, 1, 40, 0],
+  ])('%i clients, %f ms after the last turn, last run %f ms → waits %f ms', (clients, sinceMs, lastRunMs, waitMs) => {
+    expect(coalesceWaitMs(rule, clients, sinceMs, lastRunMs)).toBe(waitMs);
   });
 
   it('waits for nothing when the window is 0', () => {
@@ -85,6 +88,23 @@ describe('FanOutScheduler coalescing', () => {
     scheduler.schedule(source);
     await nextImmediate();
     expect(source.turns).toEqual([1, 1]);
+  });
+
+  it('does not hold the turn after a run that took half the window or more (its clients are slow to go round already)', async () => {
+    const { scheduler, source, at } = await afterFirstTurn(2000);
+    at(0.5);
+    source.queued = 1;
+    source.moreTurns = 1;
+    source.onTurn = () => at(3); // a two-turn run within the window (held), ending at t = 3: it took 2.5 ms of the 5
+    scheduler.schedule(source);
+    await scheduler.idle();
+    expect(source.turns).toEqual([1, 1, 0]);
+    source.onTurn = () => undefined;
+    at(3.5); // within the window of the run that started at t = 0.5
+    source.queued = 1;
+    scheduler.schedule(source);
+    await nextImmediate();
+    expect(source.turns).toEqual([1, 1, 0, 1]); // at once
   });
 
   it('measures the window from the turn that started a pass, not from the turns that go on writing it', async () => {

@@ -176,8 +176,8 @@ export const SETTINGS = {
   ),
   FANOUT_COALESCE_MS: setting(
     int(0, 1000),
-    '10',
-    'While events stream to a bot with many clients here (FANOUT_COALESCE_MIN_CLIENTS), its fan-out turns are at least this far apart, so each socket write carries the events of that window instead of one: less CPU per frame for up to this much latency. A first event after a pause goes at once. 0: every event in its own turn.',
+    '15',
+    'While events stream to a bot with many clients here (FANOUT_COALESCE_MIN_CLIENTS), its fan-out turns are at least this far apart, so each socket write carries the events of that window instead of one: less CPU per frame for up to this much latency. A first event after a pause goes at once, and so does the next turn of a bot whose clients took half this long or more to go round (that run already gathered what came meanwhile). 0: every event in its own turn.',
   ),
   FANOUT_COALESCE_MIN_CLIENTS: setting(
     int(1, 1_000_000),
