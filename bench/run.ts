@@ -23,8 +23,8 @@
  * BENCH_NODE_ENV: the built file's extra environment, `NAME=value …` (default: the production recipes', scripts/node-flags.ts;
  * empty: none).
  * Any missing delivery, failed or unanswered POST of Hookway's prints a `MISSING:` line and the run exits 1. The
- * references' (the ceiling's and the floor's) print a `REFERENCE SHORT:` line and mark their column in the summary,
- * but do not fail the run: they measure the machine, not Hookway (the ceiling's naive fan-out B collapses on a slow
+ * references' (the ceiling's and the floor's) print a `REFERENCE SHORT:` line, listed again under the summary, but
+ * do not fail the run: they measure the machine, not Hookway (the ceiling's naive fan-out B collapses on a slow
  * spell by design, one synchronous write per client per event), and a failing exit should mean Hookway lost something.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
