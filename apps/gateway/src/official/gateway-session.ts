@@ -204,12 +204,14 @@ export class GatewaySession extends StreamClient {
     await this.joinFeed(identity.secret);
     const { events } = this.context;
     // Start after what some client already received, so a fresh session still gets what nobody has seen.
-    const head = await events.head(identity.secret);
-    const delivered = await events.deliveredPosition(identity.secret);
-    // Nothing delivered yet in this numbering: everything retained is unseen (as raw mode hands it out too).
-    const start: StreamPosition =
-      delivered && delivered.epoch === head.epoch ? freshClientStart(delivered, this.joinedAt!)! : { epoch: head.epoch, seq: 0 };
-    const slice = await events.history(identity.secret, start);
+    const { start, slice } = await this.readStart(async () => {
+      const head = await events.head(identity.secret);
+      const delivered = await events.deliveredPosition(identity.secret);
+      // Nothing delivered yet in this numbering: everything retained is unseen (as raw mode hands it out too).
+      const start: StreamPosition =
+        delivered && delivered.epoch === head.epoch ? freshClientStart(delivered, this.joinedAt!)! : { epoch: head.epoch, seq: 0 };
+      return { start, slice: await events.history(identity.secret, start) };
+    });
     if (this.isClosed()) return;
     this.keyGrant = identity.grant;
     this.session = {

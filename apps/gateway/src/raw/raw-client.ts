@@ -76,12 +76,18 @@ export class RawClient extends StreamClient {
     );
     const { events } = this.context;
     if (this.after === undefined) {
-      const slice = await events.history(this.bot, freshClientStart(await events.deliveredPosition(this.bot), this.joinedAt!));
+      const slice = await this.readStart(async () =>
+        events.history(this.bot, freshClientStart(await events.deliveredPosition(this.bot), this.joinedAt!)),
+      );
+      if (this.isClosed()) return;
       if (helloBot) this.sendHello(helloBot, null);
       return this.catchUp(slice);
     }
-    const cursor = await events.locate(this.bot, this.after);
-    const slice = await events.history(this.bot, cursor);
+    const after = this.after;
+    const { cursor, slice } = await this.readStart(async () => {
+      const cursor = await events.locate(this.bot, after);
+      return { cursor, slice: await events.history(this.bot, cursor) };
+    });
     if (this.isClosed()) return;
     const resume: Omit<ResumeStatusFrame, 'hookway'> = {
       recovered: cursor !== undefined && slice.complete,

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import WebSocket from 'ws';
 import type { BusEvent, EventLog, HistorySlice, StreamPosition } from '@hookway/bus';
 import type { AppSecret, CloseCodeInfo } from '@hookway/protocol';
@@ -65,6 +66,9 @@ export interface ClientActivity {
  * what its frames mean, which close codes it uses and how it says goodbye on shutdown — adding a kind of client
  * means one new subclass, nothing else.
  */
+/** How long a client's start retries reads the event log refuses (a Sentinel or Cluster failover: a few seconds). */
+export const START_READS_RETRY_MS = 15_000;
+
 export abstract class StreamClient implements FeedClient, Pingable, KeyedClient {
   protected state: 'catching_up' | 'live' | 'closed' = 'catching_up';
   /** Made at the first live event that has to wait: most clients catch up before one comes. */
@@ -195,6 +199,26 @@ export abstract class StreamClient implements FeedClient, Pingable, KeyedClient 
     this.feed = joined.feed;
     this.joinedAt = joined.joinedAt;
     if (this.isClosed()) this.context.feeds.leave(bot, this);
+  }
+
+  /**
+   * Reads where this client starts (the delivered mark, a cursor, the history), retried while the event log refuses
+   * — a Redis failover takes seconds — for as long as the client stays and START_READS_RETRY_MS allows. The client has
+   * joined its feed, so what arrives meanwhile waits in `pending`. Closing it at the first refusal instead lost events
+   * for a client that had received none yet: with no cursor to resume from, it came back as a new client, starting
+   * after what other clients had already received (seen in the Cluster failover test).
+   */
+  protected async readStart<T>(read: () => Promise<T>): Promise<T> {
+    const deadlineMs = Date.now() + START_READS_RETRY_MS;
+    for (let waitMs = 50; ; waitMs = Math.min(2 * waitMs, 1000)) {
+      try {
+        return await read();
+      } catch (err) {
+        if (this.isClosed() || Date.now() + waitMs > deadlineMs) throw err;
+        this.context.logger.warn({ err: (err as Error).message, retryInMs: waitMs }, 'could not read where a client starts; retrying');
+        await sleep(waitMs, undefined, { ref: false });
+      }
+    }
   }
 
   /**
