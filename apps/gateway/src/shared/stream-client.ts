@@ -54,6 +54,9 @@ export interface ClientActivity {
   ): { disconnected(): void };
 }
 
+/** How long a client's start retries reads the event log refuses (a Sentinel or Cluster failover: a few seconds). */
+export const START_READS_RETRY_MS = 15_000;
+
 /**
  * One WebSocket client fed from one bot's stream, in order, without gaps or repeats — and the one lifecycle every
  * kind of client shares:
@@ -66,9 +69,6 @@ export interface ClientActivity {
  * what its frames mean, which close codes it uses and how it says goodbye on shutdown — adding a kind of client
  * means one new subclass, nothing else.
  */
-/** How long a client's start retries reads the event log refuses (a Sentinel or Cluster failover: a few seconds). */
-export const START_READS_RETRY_MS = 15_000;
-
 export abstract class StreamClient implements FeedClient, Pingable, KeyedClient {
   protected state: 'catching_up' | 'live' | 'closed' = 'catching_up';
   /** Made at the first live event that has to wait: most clients catch up before one comes. */
