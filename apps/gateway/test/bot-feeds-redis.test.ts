@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import pino from 'pino';
 import { Redis } from 'ioredis';
-import { RedisEventLog, type BusEvent } from '@hookway/bus';
+import { RedisEventLog, type BusEvent, type EventLog } from '@hookway/bus';
 import { AppSecret } from '@hookway/protocol';
 import { RedisConnection } from '@hookway/redis/connection';
 import { redisKeys } from '@hookway/redis';
@@ -16,6 +16,51 @@ let server: RedisServer | undefined;
 afterEach(async () => server?.dispose());
 
 describe('BotFeeds over Redis', () => {
+  it("delivers a new bot's first events that reached the history but not the subscription, on the resync (no loss)", async () => {
+    server = await startRedisServer();
+    const connection = new RedisConnection({ url: server.url });
+    const log = new RedisEventLog({
+      connection,
+      historyMaxEvents: 1000,
+      historyMaxAgeMs: 60_000,
+      historyMaxBytes: 1 << 20,
+      dedupWindowMs: 60_000,
+    });
+    expect(await connection.whenReady()).toBe(true);
+    // Its subscription misses events 1 and 2, as one on a failing shard does; `resync` is what a reconnect calls.
+    let resync = () => {};
+    const bus = Object.assign(Object.create(log) as EventLog, {
+      subscribe: (bot: AppSecret, listener: (e: BusEvent) => void, options?: { onResync?: () => void }) => {
+        resync = options?.onResync ?? (() => {});
+        return log.subscribe(bot, (e) => void (e.seq > 2 && listener(e)), options);
+      },
+    });
+    const feeds = new BotFeeds(bus, silent);
+    const got: number[] = [];
+    let lost = 0;
+    const bot = AppSecret.of('newBotNoEventsYet');
+    await feeds.join(bot, {
+      clientMode: 'raw',
+      deliver: (e: BusEvent) => (got.push(e.seq), true),
+      lostEvents: () => void lost++,
+      fellBehind: () => true,
+      hold: () => {},
+      release: () => {},
+    });
+    expect(await log.head(bot)).toEqual({ epoch: '', seq: 0 }); // the feed started before the bot had a numbering
+    for (let i = 1; i <= 2; i++) await log.publish(bot, { eventId: `first${i}`, body: Buffer.from(`first${i}`) });
+    resync();
+    await log.publish(bot, { eventId: 'third', body: Buffer.from('third') });
+    await until(
+      () => got.length === 3 || lost > 0,
+      () => `3 events or a loss (got ${got.join(',')}, lost ${lost})`,
+    );
+    expect({ got, lost }).toEqual({ got: [1, 2, 3], lost: 0 });
+    await feeds.close();
+    await log.close();
+    await connection.close();
+  });
+
   it('notices a numbering that went back (lost last writes) and tells clients instead of skipping new events', async () => {
     server = await startRedisServer();
     const connection = new RedisConnection({ url: server.url });

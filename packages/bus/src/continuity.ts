@@ -8,6 +8,12 @@ import type { BusEvent, StreamPosition } from './types.ts';
  * A reader that read one entry early to check that the numbering did not go back passes the event id it knows at
  * `from` as `fromEventId`: an entry at `from` that carries another id means the numbering was rewound.
  * Entries at or before `from` are otherwise ignored.
+ *
+ * `from` read before the bot had any event (`{epoch: '', seq: 0}`, a feed started on a new bot) is continued by
+ * whatever numbering began since, from its first event: that numbering's start is not a loss. (Treating it as one
+ * cut every client of a new bot whose first events reached the history but not the live subscription — a failover
+ * right after them — and a client cut before its first event had no cursor to resume from: those events were lost
+ * to it.)
  */
 export function continuesWithoutGap(
   from: StreamPosition,
@@ -15,6 +21,7 @@ export function continuesWithoutGap(
   events: readonly BusEvent[],
   fromEventId?: string,
 ): boolean {
+  if (from.epoch === '' && from.seq === 0) from = { epoch: head.epoch, seq: 0 };
   if (head.epoch !== from.epoch || head.seq < from.seq) return false;
   let expected = from.seq + 1;
   for (const event of events) {

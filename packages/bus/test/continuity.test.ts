@@ -8,6 +8,9 @@ const events = (epoch: string, ...seqs: number[]): BusEvent[] =>
 describe('continuesWithoutGap', () => {
   it.each<[string, StreamPosition, StreamPosition, BusEvent[], string | undefined, boolean]>([
     ['empty log, nothing read yet', at('', 0), at('', 0), [], undefined, true],
+    ['read before the first event: a numbering begun since, from its start', at('', 0), at('A', 2), events('A', 1, 2), undefined, true],
+    ['read before the first event: that numbering trimmed at its start', at('', 0), at('A', 9), events('A', 8, 9), undefined, false],
+    ['read before the first event: a hole in that numbering', at('', 0), at('A', 3), events('A', 1, 3), undefined, false],
     ['empty slice, cursor at the head', at('A', 5), at('A', 5), [], undefined, true],
     ['empty slice, head ahead (all trimmed)', at('A', 5), at('A', 9), [], undefined, false],
     ['exact continuation to the head', at('A', 5), at('A', 8), events('A', 6, 7, 8), undefined, true],

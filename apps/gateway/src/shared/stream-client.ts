@@ -204,9 +204,9 @@ export abstract class StreamClient implements FeedClient, Pingable, KeyedClient 
   /**
    * Reads where this client starts (the delivered mark, a cursor, the history), retried while the event log refuses
    * — a Redis failover takes seconds — for as long as the client stays and START_READS_RETRY_MS allows. The client has
-   * joined its feed, so what arrives meanwhile waits in `pending`. Closing it at the first refusal instead lost events
-   * for a client that had received none yet: with no cursor to resume from, it came back as a new client, starting
-   * after what other clients had already received (seen in the Cluster failover test).
+   * joined its feed, so what arrives meanwhile waits in `pending`. Closing it at the first refusal could lose events
+   * for a client that had received none yet: with no cursor to resume from, it comes back as a new client, starting
+   * after what other clients had already received.
    */
   protected async readStart<T>(read: () => Promise<T>): Promise<T> {
     const deadlineMs = Date.now() + START_READS_RETRY_MS;
