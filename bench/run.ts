@@ -131,9 +131,10 @@ function report(round: number, name: string, r: Figures): Figures {
   if (Number(r.generatorCpuPct) >= 90) {
     process.stdout.write(`  note: the load generator used ${r.generatorCpuPct} % of core 1: these latencies are partly its own\n`);
   }
+  const reference = isReference(name);
   for (const p of problems) {
-    const line = `${isReference(name) ? 'REFERENCE SHORT' : 'MISSING'}: round ${round} ${name}: ${p}`;
-    (isReference(name) ? referenceShort : missing).push(line);
+    const line = `${reference ? 'REFERENCE SHORT' : 'MISSING'}: round ${round} ${name}: ${p}`;
+    (reference ? referenceShort : missing).push(line);
     process.stdout.write(`${line}\n`);
   }
   return r;

@@ -6,6 +6,7 @@ import { until } from '@hookway/testkit';
 import { BotFeeds } from '../src/shared/bot-feeds.ts';
 import type { FeedClient } from '../src/shared/feed-client.ts';
 import { framesOf, type EventFrames, type PreparedFrame, type RawRun } from '../src/shared/frames.ts';
+import { lossyBus } from './lossy-bus.ts';
 
 const BOT = AppSecret.of('feedBot1');
 
@@ -67,19 +68,6 @@ class RunRecorder extends WriteRecorder {
   }
 }
 
-/** A real MemoryEventLog whose live subscription loses the events numbered in `drop`, as pub/sub may. */
-function lossyBus(inner: MemoryEventLog, drop: Set<number>): EventLog & { resync: () => void } {
-  let resync = () => {};
-  return Object.assign(Object.create(inner) as EventLog, {
-    resync: () => resync(),
-    subscribe: (bot: AppSecret, listener: (e: BusEvent) => void, options?: { onResync?: () => void }) => {
-      resync = options?.onResync ?? (() => {});
-      return inner.subscribe(bot, (e) => {
-        if (!drop.has(e.seq)) listener(e);
-      });
-    },
-  });
-}
 const publishN = async (bus: EventLog, bot: AppSecret, from: number, to: number) => {
   for (let i = from; i <= to; i++) await bus.publish(bot, { eventId: `e${i}`, body: Buffer.from(String(i)) });
 };
