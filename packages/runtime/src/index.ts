@@ -12,4 +12,4 @@ export * from './parent-watch.ts';
 export * from './metrics.ts';
 export * from './metrics-endpoint.ts';
 export * from './activity-log.ts';
-export * from './heap-growth.ts';
+export * from './gc-tuning.ts';

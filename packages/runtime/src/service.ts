@@ -1,7 +1,7 @@
 import { once } from 'node:events';
 import type { Server } from 'node:http';
 import { ConfigError, loadConfig, redisMode, type Config } from './config.ts';
-import { applyHeapGrowthPercent } from './heap-growth.ts';
+import { applyGcSettings } from './gc-tuning.ts';
 import { applyHttpLimits, httpLimits } from './http-service.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { startedByPackageManager, watchParent } from './parent-watch.ts';
@@ -43,7 +43,8 @@ async function serve(role: string, build: (context: ServiceContext) => Promise<S
     }
     throw err;
   }
-  applyHeapGrowthPercent(config.heapGrowthPercent);
+  // First thing after the settings: V8 reads these from its next collection on (before any full one has begun).
+  applyGcSettings({ heapGrowthPercent: config.heapGrowthPercent, concurrentMarking: config.gcConcurrentMarking });
   const redactor = createRedactor();
   rememberUrlPassword(redactor, config.redisUrl);
   if (config.adminToken !== '') redactor.remember(config.adminToken);

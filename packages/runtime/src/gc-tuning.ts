@@ -1,0 +1,39 @@
+import { availableParallelism } from 'node:os';
+import { setFlagsFromString } from 'node:v8';
+
+/**
+ * V8 settings Hookway sets from its own code at start-up, before the service is built: node refuses these flags in
+ * NODE_OPTIONS, and V8 reads each of them whenever it next needs it, so setting them first thing holds for the
+ * process's life.
+ */
+export interface GcSettings {
+  /** HEAP_GROWTH_PERCENT (0: V8's own factor). */
+  readonly heapGrowthPercent: number;
+  /** GC_CONCURRENT_MARKING. */
+  readonly concurrentMarking: 'auto' | 'on' | 'off';
+}
+
+/**
+ * GC_CONCURRENT_MARKING → whether V8 marks the old generation on a helper thread while JavaScript runs. `auto`: only
+ * when the process may use more than one core (taskset counts). On one core the helper has no core of its own: the
+ * scheduler hands it the main thread's core for slices of several ms, and the event loop stalls for 15–25 ms at each
+ * full collection (docs/benchmarks.md, the 2 000/s tail); without it V8 marks in steps of well under 1 ms on the
+ * main thread, for about the same CPU.
+ */
+export function concurrentMarkingWanted(setting: GcSettings['concurrentMarking'], cores = availableParallelism()): boolean {
+  return setting === 'on' || (setting === 'auto' && cores > 1);
+}
+
+/**
+ * HEAP_GROWTH_PERCENT: how far V8's old generation may grow past the live data before the next full collection.
+ * V8's own factor (1.1–4×, larger the cheaper its collections look) let an embedded relay's old space reach ~2× its
+ * live data under steady load — promoted events and dedup ids that the history and the window let go later — and RSS
+ * stayed there (113 → 96 MiB after 25 000 events at 50 %, docs/benchmarks.md). 0 leaves V8's heuristic alone.
+ *
+ * GC_CONCURRENT_MARKING: see concurrentMarkingWanted. Only ever switched off here (V8 starts with it on), before the
+ * first full collection has begun.
+ */
+export function applyGcSettings(settings: GcSettings, cores = availableParallelism()): void {
+  if (settings.heapGrowthPercent > 0) setFlagsFromString(`--heap-growing-percent=${settings.heapGrowthPercent}`);
+  if (!concurrentMarkingWanted(settings.concurrentMarking, cores)) setFlagsFromString('--no-concurrent-marking');
+}
