@@ -192,7 +192,7 @@ export const SETTINGS = {
   TCP_KEEPALIVE_DELAY_MS: setting(int(1000, 3600_000), '30000', 'Idle time before TCP keepalive probes start on every socket.'),
   HEAP_GROWTH_PERCENT: setting(
     int(0, 400),
-    '50',
+    '35',
     "How far V8 lets the old generation grow past what its last full collection kept before it collects again (V8's --heap-growing-percent, set at start-up). Lower keeps RSS closer to the live data for a little more GC work; 0 leaves it to V8 (up to 4×).",
   ),
   GC_CONCURRENT_MARKING: setting(

@@ -28,7 +28,8 @@ export function concurrentMarkingWanted(setting: GcSettings['concurrentMarking']
  * HEAP_GROWTH_PERCENT: how far V8's old generation may grow past the live data before the next full collection.
  * V8's own factor (1.1–4×, larger the cheaper its collections look) let an embedded relay's old space reach ~2× its
  * live data under steady load — promoted events and dedup ids that the history and the window let go later — and RSS
- * stayed there (113 → 96 MiB after 25 000 events at 50 %, docs/benchmarks.md). 0 leaves V8's heuristic alone.
+ * stayed there (113 → 96 MiB after 25 000 events at 50 %; 35 since marking runs on the main thread on one core,
+ * GC_CONCURRENT_MARKING — docs/benchmarks.md). 0 leaves V8's heuristic alone.
  *
  * GC_CONCURRENT_MARKING: see concurrentMarkingWanted. Only ever switched off here (V8 starts with it on), before the
  * first full collection has begun.

@@ -15,7 +15,7 @@ describe('loadConfig', () => {
     expect(config.wsTerminateUnresponsive).toBe(true);
     expect(config.wsMaxBufferedBytes).toBe(1024 * 1024);
     expect(config.shutdownTimeoutMs).toBe(9000);
-    expect(config.heapGrowthPercent).toBe(50);
+    expect(config.heapGrowthPercent).toBe(35);
     expect(config.gcConcurrentMarking).toBe('auto');
   });
 
