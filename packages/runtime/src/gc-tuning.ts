@@ -1,17 +1,13 @@
 import { availableParallelism } from 'node:os';
 import { setFlagsFromString } from 'node:v8';
+import type { Config } from './config.ts';
 
 /**
- * V8 settings Hookway sets from its own code at start-up, before the service is built: node refuses these flags in
- * NODE_OPTIONS, and V8 reads each of them whenever it next needs it, so setting them first thing holds for the
- * process's life.
+ * The settings applyGcSettings reads. V8 settings Hookway sets from its own code at start-up, before the service is
+ * built: node refuses these flags in NODE_OPTIONS, and V8 reads each of them whenever it next needs it, so setting them
+ * first thing holds for the process's life.
  */
-export interface GcSettings {
-  /** HEAP_GROWTH_PERCENT (0: V8's own factor). */
-  readonly heapGrowthPercent: number;
-  /** GC_CONCURRENT_MARKING. */
-  readonly concurrentMarking: 'auto' | 'on' | 'off';
-}
+export type GcSettings = Pick<Config, 'heapGrowthPercent' | 'gcConcurrentMarking'>;
 
 /**
  * GC_CONCURRENT_MARKING → whether V8 marks the old generation on a helper thread while JavaScript runs. `auto`: only
@@ -20,7 +16,7 @@ export interface GcSettings {
  * full collection (docs/benchmarks.md, the 2 000/s tail); without it V8 marks in steps of well under 1 ms on the
  * main thread, for about the same CPU.
  */
-export function concurrentMarkingWanted(setting: GcSettings['concurrentMarking'], cores = availableParallelism()): boolean {
+export function concurrentMarkingWanted(setting: GcSettings['gcConcurrentMarking'], cores = availableParallelism()): boolean {
   return setting === 'on' || (setting === 'auto' && cores > 1);
 }
 
@@ -36,5 +32,5 @@ export function concurrentMarkingWanted(setting: GcSettings['concurrentMarking']
  */
 export function applyGcSettings(settings: GcSettings, cores = availableParallelism()): void {
   if (settings.heapGrowthPercent > 0) setFlagsFromString(`--heap-growing-percent=${settings.heapGrowthPercent}`);
-  if (!concurrentMarkingWanted(settings.concurrentMarking, cores)) setFlagsFromString('--no-concurrent-marking');
+  if (!concurrentMarkingWanted(settings.gcConcurrentMarking, cores)) setFlagsFromString('--no-concurrent-marking');
 }

@@ -44,7 +44,7 @@ async function serve(role: string, build: (context: ServiceContext) => Promise<S
     throw err;
   }
   // First thing after the settings: V8 reads these from its next collection on (before any full one has begun).
-  applyGcSettings({ heapGrowthPercent: config.heapGrowthPercent, concurrentMarking: config.gcConcurrentMarking });
+  applyGcSettings(config);
   const redactor = createRedactor();
   rememberUrlPassword(redactor, config.redisUrl);
   if (config.adminToken !== '') redactor.remember(config.adminToken);

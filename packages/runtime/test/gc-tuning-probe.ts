@@ -9,7 +9,7 @@ import { getHeapSpaceStatistics } from 'node:v8';
 import { applyGcSettings, type GcSettings } from '../src/gc-tuning.ts';
 
 applyGcSettings(
-  { heapGrowthPercent: Number(process.argv[2]), concurrentMarking: (process.argv[3] ?? 'auto') as GcSettings['concurrentMarking'] },
+  { heapGrowthPercent: Number(process.argv[2]), gcConcurrentMarking: (process.argv[3] ?? 'auto') as GcSettings['gcConcurrentMarking'] },
   Number(process.argv[4] ?? 2),
 );
 const oldSpaceBytes = () => getHeapSpaceStatistics().find((s) => s.space_name === 'old_space')!.space_size;

@@ -6,7 +6,12 @@ import { concurrentMarkingWanted, type GcSettings } from '../src/gc-tuning.ts';
 const PROBE = fileURLToPath(new URL('./gc-tuning-probe.ts', import.meta.url));
 
 /** A fresh node running the probe with these settings; `nodeFlags` before it. */
-function runProbe(heapGrowthPercent: number, concurrentMarking: GcSettings['concurrentMarking'], cores: number, nodeFlags: string[] = []) {
+function runProbe(
+  heapGrowthPercent: number,
+  concurrentMarking: GcSettings['gcConcurrentMarking'],
+  cores: number,
+  nodeFlags: string[] = [],
+) {
   return execFileSync(
     process.execPath,
     ['--max-semi-space-size=4', ...nodeFlags, '--import', 'tsx', PROBE, String(heapGrowthPercent), concurrentMarking, String(cores)],
@@ -21,7 +26,7 @@ function peakOldSpaceBytes(percent: number): number {
 }
 
 /** KB that V8's helper threads marked while the probe's JavaScript ran, as its incremental marking steps report. */
-function kbMarkedInBackground(concurrentMarking: GcSettings['concurrentMarking'], cores: number): number {
+function kbMarkedInBackground(concurrentMarking: GcSettings['gcConcurrentMarking'], cores: number): number {
   const trace = runProbe(0, concurrentMarking, cores, ['--trace-incremental-marking']);
   expect(trace, 'the probe went through incremental marking').toMatch(/\[IncrementalMarking\] Start/);
   return [...trace.matchAll(/Marked (\d+)KB on background threads/g)].reduce((sum, m) => sum + Number(m[1]), 0);
