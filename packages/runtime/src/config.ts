@@ -195,14 +195,14 @@ export const SETTINGS = {
     '35',
     "How far V8 lets the old generation grow past what its last full collection kept before it collects again (V8's --heap-growing-percent, set at start-up). Lower keeps RSS closer to the live data for a little more GC work; 0 leaves it to V8 (up to 4×).",
   ),
-  GC_CONCURRENT_MARKING: setting(
+  GC_CONCURRENT: setting(
     z
       .string()
       .trim()
       .toLowerCase()
       .pipe(z.enum(['auto', 'on', 'off'], { error: 'expected auto, on or off' })),
     'auto',
-    "Whether V8 marks the heap for a full collection on a helper thread while requests are served (V8's --concurrent-marking, set at start-up). auto: only when the process may use more than one core (taskset counts) — on one core the helper takes the core from the event loop for several ms at a time; off: marking in short steps on the main thread.",
+    "Whether V8's helper threads mark the heap and sweep its pages for a full collection while requests are served (V8's --concurrent-marking and --concurrent-sweeping, set at start-up). auto: only when the process may use more than one core (taskset counts) — on one core a helper takes the core from the event loop for several ms at a time; off: both in short steps on the main thread.",
   ),
   REDIS_URL: setting(
     z

@@ -16,7 +16,7 @@ describe('loadConfig', () => {
     expect(config.wsMaxBufferedBytes).toBe(1024 * 1024);
     expect(config.shutdownTimeoutMs).toBe(9000);
     expect(config.heapGrowthPercent).toBe(35);
-    expect(config.gcConcurrentMarking).toBe('auto');
+    expect(config.gcConcurrent).toBe('auto');
   });
 
   it('reads VERIFY_THREADS as auto or a thread count', () => {
@@ -26,9 +26,9 @@ describe('loadConfig', () => {
     expect(loadConfig({ VERIFY_THREADS: '64' }).verifyThreads).toBe(64);
   });
 
-  it('reads GC_CONCURRENT_MARKING as auto, on or off', () => {
-    expect(loadConfig({ GC_CONCURRENT_MARKING: ' OFF ' }).gcConcurrentMarking).toBe('off');
-    expect(loadConfig({ GC_CONCURRENT_MARKING: 'on' }).gcConcurrentMarking).toBe('on');
+  it('reads GC_CONCURRENT as auto, on or off', () => {
+    expect(loadConfig({ GC_CONCURRENT: ' OFF ' }).gcConcurrent).toBe('off');
+    expect(loadConfig({ GC_CONCURRENT: 'on' }).gcConcurrent).toBe('on');
   });
 
   it('every setting has a doc line', () => {
@@ -67,8 +67,8 @@ describe('loadConfig', () => {
     ['VERIFY_THREADS', '1.5'],
     ['HEAP_GROWTH_PERCENT', '-1'],
     ['HEAP_GROWTH_PERCENT', '500'],
-    ['GC_CONCURRENT_MARKING', 'sometimes'],
-    ['GC_CONCURRENT_MARKING', '1'],
+    ['GC_CONCURRENT', 'sometimes'],
+    ['GC_CONCURRENT', '1'],
   ])('refuses %s=%s with a message naming the variable', (name, value) => {
     expect(() => loadConfig({ [name]: value })).toThrow(ConfigError);
     expect(() => loadConfig({ [name]: value })).toThrow(new RegExp(`${name}=`));

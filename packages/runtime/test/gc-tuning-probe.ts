@@ -1,15 +1,15 @@
 /**
  * Run by gc-tuning.test.ts in a fresh node: applies the GC settings as the service does (argv[2]:
- * HEAP_GROWTH_PERCENT, argv[3]: GC_CONCURRENT_MARKING, argv[4]: the cores to assume), keeps ~25 MiB live, then
+ * HEAP_GROWTH_PERCENT, argv[3]: GC_CONCURRENT, argv[4]: the cores to assume), keeps ~25 MiB live, then
  * churns objects that live long enough to be promoted and die later (as history entries and dedup ids do), and prints
- * the largest old space V8 let itself reach. Under `--trace-incremental-marking` V8 also reports, per marking step,
- * what helper threads marked meanwhile ("Marked …KB on background threads").
+ * the largest old space V8 let itself reach. Its full collections are what gc-tuning.test.ts watches V8's helper
+ * threads through, in a trace of V8's GC events.
  */
 import { getHeapSpaceStatistics } from 'node:v8';
 import { applyGcSettings, type GcSettings } from '../src/gc-tuning.ts';
 
 applyGcSettings(
-  { heapGrowthPercent: Number(process.argv[2]), gcConcurrentMarking: (process.argv[3] ?? 'auto') as GcSettings['gcConcurrentMarking'] },
+  { heapGrowthPercent: Number(process.argv[2]), gcConcurrent: (process.argv[3] ?? 'auto') as GcSettings['gcConcurrent'] },
   Number(process.argv[4] ?? 2),
 );
 const oldSpaceBytes = () => getHeapSpaceStatistics().find((s) => s.space_name === 'old_space')!.space_size;
