@@ -5,8 +5,9 @@
  *
  * Scenarios (default: all but scale; `pnpm bench all` adds scale):
  *   s1      one bot, one raw client: events/s at 32 in flight, p50/p99 at 500/s and 2 000/s, RSS, CPU µs/event —
- *           ceiling, embedded, split (ingress + gateway + Redis on core 0)
- *   cores   the embedded relay unpinned (both cores) vs pinned (core 0), 32 in flight
+ *           ceiling, embedded, split (ingress + gateway + Redis on core 0), all started at once: their closed loops
+ *           run in interleaved slices (bench/slices.ts), then the 500/s runs of each, then the 2 000/s runs
+ *   cores   the embedded relay unpinned (both cores) vs pinned (core 0), 32 in flight (with s1: in the same slices)
  *   fanout  A: 200 clients on 2 gateways at 500 events/s; B: 2 000 clients on one gateway at 50 events/s; each also
  *           against the floor (bench/ceiling.ts FANOUT_WRITE=socket: one socket.write of a prebuilt frame per client)
  *   ack     2 000 clients on one bot on one embedded process, ACK_RATE (20) events/s: webhook ack latency
@@ -16,7 +17,8 @@
  * Settings: BENCH_ROUNDS (3), DURATION_MS (10 000: closed loop, fan-out, ack), RATE_DURATION_MS (5 000: the fixed-rate
  * S1 runs), WARMUP_MS (3 000: unmeasured load before each closed-loop, fan-out and ack run, at the run's own rate or
  * concurrency, so that fresh servers are measured in their steady state — code compiled, buffers grown; the fixed-rate
- * S1 runs follow the closed loop on the same servers), ACK_RATE (20), HOOKWAY_ROOT
+ * S1 runs follow the closed loop on the same servers), SLICE_MS (2 000: one closed-loop slice; DURATION_MS ÷ SLICE_MS
+ * slices per server), SLICE_WARMUP_MS (500: before each later slice), ACK_RATE (20), HOOKWAY_ROOT
  * (another checkout whose servers to start; the harness stays this one).
  * BENCH_START: dist (default; the built file, built once per run from the server checkout) or tsx (pnpm start's way).
  * BENCH_NODE_FLAGS: the built file's node options (default: the production recipes', scripts/node-flags.ts; empty: none).
@@ -29,13 +31,17 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { describeCheckout, describeStart, freePort, hasTaskset, processGroup, ROOT, runLoadOnCore1, SERVER_ROOT } from './processes.ts';
+import { cpuSecOf } from './proc-stats.ts';
 import { runScale } from './scale.ts';
+import { combineSlices, sliceOrder, type ClosedLoopFigures } from './slices.ts';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const DURATION_MS = Number(process.env.DURATION_MS ?? 10_000);
 const RATE_DURATION_MS = Number(process.env.RATE_DURATION_MS ?? Math.min(DURATION_MS, 5_000));
 const ACK_RATE = Number(process.env.ACK_RATE ?? 20);
 const WARMUP_MS = String(Number(process.env.WARMUP_MS ?? 3_000));
+const SLICE_MS = Number(process.env.SLICE_MS ?? 2_000);
+const SLICE_WARMUP_MS = String(Number(process.env.SLICE_WARMUP_MS ?? 500));
 const SECRET = 'BenchSecret0123456789';
 
 const ROUND_SCENARIOS = ['s1', 'cores', 'fanout', 'ack', 'idle'] as const;
@@ -149,25 +155,72 @@ async function withTopology(kind: Kind, run: (t: Topology) => void): Promise<voi
   }
 }
 
+/** Several servers at once (each pinned as `start` pins it; idle but when loaded), stopped newest first. */
+async function withTopologies<K extends Kind>(kinds: readonly K[], run: (topologies: Map<K, Topology>) => void): Promise<void> {
+  const started = new Map<K, Topology>();
+  try {
+    for (const kind of kinds) started.set(kind, await start(kind));
+    run(started);
+  } finally {
+    for (const topology of [...started.values()].reverse()) await topology.stop();
+  }
+}
+
+/**
+ * The closed loops of several servers, interleaved in slices of SLICE_MS (bench/slices.ts: why, and how the slices
+ * are combined): DURATION_MS of measuring each, the first slice of each after WARMUP_MS of load, the others after
+ * SLICE_WARMUP_MS (new connections; the server is warm). Each result also carries `bystanderCpuShare`: the CPU the
+ * other, idle servers used during its slices over its own (~0: they did not take its core).
+ */
+function interleavedClosedLoops<K extends Kind>(topologies: Map<K, Topology>): Map<K, Figures> {
+  const kinds = [...topologies.keys()];
+  const slices = new Map(kinds.map((kind) => [kind, [] as ClosedLoopFigures[]]));
+  const ownCpuSec = new Map(kinds.map((kind) => [kind, 0]));
+  const bystanderCpuSec = new Map(kinds.map((kind) => [kind, 0]));
+  const passes = Math.max(1, Math.round(DURATION_MS / SLICE_MS));
+  for (const kind of sliceOrder(kinds, passes)) {
+    const topology = topologies.get(kind)!;
+    const bystanders = kinds.filter((k) => k !== kind).flatMap((k) => topologies.get(k)!.pids);
+    const [ownBefore, bystandersBefore] = [cpuSecOf(topology.pids), cpuSecOf(bystanders)];
+    const done = slices.get(kind)!;
+    const r = load('bench/load.ts', topology, {
+      WARMUP_MS: done.length === 0 ? WARMUP_MS : SLICE_WARMUP_MS,
+      DURATION_MS: String(SLICE_MS),
+    }) as unknown as ClosedLoopFigures;
+    ownCpuSec.set(kind, ownCpuSec.get(kind)! + cpuSecOf(topology.pids) - ownBefore);
+    bystanderCpuSec.set(kind, bystanderCpuSec.get(kind)! + cpuSecOf(bystanders) - bystandersBefore);
+    done.push(r);
+    process.stdout.write(`  slice ${kind} ${done.length}/${passes}: ${r.eventsPerSec} events/s, ${r.cpuUsPerEvent} µs/event\n`);
+  }
+  return new Map(
+    kinds.map((kind) => [
+      kind,
+      {
+        ...combineSlices(slices.get(kind)!),
+        bystanderCpuShare: Number((bystanderCpuSec.get(kind)! / ownCpuSec.get(kind)!).toFixed(4)),
+      } as unknown as Figures,
+    ]),
+  );
+}
+
 async function runRound(i: number, scenarios: readonly RoundScenario[]): Promise<Round> {
   const round: Round = {};
   const put = (name: string, r: Figures) => (round[name] = report(i, name, r));
-  const closedLoop = (t: Topology) => load('bench/load.ts', t, { WARMUP_MS });
   const atRate = (t: Topology, rate: number) =>
     load('bench/fanout.ts', t, { CLIENTS: '1', RATE: String(rate), DURATION_MS: String(RATE_DURATION_MS) });
 
   if (scenarios.includes('s1') || scenarios.includes('cores')) {
-    for (const kind of scenarios.includes('s1') ? (['ceiling', 'embedded', 'split'] as const) : (['embedded'] as const)) {
-      await withTopology(kind, (t) => {
-        put(`s1.${kind}.closed`, closedLoop(t));
-        if (!scenarios.includes('s1')) return;
-        put(`s1.${kind}.r500`, atRate(t, 500));
-        put(`s1.${kind}.r2000`, atRate(t, 2000));
-      });
-    }
-  }
-  if (scenarios.includes('cores')) {
-    await withTopology('embedded-unpinned', (t) => put('cores.embedded-unpinned', closedLoop(t)));
+    const s1Kinds = scenarios.includes('s1') ? (['ceiling', 'embedded', 'split'] as const) : (['embedded'] as const);
+    const kinds: Kind[] = [...s1Kinds, ...(scenarios.includes('cores') ? (['embedded-unpinned'] as const) : [])];
+    await withTopologies(kinds, (topologies) => {
+      for (const [kind, r] of interleavedClosedLoops(topologies)) {
+        put(kind === 'embedded-unpinned' ? 'cores.embedded-unpinned' : `s1.${kind}.closed`, r);
+      }
+      if (!scenarios.includes('s1')) return;
+      for (const rate of [500, 2000]) {
+        for (const kind of s1Kinds) put(`s1.${kind}.r${rate}`, atRate(topologies.get(kind)!, rate));
+      }
+    });
   }
   if (scenarios.includes('fanout')) {
     // The floor, a second reference: one socket.write of a prebuilt frame per client and event (no ws, nothing ours).
