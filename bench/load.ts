@@ -27,6 +27,8 @@ const inFlight = Number(process.env.IN_FLIGHT ?? 32);
 /** Pre-signed events per second of run: above any rate this 2-core box reaches (the ceiling: ~8 000/s). */
 const presignPerSec = Number(process.env.PRESIGN_PER_SEC ?? 12_000);
 const serverPids = pidsFromEnv('SERVER_PIDS');
+/** BYSTANDER_PIDS: other servers left idle on the same core (bench/run.ts's interleaved slices): their CPU in the window. */
+const bystanderPids = pidsFromEnv('BYSTANDER_PIDS');
 /** REDIS_PORT: read that Redis's counters (INFO) at the start and end of the measured window. */
 const redisPort = Number(process.env.REDIS_PORT ?? 0);
 
@@ -132,6 +134,7 @@ function openLoop(): Promise<void> {
 }
 
 let cpuAtStart = 0;
+let bystanderCpuAtStart = 0;
 let cpuByPidAtStart: number[] = [];
 let splitAtStart: [number, number][] = [];
 let ownCpuAtStart = process.cpuUsage();
@@ -143,6 +146,7 @@ const connections: (() => void)[] = [];
 setTimeout(() => {
   measuring = true;
   cpuAtStart = cpuSecOf(serverPids);
+  bystanderCpuAtStart = cpuSecOf(bystanderPids);
   cpuByPidAtStart = serverPids.map((pid) => cpuSecOf([pid]));
   splitAtStart = serverPids.map(cpuSplitOf);
   windowStartNs = process.hrtime.bigint();
@@ -167,6 +171,7 @@ const deliveredOfAcked = () => {
 await pollUntil(() => deliveredOfAcked() >= acked, 5000);
 const delivered = deliveredOfAcked();
 const serverCpuSec = cpuSecOf(serverPids) - cpuAtStart;
+const bystanderCpuSec = cpuSecOf(bystanderPids) - bystanderCpuAtStart;
 const windowEndNs = process.hrtime.bigint();
 const cpuByPid = serverPids.map((pid, i) => cpuSecOf([pid]) - cpuByPidAtStart[i]!);
 const redis = redisAtStart ? delta([await redisAtStart], [await readCounters(redisPort)])[0] : undefined;
@@ -192,6 +197,8 @@ process.stdout.write(
     p50Ms: percentile(sortedLatencies, 50),
     p99Ms: percentile(sortedLatencies, 99),
     serverCpuSec: Number(serverCpuSec.toFixed(2)),
+    /** BYSTANDER_PIDS' CPU seconds over the measured window (0 without them). */
+    bystanderCpuSec: Number(bystanderCpuSec.toFixed(3)),
     cpuUsPerEvent: acked > 0 ? Math.round((serverCpuSec * 1e6) / acked) : NaN,
     /** User and system CPU µs/event per server process. */
     userSysUsPerEventByProcess: serverPids.map((pid, i) =>

@@ -31,7 +31,6 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { describeCheckout, describeStart, freePort, hasTaskset, processGroup, ROOT, runLoadOnCore1, SERVER_ROOT } from './processes.ts';
-import { cpuSecOf } from './proc-stats.ts';
 import { runScale } from './scale.ts';
 import { combineSlices, sliceOrder, type ClosedLoopFigures } from './slices.ts';
 
@@ -168,39 +167,32 @@ async function withTopologies<K extends Kind>(kinds: readonly K[], run: (topolog
 
 /**
  * The closed loops of several servers, interleaved in slices of SLICE_MS (bench/slices.ts: why, and how the slices
- * are combined): DURATION_MS of measuring each, the first slice of each after WARMUP_MS of load, the others after
- * SLICE_WARMUP_MS (new connections; the server is warm). Each result also carries `bystanderCpuShare`: the CPU the
- * other, idle servers used during its slices over its own (~0: they did not take its core).
+ * are combined): first WARMUP_MS of unmeasured load on each in turn, then DURATION_MS of measuring each, every
+ * slice after SLICE_WARMUP_MS (new connections; the server is warm). The idle servers' CPU during each slice's window
+ * is read too (`bystanderCpuShare` in the result): without the warm-up pass, a server's first slice found the others
+ * still busy with their own start (0.14–0.21 s of CPU in a 2 s window; later slices ≤ 0.05).
  */
 function interleavedClosedLoops<K extends Kind>(topologies: Map<K, Topology>): Map<K, Figures> {
   const kinds = [...topologies.keys()];
   const slices = new Map(kinds.map((kind) => [kind, [] as ClosedLoopFigures[]]));
-  const ownCpuSec = new Map(kinds.map((kind) => [kind, 0]));
-  const bystanderCpuSec = new Map(kinds.map((kind) => [kind, 0]));
   const passes = Math.max(1, Math.round(DURATION_MS / SLICE_MS));
+  for (const kind of kinds) load('bench/load.ts', topologies.get(kind)!, { WARMUP_MS: '0', DURATION_MS: WARMUP_MS });
   for (const kind of sliceOrder(kinds, passes)) {
-    const topology = topologies.get(kind)!;
-    const bystanders = kinds.filter((k) => k !== kind).flatMap((k) => topologies.get(k)!.pids);
-    const [ownBefore, bystandersBefore] = [cpuSecOf(topology.pids), cpuSecOf(bystanders)];
     const done = slices.get(kind)!;
-    const r = load('bench/load.ts', topology, {
-      WARMUP_MS: done.length === 0 ? WARMUP_MS : SLICE_WARMUP_MS,
+    const r = load('bench/load.ts', topologies.get(kind)!, {
+      WARMUP_MS: SLICE_WARMUP_MS,
       DURATION_MS: String(SLICE_MS),
+      BYSTANDER_PIDS: kinds
+        .filter((k) => k !== kind)
+        .flatMap((k) => topologies.get(k)!.pids)
+        .join(','),
     }) as unknown as ClosedLoopFigures;
-    ownCpuSec.set(kind, ownCpuSec.get(kind)! + cpuSecOf(topology.pids) - ownBefore);
-    bystanderCpuSec.set(kind, bystanderCpuSec.get(kind)! + cpuSecOf(bystanders) - bystandersBefore);
     done.push(r);
-    process.stdout.write(`  slice ${kind} ${done.length}/${passes}: ${r.eventsPerSec} events/s, ${r.cpuUsPerEvent} µs/event\n`);
+    process.stdout.write(
+      `  slice ${kind} ${done.length}/${passes}: ${r.eventsPerSec} events/s, ${r.cpuUsPerEvent} µs/event, idle servers ${r.bystanderCpuSec} s of CPU\n`,
+    );
   }
-  return new Map(
-    kinds.map((kind) => [
-      kind,
-      {
-        ...combineSlices(slices.get(kind)!),
-        bystanderCpuShare: Number((bystanderCpuSec.get(kind)! / ownCpuSec.get(kind)!).toFixed(4)),
-      } as unknown as Figures,
-    ]),
-  );
+  return new Map(kinds.map((kind) => [kind, combineSlices(slices.get(kind)!) as unknown as Figures]));
 }
 
 async function runRound(i: number, scenarios: readonly RoundScenario[]): Promise<Round> {

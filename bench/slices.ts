@@ -23,6 +23,8 @@ export interface ClosedLoopFigures {
   readonly p50Ms: number;
   readonly p99Ms: number;
   readonly serverCpuSec: number;
+  /** The other servers' CPU seconds in the measured window (bench/load.ts BYSTANDER_PIDS). */
+  readonly bystanderCpuSec?: number;
   readonly cpuUsPerEvent: number;
   readonly userSysUsPerEventByProcess: readonly (readonly number[])[];
   readonly cpuUsPerEventByProcess: readonly number[];
@@ -57,6 +59,8 @@ function weighted(slices: readonly ClosedLoopFigures[], value: (s: ClosedLoopFig
  * every slice; it is not a target). `sliceEventsPerSec` keeps each slice's throughput for the record.
  */
 export function combineSlices(slices: readonly ClosedLoopFigures[]): ClosedLoopFigures & {
+  /** The idle servers' CPU in the measured windows over this server's (~0: they did not take its core). */
+  readonly bystanderCpuShare: number;
   readonly slices: number;
   readonly sliceEventsPerSec: readonly number[];
 } {
@@ -85,6 +89,7 @@ export function combineSlices(slices: readonly ClosedLoopFigures[]): ClosedLoopF
     p50Ms: median(slices.map((s) => s.p50Ms)),
     p99Ms: median(slices.map((s) => s.p99Ms)),
     serverCpuSec: Number(serverCpuSec.toFixed(2)),
+    bystanderCpuSec: Number(sum(slices.map((s) => s.bystanderCpuSec ?? 0)).toFixed(3)),
     cpuUsPerEvent: acked > 0 ? Math.round((serverCpuSec * 1e6) / acked) : NaN,
     userSysUsPerEventByProcess: Array.from({ length: processes }, (_, p) =>
       [0, 1].map((k) => weighted(slices, (s) => s.userSysUsPerEventByProcess[p]![k]!)),
@@ -97,6 +102,7 @@ export function combineSlices(slices: readonly ClosedLoopFigures[]): ClosedLoopF
     generatorCpuPct: measuredMs > 0 ? Math.round(sum(slices.map((s) => s.generatorCpuPct * s.measuredMs)) / measuredMs) : NaN,
     presigned: sum(slices.map((s) => s.presigned)),
     presignedRanOut: slices.some((s) => s.presignedRanOut),
+    bystanderCpuShare: serverCpuSec > 0 ? Number((sum(slices.map((s) => s.bystanderCpuSec ?? 0)) / serverCpuSec).toFixed(4)) : NaN,
     slices: slices.length,
     sliceEventsPerSec: slices.map((s) => s.eventsPerSec),
   };

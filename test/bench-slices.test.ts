@@ -29,7 +29,7 @@ function slice(acked: number, measuredMs: number, cpuUs: number, extra: Partial<
 describe('combineSlices (bench/slices.ts)', () => {
   it('gives what one run of the same events in the same time would: totals, and per-event figures over the totals', () => {
     // A quick slice and a longer one in a slow spell of the host: 12 000 events at 150 µs, 6 000 at 300 µs.
-    const r = combineSlices([slice(12_000, 2_000, 150), slice(6_000, 3_000, 300, { rssMiB: 95, failed: 1 })]);
+    const r = combineSlices([slice(12_000, 2_000, 150, { bystanderCpuSec: 0.036 }), slice(6_000, 3_000, 300, { rssMiB: 95, failed: 1 })]);
     expect(r).toMatchObject({
       acked: 18_000,
       delivered: 18_000,
@@ -40,6 +40,7 @@ describe('combineSlices (bench/slices.ts)', () => {
       userSysUsPerEventByProcess: [[180, 20]],
       cpuUsPerEventByProcess: [200],
       rssMiB: 95, // after the last slice
+      bystanderCpuShare: 0.01, // the idle servers' 0.036 s over this one's 3.6 s
       slices: 2,
       sliceEventsPerSec: [6_000, 2_000],
     });
