@@ -206,6 +206,14 @@ export function connectHttp(
  * headers timeout as a slow request and answers it 408 unasked (Hookway's HTTP_HEADERS_TIMEOUT_MS: 5 s), which a
  * request written at that moment would take for its own answer.
  */
+/**
+ * An idle connection is not reused after this long (closed instead; the request takes another or a new one). node's
+ * server closes a keep-alive connection after 5 s without a request (`keepAliveTimeout`, announced as `Keep-Alive:
+ * timeout=5`); a request written just as that close is on its way is lost with it (answered 0 here). Clients keep
+ * below the server's timeout for that reason (undici: 4 s); a full `pnpm bench` failed one fan-out POST this way.
+ */
+const REUSE_IDLE_LIMIT_MS = 4_000;
+
 export class LeanHttpPool {
   private readonly idle: PooledConnection[] = [];
   private readonly open = new Set<PooledConnection>();
@@ -227,8 +235,10 @@ export class LeanHttpPool {
 
   /** Sends `request` now on an idle connection, or as soon as one is free; `tag` comes back with its answer. */
   send(request: Buffer, tag: number): void {
-    const connection = this.idle.pop();
-    if (connection !== undefined) return connection.send(request, tag);
+    for (let connection = this.idle.pop(); connection !== undefined; connection = this.idle.pop()) {
+      if (performance.now() - connection.idleSinceMs < REUSE_IDLE_LIMIT_MS) return connection.send(request, tag);
+      connection.close().catch(() => undefined); // resolves once closed; nothing is in flight on it
+    }
     this.waitingRequests.push(request);
     this.waitingTags.push(tag);
     if (this.open.size + this.opening < this.maxConnections) this.openOne().catch((err: unknown) => this.notOpened(err));
@@ -293,6 +303,7 @@ export class LeanHttpPool {
       if (this.waitingHead === this.waitingRequests.length) this.clearWaiting();
       return connection.send(request, tag);
     }
+    connection.idleSinceMs = performance.now();
     this.idle.push(connection);
   }
 
@@ -313,6 +324,8 @@ class PooledConnection {
   private connection: LeanHttpConnection | undefined;
   /** The tag of the request in flight; NaN when none. */
   private inFlightTag = NaN;
+  /** performance.now() when it last joined the pool's idle list. */
+  idleSinceMs = 0;
 
   constructor(
     private readonly onAnswer: (tag: number, status: number, reusable: boolean) => void,
