@@ -429,6 +429,14 @@ export class ConfigError extends Error {
 }
 
 /** Reads and validates every setting; collects all problems so one start-up attempt reports them all. */
+/**
+ * Settings that were renamed: set under the old name, start-up stops and names the new one. Silently ignoring the
+ * old name would change what the operator asked for without a word.
+ */
+const RENAMED_SETTINGS: Readonly<Record<string, { readonly to: SettingName; readonly why: string }>> = {
+  GC_CONCURRENT_MARKING: { to: 'GC_CONCURRENT', why: 'it now covers concurrent sweeping as well as marking' },
+};
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const problems: string[] = [];
   const values: Record<string, unknown> = {};
@@ -441,6 +449,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       const shown = s.sensitive ? '(value hidden)' : JSON.stringify(raw);
       problems.push(`${name}=${shown}: ${result.error.issues.map((i) => i.message).join('; ')}`);
     }
+  }
+  for (const [name, { to, why }] of Object.entries(RENAMED_SETTINGS)) {
+    if (env[name] !== undefined) problems.push(`${name}: renamed ${to} (${why}); set ${to} instead`);
   }
   const config = values as Config;
   if (problems.length === 0 && config.historyMaxBytes < config.maxBodyBytes) {

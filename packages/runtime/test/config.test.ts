@@ -74,6 +74,13 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ [name]: value })).toThrow(new RegExp(`${name}=`));
   });
 
+  it('refuses a renamed setting under its old name, naming the new one', () => {
+    expect(() => loadConfig({ GC_CONCURRENT_MARKING: 'off' })).toThrow(
+      /GC_CONCURRENT_MARKING: renamed GC_CONCURRENT .*set GC_CONCURRENT instead/,
+    );
+    expect(() => loadConfig({ GC_CONCURRENT_MARKING: 'off', GC_CONCURRENT: 'off' })).toThrow(ConfigError);
+  });
+
   it('reports every bad variable at once', () => {
     try {
       loadConfig({ PORT: 'x', LOG_LEVEL: 'y' });
