@@ -197,6 +197,14 @@ export function connectHttp(
 }
 
 /**
+ * An idle connection is not reused after this long (closed instead; the request takes another or a new one). node's
+ * server closes a keep-alive connection after 5 s without a request (`keepAliveTimeout`, announced as `Keep-Alive:
+ * timeout=5`); a request written just as that close is on its way is lost with it (answered 0 here). Clients keep
+ * below the server's timeout for that reason (undici: 4 s); a full `pnpm bench` failed one fan-out POST this way.
+ */
+const REUSE_IDLE_LIMIT_MS = 4_000;
+
+/**
  * Open-loop sending over lean keep-alive connections (bench/fanout.ts): requests go out when the caller says, whatever
  * is still unanswered, each on an idle connection (one request in flight per connection, no pipelining), a new
  * connection opened when none is idle, up to `maxConnections`; beyond that they wait in order (that wait is the
@@ -206,14 +214,6 @@ export function connectHttp(
  * headers timeout as a slow request and answers it 408 unasked (Hookway's HTTP_HEADERS_TIMEOUT_MS: 5 s), which a
  * request written at that moment would take for its own answer.
  */
-/**
- * An idle connection is not reused after this long (closed instead; the request takes another or a new one). node's
- * server closes a keep-alive connection after 5 s without a request (`keepAliveTimeout`, announced as `Keep-Alive:
- * timeout=5`); a request written just as that close is on its way is lost with it (answered 0 here). Clients keep
- * below the server's timeout for that reason (undici: 4 s); a full `pnpm bench` failed one fan-out POST this way.
- */
-const REUSE_IDLE_LIMIT_MS = 4_000;
-
 export class LeanHttpPool {
   private readonly idle: PooledConnection[] = [];
   private readonly open = new Set<PooledConnection>();

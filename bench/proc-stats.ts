@@ -77,6 +77,14 @@ export async function pollUntil(done: () => boolean, withinMs: number): Promise<
   while (!done() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
 }
 
+/** The median of the finite values (the mean of the middle two for an even count; NaN when there are none). */
+export function median(xs: readonly number[]): number {
+  const sorted = xs.filter(Number.isFinite).sort((a, b) => a - b);
+  if (sorted.length === 0) return NaN;
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
 /** The p-th percentile of an ascending array (NaN when empty), rounded to 0.01. */
 export function percentile(sorted: ArrayLike<number>, p: number): number {
   const x = sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];

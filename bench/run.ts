@@ -31,6 +31,7 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { describeCheckout, describeStart, freePort, hasTaskset, processGroup, ROOT, runLoadOnCore1, SERVER_ROOT } from './processes.ts';
+import { median } from './proc-stats.ts';
 import { runScale } from './scale.ts';
 import { combineSlices, sliceOrder, type ClosedLoopFigures } from './slices.ts';
 
@@ -145,15 +146,6 @@ function report(round: number, name: string, r: Figures): Figures {
   return r;
 }
 
-async function withTopology(kind: Kind, run: (t: Topology) => void): Promise<void> {
-  const topology = await start(kind);
-  try {
-    run(topology);
-  } finally {
-    await topology.stop();
-  }
-}
-
 /** Several servers at once (each pinned as `start` pins it; idle but when loaded), stopped newest first. */
 async function withTopologies<K extends Kind>(kinds: readonly K[], run: (topologies: Map<K, Topology>) => void): Promise<void> {
   const started = new Map<K, Topology>();
@@ -164,6 +156,8 @@ async function withTopologies<K extends Kind>(kinds: readonly K[], run: (topolog
     for (const topology of [...started.values()].reverse()) await topology.stop();
   }
 }
+
+const withTopology = (kind: Kind, run: (t: Topology) => void) => withTopologies([kind], (topologies) => run(topologies.get(kind)!));
 
 /**
  * The closed loops of several servers, interleaved in slices of SLICE_MS (bench/slices.ts: why, and how the slices
@@ -246,13 +240,6 @@ async function runRound(i: number, scenarios: readonly RoundScenario[]): Promise
     }
   }
   return round;
-}
-
-function median(xs: number[]): number {
-  const sorted = xs.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
-  if (sorted.length === 0) return NaN;
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
 const fmt = (x: number, digits = 0) =>

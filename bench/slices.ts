@@ -3,14 +3,15 @@
  * pinned to core 0 and idle but for the one being loaded, and bench/load.ts is run against each in turn for SLICE_MS,
  * several passes, the order reversed on every other pass (ceiling, embedded, split, split, embedded, ceiling, …).
  *
- * Why: this host has spells of a minute or two in which every process on it, the ceiling included, takes 1.5–1.9×
+ * Why: this host has spells of a few seconds in which every process on it, the ceiling included, takes 1.5–1.9×
  * the CPU per event — user and system time alike, with the same system calls and page faults per event, while a
  * register-only spin loop keeps its speed (docs/benchmarks.md, "issue 11 ninth pass"). One 13 s run per server, one
  * after the other, put the ceiling and Hookway in different spells often enough to move a round's ratio from 0.9× to
- * 0.55×; slices a few seconds apart put both in the same spell, and a spell that starts mid-pass costs both alike.
+ * 0.55×; with five short slices each, a few seconds apart, each server meets about its share of the spells.
  *
  * This module combines one server's slices into the figures one long run would have given.
  */
+import { median } from './proc-stats.ts';
 
 /** One bench/load.ts JSON line (the fields combined here; others are dropped). */
 export interface ClosedLoopFigures {
@@ -24,7 +25,7 @@ export interface ClosedLoopFigures {
   readonly p99Ms: number;
   readonly serverCpuSec: number;
   /** The other servers' CPU seconds in the measured window (bench/load.ts BYSTANDER_PIDS). */
-  readonly bystanderCpuSec?: number;
+  readonly bystanderCpuSec: number;
   readonly cpuUsPerEvent: number;
   readonly userSysUsPerEventByProcess: readonly (readonly number[])[];
   readonly cpuUsPerEventByProcess: readonly number[];
@@ -38,13 +39,6 @@ export interface ClosedLoopFigures {
 }
 
 const sum = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0);
-
-function median(xs: readonly number[]): number {
-  const sorted = xs.filter(Number.isFinite).sort((a, b) => a - b);
-  if (sorted.length === 0) return NaN;
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-}
 
 /** Per-event figures weighted by each slice's acknowledged events: the total over the total. */
 function weighted(slices: readonly ClosedLoopFigures[], value: (s: ClosedLoopFigures) => number, digits = 0): number {
@@ -69,6 +63,7 @@ export function combineSlices(slices: readonly ClosedLoopFigures[]): ClosedLoopF
   const delivered = sum(slices.map((s) => s.delivered));
   const measuredMs = sum(slices.map((s) => s.measuredMs));
   const serverCpuSec = sum(slices.map((s) => s.serverCpuSec));
+  const bystanderCpuSec = sum(slices.map((s) => s.bystanderCpuSec));
   const processes = slices[0]!.cpuUsPerEventByProcess.length;
   const redisSlices = slices.map((s) => s.redis).filter((r) => r !== undefined);
   const redis =
@@ -89,7 +84,7 @@ export function combineSlices(slices: readonly ClosedLoopFigures[]): ClosedLoopF
     p50Ms: median(slices.map((s) => s.p50Ms)),
     p99Ms: median(slices.map((s) => s.p99Ms)),
     serverCpuSec: Number(serverCpuSec.toFixed(2)),
-    bystanderCpuSec: Number(sum(slices.map((s) => s.bystanderCpuSec ?? 0)).toFixed(3)),
+    bystanderCpuSec: Number(bystanderCpuSec.toFixed(3)),
     cpuUsPerEvent: acked > 0 ? Math.round((serverCpuSec * 1e6) / acked) : NaN,
     userSysUsPerEventByProcess: Array.from({ length: processes }, (_, p) =>
       [0, 1].map((k) => weighted(slices, (s) => s.userSysUsPerEventByProcess[p]![k]!)),
@@ -102,7 +97,7 @@ export function combineSlices(slices: readonly ClosedLoopFigures[]): ClosedLoopF
     generatorCpuPct: measuredMs > 0 ? Math.round(sum(slices.map((s) => s.generatorCpuPct * s.measuredMs)) / measuredMs) : NaN,
     presigned: sum(slices.map((s) => s.presigned)),
     presignedRanOut: slices.some((s) => s.presignedRanOut),
-    bystanderCpuShare: serverCpuSec > 0 ? Number((sum(slices.map((s) => s.bystanderCpuSec ?? 0)) / serverCpuSec).toFixed(4)) : NaN,
+    bystanderCpuShare: serverCpuSec > 0 ? Number((bystanderCpuSec / serverCpuSec).toFixed(4)) : NaN,
     slices: slices.length,
     sliceEventsPerSec: slices.map((s) => s.eventsPerSec),
   };

@@ -13,6 +13,7 @@ function slice(acked: number, measuredMs: number, cpuUs: number, extra: Partial<
     p50Ms: 4,
     p99Ms: 9,
     serverCpuSec: (acked * cpuUs) / 1e6,
+    bystanderCpuSec: 0,
     cpuUsPerEvent: cpuUs,
     userSysUsPerEventByProcess: [[cpuUs - 20, 20]],
     cpuUsPerEventByProcess: [cpuUs],

@@ -428,7 +428,6 @@ export class ConfigError extends Error {
   }
 }
 
-/** Reads and validates every setting; collects all problems so one start-up attempt reports them all. */
 /**
  * Settings that were renamed: set under the old name, start-up stops and names the new one. Silently ignoring the
  * old name would change what the operator asked for without a word.
@@ -437,6 +436,7 @@ const RENAMED_SETTINGS: Readonly<Record<string, { readonly to: SettingName; read
   GC_CONCURRENT_MARKING: { to: 'GC_CONCURRENT', why: 'it now covers concurrent sweeping as well as marking' },
 };
 
+/** Reads and validates every setting; collects all problems so one start-up attempt reports them all. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const problems: string[] = [];
   const values: Record<string, unknown> = {};
