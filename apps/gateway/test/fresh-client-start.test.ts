@@ -15,6 +15,8 @@ describe('freshClientStart: a client without a cursor starts after what was deli
     ['delivered at the join', at(4), at(4), at(4)],
     ['delivered past the join (another gateway was quicker): from the join', at(6), at(4), at(4)],
     ['a mark of another numbering: as the mark says', at(9, 'e0'), at(4), at(9, 'e0')],
+    ['joined before the bot had any event, nothing delivered: from the join', undefined, at(0, ''), at(0, '')],
+    ['joined before the bot had any event, its first ones delivered elsewhere: from the join', at(2), at(0, ''), at(0, '')],
   ])('%s', (_case, delivered, joinedAt, expected) => {
     expect(freshClientStart(delivered, joinedAt)).toEqual(expected);
   });

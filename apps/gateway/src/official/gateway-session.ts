@@ -207,9 +207,10 @@ export class GatewaySession extends StreamClient {
     const { start, slice } = await this.readStart(async () => {
       const head = await events.head(identity.secret);
       const delivered = await events.deliveredPosition(identity.secret);
-      // Nothing delivered yet in this numbering: everything retained is unseen (as raw mode hands it out too).
-      const start: StreamPosition =
-        delivered && delivered.epoch === head.epoch ? freshClientStart(delivered, this.joinedAt!)! : { epoch: head.epoch, seq: 0 };
+      const fresh = delivered && delivered.epoch === head.epoch ? freshClientStart(delivered, this.joinedAt!) : undefined;
+      // Nothing delivered yet in this numbering, or joined before it began: everything retained is unseen (as raw
+      // mode hands it out too).
+      const start: StreamPosition = fresh?.epoch === head.epoch ? fresh : { epoch: head.epoch, seq: 0 };
       return { start, slice: await events.history(identity.secret, start) };
     });
     if (this.isClosed()) return;

@@ -45,23 +45,14 @@ interface FeedMember {
 }
 
 /**
- * Where a feed starts: the head read after subscribing — or, when that read already counts events that reached the
- * subscription while it was on its way, just before the first of them. Those were published after the feed was
- * subscribed, so its clients get them: starting after them lost an event accepted once every gateway had subscribed
- * (a gateway whose head() answered a moment late; seen in the Cluster failover test).
- */
-export function startOfFeed(head: StreamPosition, queued: readonly BusEvent[]): StreamPosition {
-  const first = queued[0];
-  return first !== undefined && first.epoch === head.epoch && first.seq <= head.seq ? { epoch: head.epoch, seq: first.seq - 1 } : head;
-}
-
-/**
  * Where a client without a cursor starts: after what some client already received (`delivered`: a fresh client still
  * gets what nobody has seen) — but never after the point it joined its feed (`joinedAt`), from which on every event
  * reaches it live: another gateway's client can be handed an event and mark it delivered while this one was still
  * reading the mark, and the event, passed on to this client's pending queue, would count as already replayed.
  */
 export function freshClientStart(delivered: StreamPosition | undefined, joinedAt: StreamPosition): StreamPosition | undefined {
+  // Joined before the bot had any event (its feed read the head first): every numbering since began after the join.
+  if (joinedAt.epoch === '' && joinedAt.seq === 0) return joinedAt;
   if (delivered === undefined || delivered.epoch !== joinedAt.epoch) return delivered;
   return joinedAt.seq < delivered.seq ? joinedAt : delivered;
 }
@@ -121,17 +112,27 @@ export class BotFeed implements FanOutSource {
     private readonly scheduler: FanOutScheduler,
     private readonly options: FanOutOptions = {},
   ) {
-    this.ready = events
-      .subscribe(bot, (event) => this.onEvent(event), { onResync: () => this.resync() })
-      .then(async (subscription) => {
-        // Stopped while subscribing: release the subscription nobody wants any more.
-        if (this.stopped) return void (await subscription.close());
-        this.subscription = subscription;
-        // Read after subscribing: anything newer than this arrives live; anything older, clients read from history.
-        this.position = this.started = startOfFeed(await events.head(bot), this.queue);
-        // Events that arrived while head() was on its way waited in the queue: pass them on now.
-        this.drainQueue();
-      });
+    this.ready = this.start();
+  }
+
+  /**
+   * Reads the head, then subscribes, then reads from the history whatever was published after that head: every event
+   * after `started` reaches the feed's clients, whether it came before the subscription (history only), while it was
+   * on its way (both: the history read passes it on, the live copy is a repeat) or after it. Reading the head after
+   * subscribing instead lost events: the subscription and the read use different Redis connections, so the head could
+   * count an event whose live message was read only after the head's answer, and the feed dropped it as old (seen in
+   * the Cluster failover test, a fresh client missing its bot's first event).
+   */
+  private async start(): Promise<void> {
+    const head = await this.events.head(this.bot);
+    if (this.stopped) return;
+    const subscription = await this.events.subscribe(this.bot, (event) => this.onEvent(event), { onResync: () => this.resync() });
+    // Stopped while subscribing: release the subscription nobody wants any more.
+    if (this.stopped) return void (await subscription.close());
+    this.subscription = subscription;
+    this.position = this.started = head;
+    // Live events that arrived meanwhile wait in the queue; the backfill passes them on after the history's.
+    this.backfill(head, undefined, 'start');
   }
 
   private onEvent(event: BusEvent): void {
@@ -171,7 +172,8 @@ export class BotFeed implements FanOutSource {
     this.backfill(this.position);
   }
 
-  private backfill(from: StreamPosition, trigger?: BusEvent): void {
+  /** `why`: a gap in the numbering (counted in gapsBackfilled) or the feed's start (what came before the subscription). */
+  private backfill(from: StreamPosition, trigger?: BusEvent, why: 'gap' | 'start' = 'gap'): void {
     this.syncing = true;
     if (trigger) this.queue.push(trigger);
     const expectedId =
@@ -190,7 +192,7 @@ export class BotFeed implements FanOutSource {
           return;
         }
         const missing = slice.events.filter((e) => e.seq > from.seq);
-        if (missing.length > 0) this.counters.gapsBackfilled++;
+        if (missing.length > 0 && why === 'gap') this.counters.gapsBackfilled++;
         for (const event of missing) this.dispatch(event);
       })
       .then(
@@ -198,7 +200,7 @@ export class BotFeed implements FanOutSource {
         (err: unknown) => {
           this.logger.warn({ bot: this.bot.tag, err }, 'history read failed; retrying');
           setTimeout(() => {
-            if (!this.stopped) this.backfill(from);
+            if (!this.stopped) this.backfill(from, undefined, why);
           }, RESYNC_RETRY_MS).unref();
         },
       );
