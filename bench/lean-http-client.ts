@@ -324,6 +324,8 @@ class PooledConnection {
   private connection: LeanHttpConnection | undefined;
   /** The tag of the request in flight; NaN when none. */
   private inFlightTag = NaN;
+  /** Whether a request was ever written on it (see the unasked 408 in connect). */
+  private everSent = false;
   /** performance.now() when it last joined the pool's idle list. */
   idleSinceMs = 0;
 
@@ -338,7 +340,12 @@ class PooledConnection {
       port,
       (response) => {
         const tag = this.inFlightTag;
-        if (Number.isNaN(tag)) return void process.stderr.write('LeanHttpPool: a response to no request\n');
+        if (Number.isNaN(tag)) {
+          // A connection opened for a request that an idle one took meanwhile never sends anything: node answers it
+          // 408 unasked after its headers timeout and closes it. No request was on it; anything else is a real fault.
+          if (response.status === 408 && !this.everSent) return;
+          return void process.stderr.write(`LeanHttpPool: a response (${response.status}) to no request\n`);
+        }
         this.inFlightTag = NaN;
         // After `Connection: close` the socket ends: the answer stands, the connection is not reused.
         this.onAnswer(tag, response.status, !response.close);
@@ -354,6 +361,7 @@ class PooledConnection {
 
   send(request: Buffer, tag: number): void {
     this.inFlightTag = tag;
+    this.everSent = true;
     this.connection!.send(request);
   }
 
