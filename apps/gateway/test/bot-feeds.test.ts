@@ -399,4 +399,38 @@ describe('BotFeeds', () => {
       await inner.close();
     });
   });
+
+  // A burst past the history's limits just as the feed starts: the history read after the subscription no longer has
+  // the burst's first events, but the subscription heard them. Counting that as a loss cut every client of the feed.
+  it.each([
+    ['heard every event of the burst live', new Set<number>(), [2, 3, 4, 5, 6], 0],
+    ['missed one the history has trimmed too (a real loss)', new Set([3]), [], 1],
+  ])('a burst the history trimmed while the feed started, %s', async (_case, unheard, expected, lost) => {
+    const inner = new MemoryEventLog({ ...limits, historyMaxEvents: 3 });
+    await publishN(inner, BOT, 1, 1);
+    const racing = Object.assign(Object.create(inner) as EventLog, {
+      subscribe: async (bot: AppSecret, live: (e: BusEvent) => void, options?: { onResync?: () => void }) => {
+        const subscription = await inner.subscribe(bot, (e) => void (unheard.has(e.seq) || live(e)), options);
+        await publishN(inner, bot, 2, 6);
+        return subscription;
+      },
+    });
+    const feeds = new BotFeeds(racing, silent);
+    const client = new Recorder();
+    await feeds.join(BOT, client);
+    await until(
+      () => client.got.length === expected.length && client.lost === lost,
+      () => `got ${client.got.join(',')}, lost ${client.lost}`,
+    );
+    await publishN(inner, BOT, 7, 7);
+    await until(
+      () => client.got.includes(7),
+      () => `the event after the burst (got ${client.got.join(',')})`,
+    );
+    expect(client.got).toEqual([...expected, 7]);
+    expect(client.lost).toBe(lost);
+    expect(feeds.counters.gapsLost).toBe(lost);
+    await feeds.close();
+    await inner.close();
+  });
 });

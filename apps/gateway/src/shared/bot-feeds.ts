@@ -1,4 +1,4 @@
-import { continuesWithoutGap, type BusEvent, type BusSubscription, type EventLog, type StreamPosition } from '@hookway/bus';
+import { continuesWithoutGap, withLiveFront, type BusEvent, type BusSubscription, type EventLog, type StreamPosition } from '@hookway/bus';
 import type { AppSecret } from '@hookway/protocol';
 import type { ClientMode, Logger } from '@hookway/runtime';
 import { FanOutScheduler, type CoalesceRule, type FanOutSource } from './fan-out.ts';
@@ -74,7 +74,10 @@ export function freshClientStart(delivered: StreamPosition | undefined, joinedAt
 export class BotFeed implements FanOutSource {
   /** The feed's clients in the cursor's order (a Map iterator also visits clients added meanwhile). */
   private readonly members = new Map<FeedClient, FeedMember>();
-  /** Resolves once the bus subscription is live and the feed knows where the stream is. */
+  /**
+   * Resolves once the bus subscription is live and the feed knows where it started (`started`): every event after
+   * that reaches the clients that join from now on — what came before the subscription from the history, read next.
+   */
   readonly ready: Promise<void>;
   private subscription: BusSubscription | undefined;
   private stopped = false;
@@ -118,7 +121,9 @@ export class BotFeed implements FanOutSource {
   /**
    * Reads the head, then subscribes, then reads from the history whatever was published after that head: every event
    * after `started` reaches the feed's clients, whether it came before the subscription (history only), while it was
-   * on its way (both: the history read passes it on, the live copy is a repeat) or after it. Reading the head after
+   * on its way (both: the history read passes it on, the live copy is a repeat; or the live copy alone, when a burst
+   * has already been trimmed from the history) or after it — unless the history shows it gone (a numbering that began
+   * again meanwhile), and then the clients are told to resume, as for any gap. Reading the head after
    * subscribing instead lost events: the subscription and the read use different Redis connections, so the head could
    * count an event whose live message was read only after the head's answer, and the feed dropped it as old (seen in
    * the Cluster failover test, a fresh client missing its bot's first event).
@@ -183,7 +188,9 @@ export class BotFeed implements FanOutSource {
       .history(this.bot, { epoch: from.epoch, seq: Math.max(0, from.seq - 1) })
       .then((slice) => {
         if (this.stopped) return;
-        if (!continuesWithoutGap(from, slice.head, slice.events, expectedId)) {
+        // What the history trimmed after `from` while the read was on its way may have arrived live meanwhile.
+        const events = withLiveFront(from, slice.head, slice.events, this.queue);
+        if (!continuesWithoutGap(from, slice.head, events, expectedId)) {
           this.counters.gapsLost++;
           this.logger.warn({ bot: this.bot.tag, from, head: slice.head }, 'events lost upstream; clients will resume');
           for (const member of this.members.values()) member.client.lostEvents();
@@ -191,7 +198,7 @@ export class BotFeed implements FanOutSource {
           this.positionEventId = slice.events.at(-1)?.seq === slice.head.seq ? slice.events.at(-1)?.eventId : undefined;
           return;
         }
-        const missing = slice.events.filter((e) => e.seq > from.seq);
+        const missing = events.filter((e) => e.seq > from.seq);
         if (missing.length > 0 && why === 'gap') this.counters.gapsBackfilled++;
         for (const event of missing) this.dispatch(event);
       })
