@@ -14,7 +14,8 @@ describe('freshClientStart: a client without a cursor starts after what was deli
     ['delivered before the join: from the delivered mark', at(2), at(4), at(2)],
     ['delivered at the join', at(4), at(4), at(4)],
     ['delivered past the join (another gateway was quicker): from the join', at(6), at(4), at(4)],
-    ['a mark of another numbering: as the mark says', at(9, 'e0'), at(4), at(9, 'e0')],
+    ['a mark of an older numbering: everything retained', at(9, 'e0'), at(4), undefined],
+    ['joined in an older numbering, the mark in a newer one: everything retained', at(3, 'e2'), at(4), undefined],
     ['joined before the bot had any event, nothing delivered: from the join', undefined, at(0, ''), at(0, '')],
     ['joined before the bot had any event, its first ones delivered elsewhere: from the join', at(2), at(0, ''), at(0, '')],
   ])('%s', (_case, delivered, joinedAt, expected) => {
