@@ -433,4 +433,78 @@ describe('BotFeeds', () => {
     await feeds.close();
     await inner.close();
   });
+
+  /** An event log whose subscribe publishes `racer` unheard (only the history has it) and whose history reads wait. */
+  function startRace(inner: MemoryEventLog, historyGate: () => Promise<void>) {
+    let reads = 0;
+    const log = Object.assign(Object.create(inner) as EventLog, {
+      subscribe: async (bot: AppSecret, live: (e: BusEvent) => void, options?: { onResync?: () => void }) => {
+        const subscription = await inner.subscribe(bot, (e) => void (e.eventId === 'racer' || live(e)), options);
+        await inner.publish(bot, { eventId: 'racer', body: Buffer.from('racer') });
+        return subscription;
+      },
+      history: async (...args: Parameters<EventLog['history']>) => {
+        reads++;
+        await historyGate();
+        return inner.history(...args);
+      },
+    });
+    return { log, reads: () => reads };
+  }
+
+  it("retries the start's history read when it fails, and then passes on what only the history had", async () => {
+    const inner = new MemoryEventLog(limits);
+    await publishN(inner, BOT, 1, 1);
+    let failures = 1;
+    const { log, reads } = startRace(inner, async () => {
+      if (failures-- > 0) throw new Error('history refused (a failover)');
+    });
+    const feeds = new BotFeeds(log, silent);
+    const client = new Recorder();
+    await feeds.join(BOT, client);
+    await until(
+      () => client.got.includes(2),
+      () => `the racer from the history (got ${client.got.join(',')}, ${reads()} reads)`,
+    );
+    await publishN(inner, BOT, 3, 3);
+    await until(
+      () => client.got.includes(3),
+      () => `the next event (got ${client.got.join(',')})`,
+    );
+    expect(client.got).toEqual([2, 3]);
+    expect(reads()).toBe(2);
+    expect(client.lost).toBe(0);
+    await feeds.close();
+    await inner.close();
+  });
+
+  it("hands a client that joins after the feed is ready, while the start's history read is still out, what it reads", async () => {
+    const inner = new MemoryEventLog(limits);
+    await publishN(inner, BOT, 1, 1);
+    let open: () => void = () => {};
+    const gate = new Promise<void>((r) => (open = r));
+    const { log, reads } = startRace(inner, () => gate);
+    const feeds = new BotFeeds(log, silent);
+    const first = new Recorder();
+    const second = new Recorder();
+    const joinedFirst = await feeds.join(BOT, first);
+    await until(
+      () => reads() === 1,
+      () => 'the start read under way',
+    );
+    const joinedSecond = await feeds.join(BOT, second);
+    // Both joined before anything after the start was passed on: every later event is theirs.
+    expect(joinedFirst.joinedAt.seq).toBe(1);
+    expect(joinedSecond.joinedAt.seq).toBe(1);
+    await publishN(inner, BOT, 3, 3);
+    open();
+    await until(
+      () => first.got.includes(3) && second.got.includes(3),
+      () => `the event after the racer (got ${first.got.join(',')} / ${second.got.join(',')})`,
+    );
+    expect(first.got).toEqual([2, 3]);
+    expect(second.got).toEqual([2, 3]);
+    await feeds.close();
+    await inner.close();
+  });
 });
