@@ -400,6 +400,38 @@ describe('BotFeeds', () => {
     });
   });
 
+  /**
+   * A real MemoryEventLog that publishes (`publish`) the moment a subscription is in place, whose subscription does not
+   * hear the events `unheard` picks, and whose history reads wait for `historyGate` (and count).
+   */
+  function publishingOnSubscribe(
+    inner: MemoryEventLog,
+    race: { publish: (bot: AppSecret) => Promise<unknown>; unheard: (e: BusEvent) => boolean; historyGate?: () => Promise<void> },
+  ) {
+    let reads = 0;
+    const log = Object.assign(Object.create(inner) as EventLog, {
+      subscribe: async (bot: AppSecret, live: (e: BusEvent) => void, options?: { onResync?: () => void }) => {
+        const subscription = await inner.subscribe(bot, (e) => void (race.unheard(e) || live(e)), options);
+        await race.publish(bot);
+        return subscription;
+      },
+      history: async (...args: Parameters<EventLog['history']>) => {
+        reads++;
+        await race.historyGate?.();
+        return inner.history(...args);
+      },
+    });
+    return { log, reads: () => reads };
+  }
+
+  /** Publishes `racer` on subscribing, heard by no subscription: only the history has it. */
+  const racerOnlyInHistory = (inner: MemoryEventLog, historyGate: () => Promise<void>) =>
+    publishingOnSubscribe(inner, {
+      publish: (bot) => inner.publish(bot, { eventId: 'racer', body: Buffer.from('racer') }),
+      unheard: (e) => e.eventId === 'racer',
+      historyGate,
+    });
+
   // A burst past the history's limits just as the feed starts: the history read after the subscription no longer has
   // the burst's first events, but the subscription heard them. Counting that as a loss cut every client of the feed.
   it.each([
@@ -408,14 +440,11 @@ describe('BotFeeds', () => {
   ])('a burst the history trimmed while the feed started, %s', async (_case, unheard, expected, lost) => {
     const inner = new MemoryEventLog({ ...limits, historyMaxEvents: 3 });
     await publishN(inner, BOT, 1, 1);
-    const racing = Object.assign(Object.create(inner) as EventLog, {
-      subscribe: async (bot: AppSecret, live: (e: BusEvent) => void, options?: { onResync?: () => void }) => {
-        const subscription = await inner.subscribe(bot, (e) => void (unheard.has(e.seq) || live(e)), options);
-        await publishN(inner, bot, 2, 6);
-        return subscription;
-      },
+    const { log } = publishingOnSubscribe(inner, {
+      publish: (bot) => publishN(inner, bot, 2, 6),
+      unheard: (e) => unheard.has(e.seq),
     });
-    const feeds = new BotFeeds(racing, silent);
+    const feeds = new BotFeeds(log, silent);
     const client = new Recorder();
     await feeds.join(BOT, client);
     await until(
@@ -434,29 +463,11 @@ describe('BotFeeds', () => {
     await inner.close();
   });
 
-  /** An event log whose subscribe publishes `racer` unheard (only the history has it) and whose history reads wait. */
-  function startRace(inner: MemoryEventLog, historyGate: () => Promise<void>) {
-    let reads = 0;
-    const log = Object.assign(Object.create(inner) as EventLog, {
-      subscribe: async (bot: AppSecret, live: (e: BusEvent) => void, options?: { onResync?: () => void }) => {
-        const subscription = await inner.subscribe(bot, (e) => void (e.eventId === 'racer' || live(e)), options);
-        await inner.publish(bot, { eventId: 'racer', body: Buffer.from('racer') });
-        return subscription;
-      },
-      history: async (...args: Parameters<EventLog['history']>) => {
-        reads++;
-        await historyGate();
-        return inner.history(...args);
-      },
-    });
-    return { log, reads: () => reads };
-  }
-
   it("retries the start's history read when it fails, and then passes on what only the history had", async () => {
     const inner = new MemoryEventLog(limits);
     await publishN(inner, BOT, 1, 1);
     let failures = 1;
-    const { log, reads } = startRace(inner, async () => {
+    const { log, reads } = racerOnlyInHistory(inner, async () => {
       if (failures-- > 0) throw new Error('history refused (a failover)');
     });
     const feeds = new BotFeeds(log, silent);
@@ -483,7 +494,7 @@ describe('BotFeeds', () => {
     await publishN(inner, BOT, 1, 1);
     let open: () => void = () => {};
     const gate = new Promise<void>((r) => (open = r));
-    const { log, reads } = startRace(inner, () => gate);
+    const { log, reads } = racerOnlyInHistory(inner, () => gate);
     const feeds = new BotFeeds(log, silent);
     const first = new Recorder();
     const second = new Recorder();

@@ -53,10 +53,10 @@ interface FeedMember {
 export function freshClientStart(delivered: StreamPosition | undefined, joinedAt: StreamPosition): StreamPosition | undefined {
   // Joined before the bot had any event (its feed read the head first): every numbering since began after the join.
   if (joinedAt.epoch === '' && joinedAt.seq === 0) return joinedAt;
-  if (delivered === undefined) return undefined;
-  // A mark and a join point of different numberings cannot be compared: a numbering began between them, and its first
-  // events may have reached this client's pending queue and been marked elsewhere too. Everything retained, then.
-  if (delivered.epoch !== joinedAt.epoch) return undefined;
+  // Nothing delivered yet, or a mark and a join point of different numberings, which cannot be compared (a numbering
+  // began between them, and its first events may have reached this client's pending queue and been marked elsewhere
+  // too): everything retained.
+  if (delivered === undefined || delivered.epoch !== joinedAt.epoch) return undefined;
   return joinedAt.seq < delivered.seq ? joinedAt : delivered;
 }
 
