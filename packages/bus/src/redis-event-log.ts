@@ -11,6 +11,7 @@ import {
   type RedisConnectionStats,
 } from '@hookway/redis';
 import { continuesWithoutGap } from './continuity.ts';
+import { TurnBatches } from './turn-batches.ts';
 import { HISTORY_PAGE_LUA, LOCATE_LUA, MARK_DELIVERED_LUA, PUBLISH_LUA } from './redis-scripts.ts';
 import { POSITIONS_LUA } from './redis-scripts.ts';
 import type {
@@ -60,8 +61,17 @@ interface Probe {
 /** On a Cluster, at most one subscriber reconnect per this many probe intervals (it drops every shard's subscriptions). */
 const CLUSTER_RECONNECT_INTERVALS = 4;
 
-/** ['accepted', epoch, seq], ['duplicate'] or ['noreplicas', online replicas]. */
-type PublishReply = [string, (string | number)?, number?];
+/** ['noreplicas', online replicas] or ['published', one EventReply per event]. */
+type PublishReply = [string, ...unknown[]];
+/** ['accepted', epoch, seq] or ['duplicate']. */
+type EventReply = [string, string?, number?];
+/** One event to publish, as the publish batches carry it. */
+interface PublishItem {
+  readonly bot: AppSecret;
+  readonly event: IncomingEvent;
+}
+/** The most events one publish script call carries: Redis runs nothing else while a script runs. */
+const MAX_PUBLISH_BATCH = 32;
 type ScriptClient = RedisClient & {
   hwPublish(...args: (string | Buffer | number)[]): Promise<PublishReply>;
   /** The Buffer variant ioredis derives from defineCommand: bodies come back as the exact bytes. */
@@ -73,8 +83,9 @@ type ScriptClient = RedisClient & {
 
 /** A pipeline that knows the publish script (ioredis gives pipelines the connection's defined commands). */
 type ScriptPipeline = { hwPublishBuffer(...args: (string | Buffer | number)[]): unknown };
-/** The publish script's reply as bytes (a duplicate's stored body must come back exactly). */
-type ReplicatedPublishReply = [Buffer, Buffer?, number?, Buffer?];
+/** The publish script's reply to one event as bytes (a duplicate's stored body must come back exactly). */
+type ReplicatedPublishReply = [Buffer, (number | ReplicatedEventReply)?];
+type ReplicatedEventReply = [Buffer, Buffer?, number?, Buffer?];
 
 /**
  * The event log over Redis: a Lua script numbers, stores and publishes each event atomically; gateways subscribe
@@ -103,6 +114,7 @@ export class RedisEventLog implements EventLog {
   /** Random bytes for epoch candidates (see `epochCandidate`), this log's own. */
   private readonly epochPool = Buffer.alloc(6 * 512);
   private epochPoolAt = this.epochPool.length;
+  private readonly publishBatches = new TurnBatches<PublishItem, PublishResult>((items) => this.publishBatch(items), MAX_PUBLISH_BATCH);
   private readonly counters = { redisMalformedMessages: 0, redisResyncs: 0, redisProbeFailures: 0, redisAnnounceFailures: 0 };
   /** Per bot (its meta key): a delivered-mark write is in flight; `next` is the one folded up behind it. */
   private readonly marks = new Map<
@@ -113,7 +125,8 @@ export class RedisEventLog implements EventLog {
   constructor(private readonly options: RedisEventLogOptions) {
     this.connection = options.connection;
     this.client = options.connection.client as ScriptClient;
-    this.client.defineCommand('hwPublish', { numberOfKeys: 3, lua: PUBLISH_LUA });
+    // The key count comes first in each call: one eventId key per event of the batch.
+    this.client.defineCommand('hwPublish', { lua: PUBLISH_LUA });
     this.client.defineCommand('hwHistoryPage', { numberOfKeys: 2, lua: HISTORY_PAGE_LUA });
     this.client.defineCommand('hwLocate', { numberOfKeys: 3, lua: LOCATE_LUA });
     this.client.defineCommand('hwMarkDelivered', { numberOfKeys: 1, lua: MARK_DELIVERED_LUA });
@@ -144,21 +157,40 @@ export class RedisEventLog implements EventLog {
   }
 
   /**
-   * Stores and publishes in one script. With REDIS_MIN_REPLICAS_ACKED the script is followed by WAIT on the same
+   * Stores and publishes in one script; a bot's events published in one turn of the event loop share one call (in
+   * the order they were published; the platform's acknowledgement of each waits for that call). With
+   * REDIS_MIN_REPLICAS_ACKED each event has its own call, followed by WAIT on the same
    * connection and the promise rejects (→ 503, the platform retries) unless enough replicas hold the event. A
    * retry then finds it as a duplicate; the script writes even then (it refreshes the meta TTL), so the WAIT
    * after a duplicate covers the original write too and a duplicate is acknowledged only once replicated.
    */
   async publish(bot: AppSecret, event: IncomingEvent): Promise<PublishResult> {
     this.assertOpen();
-    const id = event.eventId ?? '';
-    const waiting = this.connection.minReplicasAcked > 0;
-    const args = [
-      redisKeys.meta(bot),
-      redisKeys.stream(bot),
-      id === '' ? redisKeys.meta(bot) : redisKeys.eventId(bot, id),
-      id,
-      event.body,
+    if (this.connection.minReplicasAcked > 0) return this.publishReplicated(bot, event);
+    return this.publishBatches.add(redisKeys.meta(bot), { bot, event });
+  }
+
+  /** One call of the publish script for one bot's events gathered in one turn (see TurnBatches). */
+  private async publishBatch(items: readonly PublishItem[]): Promise<PublishResult[]> {
+    const bot = items[0]!.bot;
+    const reply = await this.run(this.client.hwPublish(...this.publishArgs(bot, items, false)));
+    if (reply[0] === 'noreplicas') throw new ReplicaShortfallError(Number(reply[1]), this.connection.minReplicasAcked);
+    const results: PublishResult[] = [];
+    for (let i = 1; i < reply.length; i++) {
+      const [status, epoch, seq] = reply[i] as EventReply;
+      results.push(
+        status === 'accepted' ? { status: 'accepted', position: { epoch: String(epoch), seq: Number(seq) } } : { status: 'duplicate' },
+      );
+    }
+    return results;
+  }
+
+  /** The publish script's keys and arguments (redis-scripts.ts, PUBLISH_LUA), with the key count first. */
+  private publishArgs(bot: AppSecret, items: readonly PublishItem[], waiting: boolean): (string | Buffer | number)[] {
+    const meta = redisKeys.meta(bot);
+    const args: (string | Buffer | number)[] = [items.length + 2, meta, redisKeys.stream(bot)];
+    for (const { event } of items) args.push(event.eventId ? redisKeys.eventId(bot, event.eventId) : meta);
+    args.push(
       this.options.historyMaxEvents,
       this.options.historyMaxAgeMs,
       this.options.historyMaxBytes,
@@ -169,12 +201,9 @@ export class RedisEventLog implements EventLog {
       this.connection.sharded ? 'SPUBLISH' : 'PUBLISH',
       waiting ? '1' : '0',
       this.connection.minReplicasAcked,
-    ];
-    if (waiting) return this.publishReplicated(bot, event, args);
-    const [status, epoch, seq] = await this.run(this.client.hwPublish(...args));
-    if (status === 'noreplicas') throw new ReplicaShortfallError(Number(epoch), this.connection.minReplicasAcked);
-    if (status === 'duplicate') return { status: 'duplicate' };
-    return { status: 'accepted', position: { epoch: String(epoch), seq: Number(seq) } };
+    );
+    for (const { event } of items) args.push(event.eventId ?? '', event.body);
+    return args;
   }
 
   /**
@@ -184,11 +213,13 @@ export class RedisEventLog implements EventLog {
    * A duplicate is announced again (its first attempt may have stored it and then fallen short of replicas, never
    * announcing it); gateways drop a number they already passed on.
    */
-  private async publishReplicated(bot: AppSecret, event: IncomingEvent, args: (string | Buffer | number)[]): Promise<PublishResult> {
+  private async publishReplicated(bot: AppSecret, event: IncomingEvent): Promise<PublishResult> {
+    const args = this.publishArgs(bot, [{ bot, event }], true);
     const replies = await this.connection.runReplicated((p) => (p as unknown as ScriptPipeline).hwPublishBuffer(...args));
-    const [statusBytes, epochBytes, seq, storedBody] = replies[0] as ReplicatedPublishReply;
+    const [outcome, detail] = replies[0] as ReplicatedPublishReply;
+    if (outcome.toString() === 'noreplicas') throw new ReplicaShortfallError(Number(detail), this.connection.minReplicasAcked);
+    const [statusBytes, epochBytes, seq, storedBody] = detail as ReplicatedEventReply;
     const status = statusBytes.toString();
-    if (status === 'noreplicas') throw new ReplicaShortfallError(Number(epochBytes), this.connection.minReplicasAcked);
     if (status === 'duplicate') {
       if (epochBytes !== undefined && seq !== undefined && storedBody !== undefined) {
         await this.announce(bot, epochBytes.toString(), Number(seq), event.eventId, storedBody);

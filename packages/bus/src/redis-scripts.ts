@@ -55,25 +55,28 @@ end
 `;
 
 /**
- * KEYS: meta, stream, eventId key (meta again when the event has no id)
- * ARGV: eventId ('' = none), body, maxEvents, maxAgeMs, maxBytes, dedupMs, metaTtlMs, channel, epochIfNew,
- *       publish command (PUBLISH, or SPUBLISH on a Cluster: the channel is hash-tagged into this slot),
- *       '1' when a WAIT follows (the script then does not publish: the caller does, after the WAIT; a duplicate
- *       writes too, so that WAIT also covers the original write, and returns the original's epoch, seq and body),
- *       REDIS_MIN_REPLICAS_ACKED (a master with fewer online replicas refuses before writing or publishing anything)
- * Returns {'duplicate'} (or {'duplicate', epoch, seq, body} when a WAIT follows), {'accepted', epoch, seq} or
- * {'noreplicas', onlineReplicas}.
+ * Stores and publishes a batch of one bot's events, in order, as if each had been published alone (the ingress
+ * gathers those that arrive in one turn of its event loop: one call instead of one per event).
+ * KEYS: meta, stream, then one eventId key per event (meta again for an event without an id)
+ * ARGV: 1 maxEvents, 2 maxAgeMs, 3 maxBytes, 4 dedupMs, 5 metaTtlMs, 6 channel, 7 epochIfNew,
+ *       8 publish command (PUBLISH, or SPUBLISH on a Cluster: the channel is hash-tagged into this slot),
+ *       9 '1' when a WAIT follows (the script then does not publish: the caller does, after the WAIT; a duplicate
+ *         writes too, so that WAIT also covers the original write, and returns the original's epoch, seq and body),
+ *       10 REDIS_MIN_REPLICAS_ACKED (a master with fewer online replicas refuses before writing or publishing anything),
+ *       then per event: its eventId ('' = none) and its body.
+ * Returns {'noreplicas', onlineReplicas}, or {'published', reply per event} where each reply is {'accepted', epoch,
+ * seq}, {'duplicate'} or (when a WAIT follows) {'duplicate', epoch, seq, body}.
  */
 export const PUBLISH_LUA = `${NOW}${TRIM}${replicasLua()}
-local meta, stream, idKey = KEYS[1], KEYS[2], KEYS[3]
+local meta, stream = KEYS[1], KEYS[2]
 -- Before anything is written: an old master restarted empty mid-failover would otherwise start a throw-away
 -- numbering and publish events that the real master accepts again on the platform's retry (clients: twice).
-local problem = replication_problem(tonumber(ARGV[12]))
+local problem = replication_problem(tonumber(ARGV[10]))
 if problem == 'replica' then return redis.error_reply(READONLY) end
 if problem then return {'noreplicas', problem} end
-local eventId, body = ARGV[1], ARGV[2]
-local maxEvents, maxAgeMs, maxBytes = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
-local dedupMs, metaTtlMs = tonumber(ARGV[6]), tonumber(ARGV[7])
+local maxEvents, maxAgeMs, maxBytes = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+local dedupMs, metaTtlMs = tonumber(ARGV[4]), tonumber(ARGV[5])
+local waiting = ARGV[9] == '1'
 local now = now_ms()
 
 -- One read of meta and one write at the end: seq and bytes are counted here, not with HINCRBY.
@@ -81,49 +84,63 @@ local state = redis.call('HMGET', meta, 'epoch', 'seq', 'bytes')
 local epoch = state[1]
 local seq, bytes = tonumber(state[2] or '0'), tonumber(state[3] or '0')
 if not epoch then
-  epoch = ARGV[9]
+  epoch = ARGV[7]
   seq, bytes = 0, 0
   redis.call('DEL', stream)
   redis.call('HSET', meta, 'epoch', epoch, 'dseq', 0)
 end
-
-if eventId ~= '' then
-  local seen = redis.call('GET', idKey)
-  if seen then
-    local e, s, untilMs = string.match(seen, '^(.*)|(%d+)|(%d+)$')
-    if e == epoch and tonumber(untilMs) > now then
-      if ARGV[11] == '1' then
-        redis.call('PEXPIRE', meta, metaTtlMs)
-        -- The original may never have been announced (its WAIT fell short): its stored bytes go back to the caller,
-        -- which announces them once this WAIT confirms (gateways drop a number they already passed on).
-        local entry = redis.call('XRANGE', stream, s .. '-0', s .. '-0')
-        if #entry == 1 then return {'duplicate', e, tonumber(s), entry[1][2][2]} end
-      end
-      return {'duplicate'}
-    end
-  end
-end
-
 -- A stream that expired (or was emptied) holds no bytes.
 local count = redis.call('XLEN', stream)
 if count == 0 then bytes = 0 end
-seq = seq + 1
-redis.call('XADD', stream, seq .. '-0', 'b', body, 't', now, 'i', eventId)
-bytes = trim_counted(stream, count + 1, bytes + #body, maxEvents, maxAgeMs, maxBytes, now)
-redis.call('HSET', meta, 'seq', seq, 'bytes', bytes)
 
-redis.call('PEXPIRE', stream, maxAgeMs)
+local replies = {'published'}
+local added = 0
+for i = 1, #KEYS - 2 do
+  local idKey, eventId, body = KEYS[i + 2], ARGV[9 + 2 * i], ARGV[10 + 2 * i]
+  local reply = nil
+  if eventId ~= '' then
+    -- An id stored earlier in this batch is seen here too: a retry that arrived beside its original is a duplicate.
+    local seen = redis.call('GET', idKey)
+    if seen then
+      local e, s, untilMs = string.match(seen, '^(.*)|(%d+)|(%d+)$')
+      if e == epoch and tonumber(untilMs) > now then
+        reply = {'duplicate'}
+        if waiting then
+          -- The original may never have been announced (its WAIT fell short): its stored bytes go back to the caller,
+          -- which announces them once this WAIT confirms (gateways drop a number they already passed on).
+          local entry = redis.call('XRANGE', stream, s .. '-0', s .. '-0')
+          if #entry == 1 then reply = {'duplicate', e, tonumber(s), entry[1][2][2]} end
+        end
+      end
+    end
+  end
+  if not reply then
+    seq = seq + 1
+    added = added + 1
+    bytes = bytes + #body
+    redis.call('XADD', stream, seq .. '-0', 'b', body, 't', now, 'i', eventId)
+    if eventId ~= '' then
+      redis.call('SET', idKey, epoch .. '|' .. seq .. '|' .. (now + dedupMs), 'PX', math.max(dedupMs, maxAgeMs))
+    end
+    -- With a WAIT to follow, the caller announces the event only once replicas hold it: a client must never see an
+    -- event that a failover can take back (the promoted replica would number the next event the same).
+    if not waiting then
+      local header = cjson.encode({ v = 1, epoch = epoch, seq = seq, id = (eventId ~= '' and eventId or nil) })
+      redis.call(ARGV[8], ARGV[6], header .. '\\n' .. body)
+    end
+    reply = {'accepted', epoch, seq}
+  end
+  replies[#replies + 1] = reply
+end
+
+if added > 0 then
+  bytes = trim_counted(stream, count + added, bytes, maxEvents, maxAgeMs, maxBytes, now)
+  redis.call('HSET', meta, 'seq', seq, 'bytes', bytes)
+  redis.call('PEXPIRE', stream, maxAgeMs)
+end
+-- A duplicate refreshes the numbering's lifetime too (and, with a WAIT to follow, writes something it covers).
 redis.call('PEXPIRE', meta, metaTtlMs)
-if eventId ~= '' then
-  redis.call('SET', idKey, epoch .. '|' .. seq .. '|' .. (now + dedupMs), 'PX', math.max(dedupMs, maxAgeMs))
-end
--- With a WAIT to follow, the caller announces the event only once replicas hold it: a client must never see an
--- event that a failover can take back (the promoted replica would number the next event the same).
-if ARGV[11] ~= '1' then
-  local header = cjson.encode({ v = 1, epoch = epoch, seq = seq, id = (eventId ~= '' and eventId or nil) })
-  redis.call(ARGV[10], ARGV[8], header .. '\\n' .. body)
-end
-return {'accepted', epoch, seq}
+return replies
 `;
 
 /**

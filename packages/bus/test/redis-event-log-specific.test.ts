@@ -106,6 +106,76 @@ describe('RedisEventLog on the wire', () => {
   });
 });
 
+describe('RedisEventLog: a bot’s events published in one turn share one script call', () => {
+  /** Script calls a Redis served so far (its own server: other test files share the common one). */
+  const scriptCalls = async (r: Redis) => {
+    const stats = await r.info('commandstats');
+    return ['evalsha', 'eval'].reduce((sum, cmd) => sum + Number(new RegExp(`cmdstat_${cmd}:calls=(\\d+)`).exec(stats)?.[1] ?? 0), 0);
+  };
+
+  it('stores and announces them in order, as if each had been published alone', async () => {
+    const server = await startRedisServer();
+    cleanup.push(() => server.dispose());
+    const b = await bus(server.url);
+    const bot = freshBot();
+    const r = await raw(server.url);
+    const live: string[] = [];
+    await b.subscribe(bot, (e) => live.push(`${e.seq}:${e.body.toString()}`));
+    await b.publish(bot, { eventId: 'warm', body: Buffer.from('{"w":0}') });
+    const before = await scriptCalls(r);
+    const bodies = Array.from({ length: 10 }, (_, i) => `{"n":${i}}`);
+    const results = await Promise.all(bodies.map((body, i) => b.publish(bot, { eventId: `b${i}`, body: Buffer.from(body) })));
+    expect((await scriptCalls(r)) - before).toBe(1);
+    expect(results.map((x) => x.status === 'accepted' && x.position.seq)).toEqual(bodies.map((_, i) => i + 2));
+    await until(() => live.length === 11, 'every event live');
+    expect(live.slice(1)).toEqual(bodies.map((body, i) => `${i + 2}:${body}`));
+    expect((await b.history(bot)).events.map((e) => e.body.toString())).toEqual(['{"w":0}', ...bodies]);
+    expect(await r.hmget(redisKeys.meta(bot), 'seq', 'bytes')).toEqual(['11', String(7 + bodies.join('').length)]);
+  });
+
+  it('takes a retry that arrives in the same turn as its original for a duplicate', async () => {
+    const b = await bus();
+    const bot = freshBot();
+    const results = await Promise.all([
+      b.publish(bot, { eventId: 'same', body: Buffer.from('{"a":1}') }),
+      b.publish(bot, { eventId: 'other', body: Buffer.from('{"b":2}') }),
+      b.publish(bot, { eventId: 'same', body: Buffer.from('{"a":1}') }),
+    ]);
+    expect(results.map((x) => x.status)).toEqual(['accepted', 'accepted', 'duplicate']);
+    expect((await b.history(bot)).events.map((e) => [e.seq, e.eventId])).toEqual([
+      [1, 'same'],
+      [2, 'other'],
+    ]);
+  });
+
+  it('trims once for the whole call: a batch past the count limit keeps the newest, announces all', async () => {
+    const connection = new RedisConnection({ url: inject('redisUrl') });
+    const b = new RedisEventLog({ connection, ...limits, historyMaxEvents: 3 });
+    cleanup.push(() => connection.close());
+    cleanup.push(() => b.close());
+    expect(await connection.whenReady()).toBe(true);
+    const bot = freshBot();
+    const live: number[] = [];
+    await b.subscribe(bot, (e) => live.push(e.seq));
+    await Promise.all(Array.from({ length: 5 }, (_, i) => b.publish(bot, { body: Buffer.from(`{"n":${i}}`) })));
+    await until(() => live.length === 5, 'every event live');
+    expect(live).toEqual([1, 2, 3, 4, 5]);
+    expect((await b.history(bot)).events.map((e) => e.seq)).toEqual([3, 4, 5]);
+    const r = await raw();
+    expect(await r.hmget(redisKeys.meta(bot), 'seq', 'bytes')).toEqual(['5', '21']);
+  });
+
+  it('keeps bots apart: each bot’s events in its own call, numbered on their own', async () => {
+    const b = await bus();
+    const [one, two] = [freshBot(), freshBot()];
+    const results = await Promise.all(
+      [one, two, one, two].map((bot, i) => b.publish(bot, { eventId: `x${i}`, body: Buffer.from(`{"i":${i}}`) })),
+    );
+    expect(results.map((x) => x.status === 'accepted' && x.position.seq)).toEqual([1, 1, 2, 2]);
+    expect((await b.history(two)).events.map((e) => e.eventId)).toEqual(['x1', 'x3']);
+  });
+});
+
 describe('RedisEventLog through an outage', () => {
   let server: RedisServer;
   afterEach(async () => server?.dispose());
