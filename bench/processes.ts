@@ -72,23 +72,29 @@ let builtFile: string | undefined;
 /** The node arguments that start `script`: Hookway's role scripts from the built file under BENCH_START=dist. */
 export function nodeArgsFor(script: string): string[] {
   if (BENCH_START === 'tsx') return ['--import', 'tsx', script];
-  if (script === 'bench/ceiling.ts') return [(builtCeiling ??= buildCeiling())];
+  if (BENCH_SERVERS.has(script)) return [builtReference(script)];
   const role = ROLE_SCRIPT.exec(script)?.[1];
   if (role === undefined) return ['--import', 'tsx', script];
   builtFile ??= buildServerFile();
   return [...BENCH_NODE_FLAGS, builtFile, role];
 }
 
-let builtCeiling: string | undefined;
+/** The bench's own servers: the references Hookway is measured against (bench/ceiling.ts, bench/split-floor.ts). */
+const BENCH_SERVERS = new Map<string, string | undefined>([
+  ['bench/ceiling.ts', undefined],
+  ['bench/split-floor.ts', undefined],
+]);
 
 /**
- * The ceiling is bundled the same way (esbuild, one file, no tsx loader in the process), so that its RSS and start-up
- * compare with the built Hookway on equal terms.
+ * The references are bundled the same way (esbuild, one file, no tsx loader in the process), so that their RSS and
+ * start-up compare with the built Hookway on equal terms. Built once per run, into bench/results/<name>.cjs.
  */
-function buildCeiling(): string {
-  const file = resolve(ROOT, 'bench/results/ceiling.cjs');
+function builtReference(script: string): string {
+  const built = BENCH_SERVERS.get(script);
+  if (built !== undefined) return built;
+  const file = resolve(ROOT, `bench/results/${script.slice('bench/'.length, -'.ts'.length)}.cjs`);
   buildSync({
-    entryPoints: [resolve(ROOT, 'bench/ceiling.ts')],
+    entryPoints: [resolve(ROOT, script)],
     outfile: file,
     bundle: true,
     platform: 'node',
@@ -97,6 +103,7 @@ function buildCeiling(): string {
     external: ['bufferutil', 'utf-8-validate'],
     logLevel: 'warning',
   });
+  BENCH_SERVERS.set(script, file);
   return file;
 }
 

@@ -6,7 +6,8 @@
  * Scenarios (default: all but scale; `pnpm bench all` adds scale):
  *   s1      one bot, one raw client: events/s at 32 in flight, p50/p99 at 500/s and 2 000/s, RSS, CPU µs/event —
  *           ceiling, embedded, split (ingress + gateway + Redis on core 0), all started at once: their closed loops
- *           run in interleaved slices (bench/slices.ts), then the 500/s runs of each, then the 2 000/s runs
+ *           run in interleaved slices (bench/slices.ts), then the 500/s runs of each, then the 2 000/s runs; the bare
+ *           split (bench/split-floor.ts: the three hops with nothing of a relay's work) joins the closed-loop slices
  *   cores   the embedded relay unpinned (both cores) vs pinned (core 0), 32 in flight (with s1: in the same slices)
  *   fanout  A: 200 clients on 2 gateways at 500 events/s; B: 2 000 clients on one gateway at 50 events/s; each also
  *           against the floor (bench/ceiling.ts FANOUT_WRITE=socket: one socket.write of a prebuilt frame per client)
@@ -52,8 +53,11 @@ type Figures = Record<string, number | boolean>;
 /** One round: results by name (`s1.embedded.closed`, `fanoutA.ceiling`, …). */
 type Round = Record<string, Figures>;
 
-/** floor: the ceiling writing a prebuilt frame with one `socket.write` per client (bench/ceiling.ts FANOUT_WRITE=socket). */
-type Kind = 'ceiling' | 'floor' | 'embedded' | 'embedded-unpinned' | 'split' | 'split2';
+/**
+ * floor: the ceiling writing a prebuilt frame with one `socket.write` per client (bench/ceiling.ts FANOUT_WRITE=socket).
+ * split-floor: the bare split (bench/split-floor.ts: verify + PUBLISH, subscriber + ws.send, Redis; all on core 0).
+ */
+type Kind = 'ceiling' | 'floor' | 'split-floor' | 'embedded' | 'embedded-unpinned' | 'split' | 'split2';
 
 interface Topology {
   /** Where webhooks go. */
@@ -83,9 +87,15 @@ async function start(kind: Kind): Promise<Topology> {
     const redisPort = await freePort();
     group.launch('redis-server', ['--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no']);
     const env = { REDIS_URL: `redis://127.0.0.1:${redisPort}` };
-    const ingress = await group.start('apps/ingress/src/main.ts', env);
+    const bare = kind === 'split-floor';
+    const ingress = await group.start(
+      bare ? 'bench/split-floor.ts' : 'apps/ingress/src/main.ts',
+      bare ? { ...env, SPLIT_ROLE: 'ingress' } : env,
+    );
     const gateways = await Promise.all(
-      Array.from({ length: kind === 'split2' ? 2 : 1 }, () => group.start('apps/gateway/src/main.ts', env)),
+      Array.from({ length: kind === 'split2' ? 2 : 1 }, () =>
+        group.start(bare ? 'bench/split-floor.ts' : 'apps/gateway/src/main.ts', bare ? { ...env, SPLIT_ROLE: 'gateway' } : env),
+      ),
     );
     return {
       target: ingress.url,
@@ -104,8 +114,8 @@ async function start(kind: Kind): Promise<Topology> {
 const missing: string[] = [];
 /** The references' shortfalls: reported, never a failure of the run. */
 const referenceShort: string[] = [];
-/** The ceiling and the floor (bench/ceiling.ts), as opposed to Hookway's processes. */
-const isReference = (name: string) => /\.(ceiling|floor)(\.|$)/.test(name);
+/** The ceiling, the floor and the bare split (bench/ceiling.ts, bench/split-floor.ts), as opposed to Hookway's processes. */
+const isReference = (name: string) => /\.(ceiling|floor|split-floor)(\.|$)/.test(name);
 
 function load(script: string, topology: Topology, env: Record<string, string>): Figures {
   return runLoadOnCore1<Figures>(script, {
@@ -197,7 +207,11 @@ async function runRound(i: number, scenarios: readonly RoundScenario[]): Promise
 
   if (scenarios.includes('s1') || scenarios.includes('cores')) {
     const s1Kinds = scenarios.includes('s1') ? (['ceiling', 'embedded', 'split'] as const) : (['embedded'] as const);
-    const kinds: Kind[] = [...s1Kinds, ...(scenarios.includes('cores') ? (['embedded-unpinned'] as const) : [])];
+    const kinds: Kind[] = [
+      ...s1Kinds,
+      ...(scenarios.includes('s1') ? (['split-floor'] as const) : []),
+      ...(scenarios.includes('cores') ? (['embedded-unpinned'] as const) : []),
+    ];
     await withTopologies(kinds, (topologies) => {
       for (const [kind, r] of interleavedClosedLoops(topologies)) {
         put(kind === 'embedded-unpinned' ? 'cores.embedded-unpinned' : `s1.${kind}.closed`, r);
@@ -331,6 +345,36 @@ function summarize(rounds: Round[]) {
       );
     }
     row(label, 'every acknowledged event delivered', all(c), all(h), '', 'all');
+  }
+  if (has('s1.split-floor.closed') && has('s1.ceiling.closed')) {
+    // The bare split: what the three hops cost with nothing of a relay's work (bench/split-floor.ts). Hookway's split
+    // against it says how much of split mode's distance from the ceiling is the hops and how much is Hookway.
+    const b = 's1.split-floor.closed';
+    const label = 'S1 bare split (reference: verify + PUBLISH, subscriber + ws.send, Redis; core 0)';
+    const bareRatio = ratio(b, 's1.ceiling.closed', 'eventsPerSec');
+    figures['s1.split-floor.ratio'] = Number(bareRatio.toFixed(3));
+    row(label, 'events/s @ 32 in flight', fmt(med('s1.ceiling.closed', 'eventsPerSec')), fmt(med(b, 'eventsPerSec')), x(bareRatio), '');
+    const nth = (name: string, i: number) =>
+      median(rounds.map((r) => Number((r[name]?.cpuUsPerEventByProcess as unknown as number[] | undefined)?.[i])));
+    row(
+      label,
+      'server CPU µs/event @ 32 in flight; Redis / ingress / gateway',
+      fmt(med('s1.ceiling.closed', 'cpuUsPerEvent')),
+      `${fmt(med(b, 'cpuUsPerEvent'))}; ${fmt(nth(b, 0))} / ${fmt(nth(b, 1))} / ${fmt(nth(b, 2))}`,
+      x(ratio(b, 's1.ceiling.closed', 'cpuUsPerEvent')),
+      '',
+    );
+    if (has('s1.split.closed')) {
+      row(
+        'S1 split against the bare split',
+        'events/s (ceiling column: the bare split)',
+        fmt(med(b, 'eventsPerSec')),
+        fmt(med('s1.split.closed', 'eventsPerSec')),
+        x(ratio('s1.split.closed', b, 'eventsPerSec')),
+        '',
+      );
+    }
+    row(label, 'every acknowledged event delivered', '', all(b), '', '');
   }
   if (has('cores.embedded-unpinned')) {
     const r = ratio('cores.embedded-unpinned', 's1.embedded.closed', 'eventsPerSec');
