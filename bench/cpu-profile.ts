@@ -1,5 +1,5 @@
 /**
- * Where the CPU goes per event: `node --import tsx bench/cpu-profile.ts [split|embedded|ceiling]` starts the topology with
+ * Where the CPU goes per event: `node --import tsx bench/cpu-profile.ts [split|embedded|ceiling|split-floor]` starts the topology with
  * `node --cpu-prof` (servers on core 0, the S1 closed-loop load generator on core 1), runs bench/load.ts, reads the
  * Redis counters around the run (split), stops the servers and prints, per process, CPU µs per event (from /proc)
  * and the profile's self time per event cut to the measured window: by area (Hookway package, dependency, node
@@ -80,13 +80,21 @@ const profiled = async (role: string, script: string, env: Record<string, string
 let redisPort = 0;
 let target: string;
 let wsTarget: string;
-if (kind === 'split') {
+if (kind === 'split' || kind === 'split-floor') {
   redisPort = await freePort();
   const redis = group.launch('redis-server', ['--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no']);
   roles.push({ role: 'redis', pid: redis.pid!, dir: '' });
   const env = { REDIS_URL: `redis://127.0.0.1:${redisPort}` };
-  target = (await profiled('ingress', 'apps/ingress/src/main.ts', env)).url;
-  const gateway = await profiled('gateway', 'apps/gateway/src/main.ts', env);
+  // split-floor: the bare split (bench/split-floor.ts), the same roles with nothing of a relay's work.
+  const bare = kind === 'split-floor';
+  target = (
+    await profiled('ingress', bare ? 'bench/split-floor.ts' : 'apps/ingress/src/main.ts', bare ? { ...env, SPLIT_ROLE: 'ingress' } : env)
+  ).url;
+  const gateway = await profiled(
+    'gateway',
+    bare ? 'bench/split-floor.ts' : 'apps/gateway/src/main.ts',
+    bare ? { ...env, SPLIT_ROLE: 'gateway' } : env,
+  );
   wsTarget = gateway.url;
   if (SPREAD) for (const pid of [redis.pid!, gateway.pid]) pinPid(pid, 1);
 } else if (kind === 'ceiling') {
