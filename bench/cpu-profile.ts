@@ -1,7 +1,7 @@
 /**
  * Where the CPU goes per event: `node --import tsx bench/cpu-profile.ts [split|embedded|ceiling|split-floor]` starts the topology with
  * `node --cpu-prof` (servers on core 0, the S1 closed-loop load generator on core 1), runs bench/load.ts, reads the
- * Redis counters around the run (split), stops the servers and prints, per process, CPU µs per event (from /proc)
+ * Redis counters around the run (split, split-floor), stops the servers and prints, per process, CPU µs per event (from /proc)
  * and the profile's self time per event cut to the measured window: by area (Hookway package, dependency, node
  * internals, GC) and the top functions. Settings: DURATION_MS (10 000), PROFILE_DIR (a fresh temp dir), TOP (25).
  * Profiling itself slows the servers (~10–20 %): compare areas with each other, not with an unprofiled run.
@@ -17,7 +17,7 @@ const DURATION_MS = Number(process.env.DURATION_MS ?? 10_000);
 const TOP = Number(process.env.TOP ?? 25);
 /** PROFILE=0: no --cpu-prof, only the /proc and Redis figures (unslowed). */
 const PROFILE = process.env.PROFILE !== '0';
-/** SPREAD=1 (split): Redis and the gateway move to core 1 beside the load generator, so the ingress has core 0 alone. */
+/** SPREAD=1 (split, split-floor): Redis and the gateway move to core 1 beside the load generator, so the ingress has core 0 alone. */
 const SPREAD = process.env.SPREAD === '1';
 const dir = process.env.PROFILE_DIR ?? mkdtempSync(join(tmpdir(), 'hookway-prof-'));
 

@@ -4,7 +4,7 @@
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
-import { resolve } from 'node:path';
+import { basename, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildSync } from 'esbuild';
 import { PRODUCTION_ENV, PRODUCTION_NODE_FLAGS } from '../scripts/node-flags.ts';
@@ -72,27 +72,26 @@ let builtFile: string | undefined;
 /** The node arguments that start `script`: Hookway's role scripts from the built file under BENCH_START=dist. */
 export function nodeArgsFor(script: string): string[] {
   if (BENCH_START === 'tsx') return ['--import', 'tsx', script];
-  if (BENCH_SERVERS.has(script)) return [builtReference(script)];
+  if (REFERENCE_SCRIPTS.has(script)) return [builtReference(script)];
   const role = ROLE_SCRIPT.exec(script)?.[1];
   if (role === undefined) return ['--import', 'tsx', script];
   builtFile ??= buildServerFile();
   return [...BENCH_NODE_FLAGS, builtFile, role];
 }
 
-/** The bench's own servers: the references Hookway is measured against (bench/ceiling.ts, bench/split-floor.ts). */
-const BENCH_SERVERS = new Map<string, string | undefined>([
-  ['bench/ceiling.ts', undefined],
-  ['bench/split-floor.ts', undefined],
-]);
+/** The bench's own servers: the references Hookway is measured against. */
+const REFERENCE_SCRIPTS: ReadonlySet<string> = new Set(['bench/ceiling.ts', 'bench/split-floor.ts']);
+/** Each reference's bundle, by script, once built in this run. */
+const builtReferences = new Map<string, string>();
 
 /**
  * The references are bundled the same way (esbuild, one file, no tsx loader in the process), so that their RSS and
  * start-up compare with the built Hookway on equal terms. Built once per run, into bench/results/<name>.cjs.
  */
 function builtReference(script: string): string {
-  const built = BENCH_SERVERS.get(script);
+  const built = builtReferences.get(script);
   if (built !== undefined) return built;
-  const file = resolve(ROOT, `bench/results/${script.slice('bench/'.length, -'.ts'.length)}.cjs`);
+  const file = resolve(ROOT, `bench/results/${basename(script, '.ts')}.cjs`);
   buildSync({
     entryPoints: [resolve(ROOT, script)],
     outfile: file,
@@ -103,7 +102,7 @@ function builtReference(script: string): string {
     external: ['bufferutil', 'utf-8-validate'],
     logLevel: 'warning',
   });
-  BENCH_SERVERS.set(script, file);
+  builtReferences.set(script, file);
   return file;
 }
 

@@ -157,11 +157,14 @@ function report(round: number, name: string, r: Figures): Figures {
 }
 
 /** Several servers at once (each pinned as `start` pins it; idle but when loaded), stopped newest first. */
-async function withTopologies<K extends Kind>(kinds: readonly K[], run: (topologies: Map<K, Topology>) => void): Promise<void> {
+async function withTopologies<K extends Kind>(
+  kinds: readonly K[],
+  run: (topologies: Map<K, Topology>) => void | Promise<void>,
+): Promise<void> {
   const started = new Map<K, Topology>();
   try {
     for (const kind of kinds) started.set(kind, await start(kind));
-    run(started);
+    await run(started);
   } finally {
     for (const topology of [...started.values()].reverse()) await topology.stop();
   }
@@ -212,10 +215,13 @@ async function runRound(i: number, scenarios: readonly RoundScenario[]): Promise
       ...(scenarios.includes('s1') ? (['split-floor'] as const) : []),
       ...(scenarios.includes('cores') ? (['embedded-unpinned'] as const) : []),
     ];
-    await withTopologies(kinds, (topologies) => {
+    await withTopologies(kinds, async (topologies) => {
       for (const [kind, r] of interleavedClosedLoops(topologies)) {
         put(kind === 'embedded-unpinned' ? 'cores.embedded-unpinned' : `s1.${kind}.closed`, r);
       }
+      // The servers with no fixed-rate runs (the bare split, the every-core relay) stop here: idle, they would still
+      // share core 0 with the servers whose latency is measured next.
+      for (const [kind, topology] of topologies) if (!(s1Kinds as readonly Kind[]).includes(kind)) await topology.stop();
       if (!scenarios.includes('s1')) return;
       for (const rate of [500, 2000]) {
         for (const kind of s1Kinds) put(`s1.${kind}.r${rate}`, atRate(topologies.get(kind)!, rate));
@@ -275,6 +281,9 @@ function summarize(rounds: Round[]) {
     rows.push(`| ${scenario} | ${figure} | ${ceiling} | ${hookway} | ${r} | ${target} |`);
   const lat = (name: string) => `${fmt(med(name, 'p50Ms'), 2)} / ${fmt(med(name, 'p99Ms'), 2)}`;
   const x = (v: number) => (Number.isFinite(v) ? `${v.toFixed(2)}×` : '—');
+  /** The median over the rounds of process i's CPU µs/event (split topologies: Redis, ingress, gateway — their start order). */
+  const processCpu = (name: string, i: number) =>
+    median(rounds.map((r) => Number((r[name]?.cpuUsPerEventByProcess as unknown as number[] | undefined)?.[i])));
 
   for (const kind of ['embedded', 'split'] as const) {
     const c = 's1.ceiling';
@@ -324,9 +333,8 @@ function summarize(rounds: Round[]) {
       '',
     );
     if (kind === 'split') {
-      // Per process (Redis, ingress, gateway: the order they were started in) and Redis's own counters.
-      const nth = (i: number) =>
-        median(rounds.map((r) => Number((r[`${h}.closed`]?.cpuUsPerEventByProcess as unknown as number[] | undefined)?.[i])));
+      // Per process and Redis's own counters.
+      const nth = (i: number) => processCpu(`${h}.closed`, i);
       const redis = (field: 'commands' | 'scripts') =>
         median(
           rounds.map(
@@ -354,16 +362,15 @@ function summarize(rounds: Round[]) {
     const bareRatio = ratio(b, 's1.ceiling.closed', 'eventsPerSec');
     figures['s1.split-floor.ratio'] = Number(bareRatio.toFixed(3));
     row(label, 'events/s @ 32 in flight', fmt(med('s1.ceiling.closed', 'eventsPerSec')), fmt(med(b, 'eventsPerSec')), x(bareRatio), '');
-    const nth = (name: string, i: number) =>
-      median(rounds.map((r) => Number((r[name]?.cpuUsPerEventByProcess as unknown as number[] | undefined)?.[i])));
     row(
       label,
       'server CPU µs/event @ 32 in flight; Redis / ingress / gateway',
       fmt(med('s1.ceiling.closed', 'cpuUsPerEvent')),
-      `${fmt(med(b, 'cpuUsPerEvent'))}; ${fmt(nth(b, 0))} / ${fmt(nth(b, 1))} / ${fmt(nth(b, 2))}`,
+      `${fmt(med(b, 'cpuUsPerEvent'))}; ${fmt(processCpu(b, 0))} / ${fmt(processCpu(b, 1))} / ${fmt(processCpu(b, 2))}`,
       x(ratio(b, 's1.ceiling.closed', 'cpuUsPerEvent')),
       '',
     );
+    row(label, 'every acknowledged event delivered', '', all(b), '', '');
     if (has('s1.split.closed')) {
       row(
         'S1 split against the bare split',
@@ -374,7 +381,6 @@ function summarize(rounds: Round[]) {
         '',
       );
     }
-    row(label, 'every acknowledged event delivered', '', all(b), '', '');
   }
   if (has('cores.embedded-unpinned')) {
     const r = ratio('cores.embedded-unpinned', 's1.embedded.closed', 'eventsPerSec');
@@ -485,7 +491,7 @@ async function roundScenarios(scenarios: readonly RoundScenario[]): Promise<void
     .map((r, i) => {
       const c = Number(r['s1.ceiling.closed']?.eventsPerSec);
       const part = (k: string) => (r[k] ? `${k.split('.')[1]} ${(Number(r[k].eventsPerSec) / c).toFixed(2)}` : '');
-      return `round ${i + 1}: ceiling ${Number.isFinite(c) ? c : '—'} events/s; ${[part('s1.embedded.closed'), part('s1.split.closed')].filter(Boolean).join(', ')}`;
+      return `round ${i + 1}: ceiling ${Number.isFinite(c) ? c : '—'} events/s; ${[part('s1.embedded.closed'), part('s1.split.closed'), part('s1.split-floor.closed')].filter(Boolean).join(', ')}`;
     })
     .join('\n');
   mkdirSync(`${ROOT}/bench/results`, { recursive: true });

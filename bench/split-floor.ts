@@ -23,6 +23,8 @@ if ((role !== 'ingress' && role !== 'gateway') || !redisUrl) throw new Error('sp
 const channelOf = (secret: string) => `qq:${secret}`;
 const secretOf = (url: string | undefined) => new URL(url ?? '/', 'http://x').searchParams.get('secret') ?? '';
 
+// ioredis's defaults otherwise (an offline queue, retries): Hookway's client refuses at once while Redis is away, which
+// matters only when it is, and the bench's Redis never is.
 const server = role === 'ingress' ? ingress(new Redis(redisUrl, { enableAutoPipelining: true })) : gateway(new Redis(redisUrl));
 
 function ingress(redis: Redis) {
@@ -61,9 +63,16 @@ function gateway(subscriber: Redis) {
   /** Per channel: settles once subscribed; the upgrade completes after it, so a connected client misses nothing. */
   const subscribed = new Map<string, Promise<unknown>>();
   http.on('upgrade', (req, socket, head) => {
+    // Until ws takes the socket nothing listens for its errors: a client that resets meanwhile must not end the process.
+    socket.on('error', () => socket.destroy());
     const channel = channelOf(secretOf(req.url));
     let ready = subscribed.get(channel);
-    if (!ready) subscribed.set(channel, (ready = subscriber.subscribe(channel)));
+    if (!ready) {
+      ready = subscriber.subscribe(channel);
+      subscribed.set(channel, ready);
+      // A refused subscription is tried again by the bot's next client.
+      ready.catch(() => subscribed.delete(channel));
+    }
     ready.then(
       () =>
         wss.handleUpgrade(req, socket, head, (ws) => {
