@@ -14,31 +14,15 @@ import { writeSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { Socket } from 'node:net';
 import WebSocket, { WebSocketServer } from 'ws';
-import { verifyDispatch } from '@hookway/protocol';
+import { ACK, secretOf, verifiedWebhooks } from './reference-webhook.ts';
 
-const ACK = '{"op":12,"d":0}';
 const FANOUT_WRITE = process.env.FANOUT_WRITE ?? 'send';
 if (!['send', 'socket', 'fd'].includes(FANOUT_WRITE)) throw new Error(`FANOUT_WRITE=${FANOUT_WRITE}: use send, socket or fd`);
 const clientsBySecret = new Map<string, Set<WebSocket>>();
 const wss = new WebSocketServer({ noServer: true, perMessageDeflate: false });
 
-const server = createServer((req, res) => {
-  const url = new URL(req.url ?? '/', 'http://x');
-  const secret = url.searchParams.get('secret') ?? '';
-  const chunks: Buffer[] = [];
-  req.on('data', (c: Buffer) => chunks.push(c));
-  req.on('end', () => {
-    const body = Buffer.concat(chunks);
-    const verdict = verifyDispatch(
-      secret,
-      req.headers['x-signature-timestamp'] as string | undefined,
-      req.headers['x-signature-ed25519'] as string | undefined,
-      body,
-    );
-    if (!verdict.ok) {
-      res.writeHead(401).end();
-      return;
-    }
+const server = createServer(
+  verifiedWebhooks((secret, body, res) => {
     const clients = clientsBySecret.get(secret);
     if (clients && clients.size > 0) {
       if (FANOUT_WRITE === 'send') for (const ws of clients) ws.send(body, { binary: false });
@@ -49,11 +33,11 @@ const server = createServer((req, res) => {
       }
     }
     res.writeHead(200, { 'content-type': 'application/json' }).end(ACK);
-  });
-});
+  }),
+);
 
 server.on('upgrade', (req, socket, head) => {
-  const secret = new URL(req.url ?? '/', 'http://x').searchParams.get('secret') ?? '';
+  const secret = secretOf(req.url);
   wss.handleUpgrade(req, socket, head, (ws) => {
     let set = clientsBySecret.get(secret);
     if (!set) clientsBySecret.set(secret, (set = new Set()));

@@ -1,7 +1,7 @@
 /**
  * The bare split, a reference for S1's split mode: the least any relay split into an ingress and a gateway over Redis
  * can do, as two processes of a few lines each. `SPLIT_ROLE=ingress`: node:http, read the body, verify the signature
- * with the same `verifyDispatch` as the ceiling, one `PUBLISH qq:<secret> <body>` (ioredis, auto-pipelined as
+ * with the same `verifyDispatch` as the ceiling (bench/reference-webhook.ts), one `PUBLISH qq:<secret> <body>` (ioredis, auto-pipelined as
  * Hookway's client is) and answer `{"op":12,"d":0}` once Redis has taken it. `SPLIT_ROLE=gateway`: ws; one ioredis
  * subscriber, subscribed to a bot's channel when its first client connects; each message is `ws.send` to that bot's
  * clients. `REDIS_URL` names the Redis both use.
@@ -14,42 +14,26 @@
 import { createServer } from 'node:http';
 import { Redis } from 'ioredis';
 import WebSocket, { WebSocketServer } from 'ws';
-import { verifyDispatch } from '@hookway/protocol';
+import { ACK, secretOf, verifiedWebhooks } from './reference-webhook.ts';
 
-const ACK = '{"op":12,"d":0}';
 const role = process.env.SPLIT_ROLE;
 const redisUrl = process.env.REDIS_URL;
 if ((role !== 'ingress' && role !== 'gateway') || !redisUrl) throw new Error('split-floor: set SPLIT_ROLE=ingress|gateway and REDIS_URL');
 const channelOf = (secret: string) => `qq:${secret}`;
-const secretOf = (url: string | undefined) => new URL(url ?? '/', 'http://x').searchParams.get('secret') ?? '';
 
 // ioredis's defaults otherwise (an offline queue, retries): Hookway's client refuses at once while Redis is away, which
 // matters only when it is, and the bench's Redis never is.
 const server = role === 'ingress' ? ingress(new Redis(redisUrl, { enableAutoPipelining: true })) : gateway(new Redis(redisUrl));
 
 function ingress(redis: Redis) {
-  return createServer((req, res) => {
-    const secret = secretOf(req.url);
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const body = Buffer.concat(chunks);
-      const verdict = verifyDispatch(
-        secret,
-        req.headers['x-signature-timestamp'] as string | undefined,
-        req.headers['x-signature-ed25519'] as string | undefined,
-        body,
-      );
-      if (!verdict.ok) {
-        res.writeHead(401).end();
-        return;
-      }
+  return createServer(
+    verifiedWebhooks((secret, body, res) => {
       redis.publish(channelOf(secret), body).then(
         () => res.writeHead(200, { 'content-type': 'application/json' }).end(ACK),
         () => res.writeHead(503).end(),
       );
-    });
-  });
+    }),
+  );
 }
 
 function gateway(subscriber: Redis) {
