@@ -9,7 +9,7 @@
 import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort, pinPid, processGroup, runLoadOnCore1 } from './processes.ts';
+import { freePort, pinPid, processGroup, runLoadOnCore1, splitRole } from './processes.ts';
 import type { NodeCounters } from './redis-stats.ts';
 
 const kind = process.argv[2] ?? 'split';
@@ -87,14 +87,8 @@ if (kind === 'split' || kind === 'split-floor') {
   const env = { REDIS_URL: `redis://127.0.0.1:${redisPort}` };
   // split-floor: the bare split (bench/split-floor.ts), the same roles with nothing of a relay's work.
   const bare = kind === 'split-floor';
-  target = (
-    await profiled('ingress', bare ? 'bench/split-floor.ts' : 'apps/ingress/src/main.ts', bare ? { ...env, SPLIT_ROLE: 'ingress' } : env)
-  ).url;
-  const gateway = await profiled(
-    'gateway',
-    bare ? 'bench/split-floor.ts' : 'apps/gateway/src/main.ts',
-    bare ? { ...env, SPLIT_ROLE: 'gateway' } : env,
-  );
+  target = (await profiled('ingress', ...splitRole('ingress', env, bare))).url;
+  const gateway = await profiled('gateway', ...splitRole('gateway', env, bare));
   wsTarget = gateway.url;
   if (SPREAD) for (const pid of [redis.pid!, gateway.pid]) pinPid(pid, 1);
 } else if (kind === 'ceiling') {

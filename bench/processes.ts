@@ -69,6 +69,14 @@ export function nodeEnvFor(script: string): Readonly<Record<string, string>> {
 }
 let builtFile: string | undefined;
 
+/**
+ * The script and environment of a split-mode role: Hookway's (`apps/<role>/src/main.ts`), or with `bare` the bare
+ * split's (bench/split-floor.ts with SPLIT_ROLE=<role>).
+ */
+export function splitRole(role: 'ingress' | 'gateway', env: Record<string, string>, bare: boolean): [string, Record<string, string>] {
+  return bare ? ['bench/split-floor.ts', { ...env, SPLIT_ROLE: role }] : [`apps/${role}/src/main.ts`, env];
+}
+
 /** The node arguments that start `script`: Hookway's role scripts from the built file under BENCH_START=dist. */
 export function nodeArgsFor(script: string): string[] {
   if (BENCH_START === 'tsx') return ['--import', 'tsx', script];

@@ -31,7 +31,17 @@
  * spell by design, one synchronous write per client per event), and a failing exit should mean Hookway lost something.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { describeCheckout, describeStart, freePort, hasTaskset, processGroup, ROOT, runLoadOnCore1, SERVER_ROOT } from './processes.ts';
+import {
+  describeCheckout,
+  describeStart,
+  freePort,
+  hasTaskset,
+  processGroup,
+  ROOT,
+  runLoadOnCore1,
+  SERVER_ROOT,
+  splitRole,
+} from './processes.ts';
 import { median } from './proc-stats.ts';
 import { runScale } from './scale.ts';
 import { combineSlices, sliceOrder, type ClosedLoopFigures } from './slices.ts';
@@ -88,14 +98,9 @@ async function start(kind: Kind): Promise<Topology> {
     group.launch('redis-server', ['--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no']);
     const env = { REDIS_URL: `redis://127.0.0.1:${redisPort}` };
     const bare = kind === 'split-floor';
-    const ingress = await group.start(
-      bare ? 'bench/split-floor.ts' : 'apps/ingress/src/main.ts',
-      bare ? { ...env, SPLIT_ROLE: 'ingress' } : env,
-    );
+    const ingress = await group.start(...splitRole('ingress', env, bare));
     const gateways = await Promise.all(
-      Array.from({ length: kind === 'split2' ? 2 : 1 }, () =>
-        group.start(bare ? 'bench/split-floor.ts' : 'apps/gateway/src/main.ts', bare ? { ...env, SPLIT_ROLE: 'gateway' } : env),
-      ),
+      Array.from({ length: kind === 'split2' ? 2 : 1 }, () => group.start(...splitRole('gateway', env, bare))),
     );
     return {
       target: ingress.url,
