@@ -4,8 +4,9 @@ import { seededRandom } from '@hookway/testkit';
 import { MemoryEventLog, type MemoryEventLogOptions } from '../src/index.ts';
 
 /**
- * The memory log's one id table (packages/bus/src/event-id-table.ts) through the log's own interface: what `publish`
- * refuses as a duplicate and what `locate` answers, at chosen moments of an injected clock.
+ * The memory log's event ids through the log's own interface: what `publish` refuses as a duplicate (the bot's
+ * DedupWindow, packages/bus/src/dedup-window.ts) and what `locate` answers (a walk of the retained history), at chosen
+ * moments of an injected clock, and against the two Maps the log once kept, over long random runs.
  */
 type Step =
   | { readonly atMs: number; readonly publish: string | undefined; readonly bytes?: number; readonly expect: number | 'duplicate' }
@@ -182,7 +183,7 @@ const cases: readonly { readonly name: string; readonly options: Omit<MemoryEven
     },
   ];
 
-describe('the memory log’s event id table', () => {
+describe('the memory log’s event ids', () => {
   for (const { name, options, steps } of cases) {
     it(name, async () => {
       let now = 0;

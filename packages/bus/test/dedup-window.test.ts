@@ -1,0 +1,113 @@
+import { describe, expect, it } from 'vitest';
+import { seededRandom } from '@hookway/testkit';
+import { DedupWindow } from '../src/dedup-window.ts';
+import { seededIdDigest, type IdDigest } from '../src/id-digest.ts';
+
+/**
+ * The dedup window on its own, against the Map it stands for (insertion-ordered id → expiry), over long random runs:
+ * enough ids to grow, wrap, compact and shrink the ring, and a digest that crowds the index's probe runs so that every
+ * deletion moves entries back. (packages/bus/test/memory-event-ids.test.ts checks it inside the memory log.)
+ */
+class MapWindow {
+  private readonly expiries = new Map<string, number>();
+  private expiresNoSoonerMs = Number.POSITIVE_INFINITY;
+
+  constructor(
+    private readonly windowMs: number,
+    private readonly maxIds: number,
+  ) {}
+
+  get size(): number {
+    return this.expiries.size;
+  }
+
+  isDuplicate(id: string, nowMs: number): boolean {
+    const expiresAtMs = this.expiries.get(id);
+    return expiresAtMs !== undefined && expiresAtMs > nowMs;
+  }
+
+  added(id: string, acceptedAtMs: number): void {
+    this.expiries.delete(id);
+    const expiresAtMs = acceptedAtMs + this.windowMs;
+    this.expiries.set(id, expiresAtMs);
+    if (expiresAtMs < this.expiresNoSoonerMs) this.expiresNoSoonerMs = expiresAtMs;
+    if (this.expiries.size > this.maxIds) this.expiries.delete(this.expiries.keys().next().value!);
+  }
+
+  forgetExpired(nowMs: number): void {
+    if (nowMs < this.expiresNoSoonerMs) return;
+    this.expiresNoSoonerMs = Number.POSITIVE_INFINITY;
+    for (const [id, expiresAtMs] of this.expiries) {
+      if (expiresAtMs > nowMs) {
+        this.expiresNoSoonerMs = expiresAtMs;
+        return;
+      }
+      this.expiries.delete(id);
+    }
+  }
+}
+
+/** Distinct ids get distinct digests, but only 8 home slots: long probe runs that wrap around the index's end. */
+const crowdedDigest: IdDigest = (id, into) => {
+  const n = Number(id.slice(2));
+  into[0] = -1 - (n % 8); // the top slots of any index size: runs wrap to slot 0
+  into[1] = n;
+  into[2] = 7;
+  into[3] = -n;
+};
+
+const T = 1_796_000_000_000;
+
+describe('DedupWindow', () => {
+  const runs = [
+    { name: 'the production digest, cap 1 500', digest: seededIdDigest, maxIds: 1500, ids: 5000, windowMs: 4000 },
+    { name: 'crowded digests (probe runs wrap), cap 300', digest: crowdedDigest, maxIds: 300, ids: 500, windowMs: 500 },
+  ];
+  for (const { name, digest, maxIds, ids, windowMs } of runs) {
+    it(`answers as an insertion-ordered Map over a long run (${name})`, () => {
+      const window = new DedupWindow(windowMs, maxIds, digest);
+      const reference = new MapWindow(windowMs, maxIds);
+      const random = seededRandom(7);
+      const seen = { duplicate: 0, accepted: 0, atCap: 0, grewTo: 0, shrankTo: Number.POSITIVE_INFINITY };
+      let now = T;
+      for (let step = 0; step < 60_000; step++) {
+        // Phases of 10 000 steps: a burst of many ids (the ring grows to the cap), then a few ids with pauses longer
+        // than the window (everything expires, the ring shrinks). Mostly small steps, some back.
+        const burst = step % 20_000 < 10_000;
+        const jump = random(1000);
+        now += jump < 900 ? random(3) : jump < 995 || burst ? -random(50) : windowMs + random(windowMs);
+        const id = `id${random(burst ? ids : 40)}`;
+        const duplicate = window.isDuplicate(id, now);
+        const asked = `id${random(ids)}`;
+        if (duplicate !== reference.isDuplicate(id, now)) expect({ step, id, duplicate }).toBe('as the Map answers');
+        if (duplicate) seen.duplicate++;
+        else {
+          seen.accepted++;
+          window.added(id, now);
+          reference.added(id, now);
+        }
+        window.forgetExpired(now);
+        reference.forgetExpired(now);
+        if (window.rememberedIds !== reference.size) expect({ step, remembered: window.rememberedIds }).toBe(reference.size);
+        if (reference.size === maxIds) seen.atCap++;
+        seen.grewTo = Math.max(seen.grewTo, window.recordCapacity);
+        if (step > 1000) seen.shrankTo = Math.min(seen.shrankTo, window.recordCapacity);
+        const answer = window.isDuplicate(asked, now);
+        if (answer !== reference.isDuplicate(asked, now)) expect({ step, asked, duplicate: answer }).toBe('as the Map answers');
+      }
+      // The run exercised every path (a test that cannot fail is a defect).
+      expect(Math.min(seen.duplicate, seen.accepted, seen.atCap)).toBeGreaterThan(5000);
+      expect(seen.grewTo).toBeGreaterThanOrEqual(maxIds);
+      expect(seen.shrankTo).toBeLessThan(maxIds / 4);
+    });
+  }
+
+  it('gives its memory back after a burst', () => {
+    const window = new DedupWindow(1000, 200_000);
+    for (let n = 0; n < 50_000; n++) window.added(`burst${n}`, T);
+    expect(window.recordCapacity).toBe(65_536);
+    window.forgetExpired(T + 1000);
+    expect(window.rememberedIds).toBe(0);
+    expect(window.recordCapacity).toBe(64);
+  });
+});
