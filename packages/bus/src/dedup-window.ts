@@ -5,21 +5,23 @@ const MIN_CAPACITY = 64;
 /**
  * One bot's retry de-duplication: the ids accepted in the last `windowMs`, at most `maxIds` of them (the oldest forgotten
  * first), in insertion order — the two Maps' semantics it replaced (packages/bus/test/memory-event-ids.test.ts compares
- * them), in typed arrays.
+ * them), in typed arrays. Each record also keeps the seq of the event that carried its id, for `locate`.
  *
  * Why not a Map of the ids: each remembered id cost ~135 bytes of RSS for a 40-character id (the string, the Map's
  * entry and its doubling, old-space slack) and more for the platform's ~87-character ones — ~19 MiB after the bench's
- * 150 000 events, ~37 MiB for a bot at the 200 000 cap. Here an id is its 16-byte digest and an 8-byte expiry in a ring
- * (insertion order: ids are forgotten from the front), found through an open-addressing index of ring positions:
- * ~32 bytes per id whatever its length, and nothing for the garbage collector to trace.
+ * 150 000 events, ~37 MiB for a bot at the 200 000 cap. Here a record is its id's 16-byte digest, an 8-byte expiry and
+ * an 8-byte seq in a ring (insertion order: ids are forgotten from the front), found through an open-addressing index
+ * of ring positions (two 4-byte slots per record): 40 bytes per record whatever the id's length, 40–80 per remembered
+ * id as the ring doubles (~52 at the 200 000 cap), and nothing for the garbage collector to trace.
  *
- * Re-adding an id (accepted again after its window ended) leaves a tombstone (expiry NaN) at its old place; tombstones
- * are dropped as they reach the front, or when the ring is rebuilt.
+ * Re-adding an id (accepted again after its window ended) leaves a tombstone (seq 0) at its old place; tombstones are
+ * dropped as they reach the front, or when the ring is rebuilt.
  */
 export class DedupWindow {
-  /** Ring of records, `capacity` long: digest words at 4·p…4·p+3, expiry at p; NaN marks a tombstone. */
+  /** Ring of records, `capacity` long: digest words at 4·p…4·p+3, expiry and seq at p; seq 0 marks a tombstone. */
   private digests: Int32Array;
   private expiries: Float64Array;
+  private seqs: Float64Array;
   private capacity: number;
   /** Ring position of the oldest record, and how many records (tombstones included) follow from there. */
   private front = 0;
@@ -28,7 +30,10 @@ export class DedupWindow {
   private live = 0;
   /** Open addressing with linear probing, 2 × capacity slots: ring position + 1, or 0 for an empty slot. */
   private slots: Int32Array;
-  /** No record expires before this (a lower bound); until then `forgetExpired` need not look. */
+  /**
+   * Until this, `forgetExpired` need not look: the front record's expiry when it last looked, or the earliest expiry
+   * added since (with a clock that steps back, a later record may expire sooner; it waits for its turn at the front).
+   */
   private expiresNoSoonerMs = Number.POSITIVE_INFINITY;
   /** The last id digested, and its digest: `isDuplicate` and `added` ask about the same id one after the other. */
   private lastId: string | undefined;
@@ -42,6 +47,7 @@ export class DedupWindow {
     this.capacity = MIN_CAPACITY;
     this.digests = new Int32Array(4 * MIN_CAPACITY);
     this.expiries = new Float64Array(MIN_CAPACITY);
+    this.seqs = new Float64Array(MIN_CAPACITY);
     this.slots = new Int32Array(2 * MIN_CAPACITY);
   }
 
@@ -50,7 +56,7 @@ export class DedupWindow {
     return this.live;
   }
 
-  /** Records the ring has room for (24 bytes each, and 8 in the index): grows with the ids, shrinks after a burst. */
+  /** Records the ring has room for (40 bytes each with their index slots): grows with the ids, shrinks after a burst. */
   get recordCapacity(): number {
     return this.capacity;
   }
@@ -61,12 +67,33 @@ export class DedupWindow {
     return slot >= 0 && this.expiries[this.slots[slot]! - 1]! > nowMs;
   }
 
-  /** `eventId` was accepted at `acceptedAtMs`: remembered anew, as the newest, until its window ends. */
-  added(eventId: string, acceptedAtMs: number): void {
+  /**
+   * The seq `eventId` was last added with, while it is remembered (expired or not) — or, once in 2^128, another id's
+   * with the same digest: the caller checks the event at that seq.
+   */
+  seqOf(eventId: string): number | undefined {
+    const slot = this.slotOf(this.digest(eventId));
+    return slot >= 0 ? this.seqs[this.slots[slot]! - 1] : undefined;
+  }
+
+  /**
+   * The seq of the oldest remembered id, or undefined if none is. Ids are added in seq order, so every event numbered
+   * from there on that carried an id has it remembered (at its latest seq): only older events can carry a forgotten id.
+   */
+  oldestSeq(): number | undefined {
+    return this.dropFrontTombstones() ? this.seqs[this.front] : undefined;
+  }
+
+  /**
+   * Event `seq` (≥ 1, above every seq added before) carried `eventId` and was accepted at `acceptedAtMs`: remembered
+   * anew, as the newest, until its window ends.
+   */
+  added(eventId: string, acceptedAtMs: number, seq: number): void {
+    if (!(seq >= 1)) throw new RangeError(`DedupWindow: seq ${seq} is not a positive number`);
     const digest = this.digest(eventId);
     const slot = this.slotOf(digest);
     if (slot >= 0) {
-      this.expiries[this.slots[slot]! - 1] = Number.NaN;
+      this.seqs[this.slots[slot]! - 1] = 0;
       this.live--;
       this.vacate(slot);
     }
@@ -79,6 +106,7 @@ export class DedupWindow {
     this.digests[at + 3] = digest[3]!;
     const expiresAtMs = acceptedAtMs + this.windowMs;
     this.expiries[position] = expiresAtMs;
+    this.seqs[position] = seq;
     this.length++;
     this.live++;
     this.occupy(position);
@@ -109,7 +137,7 @@ export class DedupWindow {
 
   /** Drops the tombstones at the front; true if a remembered id is left there. */
   private dropFrontTombstones(): boolean {
-    while (this.length > 0 && Number.isNaN(this.expiries[this.front]!)) this.popFront();
+    while (this.length > 0 && this.seqs[this.front] === 0) this.popFront();
     return this.length > 0;
   }
 
@@ -156,7 +184,10 @@ export class DedupWindow {
   private slotOfRecord(position: number): number {
     const mask = this.slots.length - 1;
     let slot = this.digests[4 * position]! & mask;
-    while (this.slots[slot] !== position + 1) slot = (slot + 1) & mask;
+    while (this.slots[slot] !== position + 1) {
+      if (this.slots[slot] === 0) throw new Error(`DedupWindow: ring position ${position} is not indexed`);
+      slot = (slot + 1) & mask;
+    }
     return slot;
   }
 
@@ -193,15 +224,17 @@ export class DedupWindow {
   private rebuild(capacity: number): void {
     const digests = new Int32Array(4 * capacity);
     const expiries = new Float64Array(capacity);
+    const seqs = new Float64Array(capacity);
     let kept = 0;
     for (let i = 0, p = this.front; i < this.length; i++, p = p + 1 === this.capacity ? 0 : p + 1) {
-      const expiresAtMs = this.expiries[p]!;
-      if (Number.isNaN(expiresAtMs)) continue;
+      if (this.seqs[p] === 0) continue;
       for (let w = 0; w < 4; w++) digests[4 * kept + w] = this.digests[4 * p + w]!;
-      expiries[kept++] = expiresAtMs;
+      expiries[kept] = this.expiries[p]!;
+      seqs[kept++] = this.seqs[p]!;
     }
     this.digests = digests;
     this.expiries = expiries;
+    this.seqs = seqs;
     this.capacity = capacity;
     this.front = 0;
     this.length = kept;

@@ -83,7 +83,7 @@ class BotLog {
     };
     this.events.push(stored);
     this.bytes += stored.body.length;
-    if (stored.eventId !== undefined) this.ids.added(stored.eventId, nowMs);
+    if (stored.eventId !== undefined) this.ids.added(stored.eventId, nowMs, stored.seq);
     this.trim(nowMs);
     return stored;
   }
@@ -113,16 +113,29 @@ class BotLog {
   }
 
   /**
-   * The seq of the newest retained event carrying `eventId`. A walk back from the head (at most HISTORY_MAX_EVENTS
-   * string comparisons, ~0.1 ms for 10 000): only a raw client resuming with `after=<id>` asks, and it usually names a
-   * recent event — cheaper than keeping every retained id in a map for it.
+   * The seq of the newest retained event carrying `eventId`. A remembered id names its latest event's seq (checked
+   * here against the event, as a digest stands for the id). Only events older than every remembered id can carry an
+   * id the window forgot — none with the defaults, where the window (600 s, 200 000 ids) outlasts the history (600 s,
+   * 10 000 events) — and only those are walked, oldest-but-one first from the newest of them.
    */
   locate(eventId: string): number | undefined {
-    for (let i = this.events.length - 1; i >= this.head; i--) {
-      const event = this.events[i]!;
-      if (event.eventId === eventId) return event.seq;
+    const remembered = this.ids.seqOf(eventId);
+    if (remembered !== undefined) {
+      const event = this.retained(remembered);
+      if (event?.eventId === eventId) return remembered;
     }
-    return undefined;
+    const walkBelow = this.ids.oldestSeq() ?? this.headSeq + 1;
+    for (let seq = Math.min(walkBelow - 1, this.headSeq); ; seq--) {
+      const event = this.retained(seq);
+      if (event === undefined) return undefined;
+      if (event.eventId === eventId) return seq;
+    }
+  }
+
+  /** The retained event numbered `seq`, or undefined. */
+  private retained(seq: number): BusEvent | undefined {
+    const index = this.events.length - 1 - (this.headSeq - seq);
+    return index >= this.head && index < this.events.length ? this.events[index] : undefined;
   }
 
   /** Nothing retained, nothing remembered, nobody listening: safe to forget (a new log gets a new epoch). */

@@ -10,6 +10,7 @@ import { seededIdDigest, type IdDigest } from '../src/id-digest.ts';
  */
 class MapWindow {
   private readonly expiries = new Map<string, number>();
+  private readonly seqs = new Map<string, number>();
   private expiresNoSoonerMs = Number.POSITIVE_INFINITY;
 
   constructor(
@@ -26,12 +27,25 @@ class MapWindow {
     return expiresAtMs !== undefined && expiresAtMs > nowMs;
   }
 
-  added(id: string, acceptedAtMs: number): void {
-    this.expiries.delete(id);
+  /** The seq the id was last added with, while remembered. */
+  seqOf(id: string): number | undefined {
+    return this.expiries.has(id) ? this.seqs.get(id) : undefined;
+  }
+
+  oldestSeq(): number | undefined {
+    const oldest = this.expiries.keys().next();
+    return oldest.done === true ? undefined : this.seqs.get(oldest.value);
+  }
+
+  /** True if the id was still remembered (its window over, or it would not be added): a re-add. */
+  added(id: string, acceptedAtMs: number, seq: number): boolean {
+    const readded = this.expiries.delete(id);
     const expiresAtMs = acceptedAtMs + this.windowMs;
     this.expiries.set(id, expiresAtMs);
+    this.seqs.set(id, seq);
     if (expiresAtMs < this.expiresNoSoonerMs) this.expiresNoSoonerMs = expiresAtMs;
     if (this.expiries.size > this.maxIds) this.expiries.delete(this.expiries.keys().next().value!);
+    return readded;
   }
 
   forgetExpired(nowMs: number): void {
@@ -68,7 +82,7 @@ describe('DedupWindow', () => {
       const window = new DedupWindow(windowMs, maxIds, digest);
       const reference = new MapWindow(windowMs, maxIds);
       const random = seededRandom(7);
-      const seen = { duplicate: 0, accepted: 0, atCap: 0, grewTo: 0, shrankTo: Number.POSITIVE_INFINITY };
+      const seen = { duplicate: 0, accepted: 0, readded: 0, atCap: 0, grewTo: 0, shrankTo: Number.POSITIVE_INFINITY };
       let now = T;
       for (let step = 0; step < 60_000; step++) {
         // Phases of 10 000 steps: a burst of many ids (the ring grows to the cap), then a few ids with pauses longer
@@ -83,8 +97,8 @@ describe('DedupWindow', () => {
         if (duplicate) seen.duplicate++;
         else {
           seen.accepted++;
-          window.added(id, now);
-          reference.added(id, now);
+          window.added(id, now, step + 1);
+          if (reference.added(id, now, step + 1)) seen.readded++; // leaves a tombstone in the ring
         }
         window.forgetExpired(now);
         reference.forgetExpired(now);
@@ -94,9 +108,13 @@ describe('DedupWindow', () => {
         if (step > 1000) seen.shrankTo = Math.min(seen.shrankTo, window.recordCapacity);
         const answer = window.isDuplicate(asked, now);
         if (answer !== reference.isDuplicate(asked, now)) expect({ step, asked, duplicate: answer }).toBe('as the Map answers');
+        const seq = window.seqOf(asked);
+        if (seq !== reference.seqOf(asked)) expect({ step, asked, seq }).toBe(reference.seqOf(asked));
+        if (window.oldestSeq() !== reference.oldestSeq()) expect({ step, oldestSeq: window.oldestSeq() }).toBe(reference.oldestSeq());
       }
       // The run exercised every path (a test that cannot fail is a defect).
       expect(Math.min(seen.duplicate, seen.accepted, seen.atCap)).toBeGreaterThan(5000);
+      expect(seen.readded).toBeGreaterThan(100);
       expect(seen.grewTo).toBeGreaterThanOrEqual(maxIds);
       expect(seen.shrankTo).toBeLessThan(maxIds / 4);
     });
@@ -104,10 +122,22 @@ describe('DedupWindow', () => {
 
   it('gives its memory back after a burst', () => {
     const window = new DedupWindow(1000, 200_000);
-    for (let n = 0; n < 50_000; n++) window.added(`burst${n}`, T);
+    for (let n = 0; n < 50_000; n++) window.added(`burst${n}`, T, n + 1);
     expect(window.recordCapacity).toBe(65_536);
     window.forgetExpired(T + 1000);
     expect(window.rememberedIds).toBe(0);
     expect(window.recordCapacity).toBe(64);
+  });
+
+  it('keeps the Map’s answers for a window that is not a number, and refuses a seq that is not positive', () => {
+    const window = new DedupWindow(Number.NaN, 2);
+    for (let n = 1; n <= 5; n++) window.added(`id${n}`, T, n);
+    expect(window.isDuplicate('id5', T)).toBe(false); // NaN > now is false, as for the Map
+    expect(window.rememberedIds).toBe(2);
+    window.forgetExpired(T + 1); // a NaN expiry never sets the Map's "nothing expires before" bound either: kept
+    for (let n = 6; n <= 200; n++) window.added(`id${n % 7}`, T, n); // re-adds: the ring stays consistent
+    expect(window.rememberedIds).toBe(2);
+    expect(window.seqOf('id4')).toBe(200);
+    expect(() => window.added('id9', T, 0)).toThrow(/seq 0 is not a positive number/);
   });
 });

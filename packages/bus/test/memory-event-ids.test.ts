@@ -14,7 +14,7 @@ type Step =
 
 const T = 1_796_000_000_000; // epoch ms: not a Smi, as the production clock's are
 const W = 1000; // the dedup window of most cases
-const WEEK = 7 * 24 * 3600 * 1000; // DEDUP_WINDOW_SEC's maximum: longer than one offset base's reach (2^29 ms)
+const WEEK = 7 * 24 * 3600 * 1000; // DEDUP_WINDOW_SEC's maximum, longer than 2^29 ms (the reach of the small-integer expiries the log once kept)
 const FAR = 2 ** 29 + 5;
 const bot = AppSecret.of('idTableBot');
 
@@ -116,7 +116,7 @@ const cases: readonly { readonly name: string; readonly options: Omit<MemoryEven
       ],
     },
     {
-      name: 'expiries 2^29 ms apart, after their events left the history (a new offset base), keep exact boundaries',
+      name: 'expiries 2^29 ms apart, after their events left the history , keep exact boundaries',
       options: { ...oneEvent, dedupWindowMs: WEEK },
       steps: [
         { atMs: T, publish: 'a', expect: 1 },
@@ -216,7 +216,7 @@ describe('the memory log’s event ids', () => {
       farMs: 0,
     },
     {
-      name: 'a week’s window, jumps past one base’s reach',
+      name: 'a week’s window, jumps of more than 2^29 ms',
       limits: { historyMaxEvents: 6, historyMaxAgeMs: WEEK * 2, historyMaxBytes: 40, dedupWindowMs: WEEK },
       farMs: FAR,
     },
