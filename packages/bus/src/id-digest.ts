@@ -12,8 +12,13 @@ function rotl(x: number, r: number): number {
   return (x << r) | (x >>> (32 - r));
 }
 
-/** The code unit at `at`, and the next one in the upper half if `withNext`. */
-function tailWord(text: string, at: number, withNext: boolean): number {
+/** One lane's mix of a 32-bit word before it enters its h: × c, rotated left by r, × d (the same in blocks and tail). */
+function scramble(k: number, c: number, r: number, d: number): number {
+  return Math.imul(rotl(Math.imul(k, c), r), d);
+}
+
+/** A 32-bit word of the text's UTF-16LE bytes: the code unit at `at`, and the next one in the upper half if `withNext`. */
+function wordAt(text: string, at: number, withNext: boolean): number {
   return withNext ? text.charCodeAt(at) | (text.charCodeAt(at + 1) << 16) : text.charCodeAt(at);
 }
 
@@ -42,29 +47,21 @@ export function murmur3x86128(text: string, seed: number, into: Int32Array): voi
   const units = text.length;
   const blockEnd = units - (units & 7);
   for (let i = 0; i < blockEnd; i += 8) {
-    let k1 = text.charCodeAt(i) | (text.charCodeAt(i + 1) << 16);
-    let k2 = text.charCodeAt(i + 2) | (text.charCodeAt(i + 3) << 16);
-    let k3 = text.charCodeAt(i + 4) | (text.charCodeAt(i + 5) << 16);
-    let k4 = text.charCodeAt(i + 6) | (text.charCodeAt(i + 7) << 16);
-    k1 = Math.imul(rotl(Math.imul(k1, C1), 15), C2);
-    h1 ^= k1;
+    h1 ^= scramble(wordAt(text, i, true), C1, 15, C2);
     h1 = (Math.imul(rotl(h1, 19) + h2, 5) + 0x561ccd1b) | 0;
-    k2 = Math.imul(rotl(Math.imul(k2, C2), 16), C3);
-    h2 ^= k2;
+    h2 ^= scramble(wordAt(text, i + 2, true), C2, 16, C3);
     h2 = (Math.imul(rotl(h2, 17) + h3, 5) + 0x0bcaa747) | 0;
-    k3 = Math.imul(rotl(Math.imul(k3, C3), 17), C4);
-    h3 ^= k3;
+    h3 ^= scramble(wordAt(text, i + 4, true), C3, 17, C4);
     h3 = (Math.imul(rotl(h3, 15) + h4, 5) + 0x96cd1c35) | 0;
-    k4 = Math.imul(rotl(Math.imul(k4, C4), 18), C1);
-    h4 ^= k4;
+    h4 ^= scramble(wordAt(text, i + 6, true), C4, 18, C1);
     h4 = (Math.imul(rotl(h4, 13) + h1, 5) + 0x32ac3b17) | 0;
   }
   // The tail: 0–7 code units, 0–14 bytes, in the reference's lanes (bytes 0–3 → k1, 4–7 → k2, 8–11 → k3, 12–15 → k4).
   const tail = units - blockEnd;
-  if (tail > 6) h4 ^= Math.imul(rotl(Math.imul(text.charCodeAt(blockEnd + 6), C4), 18), C1);
-  if (tail > 4) h3 ^= Math.imul(rotl(Math.imul(tailWord(text, blockEnd + 4, tail > 5), C3), 17), C4);
-  if (tail > 2) h2 ^= Math.imul(rotl(Math.imul(tailWord(text, blockEnd + 2, tail > 3), C2), 16), C3);
-  if (tail > 0) h1 ^= Math.imul(rotl(Math.imul(tailWord(text, blockEnd, tail > 1), C1), 15), C2);
+  if (tail > 6) h4 ^= scramble(wordAt(text, blockEnd + 6, false), C4, 18, C1);
+  if (tail > 4) h3 ^= scramble(wordAt(text, blockEnd + 4, tail > 5), C3, 17, C4);
+  if (tail > 2) h2 ^= scramble(wordAt(text, blockEnd + 2, tail > 3), C2, 16, C3);
+  if (tail > 0) h1 ^= scramble(wordAt(text, blockEnd, tail > 1), C1, 15, C2);
 
   const bytes = 2 * units;
   h1 ^= bytes;
