@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { AppSecret } from '@hookway/protocol';
 import { seededRandom } from '@hookway/testkit';
 import { MemoryEventLog, type MemoryEventLogOptions } from '../src/index.ts';
+import { MapWindow } from './map-window.ts';
 
 /**
  * The memory log's event ids through the log's own interface: what `publish` refuses as a duplicate (the bot's
@@ -256,35 +257,29 @@ describe('the memory log’s event ids', () => {
   }
 });
 
-/** The memory log's ids before the one table (memory-event-log.ts, main at 158fcfd): id → seq, and id → expiry. */
+/** The memory log's ids before the one table (memory-event-log.ts, main at 158fcfd): id → seq, and id → expiry (MapWindow). */
 class TwoMapsLog {
   private readonly events: { seq: number; eventId: string | undefined; bytes: number; acceptedAtMs: number }[] = [];
   private headSeq = 0;
   private bytes = 0;
   private readonly seqByEventId = new Map<string, number>();
-  private readonly dedupExpiry = new Map<string, number>();
-  private dedupExpiresNoSoonerMs = Number.POSITIVE_INFINITY;
+  private readonly dedup: MapWindow;
 
   constructor(
     private readonly limits: { historyMaxEvents: number; historyMaxAgeMs: number; historyMaxBytes: number; dedupWindowMs: number },
-    private readonly dedupMaxIds: number,
-  ) {}
+    dedupMaxIds: number,
+  ) {
+    this.dedup = new MapWindow(limits.dedupWindowMs, dedupMaxIds);
+  }
 
   publish(eventId: string | undefined, bytes: number, nowMs: number): number | 'duplicate' {
-    if (eventId !== undefined) {
-      const expiresAt = this.dedupExpiry.get(eventId);
-      if (expiresAt !== undefined && expiresAt > nowMs) return 'duplicate';
-    }
+    if (eventId !== undefined && this.dedup.isDuplicate(eventId, nowMs)) return 'duplicate';
     const seq = ++this.headSeq;
     this.events.push({ seq, eventId, bytes, acceptedAtMs: nowMs });
     this.bytes += bytes;
     if (eventId !== undefined) {
       this.seqByEventId.set(eventId, seq);
-      this.dedupExpiry.delete(eventId);
-      const expiresAtMs = nowMs + this.limits.dedupWindowMs;
-      this.dedupExpiry.set(eventId, expiresAtMs);
-      if (expiresAtMs < this.dedupExpiresNoSoonerMs) this.dedupExpiresNoSoonerMs = expiresAtMs;
-      if (this.dedupExpiry.size > this.dedupMaxIds) this.dedupExpiry.delete(this.dedupExpiry.keys().next().value as string);
+      this.dedup.added(eventId, nowMs, seq);
     }
     this.trim(nowMs);
     return seq;
@@ -310,14 +305,6 @@ class TwoMapsLog {
       if (e.eventId !== undefined && this.seqByEventId.get(e.eventId) === e.seq) this.seqByEventId.delete(e.eventId);
       this.events.shift();
     }
-    if (nowMs < this.dedupExpiresNoSoonerMs) return;
-    this.dedupExpiresNoSoonerMs = Number.POSITIVE_INFINITY;
-    for (const [id, expiresAt] of this.dedupExpiry) {
-      if (expiresAt > nowMs) {
-        this.dedupExpiresNoSoonerMs = expiresAt;
-        break;
-      }
-      this.dedupExpiry.delete(id);
-    }
+    this.dedup.forgetExpired(nowMs);
   }
 }
