@@ -24,7 +24,7 @@ export interface MemoryEventLogOptions extends HistoryLimits {
   readonly sweepIntervalMs?: number;
   /**
    * Ids remembered per bot for de-duplication, whatever the window: a memory bound for extreme rates
-   * (10 min at 10 000 events/s would be 6 M ids; each costs ~32 bytes, dedup-window.ts). Past it the oldest ids are
+   * (10 min at 10 000 events/s would be 6 M ids; each costs 40–80 bytes, dedup-window.ts). Past it the oldest ids are
    * forgotten early.
    */
   readonly dedupMaxIds?: number;
@@ -116,7 +116,7 @@ class BotLog {
    * The seq of the newest retained event carrying `eventId`. A remembered id names its latest event's seq (checked
    * here against the event, as a digest stands for the id). Only events older than every remembered id can carry an
    * id the window forgot — none with the defaults, where the window (600 s, 200 000 ids) outlasts the history (600 s,
-   * 10 000 events) — and only those are walked, oldest-but-one first from the newest of them.
+   * 10 000 events) — and only those are walked, newest first.
    */
   locate(eventId: string): number | undefined {
     const remembered = this.ids.seqOf(eventId);
