@@ -32,12 +32,12 @@ type Spaces = Record<string, { physicalBytes: number; usedBytes: number }>;
 async function breakdown(pid: number): Promise<Record<string, unknown>> {
   rmSync(spacesFile, { force: true });
   process.kill(pid, 'SIGUSR2');
-  const lines = async () => (existsSync(spacesFile) ? readFileSync(spacesFile, 'utf8').trim().split('\n') : []);
-  for (let waitedMs = 0; (await lines()).length < 2; waitedMs += 50) {
+  const lines = () => (existsSync(spacesFile) ? readFileSync(spacesFile, 'utf8').trim().split('\n') : []);
+  for (let waitedMs = 0; lines().length < 2; waitedMs += 50) {
     if (waitedMs > 10_000) throw new Error('the heap-spaces probe did not answer');
     await sleep(50);
   }
-  const [before, after] = (await lines()).map((line) => JSON.parse(line) as Spaces);
+  const [before, after] = lines().map((line) => JSON.parse(line) as Spaces);
   const mib = (bytes: number) => +(bytes / MIB).toFixed(1);
   const physical = Object.fromEntries(
     Object.keys(before!)
