@@ -18,7 +18,7 @@ import { processGroup, ROOT } from './processes.ts';
 import { rssBytesOf } from './proc-stats.ts';
 
 const clientCount = Number(process.env.CLIENTS ?? 2000);
-const settleMs = 2000;
+const settleMs = Number(process.env.SETTLE_MS ?? 2000);
 const spacesFile = join(tmpdir(), `hookway-heap-spaces-${process.pid}.jsonl`);
 const secret = 'BenchSecret0123456789';
 
