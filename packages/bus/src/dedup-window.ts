@@ -1,6 +1,29 @@
 import { seededIdDigest, type IdDigest } from './id-digest.ts';
 
-const MIN_CAPACITY = 64;
+/** Records per chunk: 64 at least, then about half the ids remembered when the chunk is made, at most 4 096 (128 KiB). */
+const MIN_CHUNK = 64;
+const OFFSET_BITS = 12;
+const MAX_CHUNK = 1 << OFFSET_BITS;
+const MIN_SLOTS = 128;
+/**
+ * An index entry is a record's chunk number (these bits, counted modulo their range: only the chunks held must differ)
+ * and its place in the chunk (OFFSET_BITS), plus one — at most 2^30, a positive Int32; 0 marks an empty slot.
+ */
+const CHUNK_NUMBER_BITS = 18;
+
+/** A run of records in one buffer: expiry and seq at i (seq 0 marks a tombstone), digest words at 4·i…4·i+3. */
+class Chunk {
+  readonly expiries: Float64Array;
+  readonly seqs: Float64Array;
+  readonly digests: Int32Array;
+
+  constructor(readonly size: number) {
+    const buffer = new ArrayBuffer(32 * size);
+    this.expiries = new Float64Array(buffer, 0, size);
+    this.seqs = new Float64Array(buffer, 8 * size, size);
+    this.digests = new Int32Array(buffer, 16 * size, 4 * size);
+  }
+}
 
 /**
  * One bot's retry de-duplication: the ids accepted in the last `windowMs`, at most `maxIds` of them (the oldest forgotten
@@ -10,26 +33,31 @@ const MIN_CAPACITY = 64;
  * Why not a Map of the ids: each remembered id cost ~135 bytes of RSS for a 40-character id (the string, the Map's
  * entry and its doubling, old-space slack) and more for the platform's ~87-character ones — ~19 MiB after the bench's
  * 150 000 events, ~37 MiB for a bot at the 200 000 cap. Here a record is its id's 16-byte digest, an 8-byte expiry and
- * an 8-byte seq in a ring (insertion order: ids are forgotten from the front), found through an open-addressing index
- * of ring positions (two 4-byte slots per record): 40 bytes per record whatever the id's length, 40–80 per remembered
- * id as the ring doubles (~52 at the 200 000 cap), and nothing for the garbage collector to trace.
+ * an 8-byte seq, found through an open-addressing index (4-byte slots, an eighth to a half of them used): 40–64 bytes
+ * per remembered id whatever the id's length, and nothing for the garbage collector to trace.
  *
- * Re-adding an id (accepted again after its window ended) leaves a tombstone (seq 0) at its old place; tombstones are
- * dropped as they reach the front, or when the ring is rebuilt.
+ * Records sit in a queue of chunks (insertion order: ids are forgotten from the front, a chunk is let go once the
+ * front has passed it), not in one ring that doubles: a ring that doubled to hold 150 000 ids held 262 144 records
+ * (8 MiB) and, until the next full GC, the 131 072 of the ring before (4 MiB more); chunks hold the ids rounded up to
+ * 4 096 and are never copied. A new chunk is sized to about half the ids remembered then, so a bot with a few ids
+ * keeps 64 records (2 KiB), a burst grows by doublings up to 4 096 at a time, and after it the memory goes back
+ * chunk by chunk. Re-adding an id (accepted again after its window ended) leaves a tombstone (seq 0) at its old place,
+ * dropped when the front reaches it.
  */
 export class DedupWindow {
-  /** Ring of records, `capacity` long: digest words at 4·p…4·p+3, expiry and seq at p; seq 0 marks a tombstone. */
-  private digests: Int32Array;
-  private expiries: Float64Array;
-  private seqs: Float64Array;
-  private capacity: number;
-  /** Ring position of the oldest record, and how many records (tombstones included) follow from there. */
-  private front = 0;
+  /** The chunks from the oldest; chunks[k] is numbered (firstNumber + k) modulo the chunk numbers' range. */
+  private chunks: Chunk[] = [];
+  private firstNumber = 0;
+  private readonly numberMask: number;
+  /** The oldest record's place in chunks[0], and the next free place in the last chunk. */
+  private frontAt = 0;
+  private backAt = 0;
+  /** Records from the front to the back, tombstones included. */
   private length = 0;
   /** Records that are not tombstones: the ids remembered. */
   private live = 0;
-  /** Open addressing with linear probing, 2 × capacity slots: ring position + 1, or 0 for an empty slot. */
-  private slots: Int32Array;
+  /** Open addressing with linear probing: an index entry (see CHUNK_NUMBER_BITS), or 0 for an empty slot. */
+  private slots = new Int32Array(MIN_SLOTS);
   /**
    * Until this, `forgetExpired` need not look: the front record's expiry when it last looked, or the earliest expiry
    * added since (with a clock that steps back, a later record may expire sooner; it waits for its turn at the front).
@@ -39,16 +67,14 @@ export class DedupWindow {
   private lastId: string | undefined;
   private readonly lastDigest = new Int32Array(4);
 
+  /** `chunkNumberBits` is for tests, which make the chunk numbers wrap around often. */
   constructor(
     private readonly windowMs: number,
     private readonly maxIds: number,
     private readonly digestOf: IdDigest = seededIdDigest,
+    chunkNumberBits = CHUNK_NUMBER_BITS,
   ) {
-    this.capacity = MIN_CAPACITY;
-    this.digests = new Int32Array(4 * MIN_CAPACITY);
-    this.expiries = new Float64Array(MIN_CAPACITY);
-    this.seqs = new Float64Array(MIN_CAPACITY);
-    this.slots = new Int32Array(2 * MIN_CAPACITY);
+    this.numberMask = (1 << Math.min(chunkNumberBits, CHUNK_NUMBER_BITS)) - 1;
   }
 
   /** How many ids are remembered (expired ones not yet forgotten included). */
@@ -56,15 +82,19 @@ export class DedupWindow {
     return this.live;
   }
 
-  /** Records the ring has room for (40 bytes each with their index slots): grows with the ids, shrinks after a burst. */
+  /** Records the chunks have room for (32 bytes each, beside the index's 4-byte slots). */
   get recordCapacity(): number {
-    return this.capacity;
+    let records = 0;
+    for (const chunk of this.chunks) records += chunk.size;
+    return records;
   }
 
   /** True while `eventId` is remembered and its window has not ended at `nowMs`. */
   isDuplicate(eventId: string, nowMs: number): boolean {
     const slot = this.slotOf(this.digest(eventId));
-    return slot >= 0 && this.expiries[this.slots[slot]! - 1]! > nowMs;
+    if (slot < 0) return false;
+    const entry = this.slots[slot]! - 1;
+    return this.chunkOf(entry).expiries[entry & (MAX_CHUNK - 1)]! > nowMs;
   }
 
   /**
@@ -73,7 +103,9 @@ export class DedupWindow {
    */
   seqOf(eventId: string): number | undefined {
     const slot = this.slotOf(this.digest(eventId));
-    return slot >= 0 ? this.seqs[this.slots[slot]! - 1] : undefined;
+    if (slot < 0) return undefined;
+    const entry = this.slots[slot]! - 1;
+    return this.chunkOf(entry).seqs[entry & (MAX_CHUNK - 1)];
   }
 
   /**
@@ -81,7 +113,7 @@ export class DedupWindow {
    * from there on that carried an id has it remembered (at its latest seq): only older events can carry a forgotten id.
    */
   oldestSeq(): number | undefined {
-    return this.dropFrontTombstones() ? this.seqs[this.front] : undefined;
+    return this.dropFrontTombstones() ? this.chunks[0]!.seqs[this.frontAt] : undefined;
   }
 
   /**
@@ -93,23 +125,22 @@ export class DedupWindow {
     const digest = this.digest(eventId);
     const slot = this.slotOf(digest);
     if (slot >= 0) {
-      this.seqs[this.slots[slot]! - 1] = 0;
+      const entry = this.slots[slot]! - 1;
+      this.chunkOf(entry).seqs[entry & (MAX_CHUNK - 1)] = 0;
       this.live--;
       this.vacate(slot);
     }
-    if (this.length === this.capacity) this.rebuild(this.live * 2 > this.capacity ? this.capacity * 2 : this.capacity);
-    const position = (this.front + this.length) % this.capacity;
-    const at = 4 * position;
-    this.digests[at] = digest[0]!;
-    this.digests[at + 1] = digest[1]!;
-    this.digests[at + 2] = digest[2]!;
-    this.digests[at + 3] = digest[3]!;
+    let chunk = this.chunks[this.chunks.length - 1];
+    if (chunk === undefined || this.backAt === chunk.size) chunk = this.appendChunk();
+    const at = this.backAt++;
+    chunk.digests.set(digest, 4 * at);
     const expiresAtMs = acceptedAtMs + this.windowMs;
-    this.expiries[position] = expiresAtMs;
-    this.seqs[position] = seq;
+    chunk.expiries[at] = expiresAtMs;
+    chunk.seqs[at] = seq;
     this.length++;
     this.live++;
-    this.occupy(position);
+    if (this.live * 2 > this.slots.length) this.reindex(this.slots.length * 2);
+    else this.occupy(this.entryAt(this.chunks.length - 1, at));
     if (expiresAtMs < this.expiresNoSoonerMs) this.expiresNoSoonerMs = expiresAtMs;
     if (this.live > this.maxIds) this.forgetOldest();
   }
@@ -119,7 +150,7 @@ export class DedupWindow {
     if (nowMs < this.expiresNoSoonerMs) return;
     this.expiresNoSoonerMs = Number.POSITIVE_INFINITY;
     while (this.dropFrontTombstones()) {
-      const expiresAtMs = this.expiries[this.front]!;
+      const expiresAtMs = this.chunks[0]!.expiries[this.frontAt]!;
       if (expiresAtMs > nowMs) {
         this.expiresNoSoonerMs = expiresAtMs;
         break;
@@ -137,27 +168,43 @@ export class DedupWindow {
 
   /** Drops the tombstones at the front; true if a remembered id is left there. */
   private dropFrontTombstones(): boolean {
-    while (this.length > 0 && this.seqs[this.front] === 0) this.popFront();
+    while (this.length > 0 && this.chunks[0]!.seqs[this.frontAt] === 0) this.popFront();
     return this.length > 0;
   }
 
   /** Forgets the record at the front, which is not a tombstone. */
   private forgetFront(): void {
-    this.vacate(this.slotOfRecord(this.front));
+    this.vacate(this.slotOfEntry(this.entryAt(0, this.frontAt)));
     this.popFront();
     this.live--;
   }
 
+  /** The front moves past one record, and past its chunk at the chunk's end (the chunk is let go). */
   private popFront(): void {
-    this.front = this.front + 1 === this.capacity ? 0 : this.front + 1;
     this.length--;
+    if (++this.frontAt < this.chunks[0]!.size) return;
+    this.chunks.shift();
+    this.firstNumber = (this.firstNumber + 1) & this.numberMask;
+    this.frontAt = 0;
   }
 
-  /** After a burst: gives the memory back once less than a quarter of the ring is used (to a ring twice the records or more). */
+  private appendChunk(): Chunk {
+    if (this.chunks.length > this.numberMask) throw new Error(`DedupWindow: more than ${this.numberMask + 1} chunks held`);
+    let size = MIN_CHUNK;
+    while (size < MAX_CHUNK && size * 2 <= this.live) size *= 2;
+    const chunk = new Chunk(size);
+    if (this.chunks.length === 0) this.frontAt = 0;
+    this.chunks.push(chunk);
+    this.backAt = 0;
+    return chunk;
+  }
+
+  /** Once nothing is left, the last chunk goes too; the index shrinks while under an eighth used (to a quarter or less). */
   private shrinkIfSparse(): void {
-    let capacity = this.capacity;
-    while (capacity > MIN_CAPACITY && this.length * 4 < capacity) capacity /= 2;
-    if (capacity < this.capacity) this.rebuild(capacity);
+    if (this.length === 0) this.chunks = [];
+    let size = this.slots.length;
+    while (size > MIN_SLOTS && this.live * 8 < size) size /= 2;
+    if (size < this.slots.length) this.reindex(size);
   }
 
   private digest(eventId: string): Int32Array {
@@ -168,35 +215,50 @@ export class DedupWindow {
     return this.lastDigest;
   }
 
+  /** The index entry (less one) of the record at place `at` of chunks[k]. */
+  private entryAt(k: number, at: number): number {
+    return (((this.firstNumber + k) & this.numberMask) << OFFSET_BITS) | at;
+  }
+
+  /** The chunk of an index entry (less one). */
+  private chunkOf(entry: number): Chunk {
+    return this.chunks[((entry >>> OFFSET_BITS) - this.firstNumber) & this.numberMask]!;
+  }
+
+  /** The first digest word of the record of an index entry (less one): where its probe run starts. */
+  private homeOf(entry: number, mask: number): number {
+    return this.chunkOf(entry).digests[4 * (entry & (MAX_CHUNK - 1))]! & mask;
+  }
+
   /** The index slot holding `digest`'s record, or -1. */
   private slotOf(digest: Int32Array): number {
     const mask = this.slots.length - 1;
     for (let slot = digest[0]! & mask; ; slot = (slot + 1) & mask) {
-      const entry = this.slots[slot]!;
-      if (entry === 0) return -1;
-      const at = 4 * (entry - 1);
-      const d = this.digests;
+      const stored = this.slots[slot]!;
+      if (stored === 0) return -1;
+      const d = this.chunkOf(stored - 1).digests;
+      const at = 4 * ((stored - 1) & (MAX_CHUNK - 1));
       if (d[at] === digest[0] && d[at + 1] === digest[1] && d[at + 2] === digest[2] && d[at + 3] === digest[3]) return slot;
     }
   }
 
-  /** The index slot of the record at ring `position` (which is indexed). */
-  private slotOfRecord(position: number): number {
+  /** The index slot of a record's entry (less one), which is indexed. */
+  private slotOfEntry(entry: number): number {
     const mask = this.slots.length - 1;
-    let slot = this.digests[4 * position]! & mask;
-    while (this.slots[slot] !== position + 1) {
-      if (this.slots[slot] === 0) throw new Error(`DedupWindow: ring position ${position} is not indexed`);
+    let slot = this.homeOf(entry, mask);
+    while (this.slots[slot] !== entry + 1) {
+      if (this.slots[slot] === 0) throw new Error(`DedupWindow: record ${entry} is not indexed`);
       slot = (slot + 1) & mask;
     }
     return slot;
   }
 
-  /** Indexes the record at ring `position` (its digest is not indexed yet). */
-  private occupy(position: number): void {
+  /** Indexes a record by its entry (less one); its digest is not indexed yet. */
+  private occupy(entry: number): void {
     const mask = this.slots.length - 1;
-    let slot = this.digests[4 * position]! & mask;
+    let slot = this.homeOf(entry, mask);
     while (this.slots[slot] !== 0) slot = (slot + 1) & mask;
-    this.slots[slot] = position + 1;
+    this.slots[slot] = entry + 1;
   }
 
   /**
@@ -207,38 +269,28 @@ export class DedupWindow {
     const mask = this.slots.length - 1;
     let hole = slot;
     for (let next = (hole + 1) & mask; ; next = (next + 1) & mask) {
-      const entry = this.slots[next]!;
-      if (entry === 0) break;
-      const home = this.digests[4 * (entry - 1)]! & mask;
+      const stored = this.slots[next]!;
+      if (stored === 0) break;
+      const home = this.homeOf(stored - 1, mask);
       // The entry stays if its home lies cyclically in (hole, next]: a probe from home reaches it without the hole.
       const reachable = hole <= next ? home > hole && home <= next : home > hole || home <= next;
       if (!reachable) {
-        this.slots[hole] = entry;
+        this.slots[hole] = stored;
         hole = next;
       }
     }
     this.slots[hole] = 0;
   }
 
-  /** Copies the remembered records, in order and without tombstones, into a ring of `capacity`, and re-indexes them. */
-  private rebuild(capacity: number): void {
-    const digests = new Int32Array(4 * capacity);
-    const expiries = new Float64Array(capacity);
-    const seqs = new Float64Array(capacity);
-    let kept = 0;
-    for (let i = 0, p = this.front; i < this.length; i++, p = p + 1 === this.capacity ? 0 : p + 1) {
-      if (this.seqs[p] === 0) continue;
-      for (let w = 0; w < 4; w++) digests[4 * kept + w] = this.digests[4 * p + w]!;
-      expiries[kept] = this.expiries[p]!;
-      seqs[kept++] = this.seqs[p]!;
+  /** A new index of `size` slots (a power of two) with every remembered record in it. */
+  private reindex(size: number): void {
+    this.slots = new Int32Array(size);
+    const last = this.chunks.length - 1;
+    for (let k = 0; k <= last; k++) {
+      const { seqs, size: chunkSize } = this.chunks[k]!;
+      for (let at = k === 0 ? this.frontAt : 0, end = k === last ? this.backAt : chunkSize; at < end; at++) {
+        if (seqs[at] !== 0) this.occupy(this.entryAt(k, at));
+      }
     }
-    this.digests = digests;
-    this.expiries = expiries;
-    this.seqs = seqs;
-    this.capacity = capacity;
-    this.front = 0;
-    this.length = kept;
-    this.slots = new Int32Array(2 * capacity);
-    for (let p = 0; p < kept; p++) this.occupy(p);
   }
 }

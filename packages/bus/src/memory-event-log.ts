@@ -24,7 +24,7 @@ export interface MemoryEventLogOptions extends HistoryLimits {
   readonly sweepIntervalMs?: number;
   /**
    * Ids remembered per bot for de-duplication, whatever the window: a memory bound for extreme rates
-   * (10 min at 10 000 events/s would be 6 M ids; each costs 40–80 bytes, dedup-window.ts). Past it the oldest ids are
+   * (10 min at 10 000 events/s would be 6 M ids; each costs 40–64 bytes, dedup-window.ts). Past it the oldest ids are
    * forgotten early.
    */
   readonly dedupMaxIds?: number;

@@ -21,13 +21,29 @@ const crowdedDigest: IdDigest = (id, into) => {
 const T = 1_796_000_000_000;
 
 describe('DedupWindow', () => {
+  // Chunk numbers wrap around every 16 chunks in the last two runs (every 2^18 in production): dozens of times here.
   const runs = [
-    { name: 'the production digest, cap 1 500', digest: seededIdDigest, maxIds: 1500, ids: 5000, windowMs: 4000 },
-    { name: 'crowded digests (probe runs wrap), cap 300', digest: crowdedDigest, maxIds: 300, ids: 500, windowMs: 500 },
+    { name: 'the production digest, cap 1 500', digest: seededIdDigest, maxIds: 1500, ids: 5000, windowMs: 4000, chunkNumberBits: 18 },
+    {
+      name: 'the production digest, cap 1 500, chunk numbers wrapping',
+      digest: seededIdDigest,
+      maxIds: 1500,
+      ids: 5000,
+      windowMs: 4000,
+      chunkNumberBits: 4,
+    },
+    {
+      name: 'crowded digests (probe runs wrap), cap 300, chunk numbers wrapping',
+      digest: crowdedDigest,
+      maxIds: 300,
+      ids: 500,
+      windowMs: 500,
+      chunkNumberBits: 4,
+    },
   ];
-  for (const { name, digest, maxIds, ids, windowMs } of runs) {
+  for (const { name, digest, maxIds, ids, windowMs, chunkNumberBits } of runs) {
     it(`answers as an insertion-ordered Map over a long run (${name})`, () => {
-      const window = new DedupWindow(windowMs, maxIds, digest);
+      const window = new DedupWindow(windowMs, maxIds, digest, chunkNumberBits);
       const reference = new MapWindow(windowMs, maxIds);
       const random = seededRandom(7);
       const seen = { duplicate: 0, accepted: 0, readded: 0, atCap: 0, grewTo: 0, shrankTo: Number.POSITIVE_INFINITY };
@@ -68,13 +84,26 @@ describe('DedupWindow', () => {
     });
   }
 
-  it('gives its memory back after a burst', () => {
+  it('holds a burst in chunks of at most 4 096 records and gives them back as the ids go; a quiet bot keeps one small chunk', () => {
     const window = new DedupWindow(1000, 200_000);
-    for (let n = 0; n < 50_000; n++) window.added(`burst${n}`, T, n + 1);
-    expect(window.recordCapacity).toBe(65_536);
-    window.forgetExpired(T + 1000);
+    for (let n = 0; n < 50_000; n++) window.added(`burst${n}`, T + n / 100, n + 1);
+    // 64, 64, 128, …, 4 096 (8 192 records), then eleven chunks of 4 096: 53 248 — a ring doubling from 64 held 65 536.
+    expect(window.recordCapacity).toBe(53_248);
+    window.forgetExpired(T + 1000 + 250); // the first 25 001 ids expired: the chunks wholly before the front are gone
+    expect(window.rememberedIds).toBe(24_999);
+    expect(window.recordCapacity).toBe(4096 * 7);
+    window.forgetExpired(T + 1000 + 500);
     expect(window.rememberedIds).toBe(0);
-    expect(window.recordCapacity).toBe(64);
+    expect(window.recordCapacity).toBe(0);
+    // A bot with a few ids at a time, for as long as it lasts: one chunk of 64 at a time (two while one fills).
+    let most = 0;
+    for (let n = 0; n < 10_000; n++) {
+      window.added(`quiet${n}`, T + 10_000 + n * 100, 50_001 + n);
+      window.forgetExpired(T + 10_000 + n * 100);
+      most = Math.max(most, window.recordCapacity);
+    }
+    expect(window.rememberedIds).toBe(10);
+    expect(most).toBe(128);
   });
 
   it('keeps the Map’s answers for a window that is not a number, and refuses a seq that is not positive', () => {
