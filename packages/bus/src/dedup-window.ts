@@ -41,8 +41,9 @@ class Chunk {
  * (8 MiB) and, until the next full GC, the 131 072 of the ring before (4 MiB more); chunks hold the ids rounded up to
  * 4 096 and are never copied. A new chunk is sized to about half the ids remembered then, so a bot with a few ids
  * keeps 64 records (2 KiB), a burst grows by doublings up to 4 096 at a time, and after it the memory goes back
- * chunk by chunk. Re-adding an id (accepted again after its window ended) leaves a tombstone (seq 0) at its old place,
- * dropped when the front reaches it.
+ * chunk by chunk — the last chunk too: once the chunks have room for four times the records or more, the records are
+ * copied into a fitting chunk. Re-adding an id (accepted again after its window ended) leaves a tombstone (seq 0) at
+ * its old place, dropped when the front reaches it, or copied out with the rest once tombstones outnumber the ids.
  */
 export class DedupWindow {
   /** The chunks from the oldest; chunks[k] is numbered (firstNumber + k) modulo the chunk numbers' range. */
@@ -52,8 +53,9 @@ export class DedupWindow {
   /** The oldest record's place in chunks[0], and the next free place in the last chunk. */
   private frontAt = 0;
   private backAt = 0;
-  /** Records from the front to the back, tombstones included. */
+  /** Records from the front to the back, tombstones included, and the records the chunks have room for. */
   private length = 0;
+  private capacity = 0;
   /** Records that are not tombstones: the ids remembered. */
   private live = 0;
   /** Open addressing with linear probing: an index entry (see CHUNK_NUMBER_BITS), or 0 for an empty slot. */
@@ -84,9 +86,7 @@ export class DedupWindow {
 
   /** Records the chunks have room for (32 bytes each, beside the index's 4-byte slots). */
   get recordCapacity(): number {
-    let records = 0;
-    for (const chunk of this.chunks) records += chunk.size;
-    return records;
+    return this.capacity;
   }
 
   /** True while `eventId` is remembered and its window has not ended at `nowMs`. */
@@ -123,6 +123,9 @@ export class DedupWindow {
   added(eventId: string, acceptedAtMs: number, seq: number): void {
     if (!(seq >= 1)) throw new RangeError(`DedupWindow: seq ${seq} is not a positive number`);
     const digest = this.digest(eventId);
+    // First the room (the one step that can fail, on a broken invariant), then the changes.
+    let chunk = this.chunks[this.chunks.length - 1];
+    if (chunk === undefined || this.backAt === chunk.size) chunk = this.appendChunk();
     const slot = this.slotOf(digest);
     if (slot >= 0) {
       const entry = this.slots[slot]! - 1;
@@ -130,8 +133,6 @@ export class DedupWindow {
       this.live--;
       this.vacate(slot);
     }
-    let chunk = this.chunks[this.chunks.length - 1];
-    if (chunk === undefined || this.backAt === chunk.size) chunk = this.appendChunk();
     const at = this.backAt++;
     chunk.digests.set(digest, 4 * at);
     const expiresAtMs = acceptedAtMs + this.windowMs;
@@ -139,7 +140,10 @@ export class DedupWindow {
     chunk.seqs[at] = seq;
     this.length++;
     this.live++;
-    if (this.live * 2 > this.slots.length) this.reindex(this.slots.length * 2);
+    // Re-adds behind a front that does not move (an unexpired oldest id, with a clock that stepped back) would
+    // otherwise pile up tombstones: once they outnumber the ids, the ids are copied out without them.
+    if (this.length - this.live > Math.max(this.live, MIN_CHUNK)) this.compact();
+    else if (this.live * 2 > this.slots.length) this.reindex(this.slots.length * 2);
     else this.occupy(this.entryAt(this.chunks.length - 1, at));
     if (expiresAtMs < this.expiresNoSoonerMs) this.expiresNoSoonerMs = expiresAtMs;
     if (this.live > this.maxIds) this.forgetOldest();
@@ -183,7 +187,7 @@ export class DedupWindow {
   private popFront(): void {
     this.length--;
     if (++this.frontAt < this.chunks[0]!.size) return;
-    this.chunks.shift();
+    this.capacity -= this.chunks.shift()!.size;
     this.firstNumber = (this.firstNumber + 1) & this.numberMask;
     this.frontAt = 0;
   }
@@ -195,13 +199,52 @@ export class DedupWindow {
     const chunk = new Chunk(size);
     if (this.chunks.length === 0) this.frontAt = 0;
     this.chunks.push(chunk);
+    this.capacity += size;
     this.backAt = 0;
     return chunk;
   }
 
+  /**
+   * Copies the remembered records, in order and without tombstones, into new chunks (each up to the next power of
+   * two of what is left, 64 to 4 096 records) and re-indexes them: after a burst, or behind tombstones.
+   */
+  private compact(): void {
+    const chunks: Chunk[] = [];
+    let chunk: Chunk | undefined;
+    let backAt = 0;
+    let left = this.live;
+    this.forEachRecord((from, at) => {
+      if (from.seqs[at] === 0) return;
+      if (chunk === undefined || backAt === chunk.size) {
+        let size = MIN_CHUNK;
+        while (size < MAX_CHUNK && size < left) size *= 2;
+        chunks.push((chunk = new Chunk(size)));
+        backAt = 0;
+      }
+      chunk.digests.set(from.digests.subarray(4 * at, 4 * at + 4), 4 * backAt);
+      chunk.expiries[backAt] = from.expiries[at]!;
+      chunk.seqs[backAt++] = from.seqs[at]!;
+      left--;
+    });
+    this.chunks = chunks;
+    this.capacity = chunks.reduce((records, c) => records + c.size, 0);
+    this.frontAt = 0;
+    this.backAt = backAt;
+    this.length = this.live;
+    let size = this.slots.length;
+    while (this.live * 2 > size) size *= 2;
+    this.reindex(size);
+  }
+
   /** Once nothing is left, the last chunk goes too; the index shrinks while under an eighth used (to a quarter or less). */
   private shrinkIfSparse(): void {
-    if (this.length === 0) this.chunks = [];
+    if (this.length === 0) {
+      this.chunks = [];
+      this.capacity = 0;
+    } else if (this.capacity > 4 * Math.max(this.length, MIN_CHUNK)) {
+      // A chunk made in a burst that the few ids since have not filled (the front would free it only once they had).
+      return this.compact();
+    }
     let size = this.slots.length;
     while (size > MIN_SLOTS && this.live * 8 < size) size /= 2;
     if (size < this.slots.length) this.reindex(size);
@@ -255,6 +298,8 @@ export class DedupWindow {
 
   /** Indexes a record by its entry (less one); its digest is not indexed yet. */
   private occupy(entry: number): void {
+    // At most half the slots are used (`added`, `compact`, `shrinkIfSparse`): a fuller index is a fault, not a wait.
+    if (this.live * 2 > this.slots.length) throw new Error(`DedupWindow: ${this.live} ids for ${this.slots.length} index slots`);
     const mask = this.slots.length - 1;
     let slot = this.homeOf(entry, mask);
     while (this.slots[slot] !== 0) slot = (slot + 1) & mask;
@@ -285,12 +330,17 @@ export class DedupWindow {
   /** A new index of `size` slots (a power of two) with every remembered record in it. */
   private reindex(size: number): void {
     this.slots = new Int32Array(size);
+    this.forEachRecord((chunk, at, k) => {
+      if (chunk.seqs[at] !== 0) this.occupy(this.entryAt(k, at));
+    });
+  }
+
+  /** Every record from the front to the back, tombstones included: its chunk, its place there and the chunk's index. */
+  private forEachRecord(visit: (chunk: Chunk, at: number, k: number) => void): void {
     const last = this.chunks.length - 1;
     for (let k = 0; k <= last; k++) {
-      const { seqs, size: chunkSize } = this.chunks[k]!;
-      for (let at = k === 0 ? this.frontAt : 0, end = k === last ? this.backAt : chunkSize; at < end; at++) {
-        if (seqs[at] !== 0) this.occupy(this.entryAt(k, at));
-      }
+      const chunk = this.chunks[k]!;
+      for (let at = k === 0 ? this.frontAt : 0, end = k === last ? this.backAt : chunk.size; at < end; at++) visit(chunk, at, k);
     }
   }
 }

@@ -106,6 +106,55 @@ describe('DedupWindow', () => {
     expect(most).toBe(128);
   });
 
+  it('keeps its records near the ids it remembers when re-adds pile up behind a front that does not move', () => {
+    // An id accepted while the clock was an hour ahead holds the front; 'a' expires and is accepted again, 3 590 times.
+    const held = new DedupWindow(1000, 200_000);
+    const reference = new MapWindow(1000, 200_000);
+    for (const w of [held, reference]) w.added('pin', T + 3_600_000, 1);
+    let most = 0;
+    for (let k = 0, seq = 2; k < 3590; k++) {
+      const now = T + k * 1001;
+      expect(held.isDuplicate('a', now)).toBe(reference.isDuplicate('a', now));
+      if (!reference.isDuplicate('a', now)) for (const w of [held, reference]) w.added('a', now, seq);
+      seq++;
+      for (const w of [held, reference]) w.forgetExpired(now);
+      most = Math.max(most, held.recordCapacity);
+    }
+    expect([held.rememberedIds, held.seqOf('pin'), held.oldestSeq()]).toEqual([reference.size, 1, 1]);
+    expect(most).toBeLessThanOrEqual(256); // 3 590 records with the tombstones kept
+    held.forgetExpired(T + 3_601_000); // the pin's window ends: everything goes, chunks too
+    expect([held.rememberedIds, held.recordCapacity, held.oldestSeq()]).toEqual([0, 0, undefined]);
+    // A window that is not a number never expires anything: the same pile-up, without a cap to clear it.
+    const endless = new DedupWindow(Number.NaN, 200_000);
+    for (let seq = 1; seq <= 100_000; seq++) endless.added('a', T, seq);
+    expect([endless.rememberedIds, endless.seqOf('a'), endless.recordCapacity <= 256]).toEqual([1, 100_000, true]);
+  });
+
+  it('gives back a chunk a burst left half-empty while a few ids keep the window open', () => {
+    const window = new DedupWindow(600_000, 200_000);
+    for (let n = 0; n < 10_000; n++) window.added(`burst${n}`, T, n + 1);
+    for (let minute = 1; minute <= 30; minute++) {
+      window.added(`trickle${minute}`, T + minute * 60_000, 10_000 + minute);
+      window.forgetExpired(T + minute * 60_000);
+    }
+    expect(window.rememberedIds).toBe(10); // the last ten minutes' ids
+    expect(window.recordCapacity).toBe(64); // not the 4 096-record chunk the burst ended in
+  });
+
+  it('refuses an id, changing nothing, when it would need more chunks than their numbers can tell apart', () => {
+    const window = new DedupWindow(3_600_000, 1_000_000, seededIdDigest, 1); // two chunk numbers: two chunks held at most
+    for (let n = 0; n < 128; n++) window.added(`id${n}`, T, n + 1); // two chunks of 64
+    expect(window.recordCapacity).toBe(128);
+    expect(() => window.added('id128', T, 129)).toThrow('more than 2 chunks held');
+    expect(() => window.added('id3', T + 3_600_000, 130)).toThrow('more than 2 chunks held'); // a re-add, refused
+    expect([window.rememberedIds, window.isDuplicate('id3', T), window.seqOf('id3'), window.isDuplicate('id128', T)]).toEqual([
+      128,
+      true,
+      4,
+      false,
+    ]);
+  });
+
   it('keeps the Map’s answers for a window that is not a number, and refuses a seq that is not positive', () => {
     const window = new DedupWindow(Number.NaN, 2);
     for (let n = 1; n <= 5; n++) window.added(`id${n}`, T, n);
