@@ -13,7 +13,8 @@
 import { readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import WebSocket from 'ws';
+import type WebSocket from 'ws';
+import { openIdleRawClients } from './idle-clients.ts';
 import { processGroup, ROOT } from './processes.ts';
 import { rssBytesOf } from './proc-stats.ts';
 
@@ -56,17 +57,7 @@ async function heapSpaces(): Promise<Record<string, { physicalBytes: number; use
 }
 
 async function connect(count: number): Promise<WebSocket[]> {
-  const opened: WebSocket[] = [];
-  for (let from = 0; from < count; from += 100) {
-    const batch = Array.from({ length: Math.min(100, count - from) }, () => {
-      const ws = new WebSocket(`${url.replace('http', 'ws')}/ws?secret=${secret}`, { perMessageDeflate: false, skipUTF8Validation: true });
-      return new Promise<WebSocket>((resolve, reject) => {
-        ws.once('open', () => resolve(ws));
-        ws.once('error', reject);
-      });
-    });
-    opened.push(...(await Promise.all(batch)));
-  }
+  const opened = await openIdleRawClients(url.replace('http', 'ws'), secret, count);
   await sleep(settleMs);
   return opened;
 }

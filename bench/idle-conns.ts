@@ -4,7 +4,7 @@
  * counted was live). Prints one JSON line: KiB of server RSS per idle connection.
  */
 import { Agent } from 'node:http';
-import WebSocket from 'ws';
+import { openIdleRawClients } from './idle-clients.ts';
 import { postSignedEvent } from './post.ts';
 import { idOfFrame, pidsFromEnv, pollUntil, rssBytesOf } from './proc-stats.ts';
 
@@ -24,20 +24,9 @@ await postSignedEvent(target, agent, secret, `${eventId}first`, () => undefined)
 await new Promise((r) => setTimeout(r, settleMs));
 const rssBefore = rssBytesOf(serverPids);
 
-const clients: WebSocket[] = [];
-for (let from = 0; from < clientCount; from += 100) {
-  const batch = Array.from({ length: Math.min(100, clientCount - from) }, () => {
-    const ws = new WebSocket(`ws://${wsTarget.host}/ws?secret=${secret}`, { perMessageDeflate: false, skipUTF8Validation: true });
-    ws.on('message', (data: Buffer) => {
-      if (idOfFrame(data) === eventId) received++;
-    });
-    return new Promise<WebSocket>((resolve, reject) => {
-      ws.once('open', () => resolve(ws));
-      ws.once('error', reject);
-    });
-  });
-  clients.push(...(await Promise.all(batch)));
-}
+const clients = await openIdleRawClients(`ws://${wsTarget.host}`, secret, clientCount, (data) => {
+  if (idOfFrame(data) === eventId) received++;
+});
 await new Promise((r) => setTimeout(r, settleMs));
 const rssAfter = rssBytesOf(serverPids);
 

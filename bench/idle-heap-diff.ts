@@ -15,7 +15,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { Agent } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import WebSocket from 'ws';
+import { openIdleRawClients } from './idle-clients.ts';
 import { postSignedEvent } from './post.ts';
 import { pollUntil } from './proc-stats.ts';
 import { processGroup, ROOT } from './processes.ts';
@@ -68,17 +68,7 @@ try {
   await postSignedEvent(new URL(url), agent, secret, `GROUP_AT_MESSAGE_CREATE:heapdiff${process.pid}`, () => undefined);
   agent.destroy();
   const before = await snapshot();
-  const clients: WebSocket[] = [];
-  for (let from = 0; from < clientCount; from += 100) {
-    const batch = Array.from({ length: Math.min(100, clientCount - from) }, () => {
-      const ws = new WebSocket(`${url.replace('http', 'ws')}/ws?secret=${secret}`, { perMessageDeflate: false, skipUTF8Validation: true });
-      return new Promise<WebSocket>((resolve, reject) => {
-        ws.once('open', () => resolve(ws));
-        ws.once('error', reject);
-      });
-    });
-    clients.push(...(await Promise.all(batch)));
-  }
+  const clients = await openIdleRawClients(url.replace('http', 'ws'), secret, clientCount);
   const after = await snapshot();
   for (const ws of clients) ws.terminate();
   const [a, b] = [byKind(before), byKind(after)];
