@@ -28,10 +28,10 @@ COPY packages ./packages
 RUN pnpm run build
 
 FROM node:20-bookworm-slim
-# NODE_OPTIONS: V8's young generation capped at 2 × 4 MiB; MALLOC_ARENA_MAX: one glibc malloc arena, so the compiler
+# NODE_OPTIONS: V8's young generation capped at 2 × 2 MiB; MALLOC_ARENA_MAX: one glibc malloc arena, so the compiler
 # threads' freed memory is reused (scripts/node-flags.ts says why, for both); every role and command started in this
 # image gets them, docker-compose's included.
-ENV NODE_ENV=production PORT=8000 MALLOC_ARENA_MAX=1 NODE_OPTIONS=--max-semi-space-size=4
+ENV NODE_ENV=production PORT=8000 MALLOC_ARENA_MAX=1 NODE_OPTIONS=--max-semi-space-size=2
 WORKDIR /app
 # The embedded relay keeps client keys in ./hookway-keys.json (CLIENT_KEYS_FILE): its directory must be writable.
 RUN chown node:node /app

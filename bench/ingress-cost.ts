@@ -8,7 +8,7 @@
  * `tsx` runs apps/relay/src/main.ts as `pnpm start` does; `dist` runs dist/hookway.mjs (`pnpm build` first).
  * DURATION_MS (10 000) and IN_FLIGHT (32) are passed to bench/load.ts. The server runs on core 0 and the load on
  * core 1, unless SERVER_CORES names the server's cores (e.g. `0,1`: unpinned on this 2-core box, where
- * VERIFY_THREADS=auto then starts one verify thread). NODE_FLAGS adds node options (e.g. `--max-semi-space-size=4`).
+ * VERIFY_THREADS=auto then starts one verify thread). NODE_FLAGS adds node options (e.g. `--max-semi-space-size=2`).
  * Linux only (/proc).
  */
 import { readFileSync } from 'node:fs';
