@@ -77,14 +77,18 @@ export function splitRole(role: 'ingress' | 'gateway', env: Record<string, strin
   return bare ? ['bench/split-floor.ts', { ...env, SPLIT_ROLE: role }] : [`apps/${role}/src/main.ts`, env];
 }
 
-/** The node arguments that start `script`: Hookway's role scripts from the built file under BENCH_START=dist. */
-export function nodeArgsFor(script: string): string[] {
-  if (BENCH_START === 'tsx') return ['--import', 'tsx', script];
-  if (REFERENCE_SCRIPTS.has(script)) return [builtReference(script)];
+/**
+ * The node arguments that start `script`: Hookway's role scripts from the built file under BENCH_START=dist.
+ * `extraFlags` come after the production ones, so that an A/B of a flag they already hold (`--max-semi-space-size`)
+ * changes it: node and V8 take the last of a flag given twice.
+ */
+export function nodeArgsFor(script: string, extraFlags: readonly string[] = []): string[] {
+  if (BENCH_START === 'tsx') return [...extraFlags, '--import', 'tsx', script];
+  if (REFERENCE_SCRIPTS.has(script)) return [...extraFlags, builtReference(script)];
   const role = ROLE_SCRIPT.exec(script)?.[1];
-  if (role === undefined) return ['--import', 'tsx', script];
+  if (role === undefined) return [...extraFlags, '--import', 'tsx', script];
   builtFile ??= buildServerFile();
-  return [...BENCH_NODE_FLAGS, builtFile, role];
+  return [...BENCH_NODE_FLAGS, ...extraFlags, builtFile, role];
 }
 
 /** The bench's own servers: the references Hookway is measured against. */
@@ -179,7 +183,7 @@ export interface LaunchOptions {
   readonly stdout?: 'ignore' | 'pipe';
   /** Working directory (default: SERVER_ROOT for Hookway's scripts, ROOT for bench/ scripts). */
   readonly cwd?: string;
-  /** Extra node flags (e.g. `--cpu-prof`). */
+  /** Extra node flags (e.g. `--cpu-prof`), after the production ones (nodeArgsFor). */
   readonly nodeFlags?: string[];
 }
 
@@ -214,7 +218,7 @@ export function processGroup(): ProcessGroup {
     // taskset execs the command, so the child's pid is the server's own.
     const child = launch(
       process.execPath,
-      [...(options.nodeFlags ?? []), ...nodeArgsFor(script)],
+      nodeArgsFor(script, options.nodeFlags),
       { ...nodeEnvFor(script), PORT: String(port), ...env },
       {
         ...options,
