@@ -7,7 +7,7 @@ import { createServer } from 'node:net';
 import { basename, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildSync } from 'esbuild';
-import { PRODUCTION_ENV, PRODUCTION_NODE_FLAGS } from '../scripts/node-flags.ts';
+import { INGRESS_NODE_FLAGS, PRODUCTION_ENV, PRODUCTION_NODE_FLAGS } from '../scripts/node-flags.ts';
 
 export const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
@@ -52,6 +52,9 @@ const BENCH_NODE_FLAGS: readonly string[] =
  * The environment the built file starts with: the production recipes' (scripts/node-flags.ts) unless BENCH_NODE_ENV
  * names another (`NAME=value …`; empty: none).
  */
+/** The split ingress's own, after those (scripts/node-flags.ts); none when BENCH_NODE_FLAGS names every role's. */
+const BENCH_INGRESS_FLAGS: readonly string[] = process.env.BENCH_NODE_FLAGS === undefined ? INGRESS_NODE_FLAGS : [];
+
 const BENCH_NODE_ENV: Readonly<Record<string, string>> =
   process.env.BENCH_NODE_ENV === undefined
     ? PRODUCTION_ENV
@@ -88,7 +91,7 @@ export function nodeArgsFor(script: string, extraFlags: readonly string[] = []):
   const role = ROLE_SCRIPT.exec(script)?.[1];
   if (role === undefined) return [...extraFlags, '--import', 'tsx', script];
   builtFile ??= buildServerFile();
-  return [...BENCH_NODE_FLAGS, ...extraFlags, builtFile, role];
+  return [...BENCH_NODE_FLAGS, ...(role === 'ingress' ? BENCH_INGRESS_FLAGS : []), ...extraFlags, builtFile, role];
 }
 
 /** The bench's own servers: the references Hookway is measured against. */
@@ -133,7 +136,7 @@ function buildServerFile(): string {
 /** `built file` or `tsx`, for the report. */
 export const describeStart = (): string =>
   BENCH_START === 'dist'
-    ? `the built file (${[...Object.entries(BENCH_NODE_ENV).map(([k, v]) => `${k}=${v}`), 'node', ...BENCH_NODE_FLAGS, 'dist/hookway.mjs <role>'].join(' ')}; BENCH_START=tsx for pnpm start)`
+    ? `the built file (${[...Object.entries(BENCH_NODE_ENV).map(([k, v]) => `${k}=${v}`), 'node', ...BENCH_NODE_FLAGS, 'dist/hookway.mjs <role>'].join(' ')}${BENCH_INGRESS_FLAGS.length > 0 ? `, the ingress with ${BENCH_INGRESS_FLAGS.join(' ')} after them` : ''}; BENCH_START=tsx for pnpm start)`
     : 'tsx (node --import tsx apps/<role>/src/main.ts)';
 
 export const hasTaskset = (() => {

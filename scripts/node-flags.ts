@@ -14,6 +14,18 @@
 export const PRODUCTION_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=2'];
 
 /**
+ * The ingress role's own node options, on its command line (docker-compose's ingress services; the systemd unit's and
+ * pm2's notes for a split deployment; the bench's split ingress). The command line comes after NODE_OPTIONS and node
+ * takes the last of a flag given twice, so these override PRODUCTION_NODE_FLAGS for the ingress alone.
+ *
+ * `--max-semi-space-size=4`: the ingress keeps nothing between requests, but holds each one (its HTTP objects, its
+ * publish batch) across a Redis round trip, so every scavenge of the young generation copies the requests in flight.
+ * At 2 × 2 MiB it scavenges twice as often as at 2 × 4 for the same copies: 5–15 µs more CPU per event, against
+ * nothing it would save (docs/benchmarks.md, "fifteenth pass").
+ */
+export const INGRESS_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=4'];
+
+/**
  * The environment every production start of Hookway sets beside the node options (the same recipes; the bench's
  * built-file start too).
  *

@@ -19,6 +19,7 @@ module.exports = {
       script: 'dist/hookway.mjs',
       interpreter: 'node',
       // V8's young generation capped at 2 × 2 MiB: less RSS under load and per idle connection (scripts/node-flags.ts).
+      // The ingress's entry: ['--max-semi-space-size=4'] (it holds requests across a Redis round trip, same file).
       node_args: ['--max-semi-space-size=2'],
       exec_mode: 'fork',
       // One process per port. Embedded mode keeps its history in memory: a second instance would not share it.

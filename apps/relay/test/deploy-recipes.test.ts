@@ -9,7 +9,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultConfig } from '@hookway/runtime';
 import { freePort, until } from '@hookway/testkit';
-import { PRODUCTION_ENV, PRODUCTION_NODE_FLAGS } from '../../../scripts/node-flags.ts';
+import { INGRESS_NODE_FLAGS, PRODUCTION_ENV, PRODUCTION_NODE_FLAGS } from '../../../scripts/node-flags.ts';
 import { buildAlone, serveBuilt } from './built-file.ts';
 
 const ROOT = fileURLToPath(new URL('../../..', import.meta.url));
@@ -57,6 +57,8 @@ describe('deploy/pm2/ecosystem.config.cjs', { timeout: 90_000 }, () => {
     expect(apps.map((a) => a.name)).toEqual(['hookway']);
     expect(apps[0]!.script).toBe('dist/hookway.mjs');
     expect(apps[0]!.node_args).toEqual(PRODUCTION_NODE_FLAGS);
+    // The note for a split deployment's ingress entry names the ingress's own options.
+    expect(readFileSync(ecosystem, 'utf8')).toContain(`The ingress's entry: ${JSON.stringify(INGRESS_NODE_FLAGS).replaceAll('"', "'")}`);
     expect(apps[0]!.env).toMatchObject(PRODUCTION_ENV);
     expect(apps[0]!.cwd).toBe(ROOT.replace(/\/$/, ''));
     expect(apps[0]!.kill_timeout).toBeGreaterThan(SHUTDOWN_TIMEOUT_MS);
@@ -146,6 +148,8 @@ describe('deploy/systemd/hookway.service', { timeout: 60_000 }, () => {
     expect(service.get('EnvironmentFile')).toBe('/etc/hookway/hookway.env');
     expect(service.get('ExecStart')).toBe('/usr/bin/node /opt/hookway/dist/hookway.mjs');
     expect(serviceEnvironment(unit)).toEqual({ NODE_OPTIONS: PRODUCTION_NODE_FLAGS.join(' '), ...PRODUCTION_ENV });
+    // The note for a split deployment's ingress unit: its own options on the command line, after NODE_OPTIONS.
+    expect(unit).toContain(`ExecStart=/usr/bin/node ${INGRESS_NODE_FLAGS.join(' ')} /opt/hookway/dist/hookway.mjs ingress`);
   });
 
   it('systemd-analyze verify accepts it without a warning (ExecStart pointed at a real node and built file)', async () => {

@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { PRODUCTION_ENV, PRODUCTION_NODE_FLAGS } from '../../../scripts/node-flags.ts';
+import { INGRESS_NODE_FLAGS, PRODUCTION_ENV, PRODUCTION_NODE_FLAGS } from '../../../scripts/node-flags.ts';
 import { CLI_ENTRY, ROLE_ENTRY } from './cluster.ts';
 
 const ROOT = fileURLToPath(new URL('../../..', import.meta.url));
@@ -25,7 +25,9 @@ if (!validator && process.env.CI) throw new Error('no docker compose / docker-co
 
 describe('deployment files', () => {
   it.each(['ingress', 'gateway'] as const)('docker-compose starts two %s replicas of the built file', (role) => {
-    expect(compose.split(`command: ["node", "dist/hookway.mjs", "${role}"]`).length - 1).toBe(2);
+    // The ingress with its own node options after the image's NODE_OPTIONS (scripts/node-flags.ts).
+    const flags = role === 'ingress' ? INGRESS_NODE_FLAGS.map((flag) => `"${flag}", `).join('') : '';
+    expect(compose.split(`command: ["node", ${flags}"dist/hookway.mjs", "${role}"]`).length - 1).toBe(2);
     expect(packageJson.scripts[`start:${role}`]).toBe(`node --import tsx ${ROLE_ENTRY[role]}`);
   });
 
