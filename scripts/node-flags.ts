@@ -20,7 +20,7 @@ export const PRODUCTION_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=
  *
  * `--max-semi-space-size=4`: the ingress keeps nothing between requests, but holds each one (its HTTP objects, its
  * publish batch) across a Redis round trip, so every scavenge of the young generation copies the requests in flight.
- * At 2 × 2 MiB it scavenges twice as often as at 2 × 4 for the same copies: 5–15 µs more CPU per event, against
+ * At 2 × 2 MiB it scavenges twice as often as at 2 × 4 for the same copies: 4–7 µs more GC per event, against
  * nothing it would save (docs/benchmarks.md, "fifteenth pass").
  */
 export const INGRESS_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=4'];
