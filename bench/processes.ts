@@ -48,13 +48,13 @@ function parseBenchStart(value: string | undefined): 'dist' | 'tsx' {
 const BENCH_NODE_FLAGS: readonly string[] =
   process.env.BENCH_NODE_FLAGS === undefined ? PRODUCTION_NODE_FLAGS : process.env.BENCH_NODE_FLAGS.split(' ').filter(Boolean);
 
+/** The split ingress's own, after those (scripts/node-flags.ts); none when BENCH_NODE_FLAGS names every role's. */
+const BENCH_INGRESS_FLAGS: readonly string[] = process.env.BENCH_NODE_FLAGS === undefined ? INGRESS_NODE_FLAGS : [];
+
 /**
  * The environment the built file starts with: the production recipes' (scripts/node-flags.ts) unless BENCH_NODE_ENV
  * names another (`NAME=value …`; empty: none).
  */
-/** The split ingress's own, after those (scripts/node-flags.ts); none when BENCH_NODE_FLAGS names every role's. */
-const BENCH_INGRESS_FLAGS: readonly string[] = process.env.BENCH_NODE_FLAGS === undefined ? INGRESS_NODE_FLAGS : [];
-
 const BENCH_NODE_ENV: Readonly<Record<string, string>> =
   process.env.BENCH_NODE_ENV === undefined
     ? PRODUCTION_ENV

@@ -7,9 +7,9 @@
  * history, a storm of connecting clients) and keeps that RSS. Capped at 2 × 4 MiB it cost a little more CPU in
  * scavenges (docs/benchmarks.md, "Memory under load and per idle connection"); 2 × 2 MiB took 6–8 MiB more off the
  * RSS after load and ~1 KiB off each of 2 000 idle connections, with no CPU cost the bench could tell from 4 (GC
- * 6.4 / 7.1 against 6.1 / 7.2 µs per event in profiles; docs/benchmarks.md, "fifteenth pass"). V8 reads it only when the process
- * starts (`v8.setFlagsFromString` cannot change it later), so it has to be on the command line or in NODE_OPTIONS,
- * which node 20 accepts it in.
+ * 6.4 / 7.1 against 6.1 / 7.2 µs per event in profiles; docs/benchmarks.md, "fifteenth pass"). V8 reads it only
+ * when the process starts (`v8.setFlagsFromString` cannot change it later), so it has to be on the command line or
+ * in NODE_OPTIONS, which node 20 accepts it in.
  */
 export const PRODUCTION_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=2'];
 
