@@ -3,7 +3,7 @@ import pino from 'pino';
 import { MemoryEventLog, type EventLog, type BusEvent } from '@hookway/bus';
 import { AppSecret } from '@hookway/protocol';
 import { until } from '@hookway/testkit';
-import { BotFeeds } from '../src/shared/bot-feeds.ts';
+import { BotFeeds, type FanOutOptions } from '../src/shared/bot-feeds.ts';
 import type { FeedClient } from '../src/shared/feed-client.ts';
 import { framesOf, type EventFrames, type PreparedFrame, type RawRun } from '../src/shared/frames.ts';
 import { lossyBus } from './lossy-bus.ts';
@@ -515,6 +515,82 @@ describe('BotFeeds', () => {
     );
     expect(first.got).toEqual([2, 3]);
     expect(second.got).toEqual([2, 3]);
+    await feeds.close();
+    await inner.close();
+  });
+});
+
+/** A real MemoryEventLog that records every delivered-mark write it is asked for. */
+function markRecordingBus(inner: MemoryEventLog): EventLog & { marks: number[] } {
+  const marks: number[] = [];
+  return Object.assign(Object.create(inner) as EventLog, {
+    marks,
+    markDelivered: async (...args: Parameters<EventLog['markDelivered']>) => {
+      marks.push(args[1].seq);
+      await inner.markDelivered(...args);
+    },
+  });
+}
+
+describe('the delivered mark', () => {
+  const rarely: FanOutOptions = { deliveredMarkIntervalMs: 60_000 };
+
+  it('is written at most once per interval, yet a fresh client here starts after what this gateway handed out', async () => {
+    const inner = new MemoryEventLog(limits);
+    const bus = markRecordingBus(inner);
+    const feeds = new BotFeeds(bus, silent, rarely);
+    const client = new Recorder();
+    await feeds.join(BOT, client);
+    await publishN(inner, BOT, 1, 1);
+    await feeds.drained();
+    await until(() => bus.marks.length === 1, 'the first mark, written at once');
+    for (let i = 2; i <= 6; i++) {
+      await publishN(inner, BOT, i, i);
+      await feeds.drained();
+    }
+    expect(client.got).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(bus.marks).toEqual([1]);
+    expect(await inner.deliveredPosition(BOT)).toMatchObject({ seq: 1 });
+    // The log's mark lags; this gateway's own does not.
+    expect(await feeds.deliveredPosition(BOT)).toMatchObject({ seq: 6 });
+    await feeds.close();
+    await inner.close();
+  });
+
+  it("is written when the feed's last client leaves, before anything the gateway reads next", async () => {
+    const inner = new MemoryEventLog(limits);
+    const bus = markRecordingBus(inner);
+    const feeds = new BotFeeds(bus, silent, rarely);
+    const client = new Recorder();
+    await feeds.join(BOT, client);
+    await publishN(inner, BOT, 1, 1);
+    await feeds.drained();
+    await until(() => bus.marks.length === 1, 'the first mark');
+    await publishN(inner, BOT, 2, 4);
+    await feeds.drained();
+    expect(bus.marks).toEqual([1]);
+    feeds.leave(BOT, client);
+    expect(bus.marks).toEqual([1, 4]);
+    // The feed is gone: this is the log's mark.
+    expect(await feeds.deliveredPosition(BOT)).toMatchObject({ seq: 4 });
+    await feeds.close();
+    await inner.close();
+  });
+
+  it('catches up with the last event of a burst once the interval has passed, with the client still there', async () => {
+    const inner = new MemoryEventLog(limits);
+    const bus = markRecordingBus(inner);
+    const feeds = new BotFeeds(bus, silent, { deliveredMarkIntervalMs: 50 });
+    const client = new Recorder();
+    await feeds.join(BOT, client);
+    await publishN(inner, BOT, 1, 1);
+    await feeds.drained();
+    await until(() => bus.marks.length === 1, 'the first mark');
+    await publishN(inner, BOT, 2, 5);
+    await feeds.drained();
+    await until(async () => (await inner.deliveredPosition(BOT))?.seq === 5, 'the burst’s last event marked');
+    // One write for the burst, however many turns it took.
+    expect(bus.marks).toEqual([1, 5]);
     await feeds.close();
     await inner.close();
   });

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { EventLog, StreamPosition } from '@hookway/bus';
 import { AppSecret } from '@hookway/protocol';
 import { groupAtMessage } from '@hookway/testkit';
-import { freshClientStart } from '../src/shared/bot-feeds.ts';
+import { freshClientStart, newerDeliveredMark } from '../src/shared/bot-feeds.ts';
 import { gatewayFixture, memoryStores, SECRET } from './gateway-fixture.ts';
 
 const { start, connect, identified } = gatewayFixture();
@@ -20,6 +20,27 @@ describe('freshClientStart: a client without a cursor starts after what was deli
     ['joined before the bot had any event, its first ones delivered elsewhere: from the join', at(2), at(0, ''), at(0, '')],
   ])('%s', (_case, delivered, joinedAt, expected) => {
     expect(freshClientStart(delivered, joinedAt)).toEqual(expected);
+  });
+});
+
+describe('newerDeliveredMark: the event log’s mark, or this gateway’s own when it is further in the same numbering', () => {
+  const at = (seq: number, epoch = 'e1'): StreamPosition => ({ epoch, seq });
+  it.each([
+    ['no mark anywhere', undefined, undefined, undefined],
+    ['only the log has one (another gateway’s clients)', at(3), undefined, at(3)],
+    ['only this gateway has one (not written yet)', undefined, at(2), at(2)],
+    ['this gateway’s is further (the log lags by up to the interval)', at(3), at(7), at(7)],
+    ['the log’s is further (another gateway’s clients got more)', at(9), at(7), at(9)],
+    ['equal', at(5), at(5), at(5)],
+    ['different numberings: the log’s', at(2, 'e2'), at(8, 'e1'), at(2, 'e2')],
+    [
+      'different numberings, the log’s the older: still the log’s (a fresh client gets more, never less)',
+      at(8, 'e1'),
+      at(2, 'e2'),
+      at(8, 'e1'),
+    ],
+  ])('%s', (_case, fromLog, local, expected) => {
+    expect(newerDeliveredMark(fromLog, local)).toEqual(expected);
   });
 });
 

@@ -102,4 +102,19 @@ describe('handshake edges', () => {
     // numbering shared by every session (bus seq + 1), so one dispatch frame serves them all.
     expect((await second.next(3))[2]).toMatchObject({ s: 4, id: idOf(marker) });
   });
+
+  it('a fresh session that identifies while another is there gets only what comes next, however recent', async () => {
+    const g = await start();
+    const first = await identified(g);
+    const recent = [groupAtMessage(), groupAtMessage(), groupAtMessage()];
+    await g.publish(recent[0]!);
+    await first.next(3);
+    // The delivered mark reaches the event log at most every 100 ms after the first event's: the log's may still say 1.
+    for (const body of recent.slice(1)) await g.publish(body);
+    expect((await first.next(5)).slice(3).map((f) => f.id)).toEqual(recent.slice(1).map(idOf));
+    const second = await identified(g);
+    const marker = groupAtMessage({ content: 'marker' });
+    await g.publish(marker);
+    expect((await second.next(3))[2]).toMatchObject({ s: 5, id: idOf(marker) });
+  });
 });

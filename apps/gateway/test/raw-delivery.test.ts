@@ -73,4 +73,20 @@ describe('events that arrive while nobody is connected', () => {
     // Had the delivered events been handed out again, they would come before the marker.
     expect(await second.waitForFrames(1)).toEqual([marker]);
   });
+
+  it('a client without after that connects while another is still there gets only what comes next, however recent', async () => {
+    const g = await start();
+    const first = await connect(g, `/ws?secret=${SECRET}`);
+    const recent = events(5);
+    await publishAll(g, recent.slice(0, 1));
+    await first.waitForFrames(1);
+    await publishAll(g, recent.slice(1));
+    expect(await first.waitForFrames(5)).toEqual(recent);
+    // No waiting for the delivered mark to reach the event log: after the first event's it is written at most every
+    // 100 ms, so the log's may still say 1.
+    const second = await connect(g, `/ws?secret=${SECRET}`);
+    const marker = groupAtMessage({ content: 'marker' });
+    await publishAll(g, [marker]);
+    expect(await second.waitForFrames(1)).toEqual([marker]);
+  });
 });

@@ -206,7 +206,7 @@ export class GatewaySession extends StreamClient {
     // Start after what some client already received, so a fresh session still gets what nobody has seen.
     const { start, slice } = await this.readStart(async () => {
       const head = await events.head(identity.secret);
-      const delivered = await events.deliveredPosition(identity.secret);
+      const delivered = await this.context.feeds.deliveredPosition(identity.secret);
       const fresh = delivered && delivered.epoch === head.epoch ? freshClientStart(delivered, this.joinedAt!) : undefined;
       // Nothing delivered yet in this numbering, or joined before it began: everything retained is unseen (as raw
       // mode hands it out too).

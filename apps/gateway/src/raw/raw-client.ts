@@ -77,7 +77,7 @@ export class RawClient extends StreamClient {
     const { events } = this.context;
     if (this.after === undefined) {
       const slice = await this.readStart(async () =>
-        events.history(this.bot, freshClientStart(await events.deliveredPosition(this.bot), this.joinedAt!)),
+        events.history(this.bot, freshClientStart(await this.context.feeds.deliveredPosition(this.bot), this.joinedAt!)),
       );
       if (this.isClosed()) return;
       if (helloBot) this.sendHello(helloBot, null);

@@ -5,7 +5,7 @@ import { FanOutScheduler, type CoalesceRule, type FanOutSource } from './fan-out
 import type { FeedClient } from './feed-client.ts';
 import { framesOf, RawRun, type EventFrames } from './frames.ts';
 
-type FeedEventLog = Pick<EventLog, 'subscribe' | 'markDelivered' | 'head' | 'history'>;
+type FeedEventLog = Pick<EventLog, 'subscribe' | 'markDelivered' | 'deliveredPosition' | 'head' | 'history'>;
 
 export type FeedCounters = { gapsBackfilled: number; gapsLost: number; fanOutBacklogCloses: number };
 
@@ -19,9 +19,21 @@ export interface FanOutOptions {
   readonly coalesce?: CoalesceRule;
   /** Once per event, after its fan-out: how many frames went to each kind of client (metrics, `framesSent`). */
   readonly onFannedOut?: (bot: AppSecret, event: BusEvent, written: Readonly<Record<ClientMode, number>>) => void;
+  /** At most one delivered-mark write per feed in this many ms (DEFAULT_DELIVERED_MARK_INTERVAL_MS); 0: once per turn. */
+  readonly deliveredMarkIntervalMs?: number;
 }
 
 export const DEFAULT_FANOUT_BACKLOG_MAX_BYTES = 1024 * 1024;
+
+/**
+ * How often a feed writes its delivered mark to the event log (at most; the last mark of a burst is always written, and
+ * a feed that stops writes its pending one at once). Written once per fan-out turn instead, the mark cost a split
+ * gateway a Redis round trip — two wake-ups of a process — every few events: ~20 of its ~40 µs of CPU per event
+ * (docs/benchmarks.md, sixteenth pass). The mark only decides where a client connecting without a cursor starts; on
+ * this gateway that start comes from the feed itself (`BotFeeds.deliveredPosition`), so the interval is how stale the
+ * mark can be for a fresh client of the same bot on another gateway.
+ */
+export const DEFAULT_DELIVERED_MARK_INTERVAL_MS = 100;
 
 /** After a failed history read, how long to wait before trying again (live events queue meanwhile). */
 const RESYNC_RETRY_MS = 1000;
@@ -61,6 +73,19 @@ export function freshClientStart(delivered: StreamPosition | undefined, joinedAt
 }
 
 /**
+ * The delivered mark a fresh client's start is computed from: the event log's (some client on any gateway) or this
+ * gateway's feed's own (`local`: its clients were handed it; the log's copy is written at most every
+ * DEFAULT_DELIVERED_MARK_INTERVAL_MS, so it may be behind), whichever is further in the same numbering. Marks of two
+ * numberings cannot be compared: the log's then, as before the feeds kept their own (a fresh client gets more, never less).
+ */
+export function newerDeliveredMark(fromLog: StreamPosition | undefined, local: StreamPosition | undefined): StreamPosition | undefined {
+  if (local === undefined) return fromLog;
+  if (fromLog === undefined) return local.seq > 0 ? local : undefined;
+  if (fromLog.epoch !== local.epoch) return fromLog;
+  return local.seq > fromLog.seq ? local : fromLog;
+}
+
+/**
  * One bot's live stream on this gateway: one bus subscription shared by all of the bot's local clients.
  *
  * Pub/sub may lose messages (a reconnect, a failover), so the feed checks every event's number against the last
@@ -92,8 +117,14 @@ export class BotFeed implements FanOutSource {
   private syncing = false;
   private resyncPending = false;
   private queue: BusEvent[] = [];
+  /** The newest position this feed's clients were handed (noteDelivered); the event log's copy may lag it. */
   private deliveredMark: StreamPosition | undefined;
+  /** A mark write is due: on the next tick, or when `markTimer` fires (the rest of the interval since the last one). */
   private markScheduled = false;
+  private markTimer: NodeJS.Timeout | undefined;
+  private lastMarkWriteMs = Number.NEGATIVE_INFINITY;
+  /** The last mark write (it never rejects): a stopping feed waits for its own. */
+  private markWrite: Promise<void> | undefined;
   /**
    * The backlog, oldest first: events passed on and not yet offered to every client. They are numbered by the feed
    * (1, 2, …, whatever the stream's epochs): `backlog[i]` is number `backlogFirst + i`.
@@ -400,25 +431,43 @@ export class BotFeed implements FanOutSource {
   }
 
   /**
-   * Coalesced to one bus call per fan-out turn (or catch-up), whatever the event rate: `nextTick` runs it once the turn
-   * is over. Not `setImmediate`: at a few hundred events per second each event is a turn of its own, and an immediate
-   * scheduled inside one costs the event loop a whole extra iteration (an epoll wait) per event.
+   * Written to the event log at most once per `deliveredMarkIntervalMs`, and at most once per fan-out turn whatever
+   * the interval: `nextTick` runs it once the turn is over. Not `setImmediate`: at a few hundred events per second each
+   * event is a turn of its own, and an immediate scheduled inside one costs the event loop a whole extra iteration (an
+   * epoll wait) per event.
    */
   noteDelivered(position: StreamPosition): void {
     if (this.deliveredMark && this.deliveredMark.epoch === position.epoch && this.deliveredMark.seq >= position.seq) {
       return;
     }
     this.deliveredMark = { epoch: position.epoch, seq: position.seq };
-    if (this.markScheduled) return;
+    if (this.markScheduled || this.stopped) return;
     this.markScheduled = true;
-    process.nextTick(() => {
-      this.markScheduled = false;
-      const mark = this.deliveredMark;
-      if (!mark) return;
-      this.events.markDelivered(this.bot, mark).catch((err: unknown) => {
-        this.logger.warn({ bot: this.bot.tag, err }, 'could not record delivered position');
-      });
+    const waitMs = this.lastMarkWriteMs + (this.options.deliveredMarkIntervalMs ?? DEFAULT_DELIVERED_MARK_INTERVAL_MS) - performance.now();
+    if (waitMs <= 0) {
+      process.nextTick(() => this.writeMark());
+      return;
+    }
+    this.markTimer = setTimeout(() => this.writeMark(), waitMs);
+    this.markTimer.unref();
+  }
+
+  /** Writes the pending mark, if one is due (a failed write is logged; the next one covers it). */
+  private writeMark(): void {
+    if (!this.markScheduled) return;
+    this.markScheduled = false;
+    clearTimeout(this.markTimer);
+    this.markTimer = undefined;
+    const mark = this.deliveredMark!;
+    this.lastMarkWriteMs = performance.now();
+    this.markWrite = this.events.markDelivered(this.bot, mark).catch((err: unknown) => {
+      this.logger.warn({ bot: this.bot.tag, err }, 'could not record delivered position');
     });
+  }
+
+  /** The newest position this feed's clients were handed; undefined before the first. */
+  get delivered(): StreamPosition | undefined {
+    return this.deliveredMark;
   }
 
   /** The last stream number passed on to this feed's clients (undefined until the feed knows the stream). */
@@ -438,6 +487,9 @@ export class BotFeed implements FanOutSource {
 
   async stop(): Promise<void> {
     this.stopped = true;
+    // Its clients have gone: the mark is written now, before anything this gateway reads next (one connection, in order).
+    this.writeMark();
+    const markWritten = this.markWrite;
     this.backlogFirst = this.nextNumber;
     this.backlog = [];
     this.backlogBytes = 0;
@@ -447,7 +499,7 @@ export class BotFeed implements FanOutSource {
     await this.ready.catch(() => undefined);
     const subscription = this.subscription;
     this.subscription = undefined;
-    await subscription?.close();
+    await Promise.all([subscription?.close(), markWritten]);
   }
 }
 
@@ -509,6 +561,16 @@ export class BotFeeds {
     feed.stop().catch((err: unknown) => {
       this.logger.warn({ bot: bot.tag, err }, 'unsubscribing failed');
     });
+  }
+
+  /**
+   * After what some client already received (see newerDeliveredMark): the event log's mark, or this gateway's feed's when
+   * it is further — a client of the same bot connecting here without a cursor starts exactly after what this gateway's
+   * clients were handed, however recently.
+   */
+  async deliveredPosition(bot: AppSecret): Promise<StreamPosition | undefined> {
+    const fromLog = await this.events.deliveredPosition(bot);
+    return newerDeliveredMark(fromLog, this.feeds.get(bot.reveal())?.delivered);
   }
 
   /** Per bot with local clients: its tag, its client count and the last stream number passed on (for metrics). */

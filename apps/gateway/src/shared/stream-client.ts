@@ -30,7 +30,7 @@ export type StreamClientCounters = {
 
 /** What every kind of client is given: the stores it reads from, the feeds it joins, where it counts and logs. */
 export interface StreamClientContext {
-  readonly events: Pick<EventLog, 'head' | 'history' | 'locate' | 'deliveredPosition'>;
+  readonly events: Pick<EventLog, 'head' | 'history' | 'locate'>;
   readonly feeds: BotFeeds;
   readonly logger: Logger;
   readonly counters: StreamClientCounters;
