@@ -228,6 +228,9 @@ export class BotFeed implements FanOutSource {
           this.counters.gapsLost++;
           this.logger.warn({ bot: this.bot.tag, from, head: slice.head }, 'events lost upstream; clients will resume');
           for (const member of this.members.values()) member.client.lostEvents();
+          // What this feed handed out may be numbered again (a Redis that lost its last writes): its own mark no
+          // longer says what clients had; the log's stands (a fresh client gets more, never less).
+          this.deliveredMark = undefined;
           this.position = slice.head;
           this.positionEventId = slice.events.at(-1)?.seq === slice.head.seq ? slice.events.at(-1)?.eventId : undefined;
           return;
@@ -458,7 +461,8 @@ export class BotFeed implements FanOutSource {
     this.markScheduled = false;
     clearTimeout(this.markTimer);
     this.markTimer = undefined;
-    const mark = this.deliveredMark!;
+    const mark = this.deliveredMark;
+    if (!mark) return;
     this.lastMarkWriteMs = performance.now();
     this.markWrite = this.events.markDelivered(this.bot, mark).catch((err: unknown) => {
       this.logger.warn({ bot: this.bot.tag, err }, 'could not record delivered position');
@@ -487,7 +491,8 @@ export class BotFeed implements FanOutSource {
 
   async stop(): Promise<void> {
     this.stopped = true;
-    // Its clients have gone: the mark is written now, before anything this gateway reads next (one connection, in order).
+    // Its clients have gone: the pending mark is sent now, ahead of what this gateway reads next on the same connection
+    // (behind a write for the bot already in flight, RedisEventLog.markDelivered: then a fresh client gets more, not less).
     this.writeMark();
     const markWritten = this.markWrite;
     this.backlogFirst = this.nextNumber;
