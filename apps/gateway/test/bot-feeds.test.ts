@@ -3,7 +3,7 @@ import pino from 'pino';
 import { MemoryEventLog, type EventLog, type BusEvent } from '@hookway/bus';
 import { AppSecret } from '@hookway/protocol';
 import { until } from '@hookway/testkit';
-import { BotFeeds, type FanOutOptions } from '../src/shared/bot-feeds.ts';
+import { BotFeeds } from '../src/shared/bot-feeds.ts';
 import type { FeedClient } from '../src/shared/feed-client.ts';
 import { framesOf, type EventFrames, type PreparedFrame, type RawRun } from '../src/shared/frames.ts';
 import { lossyBus } from './lossy-bus.ts';
@@ -541,17 +541,25 @@ function markRecordingBus(inner: MemoryEventLog): EventLog & { marks: number[] }
 }
 
 describe('the delivered mark', () => {
-  const rarely: FanOutOptions = { deliveredMarkIntervalMs: 60_000 };
-
-  it('is written at most once per interval, yet a fresh client here starts after what this gateway handed out', async () => {
+  /** A feed on a mark-recording log, its client handed event 1 and that first mark written (at once). */
+  async function markedFeed(deliveredMarkIntervalMs: number) {
     const inner = new MemoryEventLog(limits);
     const bus = markRecordingBus(inner);
-    const feeds = new BotFeeds(bus, silent, rarely);
+    const feeds = new BotFeeds(bus, silent, { deliveredMarkIntervalMs });
     const client = new Recorder();
     await feeds.join(BOT, client);
     await publishN(inner, BOT, 1, 1);
     await feeds.drained();
     await until(() => bus.marks.length === 1, 'the first mark, written at once');
+    const close = async () => {
+      await feeds.close();
+      await inner.close();
+    };
+    return { inner, bus, feeds, client, close };
+  }
+
+  it('is written at most once per interval, yet a fresh client here starts after what this gateway handed out', async () => {
+    const { inner, bus, feeds, client, close } = await markedFeed(60_000);
     for (let i = 2; i <= 6; i++) {
       await publishN(inner, BOT, i, i);
       await feeds.drained();
@@ -561,19 +569,11 @@ describe('the delivered mark', () => {
     expect(await inner.deliveredPosition(BOT)).toMatchObject({ seq: 1 });
     // The log's mark lags; this gateway's own does not.
     expect(await feeds.deliveredPosition(BOT)).toMatchObject({ seq: 6 });
-    await feeds.close();
-    await inner.close();
+    await close();
   });
 
   it("is written when the feed's last client leaves, before anything the gateway reads next", async () => {
-    const inner = new MemoryEventLog(limits);
-    const bus = markRecordingBus(inner);
-    const feeds = new BotFeeds(bus, silent, rarely);
-    const client = new Recorder();
-    await feeds.join(BOT, client);
-    await publishN(inner, BOT, 1, 1);
-    await feeds.drained();
-    await until(() => bus.marks.length === 1, 'the first mark');
+    const { inner, bus, feeds, client, close } = await markedFeed(60_000);
     await publishN(inner, BOT, 2, 4);
     await feeds.drained();
     expect(bus.marks).toEqual([1]);
@@ -581,19 +581,11 @@ describe('the delivered mark', () => {
     expect(bus.marks).toEqual([1, 4]);
     // The feed is gone: this is the log's mark.
     expect(await feeds.deliveredPosition(BOT)).toMatchObject({ seq: 4 });
-    await feeds.close();
-    await inner.close();
+    await close();
   });
 
   it('writes the last event of a burst once the interval has passed, with the client still there', async () => {
-    const inner = new MemoryEventLog(limits);
-    const bus = markRecordingBus(inner);
-    const feeds = new BotFeeds(bus, silent, { deliveredMarkIntervalMs: 100 });
-    const client = new Recorder();
-    await feeds.join(BOT, client);
-    await publishN(inner, BOT, 1, 1);
-    await feeds.drained();
-    await until(() => bus.marks.length === 1, 'the first mark');
+    const { inner, bus, feeds, close } = await markedFeed(100);
     await publishN(inner, BOT, 2, 5);
     await feeds.drained();
     await until(async () => (await inner.deliveredPosition(BOT))?.seq === 5, 'the burst’s last event marked');
@@ -601,7 +593,6 @@ describe('the delivered mark', () => {
     expect(bus.marks[0]).toBe(1);
     expect(bus.marks.at(-1)).toBe(5);
     expect(bus.marks.length).toBeLessThan(5);
-    await feeds.close();
-    await inner.close();
+    await close();
   });
 });
