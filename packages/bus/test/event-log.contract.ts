@@ -86,6 +86,8 @@ export function eventLogContract(name: string, makeLog: EventLogFactory): void {
       await b.publish(x, { eventId: 'same', body: body('first') });
       await sleep(350);
       expect((await b.publish(x, { eventId: 'same', body: body('much later') })).status).toBe('accepted');
+      // The later event holds the id now: its own retry is a duplicate.
+      expect(await b.publish(x, { eventId: 'same', body: body('its retry') })).toEqual({ status: 'duplicate' });
     });
 
     it('accepts events without an id and never treats them as duplicates', async () => {

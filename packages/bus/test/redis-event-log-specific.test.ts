@@ -4,7 +4,7 @@ import { startRedisServer, until, type RedisServer } from '@hookway/testkit';
 import { AppSecret } from '@hookway/protocol';
 import { RedisConnection } from '@hookway/redis/connection';
 import { redisKeys } from '@hookway/redis';
-import { RedisEventLog, type BusEvent, type HistoryLimits } from '../src/index.ts';
+import { RedisEventLog, decodeChannelMessage, type BusEvent, type HistoryLimits } from '../src/index.ts';
 
 const limits: HistoryLimits = { historyMaxEvents: 1000, historyMaxAgeMs: 60_000, historyMaxBytes: 1 << 20, dedupWindowMs: 60_000 };
 let n = 0;
@@ -46,6 +46,31 @@ describe('RedisEventLog on the wire', () => {
     const header = JSON.parse(message.subarray(0, newline).toString());
     expect(header).toEqual({ v: 1, epoch: result.status === 'accepted' ? result.position.epoch : '?', seq: 1, id: 'X:1' });
     expect(message.subarray(newline + 1).toString()).toBe(body);
+  });
+
+  it.each([
+    ['a plain id', 'GROUP_AT_MESSAGE_CREATE:abc-123'],
+    ['quotes and a backslash', 'a"b\\c"'],
+    ['control characters', 'line\nbreak\ttab\u0000nul\u007fdel'],
+    ['a slash, Chinese and an emoji', 'a/b:你好🙂'],
+    ['JSON-looking text', '","seq":999,"x":"'],
+  ])('announces an id as the gateway must read it back: %s', async (_name, eventId) => {
+    const b = await bus();
+    const bot = freshBot();
+    const listener = await raw();
+    const got: Buffer[] = [];
+    listener.on('messageBuffer', (_channel: Buffer, message: Buffer) => got.push(message));
+    await listener.subscribe(`qq:${bot.reveal()}`);
+    const result = await b.publish(bot, { eventId, body: Buffer.from('{"op":0}') });
+    await b.publish(bot, { body: Buffer.from('{"op":0,"n":2}') });
+    await until(() => got.length === 2, 'both channel messages');
+    const epoch = result.status === 'accepted' ? result.position.epoch : '?';
+    const headers = got.map((m) => JSON.parse(m.subarray(0, m.indexOf(10)).toString()) as unknown);
+    expect(headers).toEqual([
+      { v: 1, epoch, seq: 1, id: eventId },
+      { v: 1, epoch, seq: 2 },
+    ]);
+    expect(decodeChannelMessage(got[0]!)?.eventId).toBe(eventId);
   });
 
   it('keeps every key of a bot in one hash slot and names them as documented', async () => {
