@@ -10,6 +10,8 @@
  * (40 000), BATCH (12), BODY_BYTES (700), ROUNDS (4; each prints a line, then the medians), WINDOW_MS (5 000: the dedup window and history age), COMMANDSTATS=1 (Redis's
  * time per command). VARIANT=<module> (exporting PUBLISH_LUA, with the same reply) alternates rounds between this
  * checkout's publish script and that one, in the same minutes, and prints the medians of each.
+ * COMPARE_AUTO_PIPELINING=1 alternates instead between this checkout's connection and the same with ioredis's
+ * auto-pipelining on (as it was before the seventeenth pass; docs/benchmarks.md).
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { RedisEventLog } from '../packages/bus/src/index.ts';
@@ -59,12 +61,17 @@ const log = new RedisEventLog({
   historyMaxBytes: 64 * 1024 * 1024,
   dedupWindowMs: WINDOW_MS,
 });
+// A run that fails part-way must not leave its redis-server behind.
+process.on('exit', () => redis.kill());
 const client = connection.client as unknown as Record<string, unknown> & { defineCommand(name: string, d: { lua: string }): void };
-const scripts: [string, unknown][] = [['this checkout', client.hwPublish]];
-if (process.env.VARIANT) {
+const options = connection.client.options as { enableAutoPipelining: boolean };
+const scripts: [string, unknown, boolean][] = [['this checkout', client.hwPublish, options.enableAutoPipelining]];
+if (process.env.COMPARE_AUTO_PIPELINING === '1') {
+  scripts.push(['this checkout, auto-pipelined', client.hwPublish, true]);
+} else if (process.env.VARIANT) {
   const { PUBLISH_LUA } = (await import(process.env.VARIANT)) as { PUBLISH_LUA: string };
   client.defineCommand('hwPublishVariant', { lua: PUBLISH_LUA });
-  scripts.push([process.env.VARIANT, client.hwPublishVariant]);
+  scripts.push([process.env.VARIANT, client.hwPublishVariant, options.enableAutoPipelining]);
 }
 const bot = AppSecret.of('BenchSecret0123456789');
 const filler = 'x'.repeat(Math.max(0, BODY_BYTES - 120));
@@ -88,6 +95,7 @@ const collect = (globalThis as { gc?: () => void }).gc ?? (() => undefined);
 for (let round = 0; round <= rounds; round++) {
   const which = round === 0 || scripts.length === 1 ? 0 : [0, 1, 1, 0][(round - 1) % 4]!;
   client.hwPublish = scripts[which]![1];
+  options.enableAutoPipelining = scripts[which]![2];
   const batches = work[round]!;
   work[round] = [];
   collect();

@@ -66,10 +66,11 @@ export class RedisConnection {
     this.commandTimeoutMs = options.commandTimeoutMs ?? 2000;
     this.minReplicasAcked = options.minReplicasAcked ?? 0;
     this.waitTimeoutMs = options.waitTimeoutMs ?? 1000;
-    // Fail at once while disconnected: the ingress answers 503 and the platform retries. Commands issued in one turn
-    // of the event loop go out in one write (auto-pipelining): under load the publish scripts of many webhooks then
-    // wake Redis, and Redis the gateways, once per batch instead of once per event (docs/benchmarks.md, split mode).
-    this.client = this.open({ enableOfflineQueue: false, maxRetriesPerRequest: 1, enableAutoPipelining: true });
+    // Fail at once while disconnected: the ingress answers 503 and the platform retries. No auto-pipelining: a bot's
+    // webhooks of one turn already share one publish script call (TurnBatches), and ioredis builds a Pipeline object
+    // for every auto-pipelined turn, ~30–40 µs of CPU per call against a write of its own (docs/benchmarks.md,
+    // seventeenth pass).
+    this.client = this.open({ enableOfflineQueue: false, maxRetriesPerRequest: 1, enableAutoPipelining: false });
     if (!(this.client instanceof Cluster)) {
       keepConnecting(
         this.client,
