@@ -27,10 +27,15 @@ const ROUNDS = Number(process.env.ROUNDS ?? 4);
 const WINDOW_MS = Number(process.env.WINDOW_MS ?? 5_000);
 
 const port = await freePort();
-const redis = spawn('taskset', ['-c', '1', 'redis-server', '--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
-  stdio: 'ignore',
-});
-const redisCli = (...args: string[]) => execFileSync('redis-cli', ['-p', String(port), ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+const redis = spawn(
+  'taskset',
+  ['-c', '1', 'redis-server', '--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+  {
+    stdio: 'ignore',
+  },
+);
+const redisCli = (...args: string[]) =>
+  execFileSync('redis-cli', ['-p', String(port), ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
 for (let i = 0; ; i++) {
   try {
     if (redisCli('ping').trim() === 'PONG') break;
@@ -114,7 +119,9 @@ for (let round = 0; round <= rounds; round++) {
   nodeFigures[which]!.push(nodeUs);
   redisFigures[which]!.push(redisUs);
   scriptFigures[which]!.push(scriptUs);
-  process.stdout.write(`round ${round} (${scripts[which]![0]}): this process ${nodeUs.toFixed(2)} µs/event, redis ${redisUs.toFixed(2)} µs/event (the script ${scriptUs.toFixed(2)})\n`);
+  process.stdout.write(
+    `round ${round} (${scripts[which]![0]}): this process ${nodeUs.toFixed(2)} µs/event, redis ${redisUs.toFixed(2)} µs/event (the script ${scriptUs.toFixed(2)})\n`,
+  );
 }
 scripts.forEach(([name], i) =>
   process.stdout.write(
@@ -126,7 +133,10 @@ if (process.env.COMMANDSTATS === '1') {
   const events = ROUNDS * scripts.length * EVENTS + Math.min(EVENTS, 10_000);
   for (const line of redisCli('info', 'commandstats').split('\n')) {
     const m = /^cmdstat_(\w+):calls=(\d+),usec=(\d+)/.exec(line);
-    if (m) process.stdout.write(`  ${m[1]}: ${(Number(m[2]) / events).toFixed(3)} calls/event, ${(Number(m[3]) / events).toFixed(2)} µs/event\n`);
+    if (m)
+      process.stdout.write(
+        `  ${m[1]}: ${(Number(m[2]) / events).toFixed(3)} calls/event, ${(Number(m[3]) / events).toFixed(2)} µs/event\n`,
+      );
   }
 }
 await log.close();

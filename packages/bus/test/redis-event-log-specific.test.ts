@@ -30,14 +30,20 @@ async function raw(url = inject('redisUrl')) {
   return r;
 }
 
+/** A log, a fresh bot, and what a plain Redis client subscribed to the bot's channel hears there. */
+async function busWithListener() {
+  const b = await bus();
+  const bot = freshBot();
+  const listener = await raw();
+  const got: Buffer[] = [];
+  listener.on('messageBuffer', (_channel: Buffer, message: Buffer) => got.push(message));
+  await listener.subscribe(`qq:${bot.reveal()}`);
+  return { b, bot, got };
+}
+
 describe('RedisEventLog on the wire', () => {
   it('publishes `<header JSON>\\n<raw body>` on qq:<secret>, readable by any Redis client', async () => {
-    const b = await bus();
-    const bot = freshBot();
-    const listener = await raw();
-    const got: Buffer[] = [];
-    listener.on('messageBuffer', (_channel: Buffer, message: Buffer) => got.push(message));
-    await listener.subscribe(`qq:${bot.reveal()}`);
+    const { b, bot, got } = await busWithListener();
     const body = '{"op":0,"id":"X:1","d":{"content":"你好 \\n 世界"},"t":"C2C_MESSAGE_CREATE"}';
     const result = await b.publish(bot, { eventId: 'X:1', body: Buffer.from(body) });
     await until(() => got.length === 1, 'the channel message');
@@ -55,12 +61,7 @@ describe('RedisEventLog on the wire', () => {
     ['a slash, Chinese and an emoji', 'a/b:你好🙂'],
     ['JSON-looking text', '","seq":999,"x":"'],
   ])('announces an id as the gateway must read it back: %s', async (_name, eventId) => {
-    const b = await bus();
-    const bot = freshBot();
-    const listener = await raw();
-    const got: Buffer[] = [];
-    listener.on('messageBuffer', (_channel: Buffer, message: Buffer) => got.push(message));
-    await listener.subscribe(`qq:${bot.reveal()}`);
+    const { b, bot, got } = await busWithListener();
     const result = await b.publish(bot, { eventId, body: Buffer.from('{"op":0}') });
     await b.publish(bot, { body: Buffer.from('{"op":0,"n":2}') });
     await until(() => got.length === 2, 'both channel messages');
